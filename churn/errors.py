@@ -1,0 +1,46 @@
+"""Exception types. Each kind of failure has its own type and its own CLI exit code."""
+
+from __future__ import annotations
+
+
+class ChurnError(Exception):
+    """Base of every error churn raises on purpose."""
+
+    exit_code = 1
+
+
+class SpecError(ChurnError):
+    """The spec file is invalid. ``problems`` holds one ``FILE:LINE: path: message`` per issue."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        count = len(problems)
+        header = f"invalid spec: {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n".join([header, *(f"  {p}" for p in problems)]))
+
+
+class DataContractError(ChurnError):
+    """The data breaks the spec's column contract. ``failures`` holds one line per check."""
+
+    exit_code = 3
+
+    def __init__(self, source: str, failures: list[str]) -> None:
+        self.source = source
+        self.failures = failures
+        count = len(failures)
+        header = f"{source}: data contract violated: {count} failed check{'s' if count != 1 else ''}"
+        super().__init__("\n".join([header, *(f"  {f}" for f in failures)]))
+
+
+class GateFailure(ChurnError):
+    """The winning candidate did not pass the spec's quality gates."""
+
+    exit_code = 4
+
+
+class RegistryError(ChurnError):
+    """The run registry is missing something, or is locked by another run."""
+
+    exit_code = 1

@@ -1,0 +1,134 @@
+"""The models block -> unfitted estimators, from a registry keyed by the spec's ``type``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
+from sklearn.linear_model import LogisticRegression
+from xgboost import XGBClassifier
+
+from churn.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class ModelType:
+    """How to build one kind of estimator."""
+
+    factory: Callable[..., Any]
+    seed_param: str | None
+    """Keyword that takes the spec's seed, when the estimator is random."""
+    balance: Callable[[ModelSpec], dict[str, Any]]
+    """Keyword arguments that implement ``class_balance: balanced`` without data."""
+    defaults: dict[str, Any]
+    """Defaults that differ from the estimator's own (documented in the spec reference)."""
+
+
+def _class_weight(spec: ModelSpec) -> dict[str, Any]:
+    return {"class_weight": "balanced"} if spec.class_balance == "balanced" else {}
+
+
+def _no_weight(spec: ModelSpec) -> dict[str, Any]:
+    return {}
+
+
+MODEL_REGISTRY: dict[str, ModelType] = {
+    "logistic_regression": ModelType(
+        LogisticRegression, "random_state", _class_weight, {"max_iter": 1000}
+    ),
+    "random_forest": ModelType(RandomForestClassifier, "random_state", _class_weight, {}),
+    "extra_trees": ModelType(ExtraTreesClassifier, "random_state", _class_weight, {}),
+    "hist_gradient_boosting": ModelType(
+        HistGradientBoostingClassifier, "random_state", _class_weight, {}
+    ),
+    # scale_pos_weight needs the training labels: see data_dependent_params().
+    "xgboost": ModelType(
+        XGBClassifier,
+        "random_state",
+        _no_weight,
+        {"n_jobs": 1, "eval_metric": "logloss", "tree_method": "hist"},
+    ),
+    "dummy": ModelType(DummyClassifier, "random_state", _no_weight, {"strategy": "prior"}),
+}
+
+
+def build_estimator(spec: ModelSpec, *, seed: int) -> ClassifierMixin:
+    """An unfitted estimator for one candidate. Spec params override churn's defaults."""
+    kind = MODEL_REGISTRY[spec.type]
+    params: dict[str, Any] = dict(kind.defaults)
+    if kind.seed_param is not None:
+        params[kind.seed_param] = seed
+    params.update(kind.balance(spec))
+    params.update(spec.params)
+    estimator: ClassifierMixin = kind.factory(**params)
+    return estimator
+
+
+def data_dependent_params(spec: ModelSpec, y_train: np.ndarray) -> dict[str, Any]:
+    """Parameters that need the training labels (``model__``-prefixed for the pipeline)."""
+    if spec.type == "xgboost" and spec.class_balance == "balanced":
+        positives = int(np.sum(y_train == 1))
+        negatives = int(len(y_train) - positives)
+        return {"model__scale_pos_weight": negatives / max(positives, 1)}
+    return {}
+
+
+def param_problems(spec: ModelSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """Unknown parameter names and (for scikit-learn models) invalid values, per param."""
+    kind = MODEL_REGISTRY[spec.type]
+    valid = _valid_param_names(kind.factory)
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for name in spec.params:
+        if name not in valid:
+            problems.append(
+                (
+                    ("params", name),
+                    f"unknown parameter for {spec.type}; expected one of {', '.join(sorted(valid))}",
+                )
+            )
+    if problems:
+        return problems
+    estimator = kind.factory(**spec.params)
+    validate = getattr(estimator, "_validate_params", None)
+    if hasattr(estimator, "_parameter_constraints") and callable(validate):
+        try:
+            validate()
+        except (ValueError, TypeError) as exc:  # sklearn InvalidParameterError is both
+            name = _param_named_in(str(exc), spec.params)
+            loc: tuple[str | int, ...] = ("params", name) if name else ("params",)
+            problems.append((loc, _short_sklearn_message(str(exc))))
+    return problems
+
+
+def _valid_param_names(factory: Callable[..., Any]) -> set[str]:
+    names = set(factory().get_params(deep=False))
+    if factory is XGBClassifier:
+        # XGBoost accepts its native parameters as keyword arguments too.
+        names |= {"eval_metric", "early_stopping_rounds", "tree_method", "max_bin", "device"}
+    return names
+
+
+def _param_named_in(message: str, params: dict[str, Any]) -> str | None:
+    for name in params:
+        if f"'{name}'" in message:
+            return name
+    return None
+
+
+def _short_sklearn_message(message: str) -> str:
+    # "The 'max_depth' parameter of RandomForestClassifier must be ... Got -1 instead."
+    text = message.split(" parameter of ", 1)[-1]
+    _, _, rest = text.partition(" ")
+    expected, _, got = rest.partition(" Got ")
+    got = got.rstrip(".").removesuffix(" instead")
+    return f"{expected.rstrip('.')}, got {got}" if got else message
+

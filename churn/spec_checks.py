@@ -1,0 +1,213 @@
+"""Cross-field rules of the spec: what one block says about another.
+
+Each rule returns problems as ``(location, message)`` so the loader can point at the YAML line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from churn.spec import Kind, Spec
+
+Location = tuple[str | int, ...]
+Problem = tuple[Location, str]
+
+
+class SpecProblems(Exception):  # noqa: N818 - carries problems out of pydantic, not an error type
+    """Raised from the Spec validator; deliberately not a ValueError so pydantic lets it through."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{loc}: {msg}" for loc, msg in problems))
+        self.problems = problems
+
+
+def find_problems(spec: Spec) -> list[Problem]:
+    """Every cross-field problem of ``spec``, in file order of the blocks they concern."""
+    rules = (
+        _data_columns_declared,
+        _values_fit_dtypes,
+        _derived_inputs,
+        _group_columns,
+        _steps_fit_kinds,
+        _every_column_accounted_for,
+        _unique_names,
+        _metrics_reported,
+    )
+    return [problem for rule in rules for problem in rule(spec)]
+
+
+def _known(spec: Spec) -> str:
+    return ", ".join(spec.columns)
+
+
+def _data_columns_declared(spec: Spec) -> Iterator[Problem]:
+    data = spec.data
+    for loc, name in (
+        (("data", "id"), data.id),
+        (("data", "target", "column"), data.target.column),
+    ):
+        if name not in spec.columns:
+            yield loc, f"expected a column declared in `columns`, got {name!r}"
+    if data.id == data.target.column:
+        yield ("data", "id"), f"the id and the target must differ, both are {data.id!r}"
+    target = spec.columns.get(data.target.column)
+    if target is not None:
+        if target.values is None:
+            yield (
+                ("columns", data.target.column, "values"),
+                "the target column must list its values (two classes)",
+            )
+        elif len(target.values) != 2:
+            yield (
+                ("columns", data.target.column, "values"),
+                f"expected exactly 2 classes for the target, got {len(target.values)}",
+            )
+        elif data.target.positive not in target.values:
+            yield (
+                ("data", "target", "positive"),
+                f"expected one of the target's values {target.values}, "
+                f"got {data.target.positive!r}",
+            )
+        if target.nullable:
+            yield ("columns", data.target.column, "nullable"), "the target cannot be nullable"
+    time_column = spec.evaluation.split.time_column
+    if time_column is not None and time_column not in spec.columns:
+        yield (
+            ("evaluation", "split", "time_column"),
+            f"expected a declared column, got {time_column!r}",
+        )
+
+
+def _values_fit_dtypes(spec: Spec) -> Iterator[Problem]:
+    for name, column in spec.columns.items():
+        for index, value in enumerate(column.values or []):
+            if column.kind == "categorical" and not isinstance(value, str):
+                yield (
+                    ("columns", name, "values", index),
+                    f"expected a string for dtype {column.dtype!r}, got {value!r}; quote it",
+                )
+            if column.kind == "numeric" and (
+                isinstance(value, str) or (column.dtype != "bool" and isinstance(value, bool))
+            ):
+                yield (
+                    ("columns", name, "values", index),
+                    f"expected a number for dtype {column.dtype!r}, got {value!r}",
+                )
+
+
+def _derived_inputs(spec: Spec) -> Iterator[Problem]:
+    kinds: dict[str, Kind] = {name: col.kind for name, col in spec.columns.items()}
+    for index, derived in enumerate(spec.features.derived):
+        loc = ("features", "derived", index)
+        if derived.name in kinds:
+            yield (*loc, "name"), f"{derived.name!r} is already a column; pick another name"
+        for column in derived.inputs():
+            if column not in kinds:
+                yield loc, (
+                    f"expected a declared column (or an earlier derived one), got {column!r}; "
+                    f"declared: {_known(spec)}"
+                )
+            elif kinds[column] != "numeric":
+                yield loc, f"expected a numeric input column, got {column!r} ({kinds[column]})"
+            elif column in (spec.data.id, spec.data.target.column):
+                yield loc, f"the id and the target cannot feed a feature, got {column!r}"
+        kinds[derived.name] = derived.produces
+
+
+def _group_columns(spec: Spec) -> Iterator[Problem]:
+    known = spec.column_kinds()
+    seen: dict[str, str] = {}
+    for g_index, group in enumerate(spec.features.groups):
+        for c_index, column in enumerate(group.columns):
+            loc = ("features", "groups", g_index, "columns", c_index)
+            if column in (spec.data.id, spec.data.target.column):
+                role = "id" if column == spec.data.id else "target"
+                yield loc, f"the {role} column {column!r} cannot be a feature"
+            elif column not in known:
+                yield loc, (
+                    f"expected a column declared in `columns` or `features.derived`, "
+                    f"got {column!r}; declared: {_known(spec)}"
+                )
+            elif column in spec.features.drop:
+                yield loc, f"{column!r} is listed in features.drop; remove it from one of them"
+            if column in seen:
+                yield loc, f"{column!r} is already in group {seen[column]!r}"
+            seen.setdefault(column, group.name)
+    for index, column in enumerate(spec.features.drop):
+        if column not in spec.columns:
+            yield ("features", "drop", index), f"expected a declared column, got {column!r}"
+
+
+def _steps_fit_kinds(spec: Spec) -> Iterator[Problem]:
+    known = spec.column_kinds()
+    for g_index, group in enumerate(spec.features.groups):
+        kinds = {column: known[column] for column in group.columns if column in known}
+        for s_index, step in enumerate(group.steps):
+            loc = ("features", "groups", g_index, "steps", s_index)
+            wrong = [c for c, kind in kinds.items() if step.accepts and kind != step.accepts]
+            if wrong:
+                yield loc, (
+                    f"step {step.type!r} needs {step.accepts} columns, "
+                    f"got {', '.join(f'{c} ({kinds[c]})' for c in wrong)}"
+                )
+            if step.type == "impute" and step.strategy in ("mean", "median"):
+                categorical = [c for c, kind in kinds.items() if kind != "numeric"]
+                if categorical:
+                    yield (*loc, "strategy"), (
+                        f"{step.strategy!r} needs numeric columns, got {', '.join(categorical)}; "
+                        "use most_frequent or constant"
+                    )
+            if step.produces is not None:
+                kinds = dict.fromkeys(kinds, step.produces)
+
+
+def _every_column_accounted_for(spec: Spec) -> Iterator[Problem]:
+    grouped = {column for group in spec.features.groups for column in group.columns}
+    for column in spec.feature_columns:
+        if column not in grouped and not _feeds_derived_only(spec, column):
+            yield ("columns", column), (
+                f"{column!r} is in no feature group; add it to a group or to features.drop"
+            )
+    for index, derived in enumerate(spec.features.derived):
+        used_later = any(derived.name in d.inputs() for d in spec.features.derived)
+        if derived.name not in grouped and not used_later:
+            yield ("features", "derived", index, "name"), (
+                f"derived feature {derived.name!r} is used by no group"
+            )
+
+
+def _feeds_derived_only(spec: Spec, column: str) -> bool:
+    return any(column in derived.inputs() for derived in spec.features.derived)
+
+
+def _unique_names(spec: Spec) -> Iterator[Problem]:
+    for block, names in (
+        ("models", [model.name for model in spec.models]),
+        ("features.groups", [group.name for group in spec.features.groups]),
+    ):
+        counts = Counter(names)
+        first: set[str] = set()
+        for index, name in enumerate(names):
+            if counts[name] > 1 and name in first:
+                path = tuple(block.split(".")) + (index, "name")
+                yield path, f"duplicate name {name!r}; names must be unique"
+            first.add(name)
+
+
+def _metrics_reported(spec: Spec) -> Iterator[Problem]:
+    reported = set(spec.evaluation.metrics)
+    if spec.evaluation.selection_metric not in reported:
+        yield ("evaluation", "selection_metric"), (
+            f"expected one of evaluation.metrics {sorted(reported)}, "
+            f"got {spec.evaluation.selection_metric!r}"
+        )
+    for block in ("value", "change"):
+        for index, threshold in enumerate(getattr(spec.gates, block)):
+            if threshold.metric not in reported:
+                yield ("gates", block, index, "metric"), (
+                    f"expected a metric listed in evaluation.metrics {sorted(reported)}, "
+                    f"got {threshold.metric!r}"
+                )

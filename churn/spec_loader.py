@@ -1,0 +1,162 @@
+"""``load_spec(path) -> Spec``: parse, validate, cross-check, and word every problem with its line."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from churn.errors import SpecError
+from churn.models import param_problems
+from churn.spec import Spec
+from churn.spec_checks import Location, Problem, SpecProblems
+from churn.yaml_lines import LocatedYaml, YamlSyntaxError, format_path, load_located
+
+DEFAULT_SPEC = Path("spec/telco.yaml")
+
+
+def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
+    """Read and validate a spec file; raise :class:`SpecError` listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc}"]) from exc
+    spec = parse_spec(text, source=str(path))
+    return spec.located_at(path.resolve().parent)
+
+
+def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
+    """Validate spec text; ``source`` names it in messages. Relative paths resolve from cwd."""
+    try:
+        located = load_located(text)
+    except YamlSyntaxError as exc:
+        where = f"{source}:{exc.line}" if exc.line else source
+        raise SpecError([f"{where}: not valid YAML: {exc}"]) from exc
+    if not isinstance(located.data, dict):
+        kind = type(located.data).__name__ if located.data is not None else "an empty file"
+        raise SpecError([f"{source}:1: expected a mapping with version, data, columns, ...; got {kind}"])
+    try:
+        spec = Spec.model_validate(located.data)
+    except ValidationError as exc:
+        problems = [_from_pydantic(error) for error in exc.errors()]
+        raise SpecError(_format(problems, located, source)) from exc
+    except SpecProblems as exc:
+        raise SpecError(_format(exc.problems, located, source)) from exc
+    model_problems: list[Problem] = [
+        (("models", index, *loc), message)
+        for index, model in enumerate(spec.models)
+        for loc, message in param_problems(model)
+    ]
+    if model_problems:
+        raise SpecError(_format(model_problems, located, source))
+    return spec
+
+
+def _format(problems: list[Problem], located: LocatedYaml, source: str) -> list[str]:
+    lines = []
+    for loc, message in problems:
+        line = located.line_of(loc)
+        where = f"{source}:{line}" if line else source
+        lines.append(f"{where}: {format_path(located.clean_path(loc))}: {message}")
+    return lines
+
+
+def _from_pydantic(error: Any) -> Problem:
+    loc: Location = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    if kind == "missing":
+        return loc, "required key is missing"
+    if kind == "extra_forbidden":
+        return loc, _unknown_key_message(loc)
+    if kind == "union_tag_invalid":
+        return loc, f"unknown type {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return loc, f"missing `type`; expected one of {_tags_at(loc)}"
+    if kind == "literal_error":
+        return loc, f"expected one of {ctx.get('expected')}, got {given!r}"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ").replace("Input should be", "expected")
+    message = message[:1].lower() + message[1:]
+    if kind.endswith("_type") or kind.startswith(("greater", "less", "too_", "string_")):
+        message = f"{message}, got {given!r}"
+    return loc, message
+
+
+def _unknown_key_message(loc: Location) -> str:
+    fields = _fields_at(loc[:-1])
+    key = str(loc[-1])
+    if not fields:
+        return "unknown key"
+    close = difflib.get_close_matches(key, fields, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key; expected one of {', '.join(fields)}{hint}"
+
+
+def _fields_at(loc: Location) -> list[str]:
+    """Field names of the spec model found at ``loc`` (pydantic locations, tags included)."""
+    current: Any = Spec
+    for part in loc:
+        current = _child_type(current, part)
+        if current is None:
+            return []
+    model = _model_in(current)
+    return [name for name in model.model_fields if name != "type"] if model else []
+
+
+def _child_type(annotation: Any, part: str | int) -> Any:
+    model = _model_in(annotation)
+    if model is not None and isinstance(part, str) and part in model.model_fields:
+        return model.model_fields[part].annotation
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _child_type(args[0], part)
+    if origin in (list, dict):
+        return args[-1]
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            arg_model = _model_in(arg)
+            if arg_model is not None and _tag_of(arg_model) == part:
+                return arg_model
+        return annotation
+    return None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _model_in(typing.get_args(annotation)[0])
+    models = [a for a in typing.get_args(annotation) if _model_in(a) is not None]
+    return _model_in(models[0]) if len(models) == 1 else None
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("type")
+    if field is None:
+        return None
+    args = typing.get_args(field.annotation)
+    return str(args[0]) if args else None
+
+
+def _tags_at(loc: Location) -> list[str]:
+    current: Any = Spec
+    for part in loc:
+        current = _child_type(current, part)
+    found: list[str] = []
+    stack = [current]
+    while stack:
+        item = stack.pop()
+        model = _model_in(item) if isinstance(item, type) else None
+        if model is not None and _tag_of(model):
+            found.append(str(_tag_of(model)))
+        else:
+            stack.extend(typing.get_args(item))
+    return sorted(found)
