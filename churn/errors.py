@@ -30,7 +30,8 @@ class DataContractError(ChurnError):
         self.source = source
         self.failures = failures
         count = len(failures)
-        header = f"{source}: data contract violated: {count} failed check{'s' if count != 1 else ''}"
+        plural = "s" if count != 1 else ""
+        header = f"{source}: data contract violated: {count} failed check{plural}"
         super().__init__("\n".join([header, *(f"  {f}" for f in failures)]))
 
 

@@ -87,14 +87,11 @@ def param_problems(spec: ModelSpec) -> list[tuple[tuple[str | int, ...], str]]:
     kind = MODEL_REGISTRY[spec.type]
     valid = _valid_param_names(kind.factory)
     problems: list[tuple[tuple[str | int, ...], str]] = []
+    expected = ", ".join(sorted(valid))
     for name in spec.params:
         if name not in valid:
-            problems.append(
-                (
-                    ("params", name),
-                    f"unknown parameter for {spec.type}; expected one of {', '.join(sorted(valid))}",
-                )
-            )
+            message = f"unknown parameter for {spec.type}; expected one of {expected}"
+            problems.append((("params", name), message))
     if problems:
         return problems
     estimator = kind.factory(**spec.params)
@@ -103,8 +100,8 @@ def param_problems(spec: ModelSpec) -> list[tuple[tuple[str | int, ...], str]]:
         try:
             validate()
         except (ValueError, TypeError) as exc:  # sklearn InvalidParameterError is both
-            name = _param_named_in(str(exc), spec.params)
-            loc: tuple[str | int, ...] = ("params", name) if name else ("params",)
+            param = _param_named_in(str(exc), spec.params)
+            loc: tuple[str | int, ...] = ("params", param) if param else ("params",)
             problems.append((loc, _short_sklearn_message(str(exc))))
     return problems
 
@@ -128,7 +125,7 @@ def _short_sklearn_message(message: str) -> str:
     # "The 'max_depth' parameter of RandomForestClassifier must be ... Got -1 instead."
     text = message.split(" parameter of ", 1)[-1]
     _, _, rest = text.partition(" ")
-    expected, _, got = rest.partition(" Got ")
-    got = got.rstrip(".").removesuffix(" instead")
+    expected, _, got_part = rest.partition(" Got ")
+    got = got_part.rstrip(".").removesuffix(" instead")
     return f"{expected.rstrip('.')}, got {got}" if got else message
 

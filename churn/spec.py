@@ -8,6 +8,7 @@ not declared, a numeric step on a categorical column, ...) live in :mod:`churn.s
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
@@ -28,6 +29,10 @@ Metric = Literal[
 ]
 LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
 """Metrics where a smaller value is better; every other metric is higher-is-better."""
+
+DEFAULT_METRICS: tuple[Metric, ...] = (
+    "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier"
+)
 
 DType = Literal["int", "float", "bool", "str", "category"]
 NUMERIC_DTYPES: frozenset[str] = frozenset({"int", "float", "bool"})
@@ -169,7 +174,7 @@ class BinsFeature(_Derived):
 
     @model_validator(mode="after")
     def _edges_increase(self) -> BinsFeature:
-        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(self.edges)):
             raise ValueError(f"edges must increase strictly, got {self.edges}")
         if self.labels is not None and len(self.labels) != len(self.edges) - 1:
             raise ValueError(
@@ -290,7 +295,7 @@ class FeaturesSpec(StrictModel):
     groups: list[FeatureGroup] = Field(min_length=1, description="Column groups and their steps.")
     drop: list[str] = Field(
         default_factory=list,
-        description="Declared columns the model does not use. Every other column must be in a group.",
+        description="Declared columns the model does not use; every other one must be in a group.",
     )
 
 
@@ -359,9 +364,7 @@ class EvaluationSpec(StrictModel):
         default="roc_auc", description="CV-mean metric that picks the winner."
     )
     metrics: list[Metric] = Field(
-        default_factory=lambda: [
-            "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier"
-        ],
+        default_factory=lambda: list(DEFAULT_METRICS),
         min_length=1,
         description="Metrics reported for CV and hold-out.",
     )
@@ -425,7 +428,9 @@ class PromotionSpec(StrictModel):
 
     first_run: Literal["promote", "hold"] = Field(
         default="promote",
-        description="With no champion yet: promote on the value gates alone, or hold for `churn promote`.",
+        description=(
+            "With no champion yet: promote on the value gates alone, or hold for `churn promote`."
+        ),
     )
     on_regression: Literal["fail", "keep_champion"] = Field(
         default="keep_champion",

@@ -16,7 +16,7 @@ Location = tuple[str | int, ...]
 Problem = tuple[Location, str]
 
 
-class SpecProblems(Exception):  # noqa: N818 - carries problems out of pydantic, not an error type
+class SpecProblems(Exception):
     """Raised from the Spec validator; deliberately not a ValueError so pydantic lets it through."""
 
     def __init__(self, problems: list[Problem]) -> None:
@@ -184,16 +184,16 @@ def _feeds_derived_only(spec: Spec, column: str) -> bool:
 
 
 def _unique_names(spec: Spec) -> Iterator[Problem]:
-    for block, names in (
-        ("models", [model.name for model in spec.models]),
-        ("features.groups", [group.name for group in spec.features.groups]),
-    ):
+    blocks: tuple[tuple[Location, list[str]], ...] = (
+        (("models",), [model.name for model in spec.models]),
+        (("features", "groups"), [group.name for group in spec.features.groups]),
+    )
+    for block, names in blocks:
         counts = Counter(names)
         first: set[str] = set()
         for index, name in enumerate(names):
             if counts[name] > 1 and name in first:
-                path = tuple(block.split(".")) + (index, "name")
-                yield path, f"duplicate name {name!r}; names must be unique"
+                yield (*block, index, "name"), f"duplicate name {name!r}; names must be unique"
             first.add(name)
 
 

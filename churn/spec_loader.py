@@ -1,4 +1,4 @@
-"""``load_spec(path) -> Spec``: parse, validate, cross-check, and word every problem with its line."""
+"""``load_spec(path) -> Spec``: parse, validate, cross-check; word every problem with its line."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
         raise SpecError([f"{where}: not valid YAML: {exc}"]) from exc
     if not isinstance(located.data, dict):
         kind = type(located.data).__name__ if located.data is not None else "an empty file"
-        raise SpecError([f"{source}:1: expected a mapping with version, data, columns, ...; got {kind}"])
+        expected = "a mapping with version, data, columns, ..."
+        raise SpecError([f"{source}:1: expected {expected}; got {kind}"])
     try:
         spec = Spec.model_validate(located.data)
     except ValidationError as exc:

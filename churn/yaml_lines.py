@@ -51,16 +51,19 @@ class LocatedYaml:
         for part in loc:
             if isinstance(node, dict) and part not in node and node.get("type") == part:
                 continue  # a discriminated union's tag
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-                path = (*path, part)
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            if _has_child(node, part):
                 node = node[part]
                 path = (*path, part)
             elif keep_missing and isinstance(part, str) and not _is_validator_tag(part):
                 path = (*path, part)
                 node = None
         return path
+
+
+def _has_child(node: Any, part: str | int) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
 def _is_validator_tag(part: str) -> bool:

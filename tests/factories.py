@@ -1,0 +1,90 @@
+"""Test data: a small second churn data set with other columns, and its spec."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+PLANS = ["basic", "pro", "enterprise"]
+REGIONS = ["north", "south", "east", "west"]
+
+
+def subscriptions_frame(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    """A synthetic subscription business whose churn depends on plan, calls and fee."""
+    rng = np.random.default_rng(seed)
+    plan = rng.choice(PLANS, size=rows, p=[0.5, 0.35, 0.15])
+    calls = rng.poisson(2.0, size=rows)
+    months = rng.integers(1, 60, size=rows)
+    fee = np.round(rng.uniform(10, 120, size=rows), 2)
+    logit = -1.0 + 0.6 * calls - 0.04 * months + 0.01 * fee - 0.8 * (plan == "enterprise")
+    churned = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame(
+        {
+            "account_id": [f"A{i:05d}" for i in range(rows)],
+            "plan": plan,
+            "region": rng.choice(REGIONS, size=rows),
+            "monthly_fee": fee,
+            "support_calls": calls,
+            "months_active": months,
+            "churned": churned,
+        }
+    )
+
+
+SUBSCRIPTIONS_SPEC: dict[str, Any] = {
+    "version": 1,
+    "name": "subscriptions",
+    "data": {
+        "source": "subscriptions.csv",
+        "id": "account_id",
+        "target": {"column": "churned", "positive": 1},
+    },
+    "columns": {
+        "account_id": {"dtype": "str", "unique": True},
+        "plan": {"dtype": "category", "values": PLANS},
+        "region": {"dtype": "category", "values": REGIONS},
+        "monthly_fee": {"dtype": "float", "min": 0},
+        "support_calls": {"dtype": "int", "min": 0},
+        "months_active": {"dtype": "int", "min": 0},
+        "churned": {"dtype": "int", "values": [0, 1]},
+    },
+    "features": {
+        "derived": [
+            {"name": "fee_per_call", "type": "ratio", "numerator": "monthly_fee",
+             "denominator": "support_calls"},
+        ],
+        "groups": [
+            {"name": "numbers", "columns": ["monthly_fee", "support_calls", "months_active",
+                                            "fee_per_call"],
+             "steps": [{"type": "impute", "strategy": "median"}, {"type": "scale"}]},
+            {"name": "labels", "columns": ["plan", "region"], "steps": [{"type": "one_hot"}]},
+        ],
+    },
+    "models": [
+        {"name": "logreg", "type": "logistic_regression"},
+        {"name": "trees", "type": "random_forest",
+         "params": {"n_estimators": 30, "max_depth": 4, "n_jobs": 1}},
+    ],
+    "evaluation": {"cv_folds": 3, "split": {"test_size": 0.25, "seed": 7}},
+    "gates": {"value": [{"metric": "roc_auc", "lower": 0.6}]},
+}
+
+
+def subscriptions_spec(**overrides: Any) -> dict[str, Any]:
+    """A deep copy of the subscriptions spec with top-level keys replaced."""
+    spec = copy.deepcopy(SUBSCRIPTIONS_SPEC)
+    spec.update(copy.deepcopy(overrides))
+    return spec
+
+
+def write_project(folder: Path, spec: dict[str, Any] | None = None, rows: int = 600) -> Path:
+    """Write subscriptions.csv and spec.yaml into ``folder``; return the spec path."""
+    subscriptions_frame(rows).to_csv(folder / "subscriptions.csv", index=False)
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec or subscriptions_spec(), sort_keys=False))
+    return path
