@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
+import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from churn.errors import ChurnError
 from churn.spec_loader import DEFAULT_SPEC
+
+if TYPE_CHECKING:
+    from churn.registry import Registry
 
 app = typer.Typer(
     name="churn",
@@ -68,10 +71,135 @@ def check(spec: SpecArg = DEFAULT_SPEC, as_json: JsonOpt = False) -> None:
     emit(summary.to_dict(), as_json=as_json, text=summary.to_text())
 
 
+def _quiet_prefect_defaults() -> None:
+    """Offline hygiene before Prefect is imported: no analytics, no telemetry."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@app.command()
+@exits_with_error_codes
+def run(
+    spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Train every candidate, apply the gates, promote or not; print the summary.
+
+    Exit codes: 0 promoted or champion kept by policy, 4 gates not met, 3 data contract,
+    2 spec, 1 anything else.
+    """
+    _quiet_prefect_defaults()
+    from churn.errors import GateFailure
+    from churn.summary import run_text
+    from flows.train import train_flow
+
+    try:
+        manifest = train_flow(str(spec), str(home) if home is not None else None)
+    except GateFailure as exc:
+        emit(exc.manifest, as_json=as_json, text=run_text(exc.manifest))
+        raise
+    emit(manifest, as_json=as_json, text=run_text(manifest))
+
+
+def _registry(home: Path | None) -> Registry:
+    from churn.registry import Registry, resolve_home
+
+    return Registry(resolve_home(home))
+
+
+@app.command()
+@exits_with_error_codes
+def runs(home: HomeOpt = None, as_json: JsonOpt = False, limit: int = 20) -> None:
+    """List runs, newest first."""
+    from churn.summary import runs_text
+
+    manifests = _registry(home).runs()[:limit]
+    emit(manifests, as_json=as_json, text=runs_text(manifests))
+
+
+@app.command()
+@exits_with_error_codes
+def show(run_id: Annotated[str, typer.Argument(help="Run id.")], home: HomeOpt = None,
+         as_json: JsonOpt = False) -> None:
+    """Show one run: candidates, gates, decision."""
+    from churn.summary import run_text
+
+    manifest = _registry(home).manifest(run_id)
+    emit(manifest, as_json=as_json, text=run_text(manifest))
+
+
+@app.command()
+@exits_with_error_codes
+def champion(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the serving model."""
+    from churn.summary import champion_text
+
+    pointer = _registry(home).champion()
+    emit(pointer or {}, as_json=as_json, text=champion_text(pointer))
+
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger.")]
+
+
+@app.command()
+@exits_with_error_codes
+def promote(
+    run_id: Annotated[str, typer.Argument(help="The run whose model to serve.")],
+    reason: ReasonOpt,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Force a run's model into service, overriding the gates (the reason is recorded)."""
+    from churn.summary import champion_text
+
+    registry = _registry(home)
+    with registry.lock(run_id):
+        pointer = registry.promote(run_id, reason=reason, forced=True)
+    emit(pointer, as_json=as_json, text=champion_text(pointer))
+
+
+@app.command()
+@exits_with_error_codes
+def rollback(
+    reason: ReasonOpt,
+    to: Annotated[str | None, typer.Option("--to", help="Run to go back to.")] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Point the champion back at the previous champion (or at --to RUN)."""
+    from churn.summary import champion_text
+
+    registry = _registry(home)
+    with registry.lock():
+        pointer = registry.rollback(reason=reason, to=to)
+    emit(pointer, as_json=as_json, text=champion_text(pointer))
+
+
+@app.command()
+@exits_with_error_codes
+def report(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (default: latest).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Print the path of a run's report.html (the latest run by default)."""
+    from churn.errors import RegistryError
+
+    registry = _registry(home)
+    if run_id is None:
+        latest = registry.latest_run()
+        if latest is None:
+            raise RegistryError(f"no runs in {registry.home}")
+        run_id = str(latest["run_id"])
+    path = registry.run_dir(run_id) / "report.html"
+    if not path.is_file():
+        registry.manifest(run_id)  # says "run not found" for an unknown run
+        raise RegistryError(f"run {run_id} has no report ({path})")
+    typer.echo(str(path))
+
+
 def main() -> None:
     """Entry point for ``python -m churn``."""
     app(prog_name="churn")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

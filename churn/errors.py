@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ChurnError(Exception):
     """Base of every error churn raises on purpose."""
@@ -36,9 +38,16 @@ class DataContractError(ChurnError):
 
 
 class GateFailure(ChurnError):
-    """The winning candidate did not pass the spec's quality gates."""
+    """The winning candidate did not pass the spec's quality gates.
+
+    ``manifest`` is the failed run's run.json, so callers can show what failed and why.
+    """
 
     exit_code = 4
+
+    def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.manifest = manifest or {}
 
 
 class RegistryError(ChurnError):

@@ -63,6 +63,8 @@ class Split:
     y_test: np.ndarray
     ids_train: pd.Series
     ids_test: pd.Series
+    test_positions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """Row positions of the hold-out in the validated frame (to re-score on all its columns)."""
 
 
 @dataclass
@@ -135,6 +137,7 @@ def split_dataset(spec: Spec, frame: pd.DataFrame) -> Split:
         y_test=y[test],
         ids_train=ids.iloc[train],
         ids_test=ids.iloc[test],
+        test_positions=np.asarray(test, dtype=np.int64),
     )
 
 
@@ -229,10 +232,15 @@ def select_winner(spec: Spec, results: dict[str, CandidateResult]) -> str:
 
 
 def rescore(
-    spec: Spec, pipeline: Pipeline, threshold: float, split: Split
+    spec: Spec, pipeline: Pipeline, threshold: float, split: Split, frame: pd.DataFrame
 ) -> dict[str, float]:
-    """Score an already fitted model (the champion) on this run's hold-out."""
-    proba = pipeline.predict_proba(split.X_test)[:, 1]
+    """Score an already fitted model (the champion) on this run's hold-out.
+
+    The champion gets every column of the hold-out rows, so one trained on columns that this
+    spec drops can still be scored.
+    """
+    rows = frame.iloc[split.test_positions]
+    proba = pipeline.predict_proba(rows)[:, 1]
     return compute_metrics(list(spec.evaluation.metrics), split.y_test, proba, threshold)
 
 

@@ -1,0 +1,260 @@
+"""The steps of one training run, as plain functions over a :class:`RunContext`.
+
+The Prefect flow (``flows/train.py``) wraps each in a task and sequences them; nothing here
+imports Prefect, so every step is unit-testable and the CLI, flow and tests share one code path.
+Nothing touches ``champion.json`` or the ledger before :func:`apply_decision`, so a run that dies
+earlier leaves them exactly as they were.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from churn.compile import compile_candidate
+from churn.contract import load_dataset
+from churn.errors import GateFailure
+from churn.evaluate import (
+    CandidateResult,
+    Split,
+    rescore,
+    select_winner,
+    split_dataset,
+    target_vector,
+    train_candidate,
+)
+from churn.gates import Decision, GateReport, decide, evaluate_gates
+from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.spec import Spec
+from churn.spec_loader import load_spec
+
+VERSIONED_PACKAGES = ("churn", "scikit-learn", "xgboost", "pandas", "numpy", "pandera", "prefect")
+MODEL_FILE = "model.joblib"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every step of one run needs: the spec, where it came from, and the registry."""
+
+    spec: Spec
+    spec_path: Path
+    spec_text: str
+    registry: Registry
+    run_id: str
+
+    @property
+    def run_dir(self) -> Path:
+        """``runs/<run_id>/``."""
+        return self.registry.run_dir(self.run_id)
+
+
+@dataclass(frozen=True)
+class ChampionScore:
+    """The current champion, re-scored on this run's hold-out (``error`` when it could not be)."""
+
+    run_id: str
+    metrics: dict[str, float] | None
+    error: str | None = None
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide a run's numbers."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def prepare_run(spec_path: str | Path, home: str | Path | None = None) -> RunContext:
+    """Load the spec and name the run; creates nothing on disk (see :func:`start_run`)."""
+    path = Path(spec_path)
+    spec = load_spec(path)
+    registry = Registry(resolve_home(home))
+    return RunContext(
+        spec=spec,
+        spec_path=path,
+        spec_text=path.read_text(encoding="utf-8"),
+        registry=registry,
+        run_id=new_run_id(utcnow()),
+    )
+
+
+def start_run(ctx: RunContext) -> Path:
+    """Create the run folder with its manifest (status running) and a copy of the spec."""
+    champion = ctx.registry.champion()
+    folder = ctx.registry.start_run(
+        ctx.run_id,
+        spec_name=ctx.spec.name,
+        spec_path=str(ctx.spec_path),
+        spec_sha256=sha256_bytes(ctx.spec_text.encode("utf-8")),
+        seed=ctx.spec.evaluation.split.seed,
+        versions=package_versions(),
+        selection_metric=ctx.spec.evaluation.selection_metric,
+        champion_before=champion["run_id"] if champion else None,
+    )
+    ctx.registry.write_text(folder / "spec.yaml", ctx.spec_text)
+    return folder
+
+
+def load_data(ctx: RunContext) -> pd.DataFrame:
+    """Read and validate the data; record its hash, size and class balance in the manifest."""
+    frame = load_dataset(ctx.spec)
+    source = ctx.spec.source_path
+    ctx.registry.update_manifest(
+        ctx.run_id,
+        data_sha256=sha256_bytes(source.read_bytes()),
+        data={
+            "path": str(source),
+            "rows": len(frame),
+            "columns": frame.shape[1],
+            "positives": int(target_vector(ctx.spec, frame).sum()),
+        },
+    )
+    return frame
+
+
+def split(ctx: RunContext, frame: pd.DataFrame) -> Split:
+    """The seeded hold-out split."""
+    return split_dataset(ctx.spec, frame)
+
+
+def train(ctx: RunContext, name: str, data: Split) -> CandidateResult:
+    """Compile and train one candidate."""
+    model = next(model for model in ctx.spec.models if model.name == name)
+    return train_candidate(ctx.spec, name, compile_candidate(ctx.spec, model), data)
+
+
+def select(ctx: RunContext, results: dict[str, CandidateResult]) -> str:
+    """The winner's name."""
+    return select_winner(ctx.spec, results)
+
+
+def score_champion(ctx: RunContext, data: Split, frame: pd.DataFrame) -> ChampionScore | None:
+    """Re-score the champion on this run's hold-out; None when there is no champion."""
+    loaded = ctx.registry.load_champion()
+    if loaded is None:
+        return None
+    pointer, model = loaded
+    threshold = float(pointer.get("threshold") or 0.5)
+    try:
+        metrics = rescore(ctx.spec, model, threshold, data, frame)
+    except Exception as exc:  # noqa: BLE001 - recorded; the change gates then fail on it
+        return ChampionScore(pointer["run_id"], None, f"{type(exc).__name__}: {exc}")
+    return ChampionScore(pointer["run_id"], metrics)
+
+
+def judge(
+    ctx: RunContext, winner: CandidateResult, champion: ChampionScore | None
+) -> tuple[GateReport, Decision]:
+    """Gates on the winner's hold-out metrics, then the promotion decision."""
+    champion_metrics = None
+    if champion is not None:
+        # A champion that could not be scored counts as present with no metrics: change
+        # thresholds then fail ("metric missing") instead of being skipped as on a first run.
+        champion_metrics = champion.metrics or {}
+    report = evaluate_gates(ctx.spec.gates, winner.holdout, champion_metrics)
+    decision = decide(report, ctx.spec.promotion, has_champion=champion is not None)
+    return report, decision
+
+
+def metrics_rows(results: dict[str, CandidateResult]) -> list[dict[str, Any]]:
+    """One row per candidate and metric: CV mean, CV std and hold-out value."""
+    return [
+        {
+            "candidate": name,
+            "metric": metric,
+            "cv_mean": result.cv_mean.get(metric),
+            "cv_std": result.cv_std.get(metric),
+            "holdout": value,
+        }
+        for name, result in results.items()
+        for metric, value in result.holdout.items()
+    ]
+
+
+def record(
+    ctx: RunContext,
+    results: dict[str, CandidateResult],
+    winner: str,
+    champion: ChampionScore | None,
+    report: GateReport,
+    decision: Decision,
+) -> dict[str, Any]:
+    """Write metrics.json, metrics.csv and the winner's model; put it all in the manifest."""
+    summaries = {name: result.summary() for name, result in results.items()}
+    best = results[winner]
+    ctx.registry.write_json(ctx.run_dir / "metrics.json", {"winner": winner,
+                                                           "candidates": summaries})
+    ctx.registry.write_text(ctx.run_dir / "metrics.csv", _csv(metrics_rows(results)))
+    model = ctx.registry.save_model(ctx.run_id, best.pipeline, name=MODEL_FILE)
+    return ctx.registry.update_manifest(
+        ctx.run_id,
+        candidates=summaries,
+        winner=winner,
+        model={**model, "name": MODEL_FILE, "candidate": winner, "type": best.model_type},
+        metrics=best.holdout,
+        threshold=best.threshold,
+        champion_scores=(
+            None if champion is None
+            else {"run_id": champion.run_id, "metrics": champion.metrics, "error": champion.error}
+        ),
+        gates=report.to_dict(),
+        decision=decision.to_dict(),
+    )
+
+
+def apply_decision(ctx: RunContext, decision: Decision) -> dict[str, Any]:
+    """Promote, or write the ledger line that says why not; then close the run's manifest."""
+    if decision.action == "promote":
+        ctx.registry.promote(ctx.run_id, reason=decision.reason, forced=False)
+    else:
+        ctx.registry.append_ledger(
+            {"action": decision.action, "run_id": ctx.run_id, "reason": decision.reason,
+             "previous": _champion_id(ctx)}
+        )
+    status = "failed" if decision.run_failed else "succeeded"
+    return ctx.registry.finish_run(ctx.run_id, status=status, champion_after=_champion_id(ctx))
+
+
+def raise_if_failed(manifest: dict[str, Any]) -> None:
+    """Fail the run (exit code 4, a Failed flow run) when its decision says so.
+
+    Raises:
+        GateFailure: The gates were not met; carries the manifest.
+    """
+    decision = manifest.get("decision") or {}
+    if decision.get("run_failed"):
+        raise GateFailure(
+            f"run {manifest['run_id']}: quality gates not met: {decision.get('reason')}",
+            manifest,
+        )
+
+
+def _champion_id(ctx: RunContext) -> str | None:
+    champion = ctx.registry.champion()
+    return champion["run_id"] if champion else None
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()

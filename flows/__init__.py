@@ -1,0 +1,1 @@
+"""Prefect flows: thin task wrappers over churn's library functions."""
