@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from churn.compile import compile_spec
-from churn.contract import load_dataset
-from churn.evaluate import target_vector
+from churn.contract import load_dataset, target_vector
 from churn.spec_loader import load_spec
 
 

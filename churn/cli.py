@@ -196,6 +196,26 @@ def report(
     typer.echo(str(path))
 
 
+@app.command()
+@exits_with_error_codes
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    home: HomeOpt = None,
+    spec: Annotated[
+        Path | None, typer.Option("--spec", help="Spec whose columns /predict accepts.")
+    ] = None,
+) -> None:
+    """Serve the champion, the run history and metrics over HTTP (FastAPI + uvicorn)."""
+    import uvicorn
+
+    if home is not None:
+        os.environ["CHURN_HOME"] = str(home)
+    if spec is not None:
+        os.environ["CHURN_SPEC"] = str(spec)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+
+
 def main() -> None:
     """Entry point for ``python -m churn``."""
     app(prog_name="churn")

@@ -36,6 +36,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from churn.compile import compile_spec
+from churn.contract import target_vector
 from churn.models import data_dependent_params
 from churn.spec import LOWER_IS_BETTER, Spec
 
@@ -104,12 +105,6 @@ class CandidateResult:
             "holdout": self.holdout,
             "fit_seconds": round(self.fit_seconds, 3),
         }
-
-
-def target_vector(spec: Spec, frame: pd.DataFrame) -> np.ndarray:
-    """1 where the target equals the spec's positive label, else 0."""
-    column = frame[spec.data.target.column]
-    return (column == spec.data.target.positive).to_numpy(dtype=np.int64)
 
 
 def split_dataset(spec: Spec, frame: pd.DataFrame) -> Split:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from churn.compile import compile_candidate
-from churn.contract import load_dataset
+from churn.contract import load_dataset, target_vector
 from churn.errors import GateFailure
 from churn.evaluate import (
     CandidateResult,
@@ -28,7 +28,6 @@ from churn.evaluate import (
     rescore,
     select_winner,
     split_dataset,
-    target_vector,
     train_candidate,
 )
 from churn.gates import Decision, GateReport, decide, evaluate_gates

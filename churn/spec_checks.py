@@ -53,6 +53,9 @@ def _data_columns_declared(spec: Spec) -> Iterator[Problem]:
             yield loc, f"expected a column declared in `columns`, got {name!r}"
     if data.id == data.target.column:
         yield ("data", "id"), f"the id and the target must differ, both are {data.id!r}"
+    id_column = spec.columns.get(data.id)
+    if id_column is not None and id_column.nullable:
+        yield ("columns", data.id, "nullable"), "the id column cannot be nullable"
     target = spec.columns.get(data.target.column)
     if target is not None:
         if target.values is None:

@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from churn.compile import compile_spec
-from churn.evaluate import target_vector
+from churn.contract import target_vector
 from churn.models import MODEL_REGISTRY
 from churn.spec import ModelType, Spec
 

@@ -206,3 +206,11 @@ def test_every_field_has_a_description() -> None:
     ]
     missing += [name for name, prop in schema["properties"].items() if not prop.get("description")]
     assert missing == []
+
+
+def test_the_id_column_cannot_be_nullable() -> None:
+    text, line = edit("customerID:       {dtype: str, unique: true}",
+                      "customerID:       {dtype: str, unique: true, nullable: true}")
+    assert problems_of(text) == [
+        f"spec/telco.yaml:{line}: columns.customerID.nullable: the id column cannot be nullable"
+    ]

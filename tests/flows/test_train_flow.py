@@ -1,0 +1,147 @@
+"""Whole training flows under one temporary Prefect server: promotion, gates, crashes, locks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from factories import subscriptions_spec
+from typer.testing import CliRunner
+
+from churn.cli import app
+from churn.registry import Registry
+
+pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
+runner = CliRunner()
+
+
+def write_spec(folder: Path, name: str = "spec.yaml", **changes: Any) -> Path:
+    spec = subscriptions_spec(**changes)
+    path = folder / name
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def churn_run(spec: Path, home: Path) -> tuple[int, dict[str, Any]]:
+    result = runner.invoke(app, ["run", str(spec), "--home", str(home), "--json"])
+    try:
+        payload = json.loads(result.stdout)
+    except ValueError:
+        pytest.fail(f"churn run printed no JSON (exit {result.exit_code}):\n{result.output}")
+    return result.exit_code, payload
+
+
+def numbers(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: (c["cv_folds"], c["holdout"], c["threshold"])
+        for name, c in manifest["candidates"].items()
+    }
+
+
+def test_first_run_promotes_and_an_equal_rerun_replaces_the_champion(project: Path) -> None:
+    gates = {"value": [{"metric": "roc_auc", "lower": 0.6}],
+             "change": [{"metric": "roc_auc", "min_absolute_change": 0.0}]}
+    spec, home = write_spec(project, gates=gates), project / "home"
+
+    code, first = churn_run(spec, home)
+    assert code == 0
+    assert first["status"] == "succeeded"
+    assert first["decision"]["action"] == "promote"
+    assert first["champion_before"] is None and first["champion_after"] == first["run_id"]
+    assert {r["verdict"] for r in first["gates"]["results"]} == {"pass", "skipped"}
+    run_dir = home / "runs" / first["run_id"]
+    for name in ("run.json", "metrics.json", "metrics.csv", "spec.yaml", "model.joblib",
+                 "predictions.csv", "report.html"):
+        assert (run_dir / name).is_file(), name
+    assert (run_dir / "spec.yaml").read_text() == spec.read_text()
+    for key in ("spec_sha256", "data_sha256", "seed", "versions", "started_at", "ended_at"):
+        assert first[key], key
+
+    code, second = churn_run(spec, home)
+    assert code == 0
+    # Same spec, data and seed: identical numbers, so d = 0 passes "at least as good".
+    assert numbers(second) == numbers(first)
+    change = next(r for r in second["gates"]["results"] if r["kind"] == "change")
+    assert (change["delta"], change["verdict"]) == (0.0, "pass")
+    assert second["champion_after"] == second["run_id"]
+    ledger = Registry(home).ledger()
+    assert [e["action"] for e in ledger] == ["promote", "promote"]
+    assert ledger[1]["previous"] == first["run_id"]
+
+
+def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(project: Path) -> None:
+    home = project / "home"
+    assert churn_run(write_spec(project), home)[0] == 0
+    champion = (home / "champion.json").read_bytes()
+    stricter = {"value": [{"metric": "roc_auc", "lower": 0.6}],
+                "change": [{"metric": "roc_auc", "min_absolute_change": 0.05}]}
+
+    code, kept = churn_run(write_spec(project, "keep.yaml", gates=stricter), home)
+    assert (code, kept["decision"]["action"], kept["status"]) == (0, "keep_champion", "succeeded")
+
+    code, failed = churn_run(
+        write_spec(project, "fail.yaml", gates=stricter, promotion={"on_regression": "fail"}),
+        home,
+    )
+    assert (code, failed["decision"]["action"], failed["status"]) == (4, "reject", "failed")
+    assert (home / "champion.json").read_bytes() == champion
+    assert [e["action"] for e in Registry(home).ledger()] == ["promote", "keep_champion",
+                                                               "reject"]
+
+
+def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identical(
+    project: Path,
+) -> None:
+    from flows.train import train_flow
+
+    home = project / "home"
+    assert churn_run(write_spec(project), home)[0] == 0
+    champion = (home / "champion.json").read_bytes()
+    impossible = write_spec(project, "impossible.yaml",
+                            gates={"value": [{"metric": "roc_auc", "lower": 0.999}]})
+
+    state = train_flow(str(impossible), str(home), return_state=True)
+    assert state.is_failed()
+    code, payload = churn_run(impossible, home)
+    assert code == 4
+    assert payload["gates"]["results"][0]["verdict"] == "fail"
+    assert (home / "champion.json").read_bytes() == champion
+
+
+def test_a_crash_mid_run_leaves_champion_and_ledger_untouched(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import churn.run_steps
+
+    home = project / "home"
+    assert churn_run(write_spec(project), home)[0] == 0
+    champion, ledger = (home / "champion.json").read_bytes(), (home / "ledger.jsonl").read_bytes()
+    real_record = churn.run_steps.record
+
+    def record_then_die(ctx: Any, *args: Any) -> Any:
+        real_record(ctx, *args)  # the model is on disk; the pointer has not moved yet
+        raise MemoryError("killed while recording")
+
+    monkeypatch.setattr(churn.run_steps, "record", record_then_die)
+    result = runner.invoke(app, ["run", str(write_spec(project)), "--home", str(home)])
+    assert result.exit_code == 1
+    assert "killed while recording" in result.output
+    assert (home / "champion.json").read_bytes() == champion
+    assert (home / "ledger.jsonl").read_bytes() == ledger
+    latest = Registry(home).latest_run()
+    assert latest is not None
+    assert (latest["status"], latest["incomplete"]) == ("failed", True)
+    assert "MemoryError: killed while recording" in latest["error"]
+
+
+def test_a_second_concurrent_run_exits_at_once_with_a_clear_message(project: Path) -> None:
+    home = project / "home"
+    with Registry(home).lock("20261126T000000Z-aaaaaa"):
+        result = runner.invoke(app, ["run", str(write_spec(project)), "--home", str(home)])
+    assert result.exit_code == 1
+    assert "another run holds the lock" in result.output
+    assert "20261126T000000Z-aaaaaa" in result.output
+    assert not (home / "champion.json").exists()
