@@ -440,6 +440,24 @@ class PromotionSpec(StrictModel):
     )
 
 
+# --------------------------------------------------------------------------- outputs
+
+
+class OutputSpec(StrictModel):
+    """What a run writes besides metrics and the model."""
+
+    predictions: Literal["holdout", "all"] = Field(
+        default="holdout",
+        description="Score the hold-out only, or every row of the input, in predictions.csv.",
+    )
+    top_at_risk: int = Field(
+        default=25, ge=1, le=1000, description="How many at-risk customers the report lists."
+    )
+    eda_max_rows: int = Field(
+        default=50_000, ge=1000, description="EDA samples this many rows from larger inputs."
+    )
+
+
 # --------------------------------------------------------------------------- the spec
 
 
@@ -461,6 +479,9 @@ class Spec(StrictModel):
     gates: GatesSpec = Field(default_factory=GatesSpec, description="Quality gates.")
     promotion: PromotionSpec = Field(
         default_factory=PromotionSpec, description="Promotion policy."
+    )
+    output: OutputSpec = Field(
+        default_factory=OutputSpec, description="Predictions, report and EDA settings."
     )
 
     _base_dir: Path | None = PrivateAttr(default=None)
