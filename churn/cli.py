@@ -90,10 +90,10 @@ def run(
     _quiet_prefect_defaults()
     from churn.errors import GateFailure
     from churn.summary import run_text
-    from flows.train import train_flow
+    from flows.train import run_training
 
     try:
-        manifest = train_flow(str(spec), str(home) if home is not None else None)
+        manifest = run_training(str(spec), str(home) if home is not None else None)
     except GateFailure as exc:
         emit(exc.manifest, as_json=as_json, text=run_text(exc.manifest))
         raise

@@ -147,6 +147,22 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+_CREATE_MODE: Final = 0o666
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it where Linux allows (threads may be writing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     """Write via a temp file in the same folder, fsync, os.replace; remove the temp on error."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +175,9 @@ def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp creates 0600; give the file the mode a plain open() would (the API or a
+        # pod may read the registry as another user).
+        tmp.chmod(_CREATE_MODE & ~_current_umask())
         os.replace(tmp, path)  # noqa: PTH105 - the atomic step, named as the contract names it
     except BaseException:
         tmp.unlink(missing_ok=True)

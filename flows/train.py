@@ -9,19 +9,18 @@ that server. A gate failure raises :class:`churn.errors.GateFailure`, so the flo
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from churn import report, run_steps
 from churn.evaluate import CandidateResult, Split
 from churn.gates import Decision, GateReport
 from churn.run_steps import ChampionScore, RunContext
+from flows.runtime import prefect_api, training_task_runner
 
 
 @task(name="load-spec", cache_policy=NONE)
@@ -146,12 +145,7 @@ def _log_plots(kind: str, plots: report.PlotSet) -> None:
         logger.warning("%s: %s", kind, error)
 
 
-def _thread_pool() -> Any:
-    """Candidates train in threads: scikit-learn and XGBoost release the GIL while fitting."""
-    return ThreadPoolTaskRunner(max_workers=max(2, os.cpu_count() or 2))
-
-
-@flow(name="churn-train", task_runner=_thread_pool(), log_prints=False)
+@flow(name="churn-train", task_runner=training_task_runner(), log_prints=False)
 def train_flow(spec_path: str = "spec/telco.yaml", home: str | None = None) -> dict[str, Any]:
     """Train, gate and (maybe) promote; return the run's manifest.
 
@@ -179,6 +173,12 @@ def train_flow(spec_path: str = "spec/telco.yaml", home: str | None = None) -> d
         write_report(ctx, manifest, frame, data, results, winner, eda_future.result())
     run_steps.raise_if_failed(manifest)
     return manifest
+
+
+def run_training(spec_path: str, home: str | None = None) -> dict[str, Any]:
+    """Run :func:`train_flow` against ``PREFECT_API_URL``, or a temporary local server."""
+    with prefect_api():
+        return train_flow(spec_path, home)
 
 
 def main(argv: list[str] | None = None) -> None:

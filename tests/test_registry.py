@@ -616,3 +616,15 @@ def test_lock_leaves_its_own_running_run_alone(reg: Registry) -> None:
 
     with reg.lock("mine"):
         assert reg.manifest("mine")["status"] == "running"
+
+
+def test_registry_files_get_the_mode_a_plain_open_would(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        path = Registry(tmp_path).write_text("x.json", "{}")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

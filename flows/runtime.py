@@ -1,0 +1,60 @@
+"""Where the training flow runs: the Prefect API it reports to and the workers it trains in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_NATIVE_LIMITS: list[Any] = []
+
+
+def limit_native_threads() -> None:
+    """Worker initializer: one BLAS/OpenMP thread per worker process.
+
+    Each worker trains one candidate on one core; letting OpenBLAS or OpenMP (HistGradient
+    Boosting) spread over every core as well oversubscribes the machine (measured: 3-10x slower
+    fits on 2 cores).
+    """
+    from threadpoolctl import threadpool_limits
+
+    _NATIVE_LIMITS.append(threadpool_limits(limits=1))
+
+
+def training_task_runner() -> Any:
+    """A process pool with one worker per core: candidates train in true parallel.
+
+    Threads do not help: the pipelines hold the GIL for much of a fit (measured on the Telco
+    candidates: two threads took longer than one).
+    """
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    return ProcessPoolTaskRunner(
+        max_workers=max(1, os.cpu_count() or 1), initializer=limit_native_threads
+    )
+
+
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """Use ``PREFECT_API_URL`` when set; else start Prefect's temporary local server.
+
+    Prefect would start that server by itself, but only in this process; naming it in the
+    settings lets the worker processes report to the same server instead of each starting one.
+    Yields the API URL.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    configured = PREFECT_API_URL.value()
+    if configured:
+        yield str(configured)
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        server.stop()
