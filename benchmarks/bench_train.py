@@ -37,8 +37,7 @@ def plain_script(spec_path: str, timings: dict[str, float]) -> None:
 
     spec = load_spec(spec_path)
     frame = _timed("plain: read + validate", timings, load_dataset, spec)
-    results = _timed("plain: train + score (sequential)", timings, evaluate_candidates, spec,
-                     frame)
+    results = _timed("plain: train + score (sequential)", timings, evaluate_candidates, spec, frame)
     select_winner(spec, results)
 
 
@@ -57,14 +56,40 @@ def report_parts(spec_path: str, timings: dict[str, float]) -> None:
         gates, decision = run_steps.judge(ctx, results[winner], None)
         plots = ctx.run_dir / "plots"
         eda = _timed("parts: EDA plots", timings, report.draw_eda, ctx.spec, frame, plots)
-        evaluation = _timed("parts: evaluation plots", timings, report.draw_evaluation,
-                            ctx.spec, data, results, winner, plots)
-        manifest = _timed("parts: record (metrics, model, manifest)", timings, run_steps.record,
-                          ctx, results, winner, None, gates, decision)
+        evaluation = _timed(
+            "parts: evaluation plots",
+            timings,
+            report.draw_evaluation,
+            ctx.spec,
+            data,
+            results,
+            winner,
+            plots,
+        )
+        manifest = _timed(
+            "parts: record (metrics, model, manifest)",
+            timings,
+            run_steps.record,
+            ctx,
+            results,
+            winner,
+            None,
+            gates,
+            decision,
+        )
         predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
-        _timed("parts: report.html", timings, report.write_report, ctx.run_dir, manifest,
-               spec_text=ctx.spec_text, predictions=predictions, eda=eda,
-               evaluation=evaluation, top_at_risk=ctx.spec.output.top_at_risk)
+        _timed(
+            "parts: report.html",
+            timings,
+            report.write_report,
+            ctx.run_dir,
+            manifest,
+            spec_text=ctx.spec_text,
+            predictions=predictions,
+            eda=eda,
+            evaluation=evaluation,
+            top_at_risk=ctx.spec.output.top_at_risk,
+        )
 
 
 def flow_runs(spec_path: str, timings: dict[str, float]) -> None:
@@ -112,8 +137,10 @@ def main(argv: list[str]) -> None:
     for key, value in timings.items():
         print(f"{key:<{width}}  {value:7.2f} s")
     print(f"{'plain script total':<{width}}  {plain:7.2f} s")
-    print(f"ratio churn run / plain: warm {summary['ratio_warm_run_to_plain']:.2f}x, "
-          f"cold {summary['ratio_cold_run_to_plain']:.2f}x")
+    print(
+        f"ratio churn run / plain: warm {summary['ratio_warm_run_to_plain']:.2f}x, "
+        f"cold {summary['ratio_cold_run_to_plain']:.2f}x"
+    )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
 

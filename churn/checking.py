@@ -77,8 +77,7 @@ def check_spec(spec_path: str | Path) -> CheckSummary:
         positives=int(y.sum()),
         candidates={
             name: " -> ".join(
-                type(step).__name__ if name_ == "model" else name_
-                for name_, step in pipeline.steps
+                type(step).__name__ if name_ == "model" else name_ for name_, step in pipeline.steps
             )
             for name, pipeline in pipelines.items()
         },

@@ -25,9 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-SpecArg = Annotated[
-    Path, typer.Argument(help="The YAML spec.", show_default=True)
-]
+SpecArg = Annotated[Path, typer.Argument(help="The YAML spec.", show_default=True)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 HomeOpt = Annotated[
     Path | None,
@@ -79,9 +77,7 @@ def _quiet_prefect_defaults() -> None:
 
 @app.command()
 @exits_with_error_codes
-def run(
-    spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = False
-) -> None:
+def run(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Train every candidate, apply the gates, promote or not; print the summary.
 
     Exit codes: 0 promoted or champion kept by policy, 4 gates not met, 3 data contract,
@@ -118,8 +114,11 @@ def runs(home: HomeOpt = None, as_json: JsonOpt = False, limit: int = 20) -> Non
 
 @app.command()
 @exits_with_error_codes
-def show(run_id: Annotated[str, typer.Argument(help="Run id.")], home: HomeOpt = None,
-         as_json: JsonOpt = False) -> None:
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Show one run: candidates, gates, decision."""
     from churn.summary import run_text
 

@@ -128,4 +128,3 @@ def _short_sklearn_message(message: str) -> str:
     expected, _, got_part = rest.partition(" Got ")
     got = got_part.rstrip(".").removesuffix(" instead")
     return f"{expected.rstrip('.')}, got {got}" if got else message
-

@@ -198,8 +198,9 @@ def record(
     """Write metrics.json, metrics.csv and the winner's model; put it all in the manifest."""
     summaries = {name: result.summary() for name, result in results.items()}
     best = results[winner]
-    ctx.registry.write_json(ctx.run_dir / "metrics.json", {"winner": winner,
-                                                           "candidates": summaries})
+    ctx.registry.write_json(
+        ctx.run_dir / "metrics.json", {"winner": winner, "candidates": summaries}
+    )
     ctx.registry.write_text(ctx.run_dir / "metrics.csv", _csv(metrics_rows(results)))
     model = ctx.registry.save_model(ctx.run_id, best.pipeline, name=MODEL_FILE)
     return ctx.registry.update_manifest(
@@ -210,7 +211,8 @@ def record(
         metrics=best.holdout,
         threshold=best.threshold,
         champion_scores=(
-            None if champion is None
+            None
+            if champion is None
             else {"run_id": champion.run_id, "metrics": champion.metrics, "error": champion.error}
         ),
         gates=report.to_dict(),
@@ -224,8 +226,12 @@ def apply_decision(ctx: RunContext, decision: Decision) -> dict[str, Any]:
         ctx.registry.promote(ctx.run_id, reason=decision.reason, forced=False)
     else:
         ctx.registry.append_ledger(
-            {"action": decision.action, "run_id": ctx.run_id, "reason": decision.reason,
-             "previous": _champion_id(ctx)}
+            {
+                "action": decision.action,
+                "run_id": ctx.run_id,
+                "reason": decision.reason,
+                "previous": _champion_id(ctx),
+            }
         )
     status = "failed" if decision.run_failed else "succeeded"
     return ctx.registry.finish_run(ctx.run_id, status=status, champion_after=_champion_id(ctx))

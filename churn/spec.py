@@ -31,7 +31,13 @@ LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
 """Metrics where a smaller value is better; every other metric is higher-is-better."""
 
 DEFAULT_METRICS: tuple[Metric, ...] = (
-    "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier"
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "brier",
 )
 
 DType = Literal["int", "float", "bool", "str", "category"]
@@ -477,9 +483,7 @@ class Spec(StrictModel):
         default_factory=EvaluationSpec, description="Split, CV, metrics, threshold."
     )
     gates: GatesSpec = Field(default_factory=GatesSpec, description="Quality gates.")
-    promotion: PromotionSpec = Field(
-        default_factory=PromotionSpec, description="Promotion policy."
-    )
+    promotion: PromotionSpec = Field(default_factory=PromotionSpec, description="Promotion policy.")
     output: OutputSpec = Field(
         default_factory=OutputSpec, description="Predictions, report and EDA settings."
     )

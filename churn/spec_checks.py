@@ -109,9 +109,12 @@ def _derived_inputs(spec: Spec) -> Iterator[Problem]:
             yield (*loc, "name"), f"{derived.name!r} is already a column; pick another name"
         for column in derived.inputs():
             if column not in kinds:
-                yield loc, (
-                    f"expected a declared column (or an earlier derived one), got {column!r}; "
-                    f"declared: {_known(spec)}"
+                yield (
+                    loc,
+                    (
+                        f"expected a declared column (or an earlier derived one), got {column!r}; "
+                        f"declared: {_known(spec)}"
+                    ),
                 )
             elif kinds[column] != "numeric":
                 yield loc, f"expected a numeric input column, got {column!r} ({kinds[column]})"
@@ -130,9 +133,12 @@ def _group_columns(spec: Spec) -> Iterator[Problem]:
                 role = "id" if column == spec.data.id else "target"
                 yield loc, f"the {role} column {column!r} cannot be a feature"
             elif column not in known:
-                yield loc, (
-                    f"expected a column declared in `columns` or `features.derived`, "
-                    f"got {column!r}; declared: {_known(spec)}"
+                yield (
+                    loc,
+                    (
+                        f"expected a column declared in `columns` or `features.derived`, "
+                        f"got {column!r}; declared: {_known(spec)}"
+                    ),
                 )
             elif column in spec.features.drop:
                 yield loc, f"{column!r} is listed in features.drop; remove it from one of them"
@@ -152,17 +158,15 @@ def _steps_fit_kinds(spec: Spec) -> Iterator[Problem]:
             loc = ("features", "groups", g_index, "steps", s_index)
             wrong = [c for c, kind in kinds.items() if step.accepts and kind != step.accepts]
             if wrong:
-                yield loc, (
-                    f"step {step.type!r} needs {step.accepts} columns, "
-                    f"got {', '.join(f'{c} ({kinds[c]})' for c in wrong)}"
+                listed = ", ".join(f"{c} ({kinds[c]})" for c in wrong)
+                yield loc, f"step {step.type!r} needs {step.accepts} columns, got {listed}"
+            categorical = [c for c, kind in kinds.items() if kind != "numeric"]
+            if step.type == "impute" and step.strategy in ("mean", "median") and categorical:
+                message = (
+                    f"{step.strategy!r} needs numeric columns, got {', '.join(categorical)}; "
+                    "use most_frequent or constant"
                 )
-            if step.type == "impute" and step.strategy in ("mean", "median"):
-                categorical = [c for c, kind in kinds.items() if kind != "numeric"]
-                if categorical:
-                    yield (*loc, "strategy"), (
-                        f"{step.strategy!r} needs numeric columns, got {', '.join(categorical)}; "
-                        "use most_frequent or constant"
-                    )
+                yield (*loc, "strategy"), message
             if step.produces is not None:
                 kinds = dict.fromkeys(kinds, step.produces)
 
@@ -171,14 +175,16 @@ def _every_column_accounted_for(spec: Spec) -> Iterator[Problem]:
     grouped = {column for group in spec.features.groups for column in group.columns}
     for column in spec.feature_columns:
         if column not in grouped and not _feeds_derived_only(spec, column):
-            yield ("columns", column), (
-                f"{column!r} is in no feature group; add it to a group or to features.drop"
+            yield (
+                ("columns", column),
+                (f"{column!r} is in no feature group; add it to a group or to features.drop"),
             )
     for index, derived in enumerate(spec.features.derived):
         used_later = any(derived.name in d.inputs() for d in spec.features.derived)
         if derived.name not in grouped and not used_later:
-            yield ("features", "derived", index, "name"), (
-                f"derived feature {derived.name!r} is used by no group"
+            yield (
+                ("features", "derived", index, "name"),
+                (f"derived feature {derived.name!r} is used by no group"),
             )
 
 
@@ -203,14 +209,20 @@ def _unique_names(spec: Spec) -> Iterator[Problem]:
 def _metrics_reported(spec: Spec) -> Iterator[Problem]:
     reported = set(spec.evaluation.metrics)
     if spec.evaluation.selection_metric not in reported:
-        yield ("evaluation", "selection_metric"), (
-            f"expected one of evaluation.metrics {sorted(reported)}, "
-            f"got {spec.evaluation.selection_metric!r}"
+        yield (
+            ("evaluation", "selection_metric"),
+            (
+                f"expected one of evaluation.metrics {sorted(reported)}, "
+                f"got {spec.evaluation.selection_metric!r}"
+            ),
         )
     for block in ("value", "change"):
         for index, threshold in enumerate(getattr(spec.gates, block)):
             if threshold.metric not in reported:
-                yield ("gates", block, index, "metric"), (
-                    f"expected a metric listed in evaluation.metrics {sorted(reported)}, "
-                    f"got {threshold.metric!r}"
+                yield (
+                    ("gates", block, index, "metric"),
+                    (
+                        f"expected a metric listed in evaluation.metrics {sorted(reported)}, "
+                        f"got {threshold.metric!r}"
+                    ),
                 )

@@ -46,8 +46,12 @@ def run_text(manifest: dict[str, Any]) -> str:
     if gates:
         rows = [
             [
-                g["kind"], g["metric"], _fmt(g.get("value")), _threshold_text(g),
-                _fmt(g.get("champion")), g["verdict"],
+                g["kind"],
+                g["metric"],
+                _fmt(g.get("value")),
+                _threshold_text(g),
+                _fmt(g.get("champion")),
+                g["verdict"],
             ]
             for g in gates.get("results", [])
         ]
@@ -71,8 +75,10 @@ def run_text(manifest: dict[str, Any]) -> str:
 def _threshold_text(gate: dict[str, Any]) -> str:
     if gate["kind"] == "value":
         lower, upper = gate.get("lower"), gate.get("upper")
-        return f"[{_fmt(lower) if lower is not None else '-inf'}, " \
-               f"{_fmt(upper) if upper is not None else 'inf'}]"
+        return (
+            f"[{_fmt(lower) if lower is not None else '-inf'}, "
+            f"{_fmt(upper) if upper is not None else 'inf'}]"
+        )
     text = f"d >= {_fmt(gate.get('min_absolute_change'))}"
     if gate.get("min_relative_change") is not None:
         text += f", d/c >= {_fmt(gate['min_relative_change'])}"
@@ -85,7 +91,9 @@ def runs_text(manifests: list[dict[str, Any]]) -> str:
         return "no runs yet"
     rows = [
         [
-            m.get("run_id", "?"), m.get("status", "?"), m.get("winner") or "-",
+            m.get("run_id", "?"),
+            m.get("status", "?"),
+            m.get("winner") or "-",
             _fmt((m.get("metrics") or {}).get(m.get("selection_metric") or "roc_auc")),
             (m.get("decision") or {}).get("action", "-"),
         ]

@@ -29,7 +29,11 @@ def prepare(spec_path: str, home: str | None) -> RunContext:
     ctx = run_steps.prepare_run(spec_path, home)
     get_run_logger().info(
         "spec %s (%s): %d candidates; registry %s; run %s",
-        spec_path, ctx.spec.name, len(ctx.spec.models), ctx.registry.home, ctx.run_id,
+        spec_path,
+        ctx.spec.name,
+        len(ctx.spec.models),
+        ctx.registry.home,
+        ctx.run_id,
     )
     return ctx
 
@@ -39,8 +43,7 @@ def read_validate(ctx: RunContext) -> pd.DataFrame:
     """Read the data and validate it against the spec's contract."""
     run_steps.start_run(ctx)
     frame = run_steps.load_data(ctx)
-    get_run_logger().info("validated %s: %d rows x %d columns", ctx.spec.source_path,
-                          *frame.shape)
+    get_run_logger().info("validated %s: %d rows x %d columns", ctx.spec.source_path, *frame.shape)
     return frame
 
 
@@ -56,8 +59,7 @@ def eda(ctx: RunContext, frame: pd.DataFrame) -> report.PlotSet:
 def split(ctx: RunContext, frame: pd.DataFrame) -> Split:
     """Seeded hold-out split."""
     data = run_steps.split(ctx, frame)
-    get_run_logger().info("split: %d train / %d hold-out rows", len(data.y_train),
-                          len(data.y_test))
+    get_run_logger().info("split: %d train / %d hold-out rows", len(data.y_train), len(data.y_test))
     return data
 
 
@@ -68,8 +70,13 @@ def train(ctx: RunContext, name: str, data: Split) -> CandidateResult:
     metric = ctx.spec.evaluation.selection_metric
     get_run_logger().info(
         "%s: CV %s %.4f ± %.4f, hold-out %.4f, threshold %.3f, %.1fs",
-        name, metric, result.cv_mean[metric], result.cv_std[metric], result.holdout[metric],
-        result.threshold, result.fit_seconds,
+        name,
+        metric,
+        result.cv_mean[metric],
+        result.cv_std[metric],
+        result.holdout[metric],
+        result.threshold,
+        result.fit_seconds,
     )
     return result
 
@@ -89,16 +96,21 @@ def select_and_gate(
         logger.warning("champion %s could not be re-scored: %s", champion.run_id, champion.error)
     report_, decision = run_steps.judge(ctx, results[winner], champion)
     for result in report_.results:
-        logger.info("gate %s %s: %s (%s)", result.kind, result.metric, result.verdict,
-                    result.reason)
+        logger.info(
+            "gate %s %s: %s (%s)", result.kind, result.metric, result.verdict, result.reason
+        )
     logger.info("decision: %s (%s)", decision.action, decision.reason)
     return winner, champion, report_, decision
 
 
 @task(name="record", cache_policy=NONE)
 def record(
-    ctx: RunContext, results: dict[str, CandidateResult], winner: str,
-    champion: ChampionScore | None, gates: GateReport, decision: Decision,
+    ctx: RunContext,
+    results: dict[str, CandidateResult],
+    winner: str,
+    champion: ChampionScore | None,
+    gates: GateReport,
+    decision: Decision,
 ) -> dict[str, Any]:
     """Write metrics, the model and the manifest."""
     manifest = run_steps.record(ctx, results, winner, champion, gates, decision)
@@ -116,21 +128,29 @@ def promote(ctx: RunContext, decision: Decision) -> dict[str, Any]:
 
 @task(name="report", cache_policy=NONE)
 def write_report(
-    ctx: RunContext, manifest: dict[str, Any], frame: pd.DataFrame, data: Split,
-    results: dict[str, CandidateResult], winner: str, eda_plots: report.PlotSet,
+    ctx: RunContext,
+    manifest: dict[str, Any],
+    frame: pd.DataFrame,
+    data: Split,
+    results: dict[str, CandidateResult],
+    winner: str,
+    eda_plots: report.PlotSet,
 ) -> None:
     """Evaluation plots, predictions.csv and report.html; failures are logged, not fatal."""
     logger = get_run_logger()
     try:
-        evaluation = report.draw_evaluation(ctx.spec, data, results, winner,
-                                            ctx.run_dir / "plots")
+        evaluation = report.draw_evaluation(ctx.spec, data, results, winner, ctx.run_dir / "plots")
         _log_plots("evaluation", evaluation)
         predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
-        ctx.registry.write_text(ctx.run_dir / "predictions.csv",
-                                predictions.to_csv(index=False))
+        ctx.registry.write_text(ctx.run_dir / "predictions.csv", predictions.to_csv(index=False))
         path = report.write_report(
-            ctx.run_dir, manifest, spec_text=ctx.spec_text, predictions=predictions,
-            eda=eda_plots, evaluation=evaluation, top_at_risk=ctx.spec.output.top_at_risk,
+            ctx.run_dir,
+            manifest,
+            spec_text=ctx.spec_text,
+            predictions=predictions,
+            eda=eda_plots,
+            evaluation=evaluation,
+            top_at_risk=ctx.spec.output.top_at_risk,
         )
         logger.info("report: %s", path)
     except Exception as exc:
@@ -139,8 +159,12 @@ def write_report(
 
 def _log_plots(kind: str, plots: report.PlotSet) -> None:
     logger = get_run_logger()
-    logger.info("%s: %d plots%s", kind, len(plots.paths),
-                f" (sampled {plots.rows_used} rows)" if plots.sampled else "")
+    logger.info(
+        "%s: %d plots%s",
+        kind,
+        len(plots.paths),
+        f" (sampled {plots.rows_used} rows)" if plots.sampled else "",
+    )
     for error in plots.errors:
         logger.warning("%s: %s", kind, error)
 

@@ -55,20 +55,29 @@ SUBSCRIPTIONS_SPEC: dict[str, Any] = {
     },
     "features": {
         "derived": [
-            {"name": "fee_per_call", "type": "ratio", "numerator": "monthly_fee",
-             "denominator": "support_calls"},
+            {
+                "name": "fee_per_call",
+                "type": "ratio",
+                "numerator": "monthly_fee",
+                "denominator": "support_calls",
+            },
         ],
         "groups": [
-            {"name": "numbers", "columns": ["monthly_fee", "support_calls", "months_active",
-                                            "fee_per_call"],
-             "steps": [{"type": "impute", "strategy": "median"}, {"type": "scale"}]},
+            {
+                "name": "numbers",
+                "columns": ["monthly_fee", "support_calls", "months_active", "fee_per_call"],
+                "steps": [{"type": "impute", "strategy": "median"}, {"type": "scale"}],
+            },
             {"name": "labels", "columns": ["plan", "region"], "steps": [{"type": "one_hot"}]},
         ],
     },
     "models": [
         {"name": "logreg", "type": "logistic_regression"},
-        {"name": "trees", "type": "random_forest",
-         "params": {"n_estimators": 30, "max_depth": 4, "n_jobs": 1}},
+        {
+            "name": "trees",
+            "type": "random_forest",
+            "params": {"n_estimators": 30, "max_depth": 4, "n_jobs": 1},
+        },
     ],
     "evaluation": {"cv_folds": 3, "split": {"test_size": 0.25, "seed": 7}},
     "gates": {"value": [{"metric": "roc_auc", "lower": 0.6}]},

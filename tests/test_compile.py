@@ -105,8 +105,14 @@ def test_swapping_an_encoder_changes_the_pipeline() -> None:
 
 def test_adding_a_candidate_adds_a_pipeline() -> None:
     spec = subscriptions_spec()
-    spec["models"].append({"name": "boost", "type": "xgboost", "params": {"n_estimators": 20},
-                           "class_balance": "balanced"})
+    spec["models"].append(
+        {
+            "name": "boost",
+            "type": "xgboost",
+            "params": {"n_estimators": 20},
+            "class_balance": "balanced",
+        }
+    )
     pipelines = compiled(spec)
     assert list(pipelines) == ["logreg", "trees", "boost"]
     assert type(pipelines["boost"].named_steps["model"]).__name__ == "XGBClassifier"
@@ -129,15 +135,24 @@ def test_spec_params_override_churn_defaults() -> None:
 # ---------------------------------------------------------------- property: valid specs fit
 
 NUMERIC_TAILS = st.sampled_from(
-    [[], [{"type": "scale", "method": "standard"}], [{"type": "scale", "method": "robust"}],
-     [{"type": "log"}], [{"type": "log"}, {"type": "scale", "method": "minmax"}],
-     [{"type": "bin", "n_bins": 3}], [{"type": "bin", "n_bins": 4, "encode": "ordinal"}]]
+    [
+        [],
+        [{"type": "scale", "method": "standard"}],
+        [{"type": "scale", "method": "robust"}],
+        [{"type": "log"}],
+        [{"type": "log"}, {"type": "scale", "method": "minmax"}],
+        [{"type": "bin", "n_bins": 3}],
+        [{"type": "bin", "n_bins": 4, "encode": "ordinal"}],
+    ]
 )
 CATEGORICAL_STEPS = st.sampled_from(
-    [[{"type": "one_hot"}], [{"type": "one_hot", "drop": "if_binary"}],
-     [{"type": "one_hot", "min_frequency": 5, "handle_unknown": "infrequent_if_exist"}],
-     [{"type": "ordinal"}],
-     [{"type": "impute", "strategy": "most_frequent"}, {"type": "one_hot"}]]
+    [
+        [{"type": "one_hot"}],
+        [{"type": "one_hot", "drop": "if_binary"}],
+        [{"type": "one_hot", "min_frequency": 5, "handle_unknown": "infrequent_if_exist"}],
+        [{"type": "ordinal"}],
+        [{"type": "impute", "strategy": "most_frequent"}, {"type": "one_hot"}],
+    ]
 )
 SMALL_MODELS = {
     "logistic_regression": {"max_iter": 200},
@@ -161,17 +176,28 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
     labels = draw(st.lists(st.sampled_from(["plan", "region"]), min_size=1, unique=True))
     spec["features"]["drop"] = [c for c in ["plan", "region"] if c not in labels]
     spec["features"]["groups"] = [
-        {"name": "numbers", "columns": numbers,
-         "steps": [{"type": "impute", "strategy": draw(st.sampled_from(["mean", "median"]))},
-                   *draw(NUMERIC_TAILS)]},
+        {
+            "name": "numbers",
+            "columns": numbers,
+            "steps": [
+                {"type": "impute", "strategy": draw(st.sampled_from(["mean", "median"]))},
+                *draw(NUMERIC_TAILS),
+            ],
+        },
         {"name": "labels", "columns": labels, "steps": draw(CATEGORICAL_STEPS)},
     ]
-    kinds = draw(st.lists(st.sampled_from(sorted(SMALL_MODELS)), min_size=1, max_size=3,
-                          unique=True))
+    kinds = draw(
+        st.lists(st.sampled_from(sorted(SMALL_MODELS)), min_size=1, max_size=3, unique=True)
+    )
     spec["models"] = [
-        {"name": f"m{i}", "type": kind, "params": SMALL_MODELS[kind],
-         "class_balance": draw(st.sampled_from(["none", "balanced"]))
-         if kind != "dummy" else "none"}
+        {
+            "name": f"m{i}",
+            "type": kind,
+            "params": SMALL_MODELS[kind],
+            "class_balance": draw(st.sampled_from(["none", "balanced"]))
+            if kind != "dummy"
+            else "none",
+        }
         for i, kind in enumerate(kinds)
     ]
     return spec

@@ -31,7 +31,11 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 def test_python_m_flows_train_is_the_churn_run_command() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "flows.train", "--help"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "Train every candidate, apply the gates" in result.stdout

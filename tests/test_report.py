@@ -37,12 +37,20 @@ from churn.spec import Spec
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EDA_PLOTS = {
-    "eda_class_balance", "eda_numeric_distributions", "eda_categorical_churn_rate",
-    "eda_correlation", "eda_missing_values",
+    "eda_class_balance",
+    "eda_numeric_distributions",
+    "eda_categorical_churn_rate",
+    "eda_correlation",
+    "eda_missing_values",
 }
 EVALUATION_PLOTS = {
-    "eval_roc", "eval_precision_recall", "eval_confusion_matrix", "eval_calibration",
-    "eval_threshold_metrics", "eval_gains_lift", "eval_feature_importance",
+    "eval_roc",
+    "eval_precision_recall",
+    "eval_confusion_matrix",
+    "eval_calibration",
+    "eval_threshold_metrics",
+    "eval_gains_lift",
+    "eval_feature_importance",
     "eval_model_comparison",
 }
 # (width, height) in pixels for the subscriptions data: figure inches x 100 dpi. The grids
@@ -100,23 +108,50 @@ def manifest_for(run: Trained, **overrides: Any) -> dict[str, Any]:
         "data_sha256": "b" * 64,
         "seed": 7,
         "versions": {"scikit-learn": "1.9"},
-        "data": {"rows": len(run.frame), "columns": run.frame.shape[1],
-                 "positives": int(run.frame["churned"].sum()), "path": "subscriptions.csv"},
+        "data": {
+            "rows": len(run.frame),
+            "columns": run.frame.shape[1],
+            "positives": int(run.frame["churned"].sum()),
+            "path": "subscriptions.csv",
+        },
         "candidates": {name: result.summary() for name, result in run.results.items()},
         "winner": run.winner,
         "selection_metric": "roc_auc",
         "gates": {
-            "passed": True, "empty": False, "reason": "every threshold passed",
+            "passed": True,
+            "empty": False,
+            "reason": "every threshold passed",
             "results": [
-                {"kind": "value", "metric": "roc_auc", "value": winner.holdout["roc_auc"],
-                 "lower": 0.6, "upper": None, "direction": None, "min_absolute_change": None,
-                 "min_relative_change": None, "champion": None, "delta": None,
-                 "relative_delta": None, "verdict": "pass", "reason": "roc_auc >= lower 0.6"},
-                {"kind": "change", "metric": "roc_auc", "value": winner.holdout["roc_auc"],
-                 "lower": None, "upper": None, "direction": "higher",
-                 "min_absolute_change": -0.005, "min_relative_change": None, "champion": 0.7,
-                 "delta": 0.05, "relative_delta": 0.071, "verdict": "pass",
-                 "reason": "d = +0.05 >= -0.005"},
+                {
+                    "kind": "value",
+                    "metric": "roc_auc",
+                    "value": winner.holdout["roc_auc"],
+                    "lower": 0.6,
+                    "upper": None,
+                    "direction": None,
+                    "min_absolute_change": None,
+                    "min_relative_change": None,
+                    "champion": None,
+                    "delta": None,
+                    "relative_delta": None,
+                    "verdict": "pass",
+                    "reason": "roc_auc >= lower 0.6",
+                },
+                {
+                    "kind": "change",
+                    "metric": "roc_auc",
+                    "value": winner.holdout["roc_auc"],
+                    "lower": None,
+                    "upper": None,
+                    "direction": "higher",
+                    "min_absolute_change": -0.005,
+                    "min_relative_change": None,
+                    "champion": 0.7,
+                    "delta": 0.05,
+                    "relative_delta": 0.071,
+                    "verdict": "pass",
+                    "reason": "d = +0.05 >= -0.005",
+                },
             ],
         },
         "decision": {"action": "promote", "run_failed": False, "reason": "gates passed"},
@@ -209,13 +244,20 @@ def predictions(run: Trained) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def report(
-    run: Trained, plots: tuple[PlotSet, PlotSet], predictions: pd.DataFrame,
+    run: Trained,
+    plots: tuple[PlotSet, PlotSet],
+    predictions: pd.DataFrame,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     eda, evaluation = plots
     return write_report(
-        tmp_path_factory.mktemp("run"), manifest_for(run), spec_text="name: subscriptions\n",
-        predictions=predictions, eda=eda, evaluation=evaluation, top_at_risk=10,
+        tmp_path_factory.mktemp("run"),
+        manifest_for(run),
+        spec_text="name: subscriptions\n",
+        predictions=predictions,
+        eda=eda,
+        evaluation=evaluation,
+        top_at_risk=10,
     )
 
 
@@ -295,8 +337,12 @@ def test_eda_draws_from_a_seeded_sample_when_rows_exceed_eda_max_rows(tmp_path: 
 def test_report_says_when_eda_was_sampled(run: Trained, tmp_path: Path) -> None:
     eda = PlotSet([], [], sampled=True, rows_used=1000)
     page = write_report(
-        tmp_path, manifest_for(run, data={"rows": 1200, "columns": 7, "positives": 400}),
-        spec_text="", predictions=pd.DataFrame(), eda=eda, evaluation=PlotSet([], []),
+        tmp_path,
+        manifest_for(run, data={"rows": 1200, "columns": 7, "positives": 400}),
+        spec_text="",
+        predictions=pd.DataFrame(),
+        eda=eda,
+        evaluation=PlotSet([], []),
         top_at_risk=5,
     ).read_text()
     assert "EDA was sampled" in page
@@ -332,8 +378,14 @@ def test_importing_and_drawing_leave_pyplot_alone() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules, 'drawing loaded pyplot'\n"
     )
     tests_dir = Path(__file__).parent
-    done = subprocess.run([sys.executable, "-c", code], cwd=tests_dir, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tests_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -475,33 +527,65 @@ def test_report_lists_the_top_at_risk_customers(report: Path, predictions: pd.Da
 
 def test_report_lists_plot_errors(run: Trained, tmp_path: Path) -> None:
     broken = PlotSet([], ["plot eval_roc: ValueError: <bad> input"])
-    page = write_report(tmp_path, manifest_for(run), spec_text="", predictions=pd.DataFrame(),
-                        eda=PlotSet([], []), evaluation=broken, top_at_risk=5).read_text()
+    page = write_report(
+        tmp_path,
+        manifest_for(run),
+        spec_text="",
+        predictions=pd.DataFrame(),
+        eda=PlotSet([], []),
+        evaluation=broken,
+        top_at_risk=5,
+    ).read_text()
     assert "<li>plot eval_roc: ValueError: &lt;bad&gt; input</li>" in page
 
 
 @pytest.mark.parametrize(
     ("status", "action", "color"),
-    [("succeeded", "promote", "green"), ("succeeded", "keep_champion", "amber"),
-     ("succeeded", "hold", "amber"), ("failed", "reject", "red"), ("running", None, "amber")],
+    [
+        ("succeeded", "promote", "green"),
+        ("succeeded", "keep_champion", "amber"),
+        ("succeeded", "hold", "amber"),
+        ("failed", "reject", "red"),
+        ("running", None, "amber"),
+    ],
 )
 def test_status_badge_colour_follows_the_outcome(
     run: Trained, tmp_path: Path, status: str, action: str | None, color: str
 ) -> None:
-    decision = None if action is None else {"action": action, "run_failed": status == "failed",
-                                            "reason": "because"}
-    page = write_report(tmp_path, manifest_for(run, status=status, decision=decision),
-                        spec_text="", predictions=pd.DataFrame(), eda=PlotSet([], []),
-                        evaluation=PlotSet([], []), top_at_risk=5).read_text()
+    decision = (
+        None
+        if action is None
+        else {"action": action, "run_failed": status == "failed", "reason": "because"}
+    )
+    page = write_report(
+        tmp_path,
+        manifest_for(run, status=status, decision=decision),
+        spec_text="",
+        predictions=pd.DataFrame(),
+        eda=PlotSet([], []),
+        evaluation=PlotSet([], []),
+        top_at_risk=5,
+    ).read_text()
     assert f'class="badge badge-{color}"' in page
 
 
 def test_report_of_a_run_that_died_early_still_has_every_section(tmp_path: Path) -> None:
-    manifest = {"run_id": "r1", "status": "failed", "started_at": "2026-01-01T00:00:00",
-                "error": "DataContractError: tenure: below min 0", "ended_at": None}
-    path = write_report(tmp_path, manifest, spec_text="version: 1\n",
-                        predictions=pd.DataFrame(), eda=PlotSet([], []),
-                        evaluation=PlotSet([], []), top_at_risk=25)
+    manifest = {
+        "run_id": "r1",
+        "status": "failed",
+        "started_at": "2026-01-01T00:00:00",
+        "error": "DataContractError: tenure: below min 0",
+        "ended_at": None,
+    }
+    path = write_report(
+        tmp_path,
+        manifest,
+        spec_text="version: 1\n",
+        predictions=pd.DataFrame(),
+        eda=PlotSet([], []),
+        evaluation=PlotSet([], []),
+        top_at_risk=25,
+    )
     page = parse(path)
     assert page.sections == list(SECTION_IDS)
     text = path.read_text()
@@ -525,9 +609,15 @@ def test_data_and_spec_text_are_escaped(tmp_path: Path) -> None:
     predictions = build_predictions(spec, run.results[run.winner], run.split)
     manifest = manifest_for(run, spec_name=evil, error=evil)
     manifest["candidates"][evil] = manifest["candidates"]["logreg"]
-    path = write_report(tmp_path, manifest, spec_text=f"name: {evil}\n",
-                        predictions=predictions, eda=eda, evaluation=PlotSet([], []),
-                        top_at_risk=5)
+    path = write_report(
+        tmp_path,
+        manifest,
+        spec_text=f"name: {evil}\n",
+        predictions=predictions,
+        eda=eda,
+        evaluation=PlotSet([], []),
+        top_at_risk=5,
+    )
     text = path.read_text()
     assert "<script" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text

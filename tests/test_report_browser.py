@@ -55,19 +55,27 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = Spec.model_validate(subscriptions_spec())
     frame = subscriptions_frame(600)
     split = split_dataset(spec, frame)
-    results = {name: train_candidate(spec, name, pipeline, split)
-               for name, pipeline in compile_spec(spec).items()}
+    results = {
+        name: train_candidate(spec, name, pipeline, split)
+        for name, pipeline in compile_spec(spec).items()
+    }
     winner = select_winner(spec, results)
     run_dir = tmp_path_factory.mktemp("run")
     manifest = {
-        "run_id": "browser-run", "status": "succeeded", "spec_name": spec.name,
-        "started_at": "2026-01-01T00:00:00", "ended_at": "2026-01-01T00:00:09",
+        "run_id": "browser-run",
+        "status": "succeeded",
+        "spec_name": spec.name,
+        "started_at": "2026-01-01T00:00:00",
+        "ended_at": "2026-01-01T00:00:09",
         "candidates": {name: result.summary() for name, result in results.items()},
-        "winner": winner, "selection_metric": "roc_auc",
+        "winner": winner,
+        "selection_metric": "roc_auc",
         "decision": {"action": "promote", "run_failed": False, "reason": "first run"},
     }
     return write_report(
-        run_dir, manifest, spec_text="version: 1\n",
+        run_dir,
+        manifest,
+        spec_text="version: 1\n",
         predictions=build_predictions(spec, results[winner], split),
         eda=draw_eda(spec, frame, run_dir / "plots"),
         evaluation=draw_evaluation(spec, split, results, winner, run_dir / "plots"),
@@ -78,10 +86,19 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_chromium(chromium: str, profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     """Headless Chromium, offline: no sandbox (root), no GPU, no background traffic."""
     command = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
-        f"--user-data-dir={profile}", *arguments,
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *arguments,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -103,8 +120,9 @@ def test_chromium_renders_every_section_and_image(
 ) -> None:
     probed = tmp_path / "report.html"
     probed.write_text(report.read_text().replace("</body>", PROBE + "</body>"))
-    done = run_chromium(chromium, tmp_path / "profile", "--virtual-time-budget=5000",
-                        "--dump-dom", probed.as_uri())
+    done = run_chromium(
+        chromium, tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom", probed.as_uri()
+    )
     dom = done.stdout
     images = re.search(r'data-images="(\d+)"', dom)
     broken = re.search(r'data-broken-images="(\d+)"', dom)
@@ -118,10 +136,12 @@ def test_chromium_renders_every_section_and_image(
 
 def test_the_load_probe_counts_a_broken_image(chromium: str, tmp_path: Path) -> None:
     page = tmp_path / "broken.html"
-    page.write_text('<!DOCTYPE html><html><body><img src="data:image/png;base64,AAAA">'
-                    f"{PROBE}</body></html>")
-    dom = run_chromium(chromium, tmp_path / "profile", "--virtual-time-budget=5000",
-                       "--dump-dom", page.as_uri()).stdout
+    page.write_text(
+        f'<!DOCTYPE html><html><body><img src="data:image/png;base64,AAAA">{PROBE}</body></html>'
+    )
+    dom = run_chromium(
+        chromium, tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()
+    ).stdout
     assert 'data-broken-images="1"' in dom
 
 
@@ -132,8 +152,13 @@ def test_chromium_screenshot_of_the_report_is_a_full_png(
     folder.mkdir(parents=True, exist_ok=True)
     shot = folder / "report-screenshot.png"
     shot.unlink(missing_ok=True)
-    run_chromium(chromium, tmp_path / "profile", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                 f"--screenshot={shot}", report.as_uri())
+    run_chromium(
+        chromium,
+        tmp_path / "profile",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--screenshot={shot}",
+        report.as_uri(),
+    )
     assert shot.stat().st_size > 50_000
     pixels = mpimg.imread(shot, format="png")
     assert (pixels.shape[1], pixels.shape[0]) == WINDOW

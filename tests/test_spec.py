@@ -35,7 +35,10 @@ def test_default_spec_loads_and_resolves_data_next_to_it() -> None:
     assert spec.name == "telco-churn"
     assert spec.source_path == ROOT / "data" / "telco_churn.csv"
     assert [m.type for m in spec.models] == [
-        "logistic_regression", "random_forest", "hist_gradient_boosting", "xgboost"
+        "logistic_regression",
+        "random_forest",
+        "hist_gradient_boosting",
+        "xgboost",
     ]
 
 
@@ -105,8 +108,10 @@ def test_target_or_id_used_as_a_feature(column: str, role: str) -> None:
 
 
 def test_numeric_step_on_categorical_column() -> None:
-    text, line = edit("columns: [SeniorCitizen]\n",
-                      "columns: [SeniorCitizen, gender]\n      steps: [{type: scale}]\n")
+    text, line = edit(
+        "columns: [SeniorCitizen]\n",
+        "columns: [SeniorCitizen, gender]\n      steps: [{type: scale}]\n",
+    )
     text = text.replace("  drop: [gender]", "  drop: []")
     assert problems_of(text) == [
         f"spec/telco.yaml:{line + 1}: features.groups[1].steps[0]: step 'scale' needs "
@@ -138,8 +143,9 @@ def test_every_problem_is_reported_at_once() -> None:
     text, _ = edit("test_size: 0.2", "test_size: 2", text)
     problems = problems_of(text)
     assert len(problems) == 2
-    assert any("evaluation.cv_folds: expected greater than or equal to 2, got 1" in p
-               for p in problems)
+    assert any(
+        "evaluation.cv_folds: expected greater than or equal to 2, got 1" in p for p in problems
+    )
     assert any("evaluation.split.test_size: expected less than 1, got 2" in p for p in problems)
 
 
@@ -209,8 +215,10 @@ def test_every_field_has_a_description() -> None:
 
 
 def test_the_id_column_cannot_be_nullable() -> None:
-    text, line = edit("customerID:       {dtype: str, unique: true}",
-                      "customerID:       {dtype: str, unique: true, nullable: true}")
+    text, line = edit(
+        "customerID:       {dtype: str, unique: true}",
+        "customerID:       {dtype: str, unique: true, nullable: true}",
+    )
     assert problems_of(text) == [
         f"spec/telco.yaml:{line}: columns.customerID.nullable: the id column cannot be nullable"
     ]

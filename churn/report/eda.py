@@ -141,8 +141,10 @@ def _numeric_panel(
     ax.set_title(plain(shorten(name, 40)) + (f"  ({missing:,} missing)" if missing else ""))
     style_axes(ax, grid_axis="y")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    groups = [("stayed", values[known & ~churned], STAYED_COLOR),
-              ("churned", values[known & churned], CHURNED_COLOR)]
+    groups = [
+        ("stayed", values[known & ~churned], STAYED_COLOR),
+        ("churned", values[known & churned], CHURNED_COLOR),
+    ]
     distinct = np.unique(values[known])
     if distinct.size == 0:
         ax.text(0.5, 0.5, "all missing", ha="center", va="center", transform=ax.transAxes)
@@ -158,8 +160,9 @@ def _numeric_panel(
     for label, group, color in groups:
         if group.size:
             weights = np.full(group.size, 1.0 / group.size)
-            ax.hist(group, bins=edges.tolist(), weights=weights, color=color, alpha=0.55,
-                    label=label)
+            ax.hist(
+                group, bins=edges.tolist(), weights=weights, color=color, alpha=0.55, label=label
+            )
 
 
 def plot_categorical_churn_rate(data: EdaData) -> Figure | None:
@@ -194,8 +197,9 @@ def _level_table(data: EdaData, name: str) -> pd.DataFrame:
     if len(table) > MAX_LEVELS:
         kept, rest = table.iloc[: MAX_LEVELS - 1], table.iloc[MAX_LEVELS - 1 :]
         pooled = float((rest["mean"] * rest["size"]).sum() / rest["size"].sum())
-        other = pd.DataFrame({"size": [rest["size"].sum()], "mean": [pooled]},
-                             index=[f"({len(rest)} other levels)"])
+        other = pd.DataFrame(
+            {"size": [rest["size"].sum()], "mean": [pooled]}, index=[f"({len(rest)} other levels)"]
+        )
         return pd.concat([kept, other])
     declared = data.spec.columns[name].values
     if declared is not None:
@@ -254,8 +258,14 @@ def plot_missing_values(missing: dict[str, int], rows: int) -> Figure:
     figure = new_figure((STANDARD_SIZE[0], 1.4 + 0.32 * max(len(gaps), 2)))
     ax = figure.subplots()
     if not gaps:
-        ax.text(0.5, 0.5, f"No missing values in any of the {len(missing)} columns "
-                f"({rows:,} rows)", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            f"No missing values in any of the {len(missing)} columns ({rows:,} rows)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
         ax.set_title("Missing values")
         return figure

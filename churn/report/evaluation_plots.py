@@ -85,17 +85,19 @@ def _label(name: str, winner: str, score: str) -> str:
     return plain(f"{name}{' (winner)' if name == winner else ''}  {score}")
 
 
-def plot_roc(
-    y: npt.NDArray[np.int64], results: dict[str, CandidateResult], winner: str
-) -> Figure:
+def plot_roc(y: npt.NDArray[np.int64], results: dict[str, CandidateResult], winner: str) -> Figure:
     """ROC curves of every candidate on one figure, AUC in the legend."""
     figure = new_figure(STANDARD_SIZE)
     ax = figure.subplots()
     for index, (name, result) in enumerate(results.items()):
         fpr, tpr, _ = roc_curve(y, result.test_proba)
         auc = roc_auc_score(y, result.test_proba)
-        ax.plot(fpr, tpr, label=_label(name, winner, f"AUC {auc:.3f}"),
-                **_candidate_style(index, name, winner))  # type: ignore[arg-type]
+        ax.plot(
+            fpr,
+            tpr,
+            label=_label(name, winner, f"AUC {auc:.3f}"),
+            **_candidate_style(index, name, winner),
+        )  # type: ignore[arg-type]
     ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", label="chance")
     _unit_square(ax, "false positive rate (stayers flagged)", "true positive rate (recall)")
     ax.legend(loc="lower right", fontsize="small")
@@ -112,8 +114,12 @@ def plot_precision_recall(
     for index, (name, result) in enumerate(results.items()):
         precision, recall, _ = precision_recall_curve(y, result.test_proba)
         ap = average_precision_score(y, result.test_proba)
-        ax.plot(recall, precision, label=_label(name, winner, f"AP {ap:.3f}"),
-                **_candidate_style(index, name, winner))  # type: ignore[arg-type]
+        ax.plot(
+            recall,
+            precision,
+            label=_label(name, winner, f"AP {ap:.3f}"),
+            **_candidate_style(index, name, winner),
+        )  # type: ignore[arg-type]
     base = float(np.mean(y)) if len(y) else 0.0
     ax.axhline(base, color="#999999", linestyle=":", label=f"base rate {base:.1%}")
     _unit_square(ax, "recall (churners found)", "precision (flagged who churn)")
@@ -132,8 +138,14 @@ def plot_calibration(
         observed, predicted = calibration_curve(
             y, result.test_proba, n_bins=CALIBRATION_BINS, strategy="quantile"
         )
-        ax.plot(predicted, observed, marker="o", markersize=3.5, label=_label(name, winner, ""),
-                **_candidate_style(index, name, winner))  # type: ignore[arg-type]
+        ax.plot(
+            predicted,
+            observed,
+            marker="o",
+            markersize=3.5,
+            label=_label(name, winner, ""),
+            **_candidate_style(index, name, winner),
+        )  # type: ignore[arg-type]
     ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", label="perfectly calibrated")
     _unit_square(ax, "mean predicted probability", "observed churn rate")
     ax.legend(loc="upper left", fontsize="small")
@@ -152,8 +164,15 @@ def plot_confusion_matrix(y: npt.NDArray[np.int64], result: CandidateResult) -> 
     total = max(int(matrix.sum()), 1)
     for (row, col), count in np.ndenumerate(matrix):
         dark = count > matrix.max() * 0.6
-        ax.text(col, row, f"{count:,}\n{count / total:.1%}", ha="center", va="center",
-                fontsize="large", color="white" if dark else "black")
+        ax.text(
+            col,
+            row,
+            f"{count:,}\n{count / total:.1%}",
+            ha="center",
+            va="center",
+            fontsize="large",
+            color="white" if dark else "black",
+        )
     labels = ["stayed", "churned"]
     ax.set_xticks([0, 1], [f"predicted {label}" for label in labels])
     ax.set_yticks([0, 1], [f"actually {label}" for label in labels])
@@ -200,8 +219,9 @@ def plot_gains_lift(y: npt.NDArray[np.int64], result: CandidateResult) -> Figure
     lift = gains / share
     figure = new_figure(WIDE_SIZE)
     left, right = figure.subplots(1, 2)
-    left.plot(np.r_[0, share], np.r_[0, gains], color=WINNER_COLOR, linewidth=2,
-              label=plain(result.name))
+    left.plot(
+        np.r_[0, share], np.r_[0, gains], color=WINNER_COLOR, linewidth=2, label=plain(result.name)
+    )
     left.plot([0, 1], [0, 1], color="#999999", linestyle=":", label="random")
     perfect = min(positives / max(len(order), 1), 1.0)
     left.plot([0, perfect, 1], [0, 1, 1], color="#55a868", linestyle="--", label="perfect")
@@ -215,9 +235,13 @@ def plot_gains_lift(y: npt.NDArray[np.int64], result: CandidateResult) -> Figure
     right.axhline(1.0, color="#999999", linestyle=":")
     decile = max(1, len(order) // 10)
     right.plot([share[decile - 1]], [lift[decile - 1]], marker="o", color=WINNER_COLOR)
-    right.annotate(f"top 10%: lift {lift[decile - 1]:.2f}", xy=(share[decile - 1],
-                   lift[decile - 1]), xytext=(12, 6), textcoords="offset points",
-                   fontsize="small")
+    right.annotate(
+        f"top 10%: lift {lift[decile - 1]:.2f}",
+        xy=(share[decile - 1], lift[decile - 1]),
+        xytext=(12, 6),
+        textcoords="offset points",
+        fontsize="small",
+    )
     right.set_xlim(0, 1)
     right.set_ylim(0, float(lift[start - 1 :].max(initial=1.0)) * 1.1)
     right.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))

@@ -29,7 +29,14 @@ STAYED_COLOR = "#4c72b0"
 CHURNED_COLOR = "#dd8452"
 WINNER_COLOR = "#c44e52"
 CANDIDATE_COLORS = (
-    "#4c72b0", "#55a868", "#8172b3", "#937860", "#64b5cd", "#8c8c8c", "#ccb974", "#da8bc3",
+    "#4c72b0",
+    "#55a868",
+    "#8172b3",
+    "#937860",
+    "#64b5cd",
+    "#8c8c8c",
+    "#ccb974",
+    "#da8bc3",
 )
 """Colours of the other candidates; none is close to :data:`WINNER_COLOR`."""
 

@@ -47,7 +47,7 @@ CAPTIONS = {
     "eval_threshold_metrics": "Precision, recall and F1 of the winner against the threshold.",
     "eval_gains_lift": "Cumulative gains and lift of the winner, riskiest customers first.",
     "eval_feature_importance": "Permutation importance of the winner's input columns "
-                               "(drop in hold-out ROC AUC).",
+    "(drop in hold-out ROC AUC).",
     "eval_model_comparison": "Selection metric per CV fold for every candidate; hold-out marked.",
 }
 WIDE_PIXELS = 900
@@ -117,8 +117,14 @@ def write_report(
     top_at_risk: int,
 ) -> Path:
     """Write ``run_dir/report.html`` (atomically) and return its path."""
-    page = render_report(manifest, spec_text=spec_text, predictions=predictions, eda=eda,
-                         evaluation=evaluation, top_at_risk=top_at_risk)
+    page = render_report(
+        manifest,
+        spec_text=spec_text,
+        predictions=predictions,
+        eda=eda,
+        evaluation=evaluation,
+        top_at_risk=top_at_risk,
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     target = run_dir / "report.html"
     handle, name = tempfile.mkstemp(prefix=".report.", suffix=".tmp", dir=run_dir)
@@ -157,22 +163,34 @@ def render_report(
     ]
     name = manifest.get("spec_name") or "churn"
     title = f"{name} · run {manifest.get('run_id') or '?'}"
-    nav = tag("nav", join(tag("a", section_id.replace("-", " "), href=f"#{section_id}")
-                          for section_id in SECTION_IDS))
+    nav = tag(
+        "nav",
+        join(
+            tag("a", section_id.replace("-", " "), href=f"#{section_id}")
+            for section_id in SECTION_IDS
+        ),
+    )
     header = tag(
         "header",
         tag("h1", f"Churn run report: {name}"),
-        tag("p", f"run {manifest.get('run_id') or '?'} · {manifest.get('status') or 'unknown'}",
-            class_=f"status-{badge_color(manifest)}"),
+        tag(
+            "p",
+            f"run {manifest.get('run_id') or '?'} · {manifest.get('status') or 'unknown'}",
+            class_=f"status-{badge_color(manifest)}",
+        ),
         nav,
     )
     return (
         "<!DOCTYPE html>\n"
         + tag(
             "html",
-            tag("head", void("meta", charset="utf-8"),
+            tag(
+                "head",
+                void("meta", charset="utf-8"),
                 void("meta", name="viewport", content="width=device-width, initial-scale=1"),
-                tag("title", title), tag("style", Html(STYLE))),
+                tag("title", title),
+                tag("style", Html(STYLE)),
+            ),
             tag("body", header, tag("main", join(sections))),
             lang="en",
         )
@@ -189,12 +207,17 @@ def plots_section(eda: PlotSet, evaluation: PlotSet, *, rows: Any) -> Html:
     ):
         parts += [tag("h3", title), note]
         figures = [figure_html(path) for path in plots.paths]
-        parts.append(tag("div", join(figures), class_="figures") if figures
-                     else tag("p", "No plots.", class_="note"))
+        parts.append(
+            tag("div", join(figures), class_="figures")
+            if figures
+            else tag("p", "No plots.", class_="note")
+        )
     errors = [*eda.errors, *evaluation.errors]
     if errors:
-        parts += [tag("h3", "Plot errors"),
-                  tag("ul", join(tag("li", error) for error in errors), class_="errors")]
+        parts += [
+            tag("h3", "Plot errors"),
+            tag("ul", join(tag("li", error) for error in errors), class_="errors"),
+        ]
     return section("plots", "Plots", *parts)
 
 

@@ -55,17 +55,21 @@ def table(
     for index, row in enumerate(rows):
         row_class = row_classes[index] if row_classes is not None else None
         body_rows.append(tag("tr", join(tag("td", cell) for cell in row), class_=row_class))
-    return tag("div", tag("table", head, tag("tbody", join(body_rows)), class_=class_),
-               class_="table-wrap")
+    return tag(
+        "div", tag("table", head, tag("tbody", join(body_rows)), class_=class_), class_="table-wrap"
+    )
 
 
 def definition_list(items: Mapping[str, object]) -> Html:
     """``<dl>`` of label/value pairs; pairs whose value is None are left out."""
-    return tag("dl", join(
-        join([tag("dt", label), tag("dd", value)])
-        for label, value in items.items()
-        if value is not None
-    ))
+    return tag(
+        "dl",
+        join(
+            join([tag("dt", label), tag("dd", value)])
+            for label, value in items.items()
+            if value is not None
+        ),
+    )
 
 
 def number(value: Any, digits: int = 4) -> str:

@@ -36,8 +36,9 @@ IMPORTANCE_MAX_FEATURES = 25
 
 def importance_repeats(columns: int) -> int:
     """Shuffles per column: 5, fewer for many columns (call budget), never below 2."""
-    return max(IMPORTANCE_MIN_REPEATS, min(IMPORTANCE_REPEATS,
-                                           IMPORTANCE_MAX_CALLS // max(columns, 1)))
+    return max(
+        IMPORTANCE_MIN_REPEATS, min(IMPORTANCE_REPEATS, IMPORTANCE_MAX_CALLS // max(columns, 1))
+    )
 
 
 def importance_table(spec: Spec, split: Split, result: CandidateResult) -> pd.DataFrame:
@@ -85,21 +86,28 @@ def plot_feature_importance(spec: Spec, split: Split, result: CandidateResult) -
     figure = new_figure((WIDE_SIZE[0], 1.3 + 0.3 * len(table)))
     ax = figure.subplots()
     positions = np.arange(len(table))
-    ax.barh(positions, table["mean"], xerr=table["std"], color=WINNER_COLOR, alpha=0.85,
-            height=0.65, error_kw={"ecolor": "#333333", "capsize": 2, "linewidth": 1})
+    ax.barh(
+        positions,
+        table["mean"],
+        xerr=table["std"],
+        color=WINNER_COLOR,
+        alpha=0.85,
+        height=0.65,
+        error_kw={"ecolor": "#333333", "capsize": 2, "linewidth": 1},
+    )
     ax.set_yticks(positions, [plain(shorten(name, 32)) for name in table.index])
     ax.invert_yaxis()
     ax.axvline(0, color="#555555", linewidth=0.8)
-    ax.set_xlabel(f"drop in hold-out ROC AUC when the column is shuffled (mean ± std of "
-                  f"{full.attrs['repeats']} shuffles, {full.attrs['rows']:,} hold-out rows)")
+    ax.set_xlabel(
+        f"drop in hold-out ROC AUC when the column is shuffled (mean ± std of "
+        f"{full.attrs['repeats']} shuffles, {full.attrs['rows']:,} hold-out rows)"
+    )
     ax.set_title(plain(f"{result.name}: permutation importance of the input columns"))
     style_axes(ax, grid_axis="x")
     return figure
 
 
-def plot_model_comparison(
-    spec: Spec, results: dict[str, CandidateResult], winner: str
-) -> Figure:
+def plot_model_comparison(spec: Spec, results: dict[str, CandidateResult], winner: str) -> Figure:
     """Per candidate, the selection metric on every CV fold (box and points), hold-out marked."""
     metric = spec.evaluation.selection_metric
     names = list(results)
@@ -107,21 +115,41 @@ def plot_model_comparison(
     figure = new_figure(STANDARD_SIZE)
     ax = figure.subplots()
     positions = np.arange(1, len(names) + 1)
-    ax.boxplot(folds, positions=positions, widths=0.5, showfliers=False,
-               medianprops={"color": "#333333"}, boxprops={"color": "#888888"},
-               whiskerprops={"color": "#888888"}, capprops={"color": "#888888"})
+    ax.boxplot(
+        folds,
+        positions=positions,
+        widths=0.5,
+        showfliers=False,
+        medianprops={"color": "#333333"},
+        boxprops={"color": "#888888"},
+        whiskerprops={"color": "#888888"},
+        capprops={"color": "#888888"},
+    )
     jitter = np.random.default_rng(spec.evaluation.split.seed)
     for index, (position, values) in enumerate(zip(positions, folds, strict=True)):
         color = WINNER_COLOR if names[index] == winner else color_of(index)
         offsets = jitter.uniform(-0.12, 0.12, size=values.size)
-        ax.scatter(position + offsets, values, color=color, s=22, zorder=3, alpha=0.8,
-                   label="CV folds" if index == 0 else None)
+        ax.scatter(
+            position + offsets,
+            values,
+            color=color,
+            s=22,
+            zorder=3,
+            alpha=0.8,
+            label="CV folds" if index == 0 else None,
+        )
         holdout = results[names[index]].holdout.get(metric)
         if holdout is not None:
-            ax.scatter([position + 0.32], [holdout], marker="D", color="black", s=36, zorder=4,
-                       label="hold-out" if index == 0 else None)
-    labels = [plain(shorten(name, 18)) + ("\n(winner)" if name == winner else "")
-              for name in names]
+            ax.scatter(
+                [position + 0.32],
+                [holdout],
+                marker="D",
+                color="black",
+                s=36,
+                zorder=4,
+                label="hold-out" if index == 0 else None,
+            )
+    labels = [plain(shorten(name, 18)) + ("\n(winner)" if name == winner else "") for name in names]
     ax.set_xticks(positions, labels)
     for tick, name in zip(ax.get_xticklabels(), names, strict=True):
         if name == winner:

@@ -10,7 +10,13 @@ from churn.evaluate import CandidateResult, Split
 from churn.spec import Spec
 
 PREDICTION_COLUMNS = (
-    "id", "churn_probability", "will_churn", "risk_decile", "rank", "actual", "set",
+    "id",
+    "churn_probability",
+    "will_churn",
+    "risk_decile",
+    "rank",
+    "actual",
+    "set",
 )
 """Columns of the predictions table, in order."""
 

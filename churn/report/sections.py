@@ -48,11 +48,13 @@ def status_section(manifest: dict[str, Any]) -> Html:
     """Run status and decision with its reason, winner, run id and times."""
     status = manifest.get("status") or "unknown"
     action = dig(manifest, "decision", "action")
-    badge = tag("span", f"{status}{f' · {action}' if action else ''}",
-                class_=f"badge badge-{badge_color(manifest)}")
+    badge = tag(
+        "span",
+        f"{status}{f' · {action}' if action else ''}",
+        class_=f"badge badge-{badge_color(manifest)}",
+    )
     reason = dig(manifest, "decision", "reason")
-    champion = (f"{manifest.get('champion_before') or '—'} → "
-                f"{manifest.get('champion_after') or '—'}")
+    champion = f"{manifest.get('champion_before') or '—'} → {manifest.get('champion_after') or '—'}"
     items = {
         "Run": manifest.get("run_id"),
         "Decision": tag("strong", action) if action else None,
@@ -84,8 +86,12 @@ def gates_section(manifest: dict[str, Any]) -> Html:
     passed = gates.get("passed")
     summary = "passed" if passed else ("failed" if passed is not None else "unknown")
     prefix = "No thresholds configured; " if gates.get("empty") else ""
-    line = tag("p", f"{prefix}gates {summary}: ", gates.get("reason") or "",
-               class_=f"verdict-{'pass' if passed else 'fail'}")
+    line = tag(
+        "p",
+        f"{prefix}gates {summary}: ",
+        gates.get("reason") or "",
+        class_=f"verdict-{'pass' if passed else 'fail'}",
+    )
     rows = [
         [
             result.get("kind"),
@@ -94,8 +100,11 @@ def gates_section(manifest: dict[str, Any]) -> Html:
             _threshold_text(result),
             number(result.get("champion")),
             _delta_text(result),
-            tag("span", result.get("verdict") or "—",
-                class_=f"verdict verdict-{_verdict_class(result.get('verdict'))}"),
+            tag(
+                "span",
+                result.get("verdict") or "—",
+                class_=f"verdict verdict-{_verdict_class(result.get('verdict'))}",
+            ),
             result.get("reason") or "",
         ]
         for result in gates.get("results") or []
@@ -106,8 +115,9 @@ def gates_section(manifest: dict[str, Any]) -> Html:
     return section("gates", "Gates", line, body)
 
 
-def data_section(manifest: dict[str, Any], missing: dict[str, int], *, sampled: bool,
-                 rows_used: int) -> Html:
+def data_section(
+    manifest: dict[str, Any], missing: dict[str, int], *, sampled: bool, rows_used: int
+) -> Html:
     """Rows, columns, class balance, missing values, and whether EDA used a sample."""
     data: dict[str, Any] = manifest.get("data") or {}
     if not isinstance(data, dict):
@@ -125,23 +135,33 @@ def data_section(manifest: dict[str, Any], missing: dict[str, int], *, sampled: 
     }
     gaps = {name: count for name, count in missing.items() if count}
     if gaps:
-        missing_html = table(["column", "missing values"],
-                             [[name, number(count)] for name, count in gaps.items()])
+        missing_html = table(
+            ["column", "missing values"], [[name, number(count)] for name, count in gaps.items()]
+        )
     elif missing:
         missing_html = tag("p", "No missing values in any column.")
     else:
         missing_html = tag("p", "Missing values were not counted (no EDA in this run).")
-    return section("data", "Data", definition_list(items), tag("h3", "Missing values"),
-                   missing_html, eda_note(sampled=sampled, rows_used=rows_used, rows=rows))
+    return section(
+        "data",
+        "Data",
+        definition_list(items),
+        tag("h3", "Missing values"),
+        missing_html,
+        eda_note(sampled=sampled, rows_used=rows_used, rows=rows),
+    )
 
 
 def eda_note(*, sampled: bool, rows_used: int, rows: Any) -> Html:
     """Says whether the EDA plots were drawn from all rows or a sample."""
     if sampled:
         total = f" of {rows:,}" if isinstance(rows, int) else ""
-        return tag("p", f"EDA was sampled: the data plots were drawn from a seeded random "
-                        f"sample of {rows_used:,}{total} rows (output.eda_max_rows).",
-                   class_="note")
+        return tag(
+            "p",
+            f"EDA was sampled: the data plots were drawn from a seeded random "
+            f"sample of {rows_used:,}{total} rows (output.eda_max_rows).",
+            class_="note",
+        )
     if rows_used:
         return tag("p", f"EDA plots use all {rows_used:,} rows.", class_="note")
     return Html("")
@@ -163,24 +183,39 @@ def metrics_section(manifest: dict[str, Any]) -> Html:
         metrics.remove(selection)
         metrics.insert(0, selection)
     headers: list[object] = ["candidate", "threshold", "fit s"]
-    headers += [join([metric, tag("small", "selection")]) if metric == selection else metric
-                for metric in metrics]
+    headers += [
+        join([metric, tag("small", "selection")]) if metric == selection else metric
+        for metric in metrics
+    ]
     winner = manifest.get("winner")
     rows, classes = [], []
     for name, entry in candidates.items():
         entry = entry if isinstance(entry, dict) else {}
-        title = join([name, tag("span", "winner", class_="tag") if name == winner else "",
-                      tag("small", entry.get("type") or "", class_="type")])
-        row: list[object] = [title, number(entry.get("threshold"), 3),
-                             number(entry.get("fit_seconds"), 1)]
+        title = join(
+            [
+                name,
+                tag("span", "winner", class_="tag") if name == winner else "",
+                tag("small", entry.get("type") or "", class_="type"),
+            ]
+        )
+        row: list[object] = [
+            title,
+            number(entry.get("threshold"), 3),
+            number(entry.get("fit_seconds"), 1),
+        ]
         row += [_metric_cell(entry, metric) for metric in metrics]
         rows.append(row)
         classes.append("winner" if name == winner else None)
-    note = tag("p", "Each cell: the hold-out value (threshold-dependent metrics at the "
-                    "candidate's threshold); below it, the mean ± standard deviation over the "
-                    "cross-validation folds of the training part.", class_="note")
-    return section("metrics", "Metrics", note,
-                   table(headers, rows, row_classes=classes, class_="metrics"))
+    note = tag(
+        "p",
+        "Each cell: the hold-out value (threshold-dependent metrics at the "
+        "candidate's threshold); below it, the mean ± standard deviation over the "
+        "cross-validation folds of the training part.",
+        class_="note",
+    )
+    return section(
+        "metrics", "Metrics", note, table(headers, rows, row_classes=classes, class_="metrics")
+    )
 
 
 def _metric_cell(entry: dict[str, Any], metric: str) -> Html:
@@ -196,15 +231,26 @@ def at_risk_section(predictions: pd.DataFrame, top: int) -> Html:
     """The ``top`` riskiest customers: rank, id, probability, decile, decision."""
     if predictions.empty:
         return section("at-risk", "At-risk customers", tag("p", "No predictions in this run."))
-    shown = predictions.sort_values("rank", kind="stable").head(top) \
-        if "rank" in predictions else predictions.head(top)
-    columns = [name for name in ("rank", "id", "churn_probability", "risk_decile", "will_churn",
-                                 "set") if name in shown]
-    rows = [[_cell(name, record[name]) for name in columns]
-            for record in shown.to_dict(orient="records")]
+    shown = (
+        predictions.sort_values("rank", kind="stable").head(top)
+        if "rank" in predictions
+        else predictions.head(top)
+    )
+    columns = [
+        name
+        for name in ("rank", "id", "churn_probability", "risk_decile", "will_churn", "set")
+        if name in shown
+    ]
+    rows = [
+        [_cell(name, record[name]) for name in columns]
+        for record in shown.to_dict(orient="records")
+    ]
     headers = [name.replace("_", " ") for name in columns]
-    intro = tag("p", f"The {len(shown):,} customers most likely to churn, of "
-                     f"{len(predictions):,} scored (full list: predictions.csv).")
+    intro = tag(
+        "p",
+        f"The {len(shown):,} customers most likely to churn, of "
+        f"{len(predictions):,} scored (full list: predictions.csv).",
+    )
     return section("at-risk", "At-risk customers", intro, table(headers, rows))
 
 
@@ -263,7 +309,7 @@ def _verdict_class(verdict: Any) -> str:
 
 def _duration(started: Any, ended: Any) -> str | None:
     try:
-        seconds = (datetime.fromisoformat(str(ended)) - datetime.fromisoformat(str(started)))
+        seconds = datetime.fromisoformat(str(ended)) - datetime.fromisoformat(str(started))
     except (TypeError, ValueError):
         return None
     return f"{seconds.total_seconds():.1f} s"

@@ -42,8 +42,10 @@ def numbers(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_first_run_promotes_and_an_equal_rerun_replaces_the_champion(project: Path) -> None:
-    gates = {"value": [{"metric": "roc_auc", "lower": 0.6}],
-             "change": [{"metric": "roc_auc", "min_absolute_change": 0.0}]}
+    gates = {
+        "value": [{"metric": "roc_auc", "lower": 0.6}],
+        "change": [{"metric": "roc_auc", "min_absolute_change": 0.0}],
+    }
     spec, home = write_spec(project, gates=gates), project / "home"
 
     code, first = churn_run(spec, home)
@@ -53,8 +55,15 @@ def test_first_run_promotes_and_an_equal_rerun_replaces_the_champion(project: Pa
     assert first["champion_before"] is None and first["champion_after"] == first["run_id"]
     assert {r["verdict"] for r in first["gates"]["results"]} == {"pass", "skipped"}
     run_dir = home / "runs" / first["run_id"]
-    for name in ("run.json", "metrics.json", "metrics.csv", "spec.yaml", "model.joblib",
-                 "predictions.csv", "report.html"):
+    for name in (
+        "run.json",
+        "metrics.json",
+        "metrics.csv",
+        "spec.yaml",
+        "model.joblib",
+        "predictions.csv",
+        "report.html",
+    ):
         assert (run_dir / name).is_file(), name
     assert (run_dir / "spec.yaml").read_text() == spec.read_text()
     for key in ("spec_sha256", "data_sha256", "seed", "versions", "started_at", "ended_at"):
@@ -76,8 +85,10 @@ def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(project: Pa
     home = project / "home"
     assert churn_run(write_spec(project), home)[0] == 0
     champion = (home / "champion.json").read_bytes()
-    stricter = {"value": [{"metric": "roc_auc", "lower": 0.6}],
-                "change": [{"metric": "roc_auc", "min_absolute_change": 0.05}]}
+    stricter = {
+        "value": [{"metric": "roc_auc", "lower": 0.6}],
+        "change": [{"metric": "roc_auc", "min_absolute_change": 0.05}],
+    }
 
     code, kept = churn_run(write_spec(project, "keep.yaml", gates=stricter), home)
     assert (code, kept["decision"]["action"], kept["status"]) == (0, "keep_champion", "succeeded")
@@ -88,8 +99,7 @@ def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(project: Pa
     )
     assert (code, failed["decision"]["action"], failed["status"]) == (4, "reject", "failed")
     assert (home / "champion.json").read_bytes() == champion
-    assert [e["action"] for e in Registry(home).ledger()] == ["promote", "keep_champion",
-                                                               "reject"]
+    assert [e["action"] for e in Registry(home).ledger()] == ["promote", "keep_champion", "reject"]
 
 
 def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identical(
@@ -100,8 +110,9 @@ def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identic
     home = project / "home"
     assert churn_run(write_spec(project), home)[0] == 0
     champion = (home / "champion.json").read_bytes()
-    impossible = write_spec(project, "impossible.yaml",
-                            gates={"value": [{"metric": "roc_auc", "lower": 0.999}]})
+    impossible = write_spec(
+        project, "impossible.yaml", gates={"value": [{"metric": "roc_auc", "lower": 0.999}]}
+    )
 
     state = train_flow(str(impossible), str(home), return_state=True)
     assert state.is_failed()
