@@ -9,6 +9,7 @@ Files (in ``plots_dir``): ``eval_roc.png``, ``eval_precision_recall.png``,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -71,7 +72,7 @@ def draw_evaluation(
     return PlotSet(paths, errors, rows_used=len(y))
 
 
-def _candidate_style(index: int, name: str, winner: str) -> dict[str, object]:
+def _candidate_style(index: int, name: str, winner: str) -> dict[str, Any]:
     is_winner = name == winner
     return {
         "color": WINNER_COLOR if is_winner else color_of(index),
@@ -97,7 +98,7 @@ def plot_roc(y: npt.NDArray[np.int64], results: dict[str, CandidateResult], winn
             tpr,
             label=_label(name, winner, f"AUC {auc:.3f}"),
             **_candidate_style(index, name, winner),
-        )  # type: ignore[arg-type]
+        )
     ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", label="chance")
     _unit_square(ax, "false positive rate (stayers flagged)", "true positive rate (recall)")
     ax.legend(loc="lower right", fontsize="small")
@@ -119,7 +120,7 @@ def plot_precision_recall(
             precision,
             label=_label(name, winner, f"AP {ap:.3f}"),
             **_candidate_style(index, name, winner),
-        )  # type: ignore[arg-type]
+        )
     base = float(np.mean(y)) if len(y) else 0.0
     ax.axhline(base, color="#999999", linestyle=":", label=f"base rate {base:.1%}")
     _unit_square(ax, "recall (churners found)", "precision (flagged who churn)")
@@ -145,7 +146,7 @@ def plot_calibration(
             markersize=3.5,
             label=_label(name, winner, ""),
             **_candidate_style(index, name, winner),
-        )  # type: ignore[arg-type]
+        )
     ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", label="perfectly calibrated")
     _unit_square(ax, "mean predicted probability", "observed churn rate")
     ax.legend(loc="upper left", fontsize="small")

@@ -1,0 +1,83 @@
+"""The registry's run lock: one process at a time may change the registry.
+
+Guarantees:
+
+* The lock is ``fcntl.flock(LOCK_EX | LOCK_NB)`` on a lock file: a second holder fails at once
+  with a :class:`~churn.errors.RegistryError` naming the holder (pid, run id, since when),
+  instead of waiting.
+* The OS drops a flock when its process dies, so a crashed run never leaves a stale lock.
+* The holder record is written into the lock file while the lock is held and cleared on
+  release; it is only ever read for the error message.
+
+Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from churn.errors import RegistryError
+
+
+@contextlib.contextmanager
+def hold_run_lock(
+    path: Path, run_id: str | None, *, now: Callable[[], str]
+) -> Iterator[dict[str, Any]]:
+    """Hold the lock on ``path``, or fail at once if another open lock holds it.
+
+    Args:
+        path: The lock file; it and its folder are created if missing.
+        run_id: The holder's run id (None for commands such as promote or rollback).
+        now: Returns the current time as text, for the holder record.
+
+    Yields:
+        The holder record ``{"pid", "run_id", "since"}``.
+
+    Raises:
+        RegistryError: Another open lock (any process, this one included) holds it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise RegistryError(_held_message(fd, path)) from None
+        holder = {"pid": os.getpid(), "run_id": run_id, "since": now()}
+        _rewrite(fd, json.dumps(holder).encode("utf-8"))
+        try:
+            yield holder
+        finally:
+            _rewrite(fd, b"")
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _held_message(fd: int, path: Path) -> str:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+    except (OSError, ValueError):
+        holder = {}
+    if not isinstance(holder, dict):
+        holder = {}
+    pid = holder.get("pid", "unknown")
+    run_id = holder.get("run_id") or "none"
+    since = holder.get("since", "unknown")
+    return f"another run holds the lock: pid {pid}, run {run_id}, since {since} ({path})"
+
+
+def _rewrite(fd: int, data: bytes) -> None:
+    """Replace the whole content of an open file."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, data, 0)
+    os.fsync(fd)

@@ -1,0 +1,191 @@
+"""Run folders: ``runs/<run_id>/``, their ``run.json`` manifests and their model files.
+
+:class:`RunStore` is the base of :class:`~churn.registry.Registry` that creates runs, reads and
+merges their manifests, records how they ended, and saves and loads their models.
+
+Guarantees:
+
+* A manifest is rewritten atomically, and read-merge-write of a manifest is serialised between
+  the threads of one process; across processes the run lock keeps one writer per run.
+* A run's model is loaded only when its bytes match the hash recorded in ``run.json`` (see
+  :mod:`churn.model_files`).
+
+Nothing happens at import time, and constructing a :class:`RunStore` touches no file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from churn import __version__
+from churn.errors import RegistryError
+from churn.model_files import dump_model, load_verified
+from churn.registry_home import MANIFEST, RegistryHome, check_name, is_safe_name
+
+log = logging.getLogger(__name__)
+
+_MANIFEST_LOCK = threading.RLock()
+"""Serialises read-merge-write of manifests between threads (flow tasks run in a thread pool)."""
+
+
+class RunNotFound(RegistryError):
+    """The run does not exist, or has no readable run.json."""
+
+
+class RunStore(RegistryHome):
+    """Runs and their models under one home directory (see :class:`RegistryHome`)."""
+
+    def start_run(self, run_id: str, **fields: Any) -> Path:
+        """Create ``runs/<run_id>/`` and its run.json with status ``running``.
+
+        Args:
+            run_id: A new run id (see :func:`~churn.registry_home.new_run_id`).
+            **fields: Extra top-level manifest fields (spec name, data hash, ...).
+
+        Returns:
+            The run folder.
+
+        Raises:
+            RegistryError: The run already exists.
+        """
+        folder = self.run_dir(run_id)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            raise RegistryError(f"run {run_id} already exists ({folder})") from None
+        manifest = {
+            "run_id": run_id,
+            "status": "running",
+            "started_at": self._now(),
+            "ended_at": None,
+            "pid": os.getpid(),
+            "host": platform.node(),
+            "churn_version": __version__,
+            "python": platform.python_version(),
+            **fields,
+        }
+        self.write_json(folder / MANIFEST, manifest)
+        return folder
+
+    def manifest(self, run_id: str) -> dict[str, Any]:
+        """The run's run.json.
+
+        Raises:
+            RunNotFound: No such run, or its run.json is unreadable.
+        """
+        path = self.run_dir(run_id) / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunNotFound(f"run {run_id} not found (no {path})") from None
+        except (OSError, ValueError) as exc:
+            raise RunNotFound(f"run {run_id}: unreadable {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise RunNotFound(f"run {run_id}: {path} is not a JSON object")
+        return data
+
+    def update_manifest(self, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Merge top-level ``fields`` into run.json and rewrite it atomically; return the result.
+
+        Thread-safe within a process; across processes, the run lock keeps one writer per run.
+        """
+        with _MANIFEST_LOCK:
+            manifest = {**self.manifest(run_id), **fields}
+            self.write_json(self.run_dir(run_id) / MANIFEST, manifest)
+        return manifest
+
+    def finish_run(
+        self, run_id: str, *, status: str = "succeeded", **fields: Any
+    ) -> dict[str, Any]:
+        """Record the end of a run that completed (``succeeded``, or ``failed`` on gates)."""
+        return self.update_manifest(run_id, status=status, ended_at=self._now(), **fields)
+
+    def mark_incomplete(self, run_id: str, error: str) -> dict[str, Any]:
+        """Record that a run died half-way: status ``failed``, ``incomplete``, error, ended_at."""
+        return self.update_manifest(
+            run_id, status="failed", incomplete=True, error=error, ended_at=self._now()
+        )
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every readable run manifest, newest first; unreadable ones are logged and skipped."""
+        if not self.runs_dir.is_dir():
+            return []
+        found = []
+        for folder in self.runs_dir.iterdir():
+            if not folder.is_dir() or not is_safe_name(folder.name):
+                continue
+            try:
+                found.append(self.manifest(folder.name))
+            except RunNotFound as exc:
+                log.warning("skipping run folder %s: %s", folder, exc)
+        return sorted(found, key=_run_sort_key, reverse=True)
+
+    def latest_run(self) -> dict[str, Any] | None:
+        """The newest readable run manifest, or None."""
+        runs = self.runs()
+        return runs[0] if runs else None
+
+    def recover_interrupted(self, *, exclude: str | None = None) -> list[str]:
+        """Mark runs still ``running`` as incomplete; call only while holding the lock.
+
+        Every run holds the lock while it runs, so a run that says ``running`` while we hold the
+        lock died without cleaning up (OOM kill, SIGKILL, power loss).
+
+        Args:
+            exclude: A run id to leave alone (the lock holder's own run).
+
+        Returns:
+            The ids of the runs marked.
+        """
+        marked = []
+        for manifest in self.runs():
+            run_id = manifest.get("run_id")
+            if manifest.get("status") != "running" or not isinstance(run_id, str):
+                continue
+            if run_id == exclude:
+                continue
+            self.mark_incomplete(run_id, "interrupted: the process ended before the run finished")
+            marked.append(run_id)
+        return marked
+
+    # ----------------------------------------------------------------------- models
+
+    def save_model(self, run_id: str, obj: Any, name: str = "model.joblib") -> dict[str, Any]:
+        """Write ``obj`` with joblib (compress=3) into the run folder and record it in run.json.
+
+        The manifest's ``model`` field becomes ``{"name", "path", "sha256", "bytes"}``; that hash
+        is the one ``promote`` checks and :meth:`load_model` requires.
+
+        Returns:
+            ``{"name", "path" (relative to the home), "sha256", "bytes"}``.
+        """
+        path = self.run_dir(run_id) / check_name(name, "model file name")
+        self.manifest(run_id)  # the run must exist
+        digest = dump_model(path, obj)
+        info = {"name": name, "path": path.relative_to(self.home).as_posix(), **digest}
+        self.update_manifest(run_id, model=info)
+        return info
+
+    def load_model(self, run_id: str, sha256: str, *, name: str = "model.joblib") -> Any:
+        """Load a run's model, refusing it unless its bytes hash to ``sha256``.
+
+        The file is read once, hashed, and unpickled from those same bytes, so it cannot change
+        between the check and the load. Unpickling runs code from the file: never call this with
+        a hash taken from the file itself; pass the one recorded in run.json or champion.json.
+
+        Raises:
+            RegistryError: The file is missing or its hash does not match.
+        """
+        return load_verified(self.run_dir(run_id) / check_name(name, "model file name"), sha256)
+
+
+def _run_sort_key(manifest: Mapping[str, Any]) -> tuple[str, str]:
+    return str(manifest.get("started_at") or ""), str(manifest.get("run_id") or "")
