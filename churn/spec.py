@@ -8,50 +8,50 @@ not declared, a numeric step on a categorical column, ...) live in :mod:`churn.s
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-SPEC_VERSION = 1
-
-Metric = Literal[
-    "accuracy",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "log_loss",
-]
-LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
-"""Metrics where a smaller value is better; every other metric is higher-is-better."""
-
-DEFAULT_METRICS: tuple[Metric, ...] = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "pr_auc",
-    "brier",
+from churn.spec_base import (
+    DEFAULT_METRICS,
+    LOWER_IS_BETTER,
+    NUMERIC_DTYPES,
+    SPEC_VERSION,
+    DType,
+    Kind,
+    Metric,
+    Scalar,
+    StrictModel,
 )
-
-DType = Literal["int", "float", "bool", "str", "category"]
-NUMERIC_DTYPES: frozenset[str] = frozenset({"int", "float", "bool"})
-
-Kind = Literal["numeric", "categorical"]
-Scalar = str | int | float | bool
-
-
-class StrictModel(BaseModel):
-    """Base of every spec model: immutable, and unknown keys are errors, not silently dropped."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+from churn.spec_evaluation import (
+    ChangeThreshold,
+    EvaluationSpec,
+    GatesSpec,
+    ModelSpec,
+    ModelType,
+    OutputSpec,
+    PromotionSpec,
+    SplitSpec,
+    ThresholdSpec,
+    ValueThreshold,
+)
+from churn.spec_features import (
+    BinsFeature,
+    BinStep,
+    DerivedFeature,
+    DifferenceFeature,
+    FeatureGroup,
+    FeaturesSpec,
+    FeatureStep,
+    ImputeStep,
+    LogStep,
+    OneHotStep,
+    OrdinalStep,
+    ProductFeature,
+    RatioFeature,
+    ScaleStep,
+)
 
 # --------------------------------------------------------------------------- data
 
@@ -111,357 +111,6 @@ class ColumnSpec(StrictModel):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min must be <= max, got min={self.min} max={self.max}")
         return self
-
-
-# --------------------------------------------------------------------------- derived features
-
-
-class _Derived(StrictModel):
-    name: str = Field(min_length=1, description="Name of the new column.")
-    produces: ClassVar[Kind] = "numeric"
-
-    def inputs(self) -> list[str]:
-        """Columns this feature reads."""
-        raise NotImplementedError
-
-
-class RatioFeature(_Derived):
-    """numerator / denominator; a zero denominator gives a missing value (impute it)."""
-
-    type: Literal["ratio"] = Field(description="Discriminator.")
-    numerator: str = Field(description="Numeric column on top.")
-    denominator: str = Field(description="Numeric column below.")
-
-    def inputs(self) -> list[str]:
-        """Columns this feature reads."""
-        return [self.numerator, self.denominator]
-
-
-class DifferenceFeature(_Derived):
-    """left - right."""
-
-    type: Literal["difference"] = Field(description="Discriminator.")
-    left: str = Field(description="Numeric column to subtract from.")
-    right: str = Field(description="Numeric column to subtract.")
-
-    def inputs(self) -> list[str]:
-        """Columns this feature reads."""
-        return [self.left, self.right]
-
-
-class ProductFeature(_Derived):
-    """The product of two or more numeric columns."""
-
-    type: Literal["product"] = Field(description="Discriminator.")
-    columns: list[str] = Field(min_length=2, description="Numeric columns to multiply.")
-
-    def inputs(self) -> list[str]:
-        """Columns this feature reads."""
-        return list(self.columns)
-
-
-class BinsFeature(_Derived):
-    """Cut a numeric column at fixed edges into labelled buckets (a categorical column)."""
-
-    type: Literal["bins"] = Field(description="Discriminator.")
-    column: str = Field(description="Numeric column to cut.")
-    edges: list[float] = Field(
-        min_length=2, description="Increasing bucket edges; values outside them are missing."
-    )
-    labels: list[str] | None = Field(
-        default=None, description="One label per bucket (len(edges) - 1); default 'a-b'."
-    )
-    right: bool = Field(default=True, description="Whether buckets include their right edge.")
-    produces: ClassVar[Kind] = "categorical"
-
-    def inputs(self) -> list[str]:
-        """Columns this feature reads."""
-        return [self.column]
-
-    @model_validator(mode="after")
-    def _edges_increase(self) -> BinsFeature:
-        if any(b <= a for a, b in itertools.pairwise(self.edges)):
-            raise ValueError(f"edges must increase strictly, got {self.edges}")
-        if self.labels is not None and len(self.labels) != len(self.edges) - 1:
-            raise ValueError(
-                f"labels needs {len(self.edges) - 1} entries (one per bucket), "
-                f"got {len(self.labels)}"
-            )
-        return self
-
-
-DerivedFeature = Annotated[
-    RatioFeature | DifferenceFeature | ProductFeature | BinsFeature, Field(discriminator="type")
-]
-
-# --------------------------------------------------------------------------- feature steps
-
-
-class _Step(StrictModel):
-    accepts: ClassVar[Kind | None] = None
-    """The column kind the step needs, or None for any."""
-    produces: ClassVar[Kind | None] = None
-    """The kind of the step's output, or None when it keeps the input's kind."""
-
-
-class ImputeStep(_Step):
-    """Fill missing values (sklearn SimpleImputer)."""
-
-    type: Literal["impute"] = Field(description="Discriminator.")
-    strategy: Literal["mean", "median", "most_frequent", "constant"] = Field(
-        default="median", description="How to fill; mean and median need numeric columns."
-    )
-    fill_value: Scalar | None = Field(default=None, description="The value for 'constant'.")
-    add_indicator: bool = Field(
-        default=False, description="Add a 0/1 column saying where a value was missing."
-    )
-
-
-class ScaleStep(_Step):
-    """Scale numeric columns."""
-
-    type: Literal["scale"] = Field(description="Discriminator.")
-    method: Literal["standard", "minmax", "robust"] = Field(
-        default="standard", description="StandardScaler, MinMaxScaler or RobustScaler."
-    )
-    accepts: ClassVar[Kind | None] = "numeric"
-
-
-class LogStep(_Step):
-    """log(1 + x) of numeric columns (values must be > -1)."""
-
-    type: Literal["log"] = Field(description="Discriminator.")
-    accepts: ClassVar[Kind | None] = "numeric"
-
-
-class BinStep(_Step):
-    """Learn bucket edges from the training data (sklearn KBinsDiscretizer)."""
-
-    type: Literal["bin"] = Field(description="Discriminator.")
-    n_bins: int = Field(default=5, ge=2, description="Number of buckets.")
-    strategy: Literal["quantile", "uniform", "kmeans"] = Field(
-        default="quantile", description="How edges are placed."
-    )
-    encode: Literal["onehot-dense", "ordinal"] = Field(
-        default="onehot-dense", description="One 0/1 column per bucket, or the bucket number."
-    )
-    accepts: ClassVar[Kind | None] = "numeric"
-    produces: ClassVar[Kind | None] = "numeric"
-
-
-class OneHotStep(_Step):
-    """One 0/1 column per category (sklearn OneHotEncoder)."""
-
-    type: Literal["one_hot"] = Field(description="Discriminator.")
-    handle_unknown: Literal["ignore", "infrequent_if_exist", "error"] = Field(
-        default="ignore", description="What a category unseen in training becomes."
-    )
-    drop: Literal["first", "if_binary"] | None = Field(
-        default=None, description="Drop one column per feature (first) or per binary feature."
-    )
-    min_frequency: int | float | None = Field(
-        default=None, description="Categories rarer than this are grouped as infrequent."
-    )
-    produces: ClassVar[Kind | None] = "numeric"
-
-
-class OrdinalStep(_Step):
-    """Map categories to integers in a declared order (sklearn OrdinalEncoder)."""
-
-    type: Literal["ordinal"] = Field(description="Discriminator.")
-    categories: list[list[Scalar]] | None = Field(
-        default=None,
-        description="Per column, the categories in order; learned (sorted) when omitted.",
-    )
-    produces: ClassVar[Kind | None] = "numeric"
-
-
-FeatureStep = Annotated[
-    ImputeStep | ScaleStep | LogStep | BinStep | OneHotStep | OrdinalStep,
-    Field(discriminator="type"),
-]
-
-
-class FeatureGroup(StrictModel):
-    """Columns that share one ordered list of steps."""
-
-    name: str = Field(min_length=1, description="Name of the group (unique).")
-    columns: list[str] = Field(min_length=1, description="Declared or derived columns.")
-    steps: list[FeatureStep] = Field(
-        default_factory=list, description="Applied in order; no steps passes columns through."
-    )
-
-
-class FeaturesSpec(StrictModel):
-    """How input columns become the model's features."""
-
-    derived: list[DerivedFeature] = Field(
-        default_factory=list, description="New columns computed from declared ones, in order."
-    )
-    groups: list[FeatureGroup] = Field(min_length=1, description="Column groups and their steps.")
-    drop: list[str] = Field(
-        default_factory=list,
-        description="Declared columns the model does not use; every other one must be in a group.",
-    )
-
-
-# --------------------------------------------------------------------------- models
-
-ModelType = Literal[
-    "logistic_regression",
-    "random_forest",
-    "extra_trees",
-    "hist_gradient_boosting",
-    "xgboost",
-    "dummy",
-]
-
-
-class ModelSpec(StrictModel):
-    """One candidate model."""
-
-    name: str = Field(min_length=1, description="Candidate name (unique).")
-    type: ModelType = Field(description="Which estimator; see churn.models.MODEL_REGISTRY.")
-    params: dict[str, Scalar | None] = Field(
-        default_factory=dict, description="Estimator keyword arguments, checked by the estimator."
-    )
-    class_balance: Literal["none", "balanced"] = Field(
-        default="none",
-        description=(
-            "balanced: class weights inversely proportional to class frequency "
-            "(xgboost: scale_pos_weight = negatives / positives of the training labels)."
-        ),
-    )
-
-
-# --------------------------------------------------------------------------- evaluation
-
-
-class SplitSpec(StrictModel):
-    """How the hold-out is drawn."""
-
-    test_size: float = Field(default=0.2, gt=0, lt=1, description="Fraction held out.")
-    stratify: bool = Field(default=True, description="Keep the class balance in both parts.")
-    seed: int = Field(default=42, ge=0, description="Seed of the split, the folds and the models.")
-    time_column: str | None = Field(
-        default=None,
-        description="If set, the hold-out is the latest test_size fraction by this column.",
-    )
-
-
-class ThresholdSpec(StrictModel):
-    """The probability above which a customer is flagged as churning."""
-
-    strategy: Literal["fixed", "tuned"] = Field(
-        default="fixed", description="fixed: use value; tuned: maximise metric by CV on train."
-    )
-    value: float = Field(default=0.5, gt=0, lt=1, description="The fixed threshold.")
-    metric: Literal["f1", "balanced_accuracy", "precision", "recall", "accuracy"] = Field(
-        default="f1", description="What a tuned threshold maximises."
-    )
-
-
-class EvaluationSpec(StrictModel):
-    """How candidates are scored and the winner chosen."""
-
-    split: SplitSpec = Field(default_factory=SplitSpec, description="The hold-out split.")
-    cv_folds: int = Field(default=5, ge=2, le=20, description="Folds of CV on the training part.")
-    selection_metric: Metric = Field(
-        default="roc_auc", description="CV-mean metric that picks the winner."
-    )
-    metrics: list[Metric] = Field(
-        default_factory=lambda: list(DEFAULT_METRICS),
-        min_length=1,
-        description="Metrics reported for CV and hold-out.",
-    )
-    threshold: ThresholdSpec = Field(
-        default_factory=ThresholdSpec, description="Decision threshold."
-    )
-
-
-# --------------------------------------------------------------------------- gates & promotion
-
-
-class ValueThreshold(StrictModel):
-    """Pass iff lower <= value <= upper on the hold-out (an unset bound is infinite)."""
-
-    metric: Metric = Field(description="A reported metric.")
-    lower: float | None = Field(default=None, description="Smallest passing value (inclusive).")
-    upper: float | None = Field(default=None, description="Largest passing value (inclusive).")
-
-    @model_validator(mode="after")
-    def _has_a_bound(self) -> ValueThreshold:
-        if self.lower is None and self.upper is None:
-            raise ValueError("set lower, upper or both")
-        if self.lower is not None and self.upper is not None and self.lower > self.upper:
-            raise ValueError(f"lower must be <= upper, got {self.lower} > {self.upper}")
-        return self
-
-
-class ChangeThreshold(StrictModel):
-    """Compare with the champion re-scored on the same hold-out: d = candidate - champion."""
-
-    metric: Metric = Field(description="A reported metric.")
-    direction: Literal["higher", "lower"] | None = Field(
-        default=None, description="Which way is better; defaults to the metric's own."
-    )
-    min_absolute_change: float = Field(
-        default=0.0,
-        description="Needs d >= this (higher) or -d >= this (lower); 0 = at least as good.",
-    )
-    min_relative_change: float | None = Field(
-        default=None, description="Needs d / |champion| >= this (sign flipped for lower)."
-    )
-
-
-class GatesSpec(StrictModel):
-    """Quality gates: a run whose winner fails one is a failed run."""
-
-    value: list[ValueThreshold] = Field(
-        default_factory=list, description="Absolute thresholds on hold-out metrics."
-    )
-    change: list[ChangeThreshold] = Field(
-        default_factory=list, description="Thresholds on the change versus the champion."
-    )
-    when_empty: Literal["fail", "pass"] = Field(
-        default="fail",
-        description="With no thresholds at all: fail the run, or pass and say so in the record.",
-    )
-
-
-class PromotionSpec(StrictModel):
-    """When a winner that passed the gates replaces the champion."""
-
-    first_run: Literal["promote", "hold"] = Field(
-        default="promote",
-        description=(
-            "With no champion yet: promote on the value gates alone, or hold for `churn promote`."
-        ),
-    )
-    on_regression: Literal["fail", "keep_champion"] = Field(
-        default="keep_champion",
-        description=(
-            "When only the change thresholds fail: keep the champion and succeed, or fail the run."
-        ),
-    )
-
-
-# --------------------------------------------------------------------------- outputs
-
-
-class OutputSpec(StrictModel):
-    """What a run writes besides metrics and the model."""
-
-    predictions: Literal["holdout", "all"] = Field(
-        default="holdout",
-        description="Score the hold-out only, or every row of the input, in predictions.csv.",
-    )
-    top_at_risk: int = Field(
-        default=25, ge=1, le=1000, description="How many at-risk customers the report lists."
-    )
-    eda_max_rows: int = Field(
-        default=50_000, ge=1000, description="EDA samples this many rows from larger inputs."
-    )
 
 
 # --------------------------------------------------------------------------- the spec
@@ -524,3 +173,45 @@ class Spec(StrictModel):
         for derived in self.features.derived:
             kinds[derived.name] = derived.produces
         return kinds
+
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "LOWER_IS_BETTER",
+    "NUMERIC_DTYPES",
+    "SPEC_VERSION",
+    "BinStep",
+    "BinsFeature",
+    "ChangeThreshold",
+    "ColumnSpec",
+    "DType",
+    "DataSpec",
+    "DerivedFeature",
+    "DifferenceFeature",
+    "EvaluationSpec",
+    "FeatureGroup",
+    "FeatureStep",
+    "FeaturesSpec",
+    "GatesSpec",
+    "ImputeStep",
+    "Kind",
+    "LogStep",
+    "Metric",
+    "ModelSpec",
+    "ModelType",
+    "OneHotStep",
+    "OrdinalStep",
+    "OutputSpec",
+    "ProductFeature",
+    "PromotionSpec",
+    "RatioFeature",
+    "ReadOptions",
+    "Scalar",
+    "ScaleStep",
+    "Spec",
+    "SplitSpec",
+    "StrictModel",
+    "TargetSpec",
+    "ThresholdSpec",
+    "ValueThreshold",
+]

@@ -1,0 +1,45 @@
+"""Shared vocabulary of the spec models: the strict base model, metrics, dtypes, kinds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SPEC_VERSION = 1
+
+Metric = Literal[
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "log_loss",
+]
+LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
+"""Metrics where a smaller value is better; every other metric is higher-is-better."""
+
+DEFAULT_METRICS: tuple[Metric, ...] = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "brier",
+)
+
+DType = Literal["int", "float", "bool", "str", "category"]
+NUMERIC_DTYPES: frozenset[str] = frozenset({"int", "float", "bool"})
+
+Kind = Literal["numeric", "categorical"]
+Scalar = str | int | float | bool
+
+
+class StrictModel(BaseModel):
+    """Base of every spec model: immutable, and unknown keys are errors, not silently dropped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")

@@ -1,0 +1,167 @@
+"""The spec's candidate models, evaluation, quality gates, promotion policy and outputs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from churn.spec_base import DEFAULT_METRICS, Metric, Scalar, StrictModel
+
+# --------------------------------------------------------------------------- models
+
+ModelType = Literal[
+    "logistic_regression",
+    "random_forest",
+    "extra_trees",
+    "hist_gradient_boosting",
+    "xgboost",
+    "dummy",
+]
+
+
+class ModelSpec(StrictModel):
+    """One candidate model."""
+
+    name: str = Field(min_length=1, description="Candidate name (unique).")
+    type: ModelType = Field(description="Which estimator; see churn.models.MODEL_REGISTRY.")
+    params: dict[str, Scalar | None] = Field(
+        default_factory=dict, description="Estimator keyword arguments, checked by the estimator."
+    )
+    class_balance: Literal["none", "balanced"] = Field(
+        default="none",
+        description=(
+            "balanced: class weights inversely proportional to class frequency "
+            "(xgboost: scale_pos_weight = negatives / positives of the training labels)."
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+class SplitSpec(StrictModel):
+    """How the hold-out is drawn."""
+
+    test_size: float = Field(default=0.2, gt=0, lt=1, description="Fraction held out.")
+    stratify: bool = Field(default=True, description="Keep the class balance in both parts.")
+    seed: int = Field(default=42, ge=0, description="Seed of the split, the folds and the models.")
+    time_column: str | None = Field(
+        default=None,
+        description="If set, the hold-out is the latest test_size fraction by this column.",
+    )
+
+
+class ThresholdSpec(StrictModel):
+    """The probability above which a customer is flagged as churning."""
+
+    strategy: Literal["fixed", "tuned"] = Field(
+        default="fixed", description="fixed: use value; tuned: maximise metric by CV on train."
+    )
+    value: float = Field(default=0.5, gt=0, lt=1, description="The fixed threshold.")
+    metric: Literal["f1", "balanced_accuracy", "precision", "recall", "accuracy"] = Field(
+        default="f1", description="What a tuned threshold maximises."
+    )
+
+
+class EvaluationSpec(StrictModel):
+    """How candidates are scored and the winner chosen."""
+
+    split: SplitSpec = Field(default_factory=SplitSpec, description="The hold-out split.")
+    cv_folds: int = Field(default=5, ge=2, le=20, description="Folds of CV on the training part.")
+    selection_metric: Metric = Field(
+        default="roc_auc", description="CV-mean metric that picks the winner."
+    )
+    metrics: list[Metric] = Field(
+        default_factory=lambda: list(DEFAULT_METRICS),
+        min_length=1,
+        description="Metrics reported for CV and hold-out.",
+    )
+    threshold: ThresholdSpec = Field(
+        default_factory=ThresholdSpec, description="Decision threshold."
+    )
+
+
+# --------------------------------------------------------------------------- gates & promotion
+
+
+class ValueThreshold(StrictModel):
+    """Pass iff lower <= value <= upper on the hold-out (an unset bound is infinite)."""
+
+    metric: Metric = Field(description="A reported metric.")
+    lower: float | None = Field(default=None, description="Smallest passing value (inclusive).")
+    upper: float | None = Field(default=None, description="Largest passing value (inclusive).")
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> ValueThreshold:
+        if self.lower is None and self.upper is None:
+            raise ValueError("set lower, upper or both")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError(f"lower must be <= upper, got {self.lower} > {self.upper}")
+        return self
+
+
+class ChangeThreshold(StrictModel):
+    """Compare with the champion re-scored on the same hold-out: d = candidate - champion."""
+
+    metric: Metric = Field(description="A reported metric.")
+    direction: Literal["higher", "lower"] | None = Field(
+        default=None, description="Which way is better; defaults to the metric's own."
+    )
+    min_absolute_change: float = Field(
+        default=0.0,
+        description="Needs d >= this (higher) or -d >= this (lower); 0 = at least as good.",
+    )
+    min_relative_change: float | None = Field(
+        default=None, description="Needs d / |champion| >= this (sign flipped for lower)."
+    )
+
+
+class GatesSpec(StrictModel):
+    """Quality gates: a run whose winner fails one is a failed run."""
+
+    value: list[ValueThreshold] = Field(
+        default_factory=list, description="Absolute thresholds on hold-out metrics."
+    )
+    change: list[ChangeThreshold] = Field(
+        default_factory=list, description="Thresholds on the change versus the champion."
+    )
+    when_empty: Literal["fail", "pass"] = Field(
+        default="fail",
+        description="With no thresholds at all: fail the run, or pass and say so in the record.",
+    )
+
+
+class PromotionSpec(StrictModel):
+    """When a winner that passed the gates replaces the champion."""
+
+    first_run: Literal["promote", "hold"] = Field(
+        default="promote",
+        description=(
+            "With no champion yet: promote on the value gates alone, or hold for `churn promote`."
+        ),
+    )
+    on_regression: Literal["fail", "keep_champion"] = Field(
+        default="keep_champion",
+        description=(
+            "When only the change thresholds fail: keep the champion and succeed, or fail the run."
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+class OutputSpec(StrictModel):
+    """What a run writes besides metrics and the model."""
+
+    predictions: Literal["holdout", "all"] = Field(
+        default="holdout",
+        description="Score the hold-out only, or every row of the input, in predictions.csv.",
+    )
+    top_at_risk: int = Field(
+        default=25, ge=1, le=1000, description="How many at-risk customers the report lists."
+    )
+    eda_max_rows: int = Field(
+        default=50_000, ge=1000, description="EDA samples this many rows from larger inputs."
+    )
