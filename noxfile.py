@@ -14,9 +14,10 @@ LINTED = ["churn", "flows", "api", "tests", "benchmarks", "noxfile.py"]
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Ruff: lint and formatting of every Python file."""
-    session.install("ruff>=0.6,<0.18")
+    """Ruff: lint rules and formatting of every Python file."""
+    session.install("ruff>=0.17,<0.18")
     session.run("ruff", "check", *LINTED, *session.posargs)
+    session.run("ruff", "format", "--check", *LINTED)
 
 
 @nox.session(python=PYTHON)

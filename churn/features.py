@@ -168,7 +168,8 @@ def _compute(entry: dict[str, Any], frame: pd.DataFrame) -> pd.Series:
     if kind == "bins":
         edges = entry["edges"]
         labels = entry["labels"] or [f"{a:g}-{b:g}" for a, b in itertools.pairwise(edges)]
-        buckets = pd.cut(_numeric(frame, entry["column"]), bins=edges, labels=labels,
-                         right=entry["right"])
+        buckets = pd.cut(
+            _numeric(frame, entry["column"]), bins=edges, labels=labels, right=entry["right"]
+        )
         return buckets.astype("object").where(buckets.notna(), np.nan)
     raise ValueError(f"unknown derived feature type {kind!r}")

@@ -1,0 +1,160 @@
+"""Prometheus metrics of one app, in their own ``CollectorRegistry``, and the ASGI middleware."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from churn.serving import ServingModel
+
+RUN_STATUSES = ("succeeded", "failed", "running", "incomplete", "unknown")
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ApiMetrics:
+    """Every metric the API exports. One instance per app, so tests can build many apps."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "churn_api_requests",
+            "HTTP requests by route template, method and status.",
+            ("route", "method", "status"),
+            registry=r,
+        )
+        self.latency = Histogram(
+            "churn_api_request_duration_seconds",
+            "HTTP request latency by route template, method and status.",
+            ("route", "method", "status"),
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.predictions = Counter(
+            "churn_predictions",
+            "Records scored by /predict, by decision.",
+            ("decision",),
+            registry=r,
+        )
+        self.champion = Gauge(
+            "churn_champion_info",
+            "The serving champion (1); labels say which.",
+            ("run_id", "model", "model_type"),
+            registry=r,
+        )
+        self.champion_metric = Gauge(
+            "churn_champion_metric",
+            "The serving champion's hold-out metrics.",
+            ("metric",),
+            registry=r,
+        )
+        self.champion_threshold = Gauge(
+            "churn_champion_threshold", "The serving champion's decision threshold.", registry=r
+        )
+        self.ready = Gauge("churn_model_ready", "1 while a champion is serving.", registry=r)
+        self.reloads = Counter(
+            "churn_model_reloads",
+            "Champion loads, by result (success or failure).",
+            ("result",),
+            registry=r,
+        )
+        self.load_error = Gauge(
+            "churn_model_load_error", "1 while the latest champion load failed.", registry=r
+        )
+        self.last_run_status = Gauge(
+            "churn_last_run_status",
+            "1 for the latest run's status, 0 for the others.",
+            ("status",),
+            registry=r,
+        )
+        self.last_run_time = Gauge(
+            "churn_last_run_timestamp_seconds",
+            "When the latest run ended (or started).",
+            registry=r,
+        )
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one HTTP request and its latency."""
+        code = str(status)
+        self.requests.labels(route, method, code).inc()
+        self.latency.labels(route, method, code).observe(seconds)
+
+    def predicted(self, churn: int, total: int) -> None:
+        """Count scored records by decision."""
+        if churn:
+            self.predictions.labels("churn").inc(churn)
+        if total - churn:
+            self.predictions.labels("no_churn").inc(total - churn)
+
+    def loaded(self, model: ServingModel | None) -> None:
+        """A load attempt succeeded: describe the champion now serving (None: no champion)."""
+        self.reloads.labels("success").inc()
+        self.load_error.set(0)
+        self.champion.clear()
+        self.champion_metric.clear()
+        self.ready.set(0 if model is None else 1)
+        if model is None:
+            return
+        self.champion.labels(model.run_id, model.candidate or "", model.model_type or "").set(1)
+        self.champion_threshold.set(model.threshold)
+        metrics = model.pointer.get("metrics")
+        for name, value in metrics.items() if isinstance(metrics, Mapping) else ():
+            if isinstance(value, int | float):
+                self.champion_metric.labels(str(name)).set(float(value))
+
+    def load_failed(self) -> None:
+        """A load attempt failed (the previous champion, if any, keeps serving)."""
+        self.reloads.labels("failure").inc()
+        self.load_error.set(1)
+
+    def last_run(self, status: str | None, timestamp: float | None) -> None:
+        """Describe the latest run (None when there is none)."""
+        for known in RUN_STATUSES:
+            self.last_run_status.labels(known).set(1 if known == status else 0)
+        if timestamp is not None:
+            self.last_run_time.set(timestamp)
+
+
+class MetricsMiddleware:
+    """Times every HTTP request and counts it by route template (not raw path) and status."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; record it once the app is done, even when it raised."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.metrics.observe(
+                route_template(scope), scope["method"], status, time.perf_counter() - started
+            )
+
+
+def route_template(scope: Mapping[str, Any]) -> str:
+    """The matched route's path template (``/runs/{run_id}``), or ``unmatched``.
+
+    A mounted app (the docs' static files) counts as ``<mount path>/{path}``.
+    """
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str) and path:
+        return path
+    mounted = str(scope.get("root_path", ""))[len(str(scope.get("app_root_path", ""))) :]
+    return f"{mounted}/{{path}}" if mounted else "unmatched"

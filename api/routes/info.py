@@ -1,0 +1,41 @@
+"""GET /app-info: the service at a glance."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import HolderDep, RegistryDep
+from api.schemas import AppInfo
+from api.views import gate_verdict, numbers, parse_time, run_status
+
+router = APIRouter(tags=["info"])
+
+
+@router.get("/app-info", response_model=AppInfo, summary="Service status, champion and last run")
+def app_info(registry: RegistryDep, holder: HolderDep) -> AppInfo:
+    """Whether a champion serves, its hold-out metrics, and how the latest run went."""
+    model = holder.current
+    latest = registry.latest_run()
+    fields: dict[str, object] = {"status": "no_model"}
+    if model is not None:
+        metrics = numbers(model.pointer.get("metrics"))
+        fields.update(
+            status="degraded" if holder.error else "ok",
+            model=model.candidate,
+            model_type=model.model_type,
+            run_id=model.run_id,
+            threshold=model.threshold,
+            promoted_at=parse_time(model.pointer.get("promoted_at")),
+            **{
+                name: metrics.get(name)
+                for name in ("accuracy", "precision", "recall", "f1", "roc_auc")
+            },
+        )
+    if latest is not None:
+        fields.update(
+            last_run=parse_time(latest.get("ended_at")) or parse_time(latest.get("started_at")),
+            pipeline_status=run_status(latest),
+            last_run_id=str(latest.get("run_id")),
+            last_run_gates=gate_verdict(latest),
+        )
+    return AppInfo.model_validate(fields)

@@ -1,0 +1,30 @@
+"""GET /metrics: Prometheus exposition of this app's registry."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client.exposition import choose_encoder
+
+from api.deps import RegistryDep, StateDep
+from api.views import parse_time, run_status
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get(
+    "/metrics",
+    response_model=None,
+    response_class=Response,
+    summary="Prometheus metrics",
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+)
+def metrics(request: Request, state: StateDep, registry: RegistryDep) -> Response:
+    """Requests, latency, predictions, the champion, reloads and the latest run."""
+    latest = registry.latest_run()
+    if latest is None:
+        state.metrics.last_run(None, None)
+    else:
+        when = parse_time(latest.get("ended_at")) or parse_time(latest.get("started_at"))
+        state.metrics.last_run(run_status(latest), when.timestamp() if when else None)
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(state.metrics.registry), media_type=content_type)

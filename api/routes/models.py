@@ -1,0 +1,22 @@
+"""GET /models/champion: the model serving /predict."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ModelDep
+from api.schemas import Champion, ErrorDetail
+from api.views import champion
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+
+@router.get(
+    "/champion",
+    response_model=Champion,
+    summary="The champion serving /predict",
+    responses={503: {"model": ErrorDetail, "description": "No champion is loaded."}},
+)
+def get_champion(model: ModelDep) -> Champion:
+    """Its run, candidate, hold-out metrics, threshold and promotion record."""
+    return champion(model)

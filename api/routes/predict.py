@@ -1,0 +1,123 @@
+"""POST /predict: score customers with the champion."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import numpy as np
+import pydantic_core
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+
+from api.deps import ModelDep, StateDep
+from api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
+from api.schemas import ErrorDetail, PredictResponse, ValidationErrors
+from api.state import AppState
+from churn.serving import ServingModel
+
+INLINE_BYTES: Final = 16384
+"""Bodies up to this size are scored on the event loop; larger ones in a worker thread."""
+
+DESCRIPTION = """\
+Score up to `CHURN_MAX_BATCH` customers. Each record carries the spec's model input columns and
+the id column; answers come back in request order with `churn_probability`, `will_churn`
+(`churn_probability >= threshold`, the champion's tuned threshold) and `model_version` (the
+champion's run id).
+
+**Unseen categories.** A categorical column whose spec declares its values accepts only those
+values: any other value is refused with 422 naming the field and the allowed values (nothing is
+scored; a category the model never saw would otherwise be silently encoded as "none of the
+known ones"). Free-text categorical columns (no declared values) accept any string; a category
+the model never saw is then encoded as the spec's `one_hot.handle_unknown` says (`ignore`: all
+zeros; `error`: 422).
+
+**Errors.** 413: more records than `CHURN_MAX_BATCH` (checked before any record is validated)
+or a body over the size limit. 422: wrong type, missing or unknown field, value out of range
+(every problem is listed with its record index and field, first 20). 503: no champion loaded.
+"""
+
+
+def build_router(schema: RecordSchema) -> APIRouter:
+    """The /predict router for the record models generated from the spec."""
+    router = APIRouter(tags=["predict"])
+
+    @router.post(
+        "/predict",
+        response_model=PredictResponse,
+        summary="Churn probability and decision for each customer",
+        description=DESCRIPTION,
+        responses={
+            413: {"model": ErrorDetail, "description": "Too many records or too large a body."},
+            422: {"model": ValidationErrors, "description": "The body breaks the schema."},
+            503: {"model": ErrorDetail, "description": "No champion is loaded."},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{REQUEST_MODEL}"}
+                    }
+                },
+            }
+        },
+    )
+    async def predict(request: Request, state: StateDep, model: ModelDep) -> Response:
+        """Validate the records against the spec, score them, answer in request order."""
+        body = await read_body(request, state.settings.body_limit)
+        if len(body) <= INLINE_BYTES:
+            return score(state, model, body)
+        return await run_in_threadpool(score, state, model, body)
+
+    return router
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) more than ``limit`` bytes without reading them all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body of {declared} bytes; at most {limit} (CHURN_MAX_BODY_BYTES)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes (CHURN_MAX_BODY_BYTES)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def score(state: AppState, model: ServingModel, body: bytes) -> Response:
+    """Parse, validate and score one body with ``model`` (the one the request started with)."""
+    ids, columns = parse_body(state.records, body)
+    try:
+        proba = model.scorer.predict_proba(columns, len(ids))
+    except ValueError as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "model_refused",
+                    "loc": ("body", "records"),
+                    "input": None,
+                    "msg": f"the model cannot score these records: {_first_line(exc)}",
+                }
+            ]
+        ) from None
+    decisions = proba >= model.threshold
+    state.metrics.predicted(int(np.count_nonzero(decisions)), len(ids))
+    version = model.version
+    payload: dict[str, Any] = {
+        "model_version": version,
+        "model": model.candidate,
+        "threshold": model.threshold,
+        "predictions": [
+            {"id": i, "churn_probability": p, "will_churn": d, "model_version": version}
+            for i, p, d in zip(ids, proba.tolist(), decisions.tolist(), strict=True)
+        ],
+    }
+    return Response(pydantic_core.to_json(payload), media_type="application/json")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

@@ -1,0 +1,168 @@
+"""Response models (request models are generated from the spec: see :mod:`api.records`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatus = Literal["succeeded", "failed", "running", "incomplete", "unknown"]
+ServiceStatus = Literal["ok", "degraded", "no_model"]
+
+
+class Out(BaseModel):
+    """Base of every response model."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class ErrorDetail(Out):
+    """A short error."""
+
+    detail: str = Field(description="What went wrong, in one sentence.")
+
+
+class ValidationIssue(Out):
+    """One problem with the request."""
+
+    loc: list[str | int] = Field(description="Where: body, records, record index, field.")
+    msg: str = Field(description="What is wrong (allowed values are named).")
+    type: str = Field(description="Error type, e.g. literal_error, missing, extra_forbidden.")
+    input: Any = Field(default=None, description="The offending value.")
+    ctx: dict[str, Any] | None = Field(default=None, description="Details of the rule.")
+
+
+class ValidationErrors(Out):
+    """The request does not match the schema (422)."""
+
+    detail: list[ValidationIssue]
+
+
+class Health(Out):
+    """Liveness."""
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(Out):
+    """Whether a champion is loaded and serving (503 until one is)."""
+
+    ready: bool
+    reason: str | None = Field(default=None, description="Why not ready.")
+    run_id: str | None = Field(default=None, description="The serving champion's run.")
+    model: str | None = Field(default=None, description="Its candidate name.")
+    loaded_at: datetime | None = None
+    fast_path: bool | None = Field(default=None, description="Whether scoring skips pandas.")
+    fast_path_off: str | None = Field(default=None, description="Why the fast path is off.")
+    reload_error: str | None = Field(
+        default=None, description="The latest failed load; the champion above keeps serving."
+    )
+
+
+class GateVerdict(Out):
+    """The quality gates' verdict on a run, and what it decided."""
+
+    passed: bool | None = Field(default=None, description="Whether every gate passed.")
+    action: str | None = Field(default=None, description="promote, reject, keep_champion or hold.")
+    run_failed: bool | None = None
+    reason: str | None = None
+
+
+class AppInfo(Out):
+    """The service at a glance."""
+
+    status: ServiceStatus = Field(
+        description="ok: a champion serves; degraded: it serves but the latest load failed; "
+        "no_model: nothing serves."
+    )
+    last_run: datetime | None = Field(
+        default=None, description="When the latest run ended (or started, while running)."
+    )
+    pipeline_status: RunStatus | None = Field(default=None, description="The latest run's status.")
+    accuracy: float | None = Field(default=None, description="Champion, hold-out.")
+    precision: float | None = Field(default=None, description="Champion, hold-out.")
+    recall: float | None = Field(default=None, description="Champion, hold-out.")
+    f1: float | None = Field(default=None, description="Champion, hold-out.")
+    roc_auc: float | None = Field(default=None, description="Champion, hold-out.")
+    model: str | None = Field(default=None, description="The champion's candidate name.")
+    model_type: str | None = None
+    run_id: str | None = Field(default=None, description="The champion's run (model version).")
+    threshold: float | None = Field(default=None, description="P(churn) >= this: will churn.")
+    promoted_at: datetime | None = None
+    last_run_id: str | None = None
+    last_run_gates: GateVerdict | None = Field(
+        default=None, description="The latest run's gate verdict and decision."
+    )
+
+
+class Champion(Out):
+    """The champion serving /predict."""
+
+    run_id: str
+    model: str | None = Field(default=None, description="Candidate name.")
+    model_type: str | None = None
+    model_sha256: str | None = None
+    metrics: dict[str, float | None] = Field(description="Hold-out metrics.")
+    threshold: float
+    promoted_at: datetime | None = None
+    action: str | None = Field(default=None, description="promote, force_promote or rollback.")
+    reason: str | None = None
+    previous: str | None = Field(default=None, description="The champion before it.")
+    loaded_at: datetime
+    fast_path: bool
+
+
+class RunSummary(Out):
+    """One training run."""
+
+    run_id: str
+    status: RunStatus
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    spec_name: str | None = None
+    model: str | None = Field(default=None, description="The winning candidate.")
+    model_type: str | None = None
+    metrics: dict[str, float | None] = Field(description="The winner's hold-out metrics.")
+    threshold: float | None = None
+    gates: GateVerdict | None = None
+    is_champion: bool = Field(description="Whether this run's model is the champion now.")
+
+
+class RunList(Out):
+    """Runs, newest first."""
+
+    runs: list[RunSummary]
+    total: int = Field(description="How many runs the registry holds.")
+
+
+class RunDetail(RunSummary):
+    """One run with its record: candidates, gates, data, versions and artifacts."""
+
+    candidates: dict[str, Any] | None = None
+    gate_results: dict[str, Any] | None = Field(default=None, description="Every threshold.")
+    champion_scores: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    versions: dict[str, Any] | None = None
+    error: str | None = None
+    selection_metric: str | None = None
+    report: bool = Field(description="Whether GET /runs/{run_id}/report has a report.")
+    plots: list[str] = Field(description="Names for GET /runs/{run_id}/plots/{name}.")
+
+
+class Prediction(Out):
+    """One customer's score."""
+
+    id: str = Field(description="The customer id sent.")
+    churn_probability: float = Field(ge=0, le=1, description="P(churn) from the champion.")
+    will_churn: bool = Field(description="churn_probability >= the champion's threshold.")
+    model_version: str = Field(description="The champion's run id.")
+
+
+class PredictResponse(Out):
+    """Scores in request order."""
+
+    model_version: str = Field(description="The champion's run id.")
+    model: str | None = Field(default=None, description="Its candidate name.")
+    threshold: float = Field(description="The decision threshold used.")
+    predictions: list[Prediction]

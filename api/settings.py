@@ -1,0 +1,47 @@
+"""API settings, read from ``CHURN_*`` environment variables when the app is created."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BYTES_PER_RECORD = 4096
+"""Body allowance per record (a Telco record is about 500 bytes of JSON)."""
+
+
+class Settings(BaseSettings):
+    """How the API finds the registry and the spec, and its limits.
+
+    Every field is read from the environment with the ``CHURN_`` prefix: ``CHURN_HOME``,
+    ``CHURN_SPEC``, ``CHURN_MAX_BATCH``, ``CHURN_RELOAD_INTERVAL``, ``CHURN_MAX_BODY_BYTES``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CHURN_", frozen=True, extra="ignore")
+
+    home: Path = Field(default=Path("artifacts"), description="The registry home (CHURN_HOME).")
+    spec: Path = Field(
+        default=Path("spec/telco.yaml"),
+        description="The spec whose columns define a /predict record (CHURN_SPEC).",
+    )
+    max_batch: int = Field(
+        default=1000, ge=1, le=1_000_000, description="Most records one /predict call may send."
+    )
+    reload_interval: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between checks of champion.json for a new champion; 0 turns them off.",
+    )
+    max_body_bytes: int | None = Field(
+        default=None,
+        ge=1024,
+        description=f"Largest /predict body; default max_batch * {BYTES_PER_RECORD} + 64 KiB.",
+    )
+
+    @property
+    def body_limit(self) -> int:
+        """The largest /predict body accepted, in bytes."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return self.max_batch * BYTES_PER_RECORD + 65536
