@@ -53,18 +53,7 @@ TIME_LIMIT = 20.0
 
 def train(spec_path: Path, home: Path) -> str:
     """One run of the spec through the library steps; returns the run id."""
-    ctx = rs.prepare_run(spec_path, home)
-    with ctx.registry.lock(ctx.run_id):
-        rs.start_run(ctx)
-        frame = rs.load_data(ctx)
-        data = rs.split(ctx, frame)
-        results = {m.name: rs.train(ctx, m.name, data) for m in ctx.spec.models}
-        winner = rs.select(ctx, results)
-        champion = rs.score_champion(ctx, data, frame)
-        gates, decision = rs.judge(ctx, results[winner], champion)
-        rs.record(ctx, results, winner, champion, gates, decision)
-        rs.apply_decision(ctx, decision)
-    return ctx.run_id
+    return str(rs.run_in_process(spec_path, home)["run_id"])
 
 
 def records(frame: pd.DataFrame, id_column: str, columns: list[str]) -> list[dict[str, Any]]:

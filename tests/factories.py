@@ -97,24 +97,3 @@ def write_project(folder: Path, spec: dict[str, Any] | None = None, rows: int = 
     path = folder / "spec.yaml"
     path.write_text(yaml.safe_dump(spec or subscriptions_spec(), sort_keys=False))
     return path
-
-
-def train_run(spec_path: Path, home: Path) -> dict[str, Any]:
-    """One training run through the library steps (no Prefect); returns its manifest.
-
-    Runs exactly what the flow's tasks run, in order, so registry, CLI and API tests get real
-    runs without starting a Prefect server.
-    """
-    from churn import run_steps
-
-    ctx = run_steps.prepare_run(spec_path, home)
-    with ctx.registry.lock(ctx.run_id):
-        run_steps.start_run(ctx)
-        frame = run_steps.load_data(ctx)
-        data = run_steps.split(ctx, frame)
-        results = {m.name: run_steps.train(ctx, m.name, data) for m in ctx.spec.models}
-        winner = run_steps.select(ctx, results)
-        champion = run_steps.score_champion(ctx, data, frame)
-        gates, decision = run_steps.judge(ctx, results[winner], champion)
-        run_steps.record(ctx, results, winner, champion, gates, decision)
-        return run_steps.apply_decision(ctx, decision)

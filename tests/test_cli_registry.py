@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import train_run, write_project
+from factories import write_project
 from typer.testing import CliRunner
 
 from churn.cli import app
+from churn.run_steps import run_in_process as train_run
 
 runner = CliRunner()
 

@@ -9,24 +9,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from churn import run_steps as rs
+from churn.run_steps import run_in_process as train_run
 
 __all__ = ["TestClient", "Trained", "record", "train_run"]
-
-
-def train_run(spec_path: Path, home: Path) -> dict[str, Any]:
-    """One whole run through the library steps; returns its finished run.json."""
-    ctx = rs.prepare_run(spec_path, home)
-    with ctx.registry.lock(ctx.run_id):
-        rs.start_run(ctx)
-        frame = rs.load_data(ctx)
-        data = rs.split(ctx, frame)
-        results = {m.name: rs.train(ctx, m.name, data) for m in ctx.spec.models}
-        winner = rs.select(ctx, results)
-        champion = rs.score_champion(ctx, data, frame)
-        gates, decision = rs.judge(ctx, results[winner], champion)
-        rs.record(ctx, results, winner, champion, gates, decision)
-        return rs.apply_decision(ctx, decision)
 
 
 @dataclass(frozen=True)
