@@ -1,10 +1,11 @@
 """The /predict request models, generated from the spec's columns, and body parsing.
 
-One field per model input column plus the id column: categorical columns with declared values
-are ``Literal[...]`` of them (so /docs lists them and an unseen category is a 422 naming the
-field and the allowed values), numbers carry the spec's min/max, nullable columns are optional
-and may be null, the target and undeclared keys are refused. Validation is strict: ``"12"`` is
-not a number and ``1`` is not ``"1"``.
+One field per model input column plus the id column, and optional fields for the declared
+columns the model does not read (so a full customer record is accepted): categorical columns
+with declared values are ``Literal[...]`` of them (so /docs lists them and an unseen category
+is a 422 naming the field and the allowed values), numbers carry the spec's min/max, nullable
+columns are optional and may be null, the target and undeclared keys are refused. Validation
+is strict: ``"12"`` is not a number and ``1`` is not ``"1"``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ def build_record_schema(spec: Spec, *, max_batch: int) -> RecordSchema:
     for index, (name, column) in enumerate(inputs.items(), start=1):
         fields[f"f{index}"] = _field(name, column)
         attributes[name] = f"f{index}"
+    # Declared columns the model does not read (features.drop) may come along with a full
+    # customer record: they are checked against their contract, then ignored.
+    unused = [
+        name
+        for name in spec.columns
+        if name not in inputs and name not in (spec.data.id, spec.data.target.column)
+    ]
+    for index, name in enumerate(unused, start=len(fields)):
+        fields[f"f{index}"] = _field(name, spec.columns[name], optional=True)
     record = create_model(
         RECORD_MODEL,
         __config__=ConfigDict(extra="forbid", strict=True, title=RECORD_MODEL),
@@ -107,8 +117,8 @@ def _id_description(spec: Spec) -> str:
     return f"The customer id (column {spec.data.id!r}); answers carry it back as `id`."
 
 
-def _field(name: str, column: ColumnSpec) -> tuple[Any, Any]:
-    """(type, FieldInfo) of one input column."""
+def _field(name: str, column: ColumnSpec, *, optional: bool = False) -> tuple[Any, Any]:
+    """(type, FieldInfo) of one column; ``optional`` for columns the model does not read."""
     annotation: Any
     constraints: dict[str, Any] = {}
     if column.values is not None:
@@ -129,7 +139,9 @@ def _field(name: str, column: ColumnSpec) -> tuple[Any, Any]:
         annotation = str
         constraints = {"max_length": TEXT_MAX_LENGTH}
     description = _describe(column)
-    if column.nullable:
+    if optional:
+        description = f"{description}; not used by the model (features.drop), may be left out"
+    if column.nullable or optional:
         return annotation | None, Field(
             None, alias=name, title=name, description=description, **constraints
         )
