@@ -108,7 +108,7 @@ def runs(home: HomeOpt = None, as_json: JsonOpt = False, limit: int = 20) -> Non
     """List runs, newest first."""
     from churn.summary import runs_text
 
-    manifests = _registry(home).runs()[:limit]
+    manifests = _registry(home).runs(limit=limit)
     emit(manifests, as_json=as_json, text=runs_text(manifests))
 
 

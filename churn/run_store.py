@@ -20,7 +20,6 @@ import logging
 import os
 import platform
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,23 +113,34 @@ class RunStore(RegistryHome):
             run_id, status="failed", incomplete=True, error=error, ended_at=self._now()
         )
 
-    def runs(self) -> list[dict[str, Any]]:
-        """Every readable run manifest, newest first; unreadable ones are logged and skipped."""
+    def run_ids(self) -> list[str]:
+        """Every run folder's id, newest first (ids start with the run's UTC start time)."""
         if not self.runs_dir.is_dir():
             return []
-        found = []
-        for folder in self.runs_dir.iterdir():
-            if not folder.is_dir() or not is_safe_name(folder.name):
-                continue
+        return sorted(
+            (f.name for f in self.runs_dir.iterdir() if f.is_dir() and is_safe_name(f.name)),
+            reverse=True,
+        )
+
+    def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Readable run manifests, newest first, at most ``limit``; unreadable ones are skipped.
+
+        Only as many run.json files are read as the answer needs, so the latest run costs one
+        read however long the history grows.
+        """
+        found: list[dict[str, Any]] = []
+        for run_id in self.run_ids():
+            if limit is not None and len(found) >= limit:
+                break
             try:
-                found.append(self.manifest(folder.name))
+                found.append(self.manifest(run_id))
             except RunNotFound as exc:
-                log.warning("skipping run folder %s: %s", folder, exc)
-        return sorted(found, key=_run_sort_key, reverse=True)
+                log.warning("skipping run folder %s: %s", self.run_dir(run_id), exc)
+        return found
 
     def latest_run(self) -> dict[str, Any] | None:
         """The newest readable run manifest, or None."""
-        runs = self.runs()
+        runs = self.runs(limit=1)
         return runs[0] if runs else None
 
     def recover_interrupted(self, *, exclude: str | None = None) -> list[str]:
@@ -185,7 +195,3 @@ class RunStore(RegistryHome):
             RegistryError: The file is missing or its hash does not match.
         """
         return load_verified(self.run_dir(run_id) / check_name(name, "model file name"), sha256)
-
-
-def _run_sort_key(manifest: Mapping[str, Any]) -> tuple[str, str]:
-    return str(manifest.get("started_at") or ""), str(manifest.get("run_id") or "")

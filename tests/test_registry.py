@@ -191,12 +191,28 @@ def test_write_json_turns_nan_and_numpy_values_into_plain_json(reg: Registry) ->
     assert json.loads(path.read_text()) == {"nan": None, "i": 3, "a": [0, 1]}
 
 
-def test_runs_are_listed_newest_first(reg: Registry) -> None:
-    for run_id in ("b-first", "a-second", "c-third"):
+def test_runs_are_listed_newest_first_by_their_time_stamped_ids(reg: Registry) -> None:
+    first, second, third = (new_run_id(T0 + timedelta(minutes=m)) for m in (0, 1, 2))
+    for run_id in (second, third, first):  # created out of order
         reg.start_run(run_id)
 
-    assert [m["run_id"] for m in reg.runs()] == ["c-third", "a-second", "b-first"]
-    assert reg.latest_run()["run_id"] == "c-third"  # type: ignore[index]
+    assert [m["run_id"] for m in reg.runs()] == [third, second, first]
+    assert [m["run_id"] for m in reg.runs(limit=2)] == [third, second]
+    assert reg.latest_run()["run_id"] == third  # type: ignore[index]
+
+
+def test_the_latest_run_reads_one_manifest_however_long_the_history(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for minute in range(30):
+        reg.start_run(new_run_id(T0 + timedelta(minutes=minute)))
+    reads: list[str] = []
+    real = Registry.manifest
+    monkeypatch.setattr(
+        Registry, "manifest", lambda self, run_id: reads.append(run_id) or real(self, run_id)
+    )
+    reg.latest_run()
+    assert len(reads) == 1
 
 
 def test_runs_listing_skips_corrupt_and_missing_manifests(

@@ -22,10 +22,10 @@ def list_runs(
     registry: RegistryDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many runs.")] = 20,
 ) -> RunList:
-    """Every readable run, newest first (by start time), at most ``limit``."""
-    runs = registry.runs()
+    """Readable runs, newest first (by start time), at most ``limit``; ``total`` counts all."""
+    runs = registry.runs(limit=limit)
     champion_id = _champion_id(registry)
-    return RunList(runs=[summary(m, champion_id) for m in runs[:limit]], total=len(runs))
+    return RunList(runs=[summary(m, champion_id) for m in runs], total=len(registry.run_ids()))
 
 
 @router.get("/{run_id}", response_model=RunDetail, summary="One run", responses=NOT_FOUND)
