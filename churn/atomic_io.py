@@ -71,7 +71,7 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
     return json.dumps(jsonable(value), indent=indent, allow_nan=False)
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
     """Write via a temp file in the same folder, fsync, os.replace; remove the temp on error.
 
     Args:

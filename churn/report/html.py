@@ -8,14 +8,13 @@ Everything that comes from the data, the spec or the manifest is HTML-escaped.
 from __future__ import annotations
 
 import base64
-import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from churn.atomic_io import atomic_write
 from churn.report.figures import PlotSet
 from churn.report.markup import Html, dig, join, tag, void
 from churn.report.sections import (
@@ -125,19 +124,8 @@ def write_report(
         evaluation=evaluation,
         top_at_risk=top_at_risk,
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    target = run_dir / "report.html"
-    handle, name = tempfile.mkstemp(prefix=".report.", suffix=".tmp", dir=run_dir)
-    partial = Path(name)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(page)
-        partial.chmod(0o644)  # mkstemp makes 0600; the report is for anyone who can read the run
-        partial.replace(target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return target
+    data = page.encode("utf-8")
+    return atomic_write(run_dir / "report.html", lambda stream: stream.write(data))
 
 
 def render_report(
