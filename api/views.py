@@ -11,8 +11,6 @@ from typing import Any, Final, get_args
 from api.schemas import Champion, GateVerdict, RunDetail, RunStatus, RunSummary
 from churn.serving import ServingModel
 
-SAFE_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-"""What a run id may look like (the registry's own rule)."""
 PLOT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}(\.[A-Za-z0-9_-]+)*\.png$")
 """What a plot name may look like: no slash, no '..', ends in .png."""
 REPORT_FILE: Final = "report.html"
@@ -71,7 +69,7 @@ def detail(manifest: Mapping[str, Any], champion_id: str | None, folder: Path) -
     plots = sorted(
         p.name
         for p in (plots_dir.iterdir() if plots_dir.is_dir() else ())
-        if PLOT_NAME.fullmatch(p.name) and p.is_file()
+        if PLOT_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()  # as get_plot
     )
     return RunDetail(
         **_summary_fields(manifest, champion_id),

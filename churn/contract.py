@@ -28,6 +28,8 @@ category    the same as ``str`` (no pandas Categorical); ``values`` lists the al
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -50,6 +52,7 @@ __all__ = [
     "DataFormat",
     "build_schema",
     "load_dataset",
+    "load_dataset_and_hash",
     "read_data",
     "target_vector",
     "validate",
@@ -88,14 +91,25 @@ def read_data(spec: Spec, path: Path | None = None) -> pd.DataFrame:
         DataContractError: The file is missing, empty or unreadable; the message names it.
     """
     path = spec.source_path if path is None else Path(path)
-    data_format = _format_of(spec, path)
+    return _parse(spec, path, _read_bytes(spec, path))
+
+
+def _read_bytes(spec: Spec, path: Path) -> bytes:
+    _format_of(spec, path)  # an unknown suffix is reported before the file is read
     if not path.exists():
         _fail(path, "file not found; check data.source (relative to the spec file's folder)")
     if not path.is_file():
         _fail(path, "not a file; data.source must name a .csv or .parquet file")
-    if data_format == "csv":
-        return _read_csv(spec, path)
-    return _read_parquet(spec, path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        _fail(path, f"cannot read the file: {_one_line(exc)}")
+
+
+def _parse(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
+    if _format_of(spec, path) == "csv":
+        return _read_csv(spec, path, content)
+    return _read_parquet(spec, path, content)
 
 
 def _format_of(spec: Spec, path: Path) -> DataFormat:
@@ -107,11 +121,11 @@ def _format_of(spec: Spec, path: Path) -> DataFormat:
     return found
 
 
-def _read_csv(spec: Spec, path: Path) -> pd.DataFrame:
+def _read_csv(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
     options = spec.data.read
     try:
         return pd.read_csv(
-            path,
+            io.BytesIO(content),
             dtype=str,
             na_values=list(options.na_values),
             keep_default_na=True,
@@ -119,8 +133,10 @@ def _read_csv(spec: Spec, path: Path) -> pd.DataFrame:
             encoding=options.encoding,
         )
     except pd.errors.EmptyDataError:
-        size = path.stat().st_size
-        _fail(path, f"empty file ({size} bytes): expected a header line, then one line per row")
+        _fail(
+            path,
+            f"empty file ({len(content)} bytes): expected a header line, then one line per row",
+        )
     except UnicodeDecodeError as exc:
         _fail(
             path, f"cannot decode as {options.encoding} at byte {exc.start}; set data.read.encoding"
@@ -131,9 +147,9 @@ def _read_csv(spec: Spec, path: Path) -> pd.DataFrame:
         _fail(path, f"not a readable CSV file: {_one_line(exc)}")
 
 
-def _read_parquet(spec: Spec, path: Path) -> pd.DataFrame:
+def _read_parquet(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
     try:
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(io.BytesIO(content))
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         _fail(path, f"not a readable Parquet file: {_one_line(exc)}")
     frame = frame.reset_index(drop=True)
@@ -191,10 +207,22 @@ def load_dataset(spec: Spec, path: Path | None = None) -> pd.DataFrame:
     Raises:
         DataContractError: The file cannot be read, or it breaks the contract.
     """
+    frame, _ = load_dataset_and_hash(spec, path)
+    return frame
+
+
+def load_dataset_and_hash(spec: Spec, path: Path | None = None) -> tuple[pd.DataFrame, str]:
+    """:func:`load_dataset`, plus the sha256 of exactly the bytes that were parsed.
+
+    The file is read once, so the recorded hash belongs to the data the run used even if the
+    file is replaced meanwhile.
+    """
     path = spec.source_path if path is None else Path(path)
-    frame = read_data(spec, path)
+    content = _read_bytes(spec, path)
+    frame = _parse(spec, path, content)
     first_line = CSV_FIRST_LINE if _format_of(spec, path) == "csv" else None
-    return validate(spec, frame, source=str(path), first_line=first_line)
+    valid = validate(spec, frame, source=str(path), first_line=first_line)
+    return valid, hashlib.sha256(content).hexdigest()
 
 
 def target_vector(spec: Spec, frame: pd.DataFrame) -> npt.NDArray[np.int64]:

@@ -6,7 +6,11 @@ from typing import Any
 
 
 class ChurnError(Exception):
-    """Base of every error churn raises on purpose."""
+    """Base of every error churn raises on purpose.
+
+    Every subclass pickles with its fields, so it keeps its type (and exit code) across the
+    worker processes that train candidates.
+    """
 
     exit_code = 1
 
@@ -15,6 +19,9 @@ class SpecError(ChurnError):
     """The spec file is invalid. ``problems`` holds one ``FILE:LINE: path: message`` per issue."""
 
     exit_code = 2
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.problems,)
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
@@ -27,6 +34,9 @@ class DataContractError(ChurnError):
     """The data breaks the spec's column contract. ``failures`` holds one line per check."""
 
     exit_code = 3
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.source, self.failures)
 
     def __init__(self, source: str, failures: list[str]) -> None:
         self.source = source
@@ -48,6 +58,9 @@ class GateFailure(ChurnError):
     def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.manifest = manifest or {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (str(self), self.manifest)
 
 
 class RegistryError(ChurnError):

@@ -175,6 +175,41 @@ class Registry(RunStore):
         )
         return pointer
 
+    def mark_incomplete(self, run_id: str, error: str) -> dict[str, Any]:
+        """Record a run that died half-way, reconciling a promotion that had already committed.
+
+        Replacing champion.json is a promotion's commit point. A run that died after it (before
+        its ledger line or its final manifest were written) is the champion: its ledger line is
+        written now from champion.json and the run is recorded as succeeded, with the error kept.
+        Any other run is marked failed and incomplete.
+        """
+        champion = self.champion()
+        if champion is None or champion["run_id"] != run_id:
+            return super().mark_incomplete(run_id, error)
+        self._ledger_catch_up(champion)
+        return self.update_manifest(
+            run_id,
+            status="succeeded",
+            champion_after=run_id,
+            error=f"died after its promotion committed: {error}",
+            ended_at=self._now(),
+        )
+
+    def _ledger_catch_up(self, champion: Mapping[str, Any]) -> None:
+        """Append the ledger line of the current champion when a crash left it out."""
+        moves = [e for e in self.ledger() if e.get("action") in CHAMPION_ACTIONS]
+        if moves and moves[-1].get("run_id") == champion["run_id"]:
+            return
+        self.append_ledger(
+            {
+                "action": champion.get("action", "promote"),
+                "run_id": champion["run_id"],
+                "previous": champion.get("previous"),
+                "reason": champion.get("reason"),
+                "recovered": True,
+            }
+        )
+
     def promote(self, run_id: str, *, reason: str, forced: bool) -> dict[str, Any]:
         """Make a run's saved model the champion.
 
@@ -227,8 +262,9 @@ class Registry(RunStore):
         """Move the champion pointer back to the previous champion, or to the run ``to``.
 
         Raises:
-            RegistryError: No reason, no champion, nothing before the current champion, or the
-                target run cannot be promoted (see :meth:`promote`).
+            RegistryError: No reason, no champion, nothing before the current champion, a target
+                that failed and never served, or one that cannot be promoted (see
+                :meth:`promote`).
         """
         if not reason.strip():
             raise RegistryError("a rollback needs a reason (--reason '...')")
@@ -236,7 +272,13 @@ class Registry(RunStore):
         if current is None:
             raise RegistryError(f"nothing to roll back: no champion in {self.home}")
         target = to if to is not None else self._previous_champion(current["run_id"])
-        return self._point_at(target, self.manifest(target), reason=reason, action="rollback")
+        manifest = self.manifest(target)
+        if manifest.get("status") == "failed" and target not in self.champion_history():
+            raise RegistryError(
+                f"run {target} failed and never served; a rollback returns to an earlier "
+                f"champion. To serve it anyway: churn promote {target} --reason '...'"
+            )
+        return self._point_at(target, manifest, reason=reason, action="rollback")
 
     def _previous_champion(self, current: str) -> str:
         previous = champion_before(self.champion_history(), current)
@@ -257,9 +299,10 @@ class Registry(RunStore):
         Raises:
             RegistryError: ``action`` is not a ledger action or ``run_id`` is missing.
         """
-        return append_event(self.ledger_path, event, now=self._now, champion=self._champion_id)
+        return append_event(self.ledger_path, event, now=self._now, champion=self.champion_id)
 
-    def _champion_id(self) -> str | None:
+    def champion_id(self) -> str | None:
+        """The champion's run id, or None."""
         champion = self.champion()
         return champion["run_id"] if champion else None
 

@@ -47,7 +47,10 @@ def utcnow() -> datetime:
 
 
 def new_run_id(now: datetime) -> str:
-    """A sortable, unique run id such as ``20261126T190912Z-3f2a1c``.
+    """A sortable, unique run id such as ``20261126T190912.123456Z-3f2a1c``.
+
+    Microseconds keep two runs started in the same second in start order; the random suffix
+    keeps ids unique.
 
     Args:
         now: A timezone-aware time; it is converted to UTC.
@@ -57,7 +60,7 @@ def new_run_id(now: datetime) -> str:
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("new_run_id needs a timezone-aware datetime, got a naive one")
-    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%S.%fZ}-{secrets.token_hex(3)}"
 
 
 def is_safe_name(name: str) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from churn.compile import compile_candidate
-from churn.contract import load_dataset, target_vector
+from churn.contract import load_dataset_and_hash, target_vector
 from churn.errors import GateFailure
 from churn.evaluate import (
     CandidateResult,
@@ -113,11 +113,11 @@ def start_run(ctx: RunContext) -> Path:
 
 def load_data(ctx: RunContext) -> pd.DataFrame:
     """Read and validate the data; record its hash, size and class balance in the manifest."""
-    frame = load_dataset(ctx.spec)
+    frame, data_sha256 = load_dataset_and_hash(ctx.spec)
     source = ctx.spec.source_path
     ctx.registry.update_manifest(
         ctx.run_id,
-        data_sha256=sha256_bytes(source.read_bytes()),
+        data_sha256=data_sha256,
         data={
             "path": str(source),
             "rows": len(frame),
@@ -150,7 +150,8 @@ def score_champion(ctx: RunContext, data: Split, frame: pd.DataFrame) -> Champio
     if loaded is None:
         return None
     pointer, model = loaded
-    threshold = float(pointer.get("threshold") or 0.5)
+    recorded = pointer.get("threshold")
+    threshold = 0.5 if recorded is None else float(recorded)
     try:
         metrics = rescore(ctx.spec, model, threshold, data, frame)
     except Exception as exc:  # noqa: BLE001 - recorded; the change gates then fail on it
@@ -226,15 +227,12 @@ def apply_decision(ctx: RunContext, decision: Decision) -> dict[str, Any]:
         ctx.registry.promote(ctx.run_id, reason=decision.reason, forced=False)
     else:
         ctx.registry.append_ledger(
-            {
-                "action": decision.action,
-                "run_id": ctx.run_id,
-                "reason": decision.reason,
-                "previous": _champion_id(ctx),
-            }
+            {"action": decision.action, "run_id": ctx.run_id, "reason": decision.reason}
         )
     status = "failed" if decision.run_failed else "succeeded"
-    return ctx.registry.finish_run(ctx.run_id, status=status, champion_after=_champion_id(ctx))
+    return ctx.registry.finish_run(
+        ctx.run_id, status=status, champion_after=ctx.registry.champion_id()
+    )
 
 
 def raise_if_failed(manifest: dict[str, Any]) -> None:
@@ -249,11 +247,6 @@ def raise_if_failed(manifest: dict[str, Any]) -> None:
             f"run {manifest['run_id']}: quality gates not met: {decision.get('reason')}",
             manifest,
         )
-
-
-def _champion_id(ctx: RunContext) -> str | None:
-    champion = ctx.registry.champion()
-    return champion["run_id"] if champion else None
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

@@ -31,7 +31,7 @@ from churn.registry_home import MANIFEST, RegistryHome, check_name, is_safe_name
 log = logging.getLogger(__name__)
 
 _MANIFEST_LOCK = threading.RLock()
-"""Serialises read-merge-write of manifests between threads (flow tasks run in a thread pool)."""
+"""Serialises read-merge-write of manifests between threads (the API and tests use threads)."""
 
 
 class RunNotFound(RegistryError):

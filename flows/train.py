@@ -157,6 +157,16 @@ def write_report(
         logger.exception("report failed: %s", exc)
 
 
+def _eda_plots(future: Any) -> report.PlotSet:
+    """The EDA task's plots; a failed EDA task is logged and reported, never fatal."""
+    try:
+        plots: report.PlotSet = future.result()
+    except Exception as exc:  # noqa: BLE001 - the run is already recorded; keep it
+        get_run_logger().warning("eda failed: %s: %s", type(exc).__name__, exc)
+        return report.PlotSet(paths=[], errors=[f"EDA failed: {type(exc).__name__}: {exc}"])
+    return plots
+
+
 def _log_plots(kind: str, plots: report.PlotSet) -> None:
     logger = get_run_logger()
     logger.info(
@@ -194,7 +204,7 @@ def train_flow(spec_path: str = "spec/telco.yaml", home: str | None = None) -> d
             if ctx.registry.run_dir(ctx.run_id).exists():
                 ctx.registry.mark_incomplete(ctx.run_id, f"{type(exc).__name__}: {exc}")
             raise
-        write_report(ctx, manifest, frame, data, results, winner, eda_future.result())
+        write_report(ctx, manifest, frame, data, results, winner, _eda_plots(eda_future))
     run_steps.raise_if_failed(manifest)
     return manifest
 

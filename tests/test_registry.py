@@ -91,7 +91,7 @@ def run_python(code: str, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
 def test_run_id_is_utc_time_plus_six_hex_chars() -> None:
     local = datetime(2026, 11, 26, 20, 9, 12, tzinfo=timezone(timedelta(hours=1)))
 
-    assert re.fullmatch(r"20261126T190912Z-[0-9a-f]{6}", new_run_id(local))
+    assert re.fullmatch(r"20261126T190912\.000000Z-[0-9a-f]{6}", new_run_id(local))
 
 
 def test_run_ids_sort_by_time_and_are_unique() -> None:

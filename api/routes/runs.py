@@ -10,8 +10,9 @@ from fastapi.responses import FileResponse
 
 from api.deps import RegistryDep
 from api.schemas import ErrorDetail, RunDetail, RunList
-from api.views import PLOT_NAME, PLOTS_DIR, REPORT_FILE, SAFE_NAME, detail, summary
+from api.views import PLOT_NAME, PLOTS_DIR, REPORT_FILE, detail, summary
 from churn.registry import Registry, RunNotFound
+from churn.registry_home import is_safe_name
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail}}
@@ -70,7 +71,7 @@ def get_plot(run_id: str, name: str, registry: RegistryDep) -> FileResponse:
 
 
 def _manifest(registry: Registry, run_id: str) -> dict[str, Any]:
-    if not SAFE_NAME.fullmatch(run_id):
+    if not is_safe_name(run_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id!r} not found")
     try:
         return registry.manifest(run_id)

@@ -156,3 +156,19 @@ def test_a_second_concurrent_run_exits_at_once_with_a_clear_message(project: Pat
     assert "another run holds the lock" in result.output
     assert "20261126T000000Z-aaaaaa" in result.output
     assert not (home / "champion.json").exists()
+
+
+def test_churn_run_exits_2_on_a_spec_error_and_3_on_a_data_contract_error(project: Path) -> None:
+    home = project / "home"
+    bad_spec = write_spec(project, "bad.yaml", evaluation={"cv_folds": 1})
+    result = runner.invoke(app, ["run", str(bad_spec), "--home", str(home)])
+    assert result.exit_code == 2, result.output
+    assert "evaluation.cv_folds: expected greater than or equal to 2, got 1" in result.output
+
+    (project / "subscriptions.csv").write_text(
+        (project / "subscriptions.csv").read_text().replace(",basic,", ",platinum,", 1)
+    )
+    result = runner.invoke(app, ["run", str(write_spec(project)), "--home", str(home)])
+    assert result.exit_code == 3, result.output
+    assert "plan: values not in allowed set" in result.output
+    assert not (home / "champion.json").exists()
