@@ -172,3 +172,23 @@ def test_churn_run_exits_2_on_a_spec_error_and_3_on_a_data_contract_error(projec
     assert result.exit_code == 3, result.output
     assert "plan: values not in allowed set" in result.output
     assert not (home / "champion.json").exists()
+
+
+def test_a_failed_eda_task_is_reported_and_does_not_lose_the_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect import task
+    from prefect.cache_policies import NONE
+
+    import flows.train
+
+    @task(name="eda", cache_policy=NONE)
+    def broken_eda(ctx: Any, frame: Any) -> Any:
+        raise RuntimeError("the plotting backend is gone")
+
+    monkeypatch.setattr(flows.train, "eda", broken_eda)
+    home = project / "home"
+    code, manifest = churn_run(write_spec(project), home)
+    assert (code, manifest["decision"]["action"]) == (0, "promote")
+    report = (home / "runs" / manifest["run_id"] / "report.html").read_text()
+    assert "EDA failed: RuntimeError: the plotting backend is gone" in report
