@@ -33,7 +33,7 @@ from churn.evaluate import (
 from churn.gates import Decision, GateReport, decide, evaluate_gates
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
 from churn.spec import Spec
-from churn.spec_loader import load_spec
+from churn.spec_loader import load_spec_and_text
 
 VERSIONED_PACKAGES = ("churn", "scikit-learn", "xgboost", "pandas", "numpy", "pandera", "prefect")
 MODEL_FILE = "model.joblib"
@@ -83,12 +83,12 @@ def sha256_bytes(data: bytes) -> str:
 def prepare_run(spec_path: str | Path, home: str | Path | None = None) -> RunContext:
     """Load the spec and name the run; creates nothing on disk (see :func:`start_run`)."""
     path = Path(spec_path)
-    spec = load_spec(path)
+    spec, text = load_spec_and_text(path)
     registry = Registry(resolve_home(home))
     return RunContext(
         spec=spec,
         spec_path=path,
-        spec_text=path.read_text(encoding="utf-8"),
+        spec_text=text,
         registry=registry,
         run_id=new_run_id(utcnow()),
     )

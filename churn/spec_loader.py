@@ -21,13 +21,19 @@ DEFAULT_SPEC = Path("spec/telco.yaml")
 
 def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
     """Read and validate a spec file; raise :class:`SpecError` listing every problem."""
+    spec, _ = load_spec_and_text(path)
+    return spec
+
+
+def load_spec_and_text(path: str | Path = DEFAULT_SPEC) -> tuple[Spec, str]:
+    """:func:`load_spec`, plus the exact text that was parsed (read once, for the run record)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc}"]) from exc
     spec = parse_spec(text, source=str(path))
-    return spec.located_at(path.resolve().parent)
+    return spec.located_at(path.resolve().parent), text
 
 
 def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
