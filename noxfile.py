@@ -13,7 +13,7 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", ".ci/constraints.txt")
 """Exact versions CI tests against (`uv pip compile pyproject.toml --extra dev`)."""
-LINTED = ["churn", "flows", "api", "tests", "benchmarks", "noxfile.py"]
+LINTED = ["churn", "flows", "api", "cli", "tests", "benchmarks", "noxfile.py"]
 
 
 @nox.session(python=PYTHON)

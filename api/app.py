@@ -24,7 +24,7 @@ from api.state import AppState, ModelHolder
 from churn import __version__
 from churn.registry import Registry, resolve_home
 from churn.serving import load_serving_model
-from churn.spec_loader import load_spec
+from churn.spec.loader import load_spec
 
 DESCRIPTION = """\
 Serves the champion of a churn registry: `POST /predict` scores customers, `GET /runs` shows

@@ -37,12 +37,12 @@ import uvicorn  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from churn import run_steps as rs  # noqa: E402
+from churn import run as rs  # noqa: E402
 from churn.contract import load_dataset  # noqa: E402
-from churn.evaluate import split_dataset  # noqa: E402
 from churn.registry import Registry  # noqa: E402
 from churn.serving import load_serving_model, single_openmp_thread  # noqa: E402
-from churn.spec_loader import load_spec  # noqa: E402
+from churn.spec.loader import load_spec  # noqa: E402
+from churn.training.evaluate import split_dataset  # noqa: E402
 
 SPEC = ROOT / "spec" / "telco.yaml"
 RESULTS = ROOT / "benchmarks" / "results"

@@ -32,8 +32,8 @@ def _timed(label: str, timings: dict[str, float], func: Any, *args: Any, **kwarg
 def plain_script(spec_path: str, timings: dict[str, float]) -> None:
     """The baseline: read, validate, train and score every candidate; nothing else."""
     from churn.contract import load_dataset
-    from churn.evaluate import evaluate_candidates, select_winner
-    from churn.spec_loader import load_spec
+    from churn.spec.loader import load_spec
+    from churn.training.evaluate import evaluate_candidates, select_winner
 
     spec = load_spec(spec_path)
     frame = _timed("plain: read + validate", timings, load_dataset, spec)
@@ -43,8 +43,9 @@ def plain_script(spec_path: str, timings: dict[str, float]) -> None:
 
 def report_parts(spec_path: str, timings: dict[str, float]) -> None:
     """Time the plots, the report and the registry writes on their own."""
-    from churn import report, run_steps
-    from churn.evaluate import evaluate_candidates, split_dataset
+    from churn import report
+    from churn import run as run_steps
+    from churn.training.evaluate import evaluate_candidates, split_dataset
 
     with tempfile.TemporaryDirectory() as home:
         ctx = run_steps.prepare_run(spec_path, home)

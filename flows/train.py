@@ -1,6 +1,6 @@
 """The training flow: validate, explore, train every candidate in parallel, gate, promote, record.
 
-Every task is a thin wrapper over a function of :mod:`churn.run_steps` or :mod:`churn.report`;
+Every task is a thin wrapper over a function of :mod:`churn.run` or :mod:`churn.report`;
 no pandas work happens here. Run it with ``churn run`` or ``python -m flows.train [SPEC]``.
 Without ``PREFECT_API_URL`` Prefect starts a temporary local server; with it, runs are reported to
 that server. A gate failure raises :class:`churn.errors.GateFailure`, so the flow run is Failed
@@ -16,10 +16,11 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from churn import report, run_steps
-from churn.evaluate import CandidateResult, Split
-from churn.gates import Decision, GateReport
-from churn.run_steps import ChampionScore, RunContext
+from churn import report
+from churn import run as run_steps
+from churn.run import ChampionScore, RunContext
+from churn.training.evaluate import CandidateResult, Split
+from churn.training.gates import Decision, GateReport
 from flows.runtime import prefect_api, training_task_runner
 
 
@@ -217,7 +218,7 @@ def run_training(spec_path: str, home: str | None = None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m flows.train [SPEC] [--home DIR]``: the same as ``churn run``."""
-    from churn.cli import app
+    from cli.app import app
 
     app(["run", *(sys.argv[1:] if argv is None else argv)], prog_name="python -m flows.train")
 

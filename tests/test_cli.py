@@ -9,7 +9,7 @@ import pytest
 from factories import subscriptions_frame, write_project
 from typer.testing import CliRunner
 
-from churn.cli import app
+from cli.app import app
 
 runner = CliRunner()
 
@@ -58,7 +58,7 @@ def test_check_exits_1_on_the_unexpected(tmp_path: Path, monkeypatch: pytest.Mon
     def boom(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("churn.checking.compile_spec", boom)
+    monkeypatch.setattr("churn.check.compile_spec", boom)
     result = runner.invoke(app, ["check", str(spec)])
     assert result.exit_code == 1
     assert "unexpected error: RuntimeError: disk on fire" in result.output

@@ -10,8 +10,8 @@ import pytest
 from factories import write_project
 from typer.testing import CliRunner
 
-from churn.cli import app
-from churn.run_steps import run_in_process as train_run
+from churn.run import run_in_process as train_run
+from cli.app import app
 
 runner = CliRunner()
 

@@ -14,10 +14,10 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from churn.compile import compile_spec
 from churn.contract import target_vector
-from churn.models import MODEL_REGISTRY
 from churn.spec import ModelType, Spec
+from churn.spec.estimators import MODEL_REGISTRY
+from churn.training.compile import compile_spec
 
 
 def compiled(spec_dict: dict[str, Any]) -> dict[str, Pipeline]:
@@ -38,7 +38,7 @@ def test_one_unfitted_pipeline_per_candidate_in_spec_order() -> None:
 
 
 def test_every_compiled_pipeline_survives_clone(telco_spec_path) -> None:
-    from churn.spec_loader import load_spec
+    from churn.spec.loader import load_spec
 
     for pipeline in compile_spec(load_spec(telco_spec_path)).values():
         twin = clone(pipeline)

@@ -22,7 +22,7 @@ from churn.contract import (
 )
 from churn.errors import DataContractError
 from churn.spec import Spec
-from churn.spec_loader import load_spec
+from churn.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 TELCO_SPEC = ROOT / "spec" / "telco.yaml"

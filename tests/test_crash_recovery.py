@@ -12,7 +12,7 @@ from factories import write_project
 
 from churn.errors import DataContractError, GateFailure, RegistryError, SpecError
 from churn.registry import Registry, new_run_id
-from churn.run_steps import run_in_process
+from churn.run import run_in_process
 
 
 @pytest.fixture

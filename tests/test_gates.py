@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from churn.gates import Decision, GateReport, decide, evaluate_gates, resolve_direction
 from churn.spec import ChangeThreshold, GatesSpec, PromotionSpec
+from churn.training.gates import Decision, GateReport, decide, evaluate_gates, resolve_direction
 
 NAN = float("nan")
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from churn.contract import load_dataset
-from churn.evaluate import CandidateResult, evaluate_candidates, select_winner
 from churn.spec import Spec
-from churn.spec_loader import load_spec
+from churn.spec.loader import load_spec
+from churn.training.evaluate import CandidateResult, evaluate_candidates, select_winner
 
 pytestmark = pytest.mark.model
 

@@ -18,8 +18,6 @@ import pytest
 from factories import subscriptions_frame, subscriptions_spec
 from matplotlib import image as mpimg
 
-from churn.compile import compile_spec
-from churn.evaluate import CandidateResult, Split, select_winner, split_dataset, train_candidate
 from churn.report import (
     PREDICTION_COLUMNS,
     SECTION_IDS,
@@ -34,6 +32,14 @@ from churn.report import eda as eda_module
 from churn.report.model_plots import importance_repeats, importance_table
 from churn.report.predictions import risk_deciles
 from churn.spec import Spec
+from churn.training.compile import compile_spec
+from churn.training.evaluate import (
+    CandidateResult,
+    Split,
+    select_winner,
+    split_dataset,
+    train_candidate,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EDA_PLOTS = {

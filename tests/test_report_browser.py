@@ -18,10 +18,10 @@ import pytest
 from factories import subscriptions_frame, subscriptions_spec
 from matplotlib import image as mpimg
 
-from churn.compile import compile_spec
-from churn.evaluate import select_winner, split_dataset, train_candidate
 from churn.report import SECTION_IDS, build_predictions, draw_eda, draw_evaluation, write_report
 from churn.spec import Spec
+from churn.training.compile import compile_spec
+from churn.training.evaluate import select_winner, split_dataset, train_candidate
 
 pytestmark = pytest.mark.browser
 

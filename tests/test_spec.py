@@ -10,8 +10,8 @@ from factories import subscriptions_spec
 
 from churn.errors import SpecError
 from churn.spec import Spec
-from churn.spec_loader import load_spec, parse_spec
-from churn.spec_schema import render_schema
+from churn.spec.loader import load_spec, parse_spec
+from churn.spec.schema import render_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 TELCO = (ROOT / "spec" / "telco.yaml").read_text()
@@ -198,7 +198,7 @@ def test_spec_is_frozen() -> None:
 def test_schema_json_is_up_to_date() -> None:
     on_disk = json.loads((ROOT / "spec" / "schema.json").read_text())
     assert on_disk == json.loads(render_schema()), (
-        "spec/schema.json is stale: run `python -m churn.spec_schema > spec/schema.json`"
+        "spec/schema.json is stale: run `python -m churn.spec.schema > spec/schema.json`"
     )
 
 

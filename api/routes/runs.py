@@ -12,7 +12,7 @@ from api.deps import RegistryDep
 from api.schemas import ErrorDetail, RunDetail, RunList
 from api.views import PLOT_NAME, PLOTS_DIR, REPORT_FILE, detail, summary
 from churn.registry import Registry, RunNotFound
-from churn.registry_home import is_safe_name
+from churn.registry.home import is_safe_name
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorDetail}}

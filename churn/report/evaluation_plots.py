@@ -24,7 +24,6 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from churn.evaluate import CandidateResult, Split, compute_metrics
 from churn.report.figures import (
     STANDARD_SIZE,
     WIDE_SIZE,
@@ -38,6 +37,7 @@ from churn.report.figures import (
 )
 from churn.report.model_plots import plot_feature_importance, plot_model_comparison
 from churn.spec import Spec
+from churn.training.evaluate import CandidateResult, Split, compute_metrics
 
 CALIBRATION_BINS = 10
 CONFUSION_SIZE = (6.0, 5.0)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from churn.atomic_io import atomic_write
+from churn.registry.atomic_io import atomic_write
 from churn.report.figures import PlotSet
 from churn.report.markup import Html, dig, join, tag, void
 from churn.report.sections import (

@@ -9,7 +9,6 @@ from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped, unused-ignore]
 
-from churn.evaluate import CandidateResult, Split
 from churn.report.figures import (
     STANDARD_SIZE,
     WIDE_SIZE,
@@ -21,6 +20,7 @@ from churn.report.figures import (
     style_axes,
 )
 from churn.spec import LOWER_IS_BETTER, Spec
+from churn.training.evaluate import CandidateResult, Split
 
 IMPORTANCE_REPEATS = 5
 """Shuffles per column in the permutation importance, when the call budget allows."""

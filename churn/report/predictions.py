@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from churn.evaluate import CandidateResult, Split
 from churn.spec import Spec
+from churn.training.evaluate import CandidateResult, Split
 
 PREDICTION_COLUMNS = (
     "id",

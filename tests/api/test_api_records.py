@@ -10,7 +10,7 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 
 from api.records import build_record_schema, parse_body
-from churn.spec_loader import load_spec
+from churn.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,13 +20,13 @@ import yaml
 from factories import subscriptions_frame
 from sklearn.preprocessing import PowerTransformer
 
-from churn.compile import compile_candidate
 from churn.contract import load_dataset
-from churn.evaluate import split_dataset
-from churn.models import MODEL_REGISTRY
 from churn.serving import FastScorer, records_frame, serve_single_threaded, single_openmp_thread
 from churn.spec import Spec
-from churn.spec_loader import load_spec
+from churn.spec.estimators import MODEL_REGISTRY
+from churn.spec.loader import load_spec
+from churn.training.compile import compile_candidate
+from churn.training.evaluate import split_dataset
 
 SINGLE_ROWS = 100
 """One-record comparisons per pipeline (each costs a pipeline call of a few ms)."""

@@ -7,15 +7,15 @@ column for a single record), computes the derived features on numpy arrays, runs
 group transformer on a numpy array in the ``ColumnTransformer``'s fitted order, stacks the blocks
 as the ``ColumnTransformer`` does and asks the final estimator for ``predict_proba``.
 
-Every number equals what ``pipeline.predict_proba`` returns on the same rows (a one-row frame
-for one record, an n-row frame for n records): the arrays handed to each fitted transformer
-have the dtype and values that scikit-learn's own conversion of the training-typed DataFrame
-produces (:mod:`churn.fast_inputs`), the derived features repeat :mod:`churn.features`'
-arithmetic operation by operation (:mod:`churn.fast_steps`), and one-hot / ordinal encoders
+Every number equals what ``pipeline.predict_proba`` returns on the same rows (a one-row frame for
+one record, an n-row frame for n records): the arrays handed to each fitted transformer have the
+dtype and values that scikit-learn's own conversion of the training-typed DataFrame produces
+(:mod:`churn.serving.fast_inputs`), the derived features repeat :mod:`churn.training.features`'
+arithmetic operation by operation (:mod:`churn.serving.fast_steps`), and one-hot / ordinal encoders
 (whose output is 0/1 or integer codes) are replaced by hash look-ups into the fitted categories
-(:mod:`churn.fast_encoders`). Anything the scorer does not recognise (another step type, a
-sparse output, a nullable integer column, ...) makes it fall back to the pipeline on a
-DataFrame typed like the validated training data; :attr:`FastScorer.reason` says why.
+(:mod:`churn.serving.fast_encoders`). Anything the scorer does not recognise (another step type, a
+sparse output, a nullable integer column, ...) makes it fall back to the pipeline on a DataFrame
+typed like the validated training data; :attr:`FastScorer.reason` says why.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from churn.fast_encoders import lookup_encoder
-from churn.fast_inputs import (
+from churn.serving.fast_encoders import lookup_encoder
+from churn.serving.fast_inputs import (
     Columns,
     FloatArray,
     Unsupported,
@@ -40,10 +40,10 @@ from churn.fast_inputs import (
     records_frame,
     to_array,
 )
-from churn.fast_steps import Encode, Transform, derive_step, step_transform
-from churn.features import DerivedFeatures
-from churn.serving_threads import single_openmp_thread, threadpools
+from churn.serving.fast_steps import Encode, Transform, derive_step, step_transform
+from churn.serving.threads import single_openmp_thread, threadpools
 from churn.spec import ColumnSpec
+from churn.training.features import DerivedFeatures
 
 # --------------------------------------------------------------------------- the plan
 

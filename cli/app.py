@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from churn.errors import ChurnError
-from churn.spec_loader import DEFAULT_SPEC
+from churn.spec.loader import DEFAULT_SPEC
 
 if TYPE_CHECKING:
     from churn.registry import Registry
@@ -63,7 +63,7 @@ def emit(payload: dict[str, Any] | list[Any], *, as_json: bool, text: str) -> No
 @exits_with_error_codes
 def check(spec: SpecArg = DEFAULT_SPEC, as_json: JsonOpt = False) -> None:
     """Validate the spec and the data and compile every candidate, without training."""
-    from churn.checking import check_spec
+    from churn.check import check_spec
 
     summary = check_spec(spec)
     emit(summary.to_dict(), as_json=as_json, text=summary.to_text())
@@ -85,7 +85,7 @@ def run(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = F
     """
     _quiet_prefect_defaults()
     from churn.errors import GateFailure
-    from churn.summary import run_text
+    from cli.summary import run_text
     from flows.train import run_training
 
     try:
@@ -106,7 +106,7 @@ def _registry(home: Path | None) -> Registry:
 @exits_with_error_codes
 def runs(home: HomeOpt = None, as_json: JsonOpt = False, limit: int = 20) -> None:
     """List runs, newest first."""
-    from churn.summary import runs_text
+    from cli.summary import runs_text
 
     manifests = _registry(home).runs(limit=limit)
     emit(manifests, as_json=as_json, text=runs_text(manifests))
@@ -120,7 +120,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one run: candidates, gates, decision."""
-    from churn.summary import run_text
+    from cli.summary import run_text
 
     manifest = _registry(home).manifest(run_id)
     emit(manifest, as_json=as_json, text=run_text(manifest))
@@ -130,7 +130,7 @@ def show(
 @exits_with_error_codes
 def champion(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Show the serving model."""
-    from churn.summary import champion_text
+    from cli.summary import champion_text
 
     pointer = _registry(home).champion()
     emit(pointer or {}, as_json=as_json, text=champion_text(pointer))
@@ -148,7 +148,7 @@ def promote(
     as_json: JsonOpt = False,
 ) -> None:
     """Force a run's model into service, overriding the gates (the reason is recorded)."""
-    from churn.summary import champion_text
+    from cli.summary import champion_text
 
     registry = _registry(home)
     with registry.lock(run_id):
@@ -165,7 +165,7 @@ def rollback(
     as_json: JsonOpt = False,
 ) -> None:
     """Point the champion back at the previous champion (or at --to RUN)."""
-    from churn.summary import champion_text
+    from cli.summary import champion_text
 
     registry = _registry(home)
     with registry.lock():

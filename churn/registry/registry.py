@@ -11,12 +11,12 @@ Layout under the home directory (``$CHURN_HOME``, default ``./artifacts``)::
 This module is the public entry point: :class:`Registry` ties together the pieces, each in a
 module of its own, and every name below is importable from here:
 
-* :mod:`churn.registry_home`: the home, run ids, safe names, paths and atomic writes;
-* :mod:`churn.run_store`: run folders, their manifests and their model files;
-* :mod:`churn.atomic_io`: all-or-nothing writes, file hashes, JSON-ready values;
-* :mod:`churn.model_files`: model files, hashed when written and verified before loading;
-* :mod:`churn.ledger`: the ledger file and the champion history it implies;
-* :mod:`churn.run_lock`: the flock-based run lock.
+* :mod:`churn.registry.home`: the home, run ids, safe names, paths and atomic writes;
+* :mod:`churn.registry.runs`: run folders, their manifests and their model files;
+* :mod:`churn.registry.atomic_io`: all-or-nothing writes, file hashes, JSON-ready values;
+* :mod:`churn.registry.model_files`: model files, hashed when written and verified before loading;
+* :mod:`churn.registry.ledger`: the ledger file and the champion history it implies;
+* :mod:`churn.registry.lock`: the flock-based run lock.
 
 Guarantees, in short (each module's docstring says them in full):
 
@@ -39,50 +39,27 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from churn.atomic_io import sha256_file
 from churn.errors import RegistryError
-from churn.ledger import (
+from churn.registry.home import (
+    check_name,
+)
+from churn.registry.ledger import (
     CHAMPION_ACTIONS,
-    LEDGER_ACTIONS,
     append_event,
     champion_before,
     champion_history,
     read_events,
 )
-from churn.model_files import load_verified, read_verified
-from churn.registry_home import (
-    DEFAULT_HOME,
-    HOME_ENV,
-    MANIFEST,
-    check_name,
-    new_run_id,
-    resolve_home,
-    utcnow,
-)
-from churn.run_lock import hold_run_lock
-from churn.run_store import RunNotFound, RunStore
-
-__all__ = [
-    "CHAMPION_ACTIONS",
-    "DEFAULT_HOME",
-    "HOME_ENV",
-    "LEDGER_ACTIONS",
-    "MANIFEST",
-    "Registry",
-    "RegistryError",
-    "RunNotFound",
-    "new_run_id",
-    "resolve_home",
-    "sha256_file",
-    "utcnow",
-]
+from churn.registry.lock import hold_run_lock
+from churn.registry.model_files import load_verified, read_verified
+from churn.registry.runs import RunStore
 
 
 class Registry(RunStore):
     """Runs, champion pointer, ledger and lock under one home directory.
 
-    Runs and their models come from :class:`~churn.run_store.RunStore`; paths and atomic
-    writes from :class:`~churn.registry_home.RegistryHome`.
+    Runs and their models come from :class:`~churn.registry.runs.RunStore`; paths and atomic
+    writes from :class:`~churn.registry.home.RegistryHome`.
 
     Args:
         home: The registry home (see :func:`resolve_home`).

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from churn.spec_base import Kind, Scalar, StrictModel
+from churn.spec.base import Kind, Scalar, StrictModel
 
 # --------------------------------------------------------------------------- derived features
 

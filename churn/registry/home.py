@@ -1,7 +1,7 @@
 """Where things live in a registry home, the names allowed there, and writing files into it.
 
 :class:`RegistryHome` is the base of :class:`~churn.registry.Registry`: the home directory,
-the paths of its files, the clock, and atomic writes (see :mod:`churn.atomic_io`).
+the paths of its files, the clock, and atomic writes (see :mod:`churn.registry.atomic_io`).
 
 Guarantees:
 
@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
-from churn.atomic_io import atomic_write, to_json
 from churn.errors import RegistryError
+from churn.registry.atomic_io import atomic_write, to_json
 
 HOME_ENV: Final = "CHURN_HOME"
 DEFAULT_HOME: Final = "artifacts"

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from churn.compile import compile_spec
 from churn.contract import load_dataset, target_vector
-from churn.spec_loader import load_spec
+from churn.spec.loader import load_spec
+from churn.training.compile import compile_spec
 
 
 @dataclass(frozen=True)

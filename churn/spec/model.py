@@ -2,8 +2,8 @@
 
 Every model is frozen and forbids unknown keys; polymorphic blocks (derived features, feature
 steps, models) are discriminated unions on ``type``. Cross-field rules (a feature column that is
-not declared, a numeric step on a categorical column, ...) live in :mod:`churn.spec_checks`;
-:func:`churn.spec_loader.load_spec` runs both and reports every problem with its line.
+not declared, a numeric step on a categorical column, ...) live in :mod:`churn.spec.checks`;
+:func:`churn.spec.loader.load_spec` runs both and reports every problem with its line.
 """
 
 from __future__ import annotations
@@ -13,44 +13,22 @@ from typing import Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from churn.spec_base import (
-    DEFAULT_METRICS,
-    LOWER_IS_BETTER,
+from churn.spec.base import (
     NUMERIC_DTYPES,
-    SPEC_VERSION,
     DType,
     Kind,
-    Metric,
     Scalar,
     StrictModel,
 )
-from churn.spec_evaluation import (
-    ChangeThreshold,
+from churn.spec.evaluation import (
     EvaluationSpec,
     GatesSpec,
     ModelSpec,
-    ModelType,
     OutputSpec,
     PromotionSpec,
-    SplitSpec,
-    ThresholdSpec,
-    ValueThreshold,
 )
-from churn.spec_features import (
-    BinsFeature,
-    BinStep,
-    DerivedFeature,
-    DifferenceFeature,
-    FeatureGroup,
+from churn.spec.features import (
     FeaturesSpec,
-    FeatureStep,
-    ImputeStep,
-    LogStep,
-    OneHotStep,
-    OrdinalStep,
-    ProductFeature,
-    RatioFeature,
-    ScaleStep,
 )
 
 # --------------------------------------------------------------------------- data
@@ -160,7 +138,7 @@ class Spec(StrictModel):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Spec:
-        from churn.spec_checks import SpecProblems, find_problems
+        from churn.spec.checks import SpecProblems, find_problems
 
         problems = find_problems(self)
         if problems:
@@ -173,45 +151,3 @@ class Spec(StrictModel):
         for derived in self.features.derived:
             kinds[derived.name] = derived.produces
         return kinds
-
-
-__all__ = [
-    "DEFAULT_METRICS",
-    "LOWER_IS_BETTER",
-    "NUMERIC_DTYPES",
-    "SPEC_VERSION",
-    "BinStep",
-    "BinsFeature",
-    "ChangeThreshold",
-    "ColumnSpec",
-    "DType",
-    "DataSpec",
-    "DerivedFeature",
-    "DifferenceFeature",
-    "EvaluationSpec",
-    "FeatureGroup",
-    "FeatureStep",
-    "FeaturesSpec",
-    "GatesSpec",
-    "ImputeStep",
-    "Kind",
-    "LogStep",
-    "Metric",
-    "ModelSpec",
-    "ModelType",
-    "OneHotStep",
-    "OrdinalStep",
-    "OutputSpec",
-    "ProductFeature",
-    "PromotionSpec",
-    "RatioFeature",
-    "ReadOptions",
-    "Scalar",
-    "ScaleStep",
-    "Spec",
-    "SplitSpec",
-    "StrictModel",
-    "TargetSpec",
-    "ThresholdSpec",
-    "ValueThreshold",
-]

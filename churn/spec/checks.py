@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from churn.spec import Kind, Spec
+    from churn.spec.base import Kind
+    from churn.spec.model import Spec
 
 Location = tuple[str | int, ...]
 Problem = tuple[Location, str]

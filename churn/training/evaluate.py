@@ -35,10 +35,10 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
-from churn.compile import compile_spec
 from churn.contract import target_vector
-from churn.models import data_dependent_params
 from churn.spec import LOWER_IS_BETTER, Spec
+from churn.training.compile import compile_spec
+from churn.training.models import data_dependent_params
 
 SKLEARN_SCORERS: dict[str, str] = {
     "accuracy": "accuracy",

@@ -1,11 +1,11 @@
 """Fitted one-hot and ordinal encoders as hash look-ups into their fitted categories.
 
-An encoder's output is 0/1 or integer codes, so a dict from category to code reproduces it
-exactly, without the per-call validation and array conversion of ``transform``. Keys compare
-with Python equality, as scikit-learn's own category matching does; unknown and missing values
-get what the encoder's ``handle_unknown``, ``drop`` and ``encoded_missing_value`` say, and
-``handle_unknown="error"`` raises scikit-learn's error. Encoders that group infrequent
-categories, sparse output and ``infrequent_if_exist`` raise :class:`~churn.fast_inputs.Unsupported`.
+An encoder's output is 0/1 or integer codes, so a dict from category to code reproduces it exactly,
+without the per-call validation and array conversion of ``transform``. Keys compare with Python
+equality, as scikit-learn's own category matching does; unknown and missing values get what the
+encoder's ``handle_unknown``, ``drop`` and ``encoded_missing_value`` say, and
+``handle_unknown="error"`` raises scikit-learn's error. Encoders that group infrequent categories,
+sparse output and ``infrequent_if_exist`` raise :class:`~churn.serving.fast_inputs.Unsupported`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from churn.fast_inputs import Unsupported, Values
+from churn.serving.fast_inputs import Unsupported, Values
 
 _SMALL: Final = 64
 """Up to this many rows, encoders look every value up; above, each distinct value once."""

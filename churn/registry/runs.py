@@ -8,7 +8,7 @@ Guarantees:
 * A manifest is rewritten atomically, and read-merge-write of a manifest is serialised between
   the threads of one process; across processes the run lock keeps one writer per run.
 * A run's model is loaded only when its bytes match the hash recorded in ``run.json`` (see
-  :mod:`churn.model_files`).
+  :mod:`churn.registry.model_files`).
 
 Nothing happens at import time, and constructing a :class:`RunStore` touches no file.
 """
@@ -25,8 +25,8 @@ from typing import Any
 
 from churn import __version__
 from churn.errors import RegistryError
-from churn.model_files import dump_model, load_verified
-from churn.registry_home import MANIFEST, RegistryHome, check_name, is_safe_name
+from churn.registry.home import MANIFEST, RegistryHome, check_name, is_safe_name
+from churn.registry.model_files import dump_model, load_verified
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class RunStore(RegistryHome):
         """Create ``runs/<run_id>/`` and its run.json with status ``running``.
 
         Args:
-            run_id: A new run id (see :func:`~churn.registry_home.new_run_id`).
+            run_id: A new run id (see :func:`~churn.registry.home.new_run_id`).
             **fields: Extra top-level manifest fields (spec name, data hash, ...).
 
         Returns:

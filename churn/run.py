@@ -19,10 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-from churn.compile import compile_candidate
 from churn.contract import load_dataset_and_hash, target_vector
 from churn.errors import GateFailure
-from churn.evaluate import (
+from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.spec import Spec
+from churn.spec.loader import load_spec_and_text
+from churn.training.compile import compile_candidate
+from churn.training.evaluate import (
     CandidateResult,
     Split,
     rescore,
@@ -30,10 +33,7 @@ from churn.evaluate import (
     split_dataset,
     train_candidate,
 )
-from churn.gates import Decision, GateReport, decide, evaluate_gates
-from churn.registry import Registry, new_run_id, resolve_home, utcnow
-from churn.spec import Spec
-from churn.spec_loader import load_spec_and_text
+from churn.training.gates import Decision, GateReport, decide, evaluate_gates
 
 VERSIONED_PACKAGES = ("churn", "scikit-learn", "xgboost", "pandas", "numpy", "pandera", "prefect")
 MODEL_FILE = "model.joblib"

@@ -1,11 +1,11 @@
 """A fitted pipeline's pieces as functions of numpy arrays: derived features and group steps.
 
-:func:`derive_step` repeats :mod:`churn.features`' arithmetic for one derived feature,
+:func:`derive_step` repeats :mod:`churn.training.features`' arithmetic for one derived feature,
 operation by operation, on float arrays, so its values equal those of
-:class:`~churn.features.DerivedFeatures` on a DataFrame. :func:`step_transform` turns one fitted
-``ColumnTransformer`` group step into a function of a numpy array: encoders become look-ups
-(:mod:`churn.fast_encoders`), the known scalers, imputers, discretizers and the log step run
-their own ``transform``, and anything else raises :class:`~churn.fast_inputs.Unsupported`.
+:class:`~churn.training.features.DerivedFeatures` on a DataFrame. :func:`step_transform` turns one
+fitted ``ColumnTransformer`` group step into a function of a numpy array: encoders become look-ups
+(:mod:`churn.serving.fast_encoders`), the known scalers, imputers, discretizers and the log step run
+their own ``transform``, and anything else raises :class:`~churn.serving.fast_inputs.Unsupported`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from churn.fast_encoders import lookup_encoder
-from churn.fast_inputs import FloatArray, Unsupported, Values
+from churn.serving.fast_encoders import lookup_encoder
+from churn.serving.fast_inputs import FloatArray, Unsupported, Values
 
 Transform = Callable[[np.ndarray], np.ndarray]
 Encode = Callable[[Sequence[Values], int], np.ndarray]
@@ -40,7 +40,7 @@ _GENERIC_STEPS: Final = (
 )
 """Fitted steps the scorer runs through their own ``transform`` on a numpy array."""
 _FUNCTIONS: Final = (np.log1p,)
-"""Functions a ``FunctionTransformer`` step may apply (``churn.features``' log step)."""
+"""Functions a ``FunctionTransformer`` step may apply (``churn.training.features``' log step)."""
 
 
 # --------------------------------------------------------------------------- derived features
@@ -74,7 +74,7 @@ def derive_step(entry: Mapping[str, Any]) -> tuple[list[str], Callable[..., np.n
     """One derived feature as the columns it reads and a function of their float arrays.
 
     Args:
-        entry: One entry of :class:`~churn.features.DerivedFeatures`' ``derived`` list.
+        entry: One entry of :class:`~churn.training.features.DerivedFeatures`' ``derived`` list.
 
     Returns:
         The names of the columns read, in argument order, and the function computing the

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sklearn.pipeline import Pipeline
 
-from churn.features import DerivedFeatures, build_column_transformer
-from churn.models import build_estimator
 from churn.spec import ModelSpec, Spec
+from churn.training.features import DerivedFeatures, build_column_transformer
+from churn.training.models import build_estimator
 
 
 def compile_candidate(spec: Spec, model: ModelSpec) -> Pipeline:

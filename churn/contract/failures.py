@@ -33,7 +33,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from churn.contract_schema import BOTH_CLASSES, CHECK_DTYPES
+from churn.contract.schema import BOTH_CLASSES, CHECK_DTYPES
 from churn.spec import DType, Scalar, Spec
 
 MAX_SHOWN = 5
@@ -84,7 +84,7 @@ def failure_lines(
 
     Args:
         spec: The validated spec.
-        schema: The schema that failed (see :func:`~churn.contract_schema.build_schema`).
+        schema: The schema that failed (see :func:`~churn.contract.schema.build_schema`).
         frame: The frame that was validated, before coercion.
         cases: The failure cases of pandera's ``SchemaErrors``.
         first_line: File line of the frame's row 0, or None to report the frame's index as rows.

@@ -3,12 +3,9 @@
 :func:`load_serving_model` reads the champion from the registry, checks that it is a pipeline
 the serving spec's records can feed (the kinds of its input columns have not changed since it
 was trained), sets it to score on the calling thread and wraps it in a
-:class:`~churn.fast_scorer.FastScorer`. A reload builds a new :class:`ServingModel`; nothing in
-one is mutated after loading.
-
-This module is the public entry point for serving: it re-exports the fast scorer
-(:mod:`churn.fast_scorer`), its input typing (:mod:`churn.fast_inputs`) and step types
-(:mod:`churn.fast_steps`), and the thread settings (:mod:`churn.serving_threads`).
+:class:`~churn.serving.fast_scorer.FastScorer`. A reload builds a new :class:`ServingModel`;
+nothing in one is mutated after loading. The package ``churn.serving`` re-exports the fast
+scorer, its input typing, its step types and the thread settings.
 """
 
 from __future__ import annotations
@@ -24,35 +21,13 @@ import yaml
 from sklearn.pipeline import Pipeline
 
 from churn.errors import RegistryError
-from churn.fast_inputs import (
-    Columns,
-    FloatArray,
-    Unsupported,
-    Values,
-    frame_dtype,
-    records_frame,
-)
-from churn.fast_scorer import FastScorer
-from churn.fast_steps import Encode, Transform
 from churn.registry import Registry
-from churn.serving_threads import serve_single_threaded, single_openmp_thread
+from churn.serving.fast_inputs import (
+    Unsupported,
+)
+from churn.serving.fast_scorer import FastScorer
+from churn.serving.threads import serve_single_threaded
 from churn.spec import NUMERIC_DTYPES, ColumnSpec
-
-__all__ = [
-    "Columns",
-    "Encode",
-    "FastScorer",
-    "FloatArray",
-    "ServingModel",
-    "Transform",
-    "Unsupported",
-    "Values",
-    "frame_dtype",
-    "load_serving_model",
-    "records_frame",
-    "serve_single_threaded",
-    "single_openmp_thread",
-]
 
 log = logging.getLogger(__name__)
 

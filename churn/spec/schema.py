@@ -1,6 +1,6 @@
 """JSON Schema of the spec, generated from the pydantic models.
 
-``python -m churn.spec_schema > spec/schema.json`` regenerates the committed copy; a test fails
+``python -m churn.spec.schema > spec/schema.json`` regenerates the committed copy; a test fails
 when it is stale.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from churn.spec import Spec
+from churn.spec.model import Spec
 
 
 def render_schema() -> str:

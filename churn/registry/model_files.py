@@ -2,8 +2,8 @@
 
 Guarantees:
 
-* A model file is written atomically (see :mod:`churn.atomic_io`), and its sha256 is taken from
-  the bytes written, so the recorded hash is that of the file on disk.
+* A model file is written atomically (see :mod:`churn.registry.atomic_io`), and its sha256 is taken
+  from the bytes written, so the recorded hash is that of the file on disk.
 * A model is unpickled only after the sha256 of its bytes matches the hash recorded when it was
   saved (in ``run.json`` and ``champion.json``); joblib unpickling runs arbitrary code, so a
   tampered or swapped file is refused instead of loaded. The file is read once, hashed, and
@@ -22,8 +22,8 @@ from typing import IO, Any
 
 import joblib
 
-from churn.atomic_io import atomic_write, sha256_file
 from churn.errors import RegistryError
+from churn.registry.atomic_io import atomic_write, sha256_file
 
 
 def dump_model(path: Path, obj: Any) -> dict[str, Any]:

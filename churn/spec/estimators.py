@@ -1,4 +1,8 @@
-"""The models block -> unfitted estimators, from a registry keyed by the spec's ``type``."""
+"""The estimator types a spec may name: their classes, churn's defaults and parameter checks.
+
+The spec loader checks each candidate's ``params`` here, with the estimator's own constraints,
+so a bad value is reported with its line before anything trains.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from sklearn.base import ClassifierMixin
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -17,7 +19,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier
 
-from churn.spec import ModelSpec
+from churn.spec.evaluation import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -59,27 +61,6 @@ MODEL_REGISTRY: dict[str, ModelType] = {
     ),
     "dummy": ModelType(DummyClassifier, "random_state", _no_weight, {"strategy": "prior"}),
 }
-
-
-def build_estimator(spec: ModelSpec, *, seed: int) -> ClassifierMixin:
-    """An unfitted estimator for one candidate. Spec params override churn's defaults."""
-    kind = MODEL_REGISTRY[spec.type]
-    params: dict[str, Any] = dict(kind.defaults)
-    if kind.seed_param is not None:
-        params[kind.seed_param] = seed
-    params.update(kind.balance(spec))
-    params.update(spec.params)
-    estimator: ClassifierMixin = kind.factory(**params)
-    return estimator
-
-
-def data_dependent_params(spec: ModelSpec, y_train: np.ndarray) -> dict[str, Any]:
-    """Parameters that need the training labels (``model__``-prefixed for the pipeline)."""
-    if spec.type == "xgboost" and spec.class_balance == "balanced":
-        positives = int(np.sum(y_train == 1))
-        negatives = int(len(y_train) - positives)
-        return {"model__scale_pos_weight": negatives / max(positives, 1)}
-    return {}
 
 
 def param_problems(spec: ModelSpec) -> list[tuple[tuple[str | int, ...], str]]:

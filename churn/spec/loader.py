@@ -11,10 +11,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from churn.errors import SpecError
-from churn.models import param_problems
-from churn.spec import Spec
-from churn.spec_checks import Location, Problem, SpecProblems
-from churn.yaml_lines import LocatedYaml, YamlSyntaxError, format_path, load_located
+from churn.spec.checks import Location, Problem, SpecProblems
+from churn.spec.estimators import param_problems
+from churn.spec.model import Spec
+from churn.spec.yaml_lines import LocatedYaml, YamlSyntaxError, format_path, load_located
 
 DEFAULT_SPEC = Path("spec/telco.yaml")
 

@@ -7,8 +7,8 @@ single :class:`~churn.errors.DataContractError`, one line per failed check, e.g.
     data/telco_churn.csv: data contract violated: 1 failed check
       tenure: below min 0: 2 rows failed at lines 5, 9; values -3, -1
 
-This module is the public entry point; the schema is built in :mod:`churn.contract_schema` and
-the failure lines are worded in :mod:`churn.contract_failures` (which says how rows are
+This module is the public entry point; the schema is built in :mod:`churn.contract.schema` and
+the failure lines are worded in :mod:`churn.contract.failures` (which says how rows are
 numbered). Every name below is importable from here.
 
 dtypes of the validated frame:
@@ -39,24 +39,10 @@ import numpy.typing as npt
 import pandas as pd
 from pandera.errors import SchemaErrors
 
-from churn.contract_failures import MAX_SHOWN, failure_lines
-from churn.contract_schema import NO_ROWS, build_schema
+from churn.contract.failures import failure_lines
+from churn.contract.schema import build_schema
 from churn.errors import DataContractError
 from churn.spec import DType, Spec
-
-__all__ = [
-    "CSV_FIRST_LINE",
-    "MAX_SHOWN",
-    "NO_ROWS",
-    "DataContractError",
-    "DataFormat",
-    "build_schema",
-    "load_dataset",
-    "load_dataset_and_hash",
-    "read_data",
-    "target_vector",
-    "validate",
-]
 
 DataFormat = Literal["csv", "parquet"]
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from churn.atomic_io import to_json
 from churn.errors import RegistryError
+from churn.registry.atomic_io import to_json
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from churn.spec_base import DEFAULT_METRICS, Metric, Scalar, StrictModel
+from churn.spec.base import DEFAULT_METRICS, Metric, Scalar, StrictModel
 
 # --------------------------------------------------------------------------- models
 
@@ -24,7 +24,7 @@ class ModelSpec(StrictModel):
     """One candidate model."""
 
     name: str = Field(min_length=1, description="Candidate name (unique).")
-    type: ModelType = Field(description="Which estimator; see churn.models.MODEL_REGISTRY.")
+    type: ModelType = Field(description="Which estimator (churn.spec.estimators.MODEL_REGISTRY).")
     params: dict[str, Scalar | None] = Field(
         default_factory=dict, description="Estimator keyword arguments, checked by the estimator."
     )

@@ -1,0 +1,1 @@
+"""The ``churn`` command: the one place that may import ``churn``, ``flows`` and ``api``."""
