@@ -17,8 +17,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from churn import report
-from churn import run as run_steps
-from churn.run import ChampionScore, RunContext
+from churn.run import steps as run_steps
+from churn.run.steps import ChampionScore, RunContext
 from churn.training.evaluate import CandidateResult, Split
 from churn.training.gates import Decision, GateReport
 from flows.runtime import prefect_api, training_task_runner

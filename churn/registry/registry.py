@@ -79,6 +79,27 @@ class Registry(RunStore):
         path = self._resolve(champion["model_path"])
         return champion, load_verified(path, champion["model_sha256"])
 
+    def verify_champion(self) -> dict[str, Any] | None:
+        """The champion pointer after checking its model file's hash (nothing is unpickled).
+
+        Cheap enough to run before anything trains, so a damaged champion stops a run at once.
+
+        Raises:
+            RegistryError: champion.json is unreadable, or its model file is missing or altered.
+        """
+        champion = self.champion()
+        if champion is None:
+            return None
+        path = self._resolve(champion["model_path"])
+        try:
+            read_verified(path, champion["model_sha256"])
+        except RegistryError as exc:
+            raise RegistryError(
+                f"the champion (run {champion['run_id']}) cannot be served: {exc}; repair the "
+                "pointer with `churn rollback --reason ...` or `churn promote RUN --reason ...`"
+            ) from None
+        return champion
+
     # ----------------------------------------------------------------------- champion
 
     def champion(self) -> dict[str, Any] | None:

@@ -125,18 +125,18 @@ def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identic
 def test_a_crash_mid_run_leaves_champion_and_ledger_untouched(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import churn.run
+    import churn.run.steps
 
     home = project / "home"
     assert churn_run(write_spec(project), home)[0] == 0
     champion, ledger = (home / "champion.json").read_bytes(), (home / "ledger.jsonl").read_bytes()
-    real_record = churn.run.record
+    real_record = churn.run.steps.record
 
     def record_then_die(ctx: Any, *args: Any) -> Any:
         real_record(ctx, *args)  # the model is on disk; the pointer has not moved yet
         raise MemoryError("killed while recording")
 
-    monkeypatch.setattr(churn.run, "record", record_then_die)
+    monkeypatch.setattr(churn.run.steps, "record", record_then_die)
     result = runner.invoke(app, ["run", str(write_spec(project)), "--home", str(home)])
     assert result.exit_code == 1
     assert "killed while recording" in result.output
