@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from churn.errors import ChurnError
-from churn.spec.loader import DEFAULT_SPEC
+
+DEFAULT_SPEC = Path("spec/telco.yaml")
+"""``churn.spec.loader.DEFAULT_SPEC``, repeated so that no command loads the ML stack to show
+its help (a test keeps the two equal)."""
 
 if TYPE_CHECKING:
     from churn.registry import Registry
@@ -69,12 +72,6 @@ def check(spec: SpecArg = DEFAULT_SPEC, as_json: JsonOpt = False) -> None:
     emit(summary.to_dict(), as_json=as_json, text=summary.to_text())
 
 
-def _quiet_prefect_defaults() -> None:
-    """Offline hygiene before Prefect is imported: no analytics, no telemetry."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-
-
 @app.command()
 @exits_with_error_codes
 def run(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
@@ -83,10 +80,9 @@ def run(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = F
     Exit codes: 0 promoted or champion kept by policy, 4 gates not met, 3 data contract,
     2 spec, 1 anything else.
     """
-    _quiet_prefect_defaults()
     from churn.errors import GateFailure
     from cli.summary import run_text
-    from flows.train import run_training
+    from flows.runtime import run_training
 
     try:
         manifest = run_training(str(spec), str(home) if home is not None else None)
@@ -213,6 +209,31 @@ def serve(
     if spec is not None:
         os.environ["CHURN_SPEC"] = str(spec)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+
+
+@app.command("prefect-server")
+@exits_with_error_codes
+def prefect_server(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 4200,
+) -> None:
+    """Keep a Prefect server (with its UI) running; later `churn run`s find and use it.
+
+    Runs `prefect server start` on 127.0.0.1 in the foreground until Ctrl-C. `churn run` looks
+    for it at http://127.0.0.1:4200/api (or $CHURN_PREFECT_LOCAL_URL) when PREFECT_API_URL is
+    not set, so it skips starting a temporary server.
+    """
+    import subprocess
+    import sys
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    typer.echo(f"Prefect UI and API on http://127.0.0.1:{port} (Ctrl-C stops it)", err=True)
+    try:
+        code = subprocess.call([*command, "--port", str(port)])
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from churn.registry.atomic_io import to_json
 log = logging.getLogger(__name__)
 
 LEDGER_ACTIONS: Final = frozenset(
-    {"promote", "reject", "keep_champion", "hold", "force_promote", "rollback"}
+    {"promote", "reject", "keep_champion", "hold", "unchanged", "force_promote", "rollback"}
 )
 """Every action a ledger line may record."""
 CHAMPION_ACTIONS: Final = frozenset({"promote", "force_promote", "rollback"})

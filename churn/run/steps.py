@@ -256,22 +256,3 @@ def _csv(rows: list[dict[str, Any]]) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
-
-
-def run_in_process(spec_path: str | Path, home: str | Path | None = None) -> dict[str, Any]:
-    """Every step of one run, in order, in this process, without Prefect or plots.
-
-    The same steps the flow's tasks run, for tests and benchmarks that need real runs without a
-    Prefect server. Returns the finished manifest; a failed gate is recorded, not raised.
-    """
-    ctx = prepare_run(spec_path, home)
-    with ctx.registry.lock(ctx.run_id):
-        start_run(ctx)
-        frame = load_data(ctx)
-        data = split(ctx, frame)
-        results = {model.name: train(ctx, model.name, data) for model in ctx.spec.models}
-        winner = select(ctx, results)
-        champion = score_champion(ctx, data, frame)
-        gates, decision = judge(ctx, results[winner], champion)
-        record(ctx, results, winner, champion, gates, decision)
-        return apply_decision(ctx, decision)

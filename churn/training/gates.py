@@ -34,7 +34,7 @@ from churn.spec import LOWER_IS_BETTER, ChangeThreshold, GatesSpec, PromotionSpe
 GateKind = Literal["value", "change"]
 Verdict = Literal["pass", "fail", "skipped"]
 Direction = Literal["higher", "lower"]
-Action = Literal["promote", "keep_champion", "hold", "reject"]
+Action = Literal["promote", "keep_champion", "hold", "reject", "unchanged"]
 
 _REL_TOL = 1e-9
 _ABS_TOL = 1e-12

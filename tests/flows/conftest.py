@@ -1,4 +1,8 @@
-"""One temporary Prefect server for every whole-flow test (it takes 10-18 s to start)."""
+"""One Prefect server for every whole-flow test (a fresh one takes 10-25 s to start here).
+
+It is churn's own temporary server, named in ``PREFECT_API_URL`` as a cluster's would be, so
+each ``churn run`` under test finds it instead of starting one.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,16 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         patch.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
         patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         patch.setenv("DO_NOT_TRACK", "1")
-        from prefect.testing.utilities import prefect_test_harness
+        from flows.server import TemporaryServer
 
-        with prefect_test_harness(server_startup_timeout=90):
+        server = TemporaryServer()
+        server.start()
+        try:
+            server.wait_ready(180)
+            patch.setenv("PREFECT_API_URL", server.api_url)
             yield
+        finally:
+            server.stop()
 
 
 @pytest.fixture

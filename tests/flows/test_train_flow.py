@@ -41,7 +41,7 @@ def numbers(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_first_run_promotes_and_an_equal_rerun_replaces_the_champion(project: Path) -> None:
+def test_first_run_promotes_and_an_unchanged_rerun_leaves_the_champion(project: Path) -> None:
     gates = {
         "value": [{"metric": "roc_auc", "lower": 0.6}],
         "change": [{"metric": "roc_auc", "min_absolute_change": 0.0}],
@@ -75,10 +75,15 @@ def test_first_run_promotes_and_an_equal_rerun_replaces_the_champion(project: Pa
     assert numbers(second) == numbers(first)
     change = next(r for r in second["gates"]["results"] if r["kind"] == "change")
     assert (change["delta"], change["verdict"]) == (0.0, "pass")
-    assert second["champion_after"] == second["run_id"]
+    # ... but the same inputs as the champion are not a new model: the pointer stays.
+    assert second["decision"]["action"] == "unchanged", second["decision"]
+    assert second["champion_after"] == first["run_id"]
     ledger = Registry(home).ledger()
-    assert [e["action"] for e in ledger] == ["promote", "promote"]
-    assert ledger[1]["previous"] == first["run_id"]
+    assert [(e["action"], e["run_id"]) for e in ledger] == [
+        ("promote", first["run_id"]),
+        ("unchanged", second["run_id"]),
+    ]
+    assert json.loads((home / "champion.json").read_text())["run_id"] == first["run_id"]
 
 
 def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(project: Path) -> None:
@@ -177,16 +182,12 @@ def test_churn_run_exits_2_on_a_spec_error_and_3_on_a_data_contract_error(projec
 def test_a_failed_eda_task_is_reported_and_does_not_lose_the_run(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prefect import task
-    from prefect.cache_policies import NONE
+    import churn.run.report_steps
 
-    import flows.train
-
-    @task(name="eda", cache_policy=NONE)
     def broken_eda(ctx: Any, frame: Any) -> Any:
         raise RuntimeError("the plotting backend is gone")
 
-    monkeypatch.setattr(flows.train, "eda", broken_eda)
+    monkeypatch.setattr(churn.run.report_steps, "draw_eda", broken_eda)
     home = project / "home"
     code, manifest = churn_run(write_spec(project), home)
     assert (code, manifest["decision"]["action"]) == (0, "promote")

@@ -1,0 +1,93 @@
+"""Where candidates train: worker processes forked from a server that has already imported
+the training stack, so a worker starts in milliseconds instead of seconds.
+
+Each worker trains one candidate on one core: BLAS and OpenMP are limited to one thread before
+the libraries load (oversubscribed OpenMP spin-waiting made one fit 90x slower here), and the
+kernel kills the worker if its parent ends (see :mod:`churn.orphans`). The fork server itself
+exits when the process that started it ends, so nothing outlives ``churn run``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.forkserver
+import os
+import sys
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any, Final
+
+from churn.orphans import die_with_parent
+
+WORKERS_ENV: Final = "CHURN_WORKERS"
+NATIVE_THREAD_VARIABLES: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+PRELOAD: Final = ["churn.run.steps"]
+"""What the fork server imports once: the steps and, through them, the whole training stack."""
+
+_LIMITS: list[Any] = []
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (affinity; ``CHURN_WORKERS`` overrides, e.g. a pod's limit)."""
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            raise ValueError(f"{WORKERS_ENV}={configured!r}: expected a whole number") from None
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def limit_native_threads() -> None:
+    """One BLAS/OpenMP thread in this process: the environment for libraries not yet loaded,
+    threadpoolctl for those already loaded."""
+    for variable in NATIVE_THREAD_VARIABLES:
+        os.environ[variable] = "1"
+    from threadpoolctl import threadpool_limits
+
+    _LIMITS.append(threadpool_limits(limits=1))
+
+
+def _initialize_worker() -> None:
+    die_with_parent()
+    limit_native_threads()
+
+
+class InlineExecutor(Executor):
+    """Runs each call in the calling thread (tests, and a single-CPU machine)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Call ``fn`` now; return a finished future holding its result or its exception."""
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+def start_training_pool(candidates: int) -> Executor:
+    """A pool of ``min(candidates, CPUs)`` workers, its fork server starting in the background.
+
+    Call it early: the fork server imports the training stack while this process does other
+    work (loading the spec, starting Prefect's server, validating the data).
+    """
+    workers = min(max(1, candidates), available_cpus())
+    if workers == 1 or not sys.platform.startswith("linux"):
+        return InlineExecutor()
+    previous = {name: os.environ.get(name) for name in NATIVE_THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(NATIVE_THREAD_VARIABLES, "1"))  # the fork server's imports
+    try:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_initialize_worker
+    )

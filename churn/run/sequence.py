@@ -1,0 +1,190 @@
+"""The one sequence of a run's steps, with its crash handling and report.
+
+``churn run`` (through the Prefect flow), tests and benchmarks all run a run through
+:func:`execute_run`; what differs is only *how* a step is called (:class:`Steps`: inline, or as
+an orchestrator's task) and *where* candidates train (an :class:`~concurrent.futures.Executor`:
+worker processes, or the calling thread). Before it, :func:`churn.run.preflight.preflight` has
+loaded the spec, taken the lock, checked the champion and validated the data, so no orchestrator
+or worker starts for a run that cannot train.
+
+Nothing writes ``champion.json`` or the ledger before the promote step. A run that dies before
+its report is marked failed/incomplete (or, if it died after its promotion committed,
+reconciled: see :meth:`churn.registry.Registry.mark_incomplete`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from concurrent.futures import Executor, Future
+from concurrent.futures import ThreadPoolExecutor as _Threads
+from typing import Any, Protocol, TypeVar
+
+from churn.run import report_steps, steps
+from churn.errors import GateFailure
+from churn.run.pool import InlineExecutor
+from churn.run.preflight import PreparedRun, open_run, validate
+from churn.run.steps import RunContext
+from churn.training.evaluate import CandidateResult, Split
+from churn.training.gates import Decision
+
+T = TypeVar("T")
+log = logging.getLogger("churn.run")
+
+
+class StepFuture(Protocol[T]):  # type: ignore[misc]
+    """What :meth:`Steps.submit` returns: anything with a blocking ``result()``."""
+
+    def result(self) -> T:
+        """Wait for the step and return its value (or raise its exception)."""
+
+
+class Steps(Protocol):
+    """How the sequence calls a step: ``name`` is the step's name for logs and the UI."""
+
+    def call(self, name: str, fn: Callable[..., T], /, *args: Any) -> T:
+        """Run ``fn(*args)`` now and return its value."""
+
+    def submit(self, name: str, fn: Callable[..., T], /, *args: Any) -> StepFuture[T]:
+        """Start ``fn(*args)`` alongside the following steps."""
+
+
+class LocalSteps:
+    """Steps called in this process; submitted ones run in threads (tests, benchmarks)."""
+
+    def __init__(self) -> None:
+        self._threads = _Threads(max_workers=8, thread_name_prefix="churn-step")
+
+    def call(self, name: str, fn: Callable[..., T], /, *args: Any) -> T:
+        """Call ``fn`` in this thread."""
+        return fn(*args)
+
+    def submit(self, name: str, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Run ``fn`` in a thread."""
+        return self._threads.submit(fn, *args)
+
+    def close(self) -> None:
+        """Wait for submitted steps and release the threads."""
+        self._threads.shutdown(wait=True)
+
+
+def train_candidate(pool: Executor, ctx: RunContext, name: str, data: Split) -> CandidateResult:
+    """Train one candidate in ``pool`` and wait for it (the step a task runner runs)."""
+    result = pool.submit(steps.train, ctx, name, data).result()
+    metric = ctx.spec.evaluation.selection_metric
+    log.info(
+        "%s: CV %s %.4f ± %.4f, hold-out %.4f, threshold %.3f, %.1fs",
+        name,
+        metric,
+        result.cv_mean[metric],
+        result.cv_std[metric],
+        result.holdout[metric],
+        result.threshold,
+        result.fit_seconds,
+    )
+    return result
+
+
+def execute_run(
+    run: PreparedRun, runner: Steps, pool: Executor, *, report: bool = True
+) -> dict[str, Any]:
+    """Train every candidate, gate, decide, record, promote, report; return the manifest.
+
+    Raises:
+        GateFailure: The decision fails the run (exit code 4; the run is recorded first).
+        BaseException: Anything else, after the run is marked incomplete.
+    """
+    ctx, frame = run.ctx, run.frame
+    try:
+        eda = runner.submit("eda", report_steps.draw_eda, ctx, frame) if report else None
+        data = runner.call("split", steps.split, ctx, frame)
+        log.info("split: %d train / %d hold-out rows", len(data.y_train), len(data.y_test))
+        futures = {
+            model.name: runner.submit(
+                f"train-{model.name}", train_candidate, pool, ctx, model.name, data
+            )
+            for model in ctx.spec.models
+        }
+        results = {name: future.result() for name, future in futures.items()}
+        winner = runner.call("select", steps.select, ctx, results)
+        champion = runner.call("score-champion", steps.score_champion, ctx, data, frame)
+        gates, decision = runner.call("gate", steps.judge, ctx, results[winner], champion)
+        decision = _unchanged_if_same_inputs(ctx, decision)
+        _log_verdicts(winner, champion, gates, decision)
+        runner.call("record", steps.record, ctx, results, winner, champion, gates, decision)
+        manifest = runner.call("promote", steps.apply_decision, ctx, decision)
+    except BaseException as exc:
+        if ctx.run_dir.exists():
+            ctx.registry.mark_incomplete(ctx.run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    try:
+        plots = eda.result() if eda is not None else None
+    except Exception as exc:  # noqa: BLE001 - the run is recorded; the report says EDA failed
+        plots = report_steps.eda_failed(exc)
+    if plots is not None:
+        runner.call(
+            "report", report_steps.write_report, ctx, manifest, frame, data, results, winner, plots
+        )
+    steps.raise_if_failed(manifest)
+    return manifest
+
+
+def _unchanged_if_same_inputs(ctx: RunContext, decision: Decision) -> Decision:
+    """A promotion of the champion's own inputs (spec, data, seed) is ``unchanged`` instead."""
+    if decision.action != "promote":
+        return decision
+    champion = ctx.registry.champion()
+    if champion is None:
+        return decision
+    try:
+        theirs = ctx.registry.manifest(champion["run_id"])
+        ours = ctx.registry.manifest(ctx.run_id)
+    except Exception:  # noqa: BLE001 - an unreadable champion record just means "changed"
+        return decision
+    keys = ("spec_sha256", "data_sha256", "seed")
+    if any(theirs.get(key) is None or theirs.get(key) != ours.get(key) for key in keys):
+        return decision
+    return Decision(
+        action="unchanged",
+        reason=(
+            f"same spec, data and seed as the champion {champion['run_id']}: "
+            "the champion stays in service"
+        ),
+        run_failed=False,
+    )
+
+
+def _log_verdicts(winner: str, champion: Any, gates: Any, decision: Decision) -> None:
+    log.info("winner: %s", winner)
+    if champion is None:
+        log.info("no champion yet: change thresholds are skipped")
+    elif champion.error:
+        log.warning("champion %s could not be re-scored: %s", champion.run_id, champion.error)
+    for result in gates.results:
+        log.info("gate %s %s: %s (%s)", result.kind, result.metric, result.verdict, result.reason)
+    log.info("decision: %s (%s)", decision.action, decision.reason)
+
+
+def run_in_process(
+    spec_path: str | Path,
+    home: str | Path | None = None,
+    *,
+    pool: Executor | None = None,
+    report: bool = False,
+) -> dict[str, Any]:
+    """One whole run in this process, without an orchestrator: for tests and benchmarks.
+
+    The same preflight and :func:`execute_run` as ``churn run``; candidates train in ``pool``
+    (default: one after another in this thread). The report is drawn only when asked, and a
+    failed gate is recorded and returned, not raised.
+    """
+    with open_run(spec_path, home) as ctx:
+        prepared = validate(ctx)
+        runner = LocalSteps()
+        try:
+            return execute_run(prepared, runner, pool or InlineExecutor(), report=report)
+        except GateFailure as failure:
+            return failure.manifest
+        finally:
+            runner.close()

@@ -1,0 +1,5 @@
+"""``python -m cli ...``: the same as ``churn ...``."""
+
+from cli.app import main
+
+main()
