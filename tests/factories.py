@@ -97,3 +97,11 @@ def write_project(folder: Path, spec: dict[str, Any] | None = None, rows: int = 
     path = folder / "spec.yaml"
     path.write_text(yaml.safe_dump(spec or subscriptions_spec(), sort_keys=False))
     return path
+
+
+def edited_spec(spec: Path) -> Path:
+    """A copy of ``spec`` with a comment added: new inputs, so a passing run promotes again
+    (a re-run of the champion's own spec, data and seed is recorded as ``unchanged``)."""
+    copy = spec.with_name(f"edited-{spec.name}")
+    copy.write_text(spec.read_text() + "\n# retrained\n")
+    return copy

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import write_project
+from factories import edited_spec, write_project
 from typer.testing import CliRunner
 
 from churn.run import run_in_process as train_run
@@ -21,7 +21,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[
     folder = tmp_path_factory.mktemp("project")
     spec = write_project(folder)
     home = folder / "home"
-    return home, [train_run(spec, home), train_run(spec, home)]
+    return home, [train_run(spec, home), train_run(edited_spec(spec), home)]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import write_project
+from factories import edited_spec, write_project
 
 from churn.errors import DataContractError, GateFailure, RegistryError, SpecError
 from churn.registry import Registry, new_run_id
@@ -39,7 +39,7 @@ def test_a_crash_between_the_pointer_swap_and_the_ledger_is_reconciled_on_the_sp
     with monkeypatch.context() as patch:
         die_on_ledger_append(patch, "promote")
         with pytest.raises(MemoryError):
-            run_in_process(spec, home)
+            run_in_process(edited_spec(spec), home)
     registry = Registry(home)
     second = registry.champion_id()
     assert second is not None and second != first  # the swap had committed
@@ -88,7 +88,7 @@ def test_a_run_that_died_before_the_swap_is_failed_and_changes_nothing(
     with monkeypatch.context() as patch:
         patch.setattr(Registry, "set_champion", _raise)
         with pytest.raises(MemoryError):
-            run_in_process(spec, home)
+            run_in_process(edited_spec(spec), home)
     registry = Registry(home)
     latest = registry.latest_run()
     assert latest is not None

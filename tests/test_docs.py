@@ -28,9 +28,9 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert tests in [line.strip() for line in ci if not line.lstrip().startswith("#")]
 
 
-def test_python_m_flows_train_is_the_churn_run_command() -> None:
+def test_python_m_cli_is_the_churn_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "flows.train", "--help"],
+        [sys.executable, "-m", "cli", "run", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from concurrent.futures import Executor, Future
 from concurrent.futures import ThreadPoolExecutor as _Threads
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from churn.run import report_steps, steps
 from churn.errors import GateFailure
+from churn.run import report_steps, steps
 from churn.run.pool import InlineExecutor
 from churn.run.preflight import PreparedRun, open_run, validate
 from churn.run.steps import RunContext

@@ -1,0 +1,246 @@
+"""Hard stops: a ``kill -9`` of ``churn run`` leaves no process behind, the registry holds, the
+next run succeeds and the API keeps serving; a second run is refused before anything starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from factories import subscriptions_spec
+
+from churn.registry import Registry
+from churn.run import run_in_process
+
+pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
+
+SLOW_MODELS = [
+    {"name": "logreg", "type": "logistic_regression"},
+    {"name": "trees", "type": "random_forest", "params": {"n_estimators": 300, "n_jobs": 1}},
+]
+
+
+def children_of(root: int) -> set[int]:
+    """Every live descendant of ``root`` (read from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """The pids of ``pids`` that still run (zombies count as gone)."""
+    running = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.add(pid)
+    return running
+
+
+def cmdlines(pids: set[int]) -> list[str]:
+    lines = []
+    for pid in pids:
+        try:
+            lines.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return lines
+
+
+def write_spec(folder: Path, name: str, comment: str = "") -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(subscriptions_spec(models=SLOW_MODELS)) + comment)
+    return path
+
+
+def churn_run(spec: Path, home: Path, **env: str) -> subprocess.Popen[bytes]:
+    environment = {**os.environ, **env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "run", str(spec), "--home", str(home)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def kill_and_check_nothing_survives(process: subprocess.Popen[bytes]) -> None:
+    family = children_of(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while alive(family) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = alive(family)
+    for pid in survivors:  # do not leak them into the rest of the suite
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"left behind after kill -9: {cmdlines(survivors)}"
+
+
+def test_kill_9_during_training_leaves_no_server_worker_or_tracker_behind(project: Path) -> None:
+    """Its own temporary Prefect server, the fork server, the workers: all go with it."""
+    home = project / "home"
+    env = {"PREFECT_API_URL": "", "CHURN_PREFECT_LOCAL_URL": "http://127.0.0.1:9/api"}
+    process = churn_run(write_spec(project, "slow.yaml"), home, **env)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        lines = cmdlines(children_of(process.pid))
+        server = any("prefect.server.api.server:create_app" in line for line in lines)
+        workers = sum("multiprocessing" in line for line in lines)
+        if server and workers >= 2:  # the fork server and at least one worker
+            break
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.2)
+    else:
+        pytest.fail("the run never reached training")
+    kill_and_check_nothing_survives(process)
+
+
+def test_a_second_run_is_refused_in_under_two_seconds(project: Path) -> None:
+    home = project / "home"
+    with Registry(home).lock("20261126T000000Z-aaaaaa"):
+        started = time.monotonic()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "run",
+                str(write_spec(project, "s.yaml")),
+                "--home",
+                str(home),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "another run holds the lock" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert elapsed < 2.0 + _python_start_cost(), f"refused after {elapsed:.1f} s"
+
+
+def _python_start_cost() -> float:
+    """What importing the spec's stack costs on this machine now (not the run's fault)."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import churn.spec"], check=True, timeout=60)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def api(project: Path) -> Iterator[tuple[str, Path]]:
+    """A champion, and ``churn serve`` on it in a child process."""
+    home = project / "home"
+    run_in_process(write_spec(project, "first.yaml"), home)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "serve",
+            "--home",
+            str(home),
+            "--port",
+            str(port),
+            "--spec",
+            str(project / "first.yaml"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/app-info"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield url, home
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_ten_kills_at_seeded_random_moments_leave_a_consistent_registry(
+    project: Path, api: tuple[str, Path]
+) -> None:
+    url, home = api
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                body: dict[str, Any] = json.loads(urllib.request.urlopen(url, timeout=5).read())
+                if not body.get("run_id"):
+                    failures.append(f"no champion served: {body}")
+            except OSError as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    moments = random.Random(20261202).sample([x / 10 for x in range(5, 90)], 10)
+    try:
+        for number, moment in enumerate(moments):
+            spec = write_spec(project, f"kill-{number}.yaml", comment=f"\n# attempt {number}\n")
+            process = churn_run(spec, home)
+            time.sleep(moment)
+            if process.poll() is None:
+                kill_and_check_nothing_survives(process)
+            assert_consistent(home)
+        final = churn_run(write_spec(project, "final.yaml", comment="\n# final\n"), home)
+        assert final.wait(timeout=300) == 0, final.stderr.read() if final.stderr else ""
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert_consistent(home)
+    assert not failures, failures[:5]
+    assert all(m["status"] != "running" for m in Registry(home).runs())
+
+
+def assert_consistent(home: Path) -> None:
+    """After the next lock's recovery (as any command does): champion.json names a verified
+    model, every ledger line parses, and the ledger's last champion is that one."""
+    registry = Registry(home)
+    with registry.lock():
+        pass
+    champion = registry.verify_champion()
+    assert champion is not None
+    lines = (home / "ledger.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    assert registry.champion_history()[-1] == champion["run_id"], events[-3:]
