@@ -152,8 +152,9 @@ class TemporaryServer:
                 raise PrefectServerError(self._failure(f"its process exited with code {code}"))
             now = time.monotonic()
             if now >= deadline:
+                message = self._failure(f"it did not answer in {timeout:g} s")
                 self.stop()
-                raise PrefectServerError(self._failure(f"it did not answer in {timeout:.0f} s"))
+                raise PrefectServerError(message)
             if not said_slow and now - self.started_at > 10:
                 say("still starting Prefect's local server (a first start creates its database)")
                 said_slow = True
