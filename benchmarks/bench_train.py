@@ -1,151 +1,119 @@
-"""`churn run` against a plain script that trains the same candidates on the same data.
+"""`churn run` against a plain script doing the same fits, in one sitting, as a user waits.
 
-Both run in this one process, one after the other, so the ratio is fair on a busy machine.
-The overhead is split into its parts: the temporary Prefect server's start, the per-flow cost
-(task bookkeeping and the heartbeat thread's wait on exit), the plots and report, and I/O.
+Every measurement is a whole command in a child process (imports, servers, workers and exit
+included), one after the other on the same spec and data:
+
+1. the plain script (``benchmarks/plain_train.py``): read, validate, then the same candidates'
+   CV, threshold tuning, refit and hold-out scoring, one after another, nothing else;
+2. ``churn run`` with a Prefect server already running (``PREFECT_API_URL`` set, the cluster's
+   shape and ``churn prefect-server``'s);
+3. ``churn run`` from a fresh ``PREFECT_HOME`` (a new machine or pod: its temporary server
+   creates its database first);
+4. ``churn --help``, best of five.
 
     python -m benchmarks.bench_train [SPEC]
 
-Prints a table and writes benchmarks/results/train.json.
+Prints the ratios and each run's stages (from its closing ``stages:`` line and its ``step``
+lines), and writes benchmarks/results/train.json.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+NO_LONG_LIVED = {"CHURN_PREFECT_LOCAL_URL": "http://127.0.0.1:9/api"}
 
 
-def _timed(label: str, timings: dict[str, float], func: Any, *args: Any, **kwargs: Any) -> Any:
+def timed(command: list[str], **env: str) -> tuple[float, str]:
+    """Wall seconds of ``command`` and its stderr; fails loudly on a non-zero exit."""
     started = time.perf_counter()
-    value = func(*args, **kwargs)
-    timings[label] = time.perf_counter() - started
-    return value
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **QUIET, **env},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
+    return seconds, result.stderr
 
 
-def plain_script(spec_path: str, timings: dict[str, float]) -> None:
-    """The baseline: read, validate, train and score every candidate; nothing else."""
-    from churn.contract import load_dataset
-    from churn.spec.loader import load_spec
-    from churn.training.evaluate import evaluate_candidates, select_winner
-
-    spec = load_spec(spec_path)
-    frame = _timed("plain: read + validate", timings, load_dataset, spec)
-    results = _timed("plain: train + score (sequential)", timings, evaluate_candidates, spec, frame)
-    select_winner(spec, results)
-
-
-def report_parts(spec_path: str, timings: dict[str, float]) -> None:
-    """Time the plots, the report and the registry writes on their own."""
-    from churn import report
-    from churn import run as run_steps
-    from churn.training.evaluate import evaluate_candidates, split_dataset
-
-    with tempfile.TemporaryDirectory() as home:
-        ctx = run_steps.prepare_run(spec_path, home)
-        run_steps.start_run(ctx)
-        frame = run_steps.load_data(ctx)
-        data = split_dataset(ctx.spec, frame)
-        results = evaluate_candidates(ctx.spec, frame)
-        winner = run_steps.select(ctx, results)
-        gates, decision = run_steps.judge(ctx, results[winner], None)
-        plots = ctx.run_dir / "plots"
-        eda = _timed("parts: EDA plots", timings, report.draw_eda, ctx.spec, frame, plots)
-        evaluation = _timed(
-            "parts: evaluation plots",
-            timings,
-            report.draw_evaluation,
-            ctx.spec,
-            data,
-            results,
-            winner,
-            plots,
-        )
-        manifest = _timed(
-            "parts: record (metrics, model, manifest)",
-            timings,
-            run_steps.record,
-            ctx,
-            results,
-            winner,
-            None,
-            gates,
-            decision,
-        )
-        predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
-        _timed(
-            "parts: report.html",
-            timings,
-            report.write_report,
-            ctx.run_dir,
-            manifest,
-            spec_text=ctx.spec_text,
-            predictions=predictions,
-            eda=eda,
-            evaluation=evaluation,
-            top_at_risk=ctx.spec.output.top_at_risk,
-        )
+def stages(stderr: str) -> dict[str, float]:
+    """The run's ``stages:`` line and its ``step NAME: S s`` lines, as seconds by name."""
+    found: dict[str, float] = {}
+    line = re.search(r"stages: (.*); total", stderr)
+    if line:
+        for part in line.group(1).split(", "):
+            name, seconds = part.rsplit(" ", 2)[0], part.rsplit(" ", 2)[1]
+            found[name] = float(seconds)
+    for name, seconds in re.findall(r"step ([\w-]+): ([\d.]+) s", stderr):
+        found[f"step {name}"] = float(seconds)
+    return found
 
 
-def flow_runs(spec_path: str, timings: dict[str, float]) -> None:
-    """Start Prefect's temporary server, then two `churn run` flows and an empty flow on it."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    from prefect import flow
-
-    from churn.errors import GateFailure
-    from flows.runtime import prefect_api
-    from flows.train import train_flow
-
-    @flow(name="empty")
-    def empty() -> None:
-        return None
-
-    started = time.perf_counter()
-    with prefect_api(), tempfile.TemporaryDirectory() as home:
-        timings["flow: Prefect temporary server start"] = time.perf_counter() - started
-        for label in ("flow: churn run #1", "flow: churn run #2"):
-            try:
-                _timed(label, timings, train_flow, spec_path, home)
-            except GateFailure:
-                timings[label + " [gates failed]"] = timings.pop(label, 0.0)
-        _timed("flow: an empty flow (per-flow cost incl. heartbeat wait)", timings, empty)
+def churn_run(spec: str, **env: str) -> tuple[float, str]:
+    """One ``churn run`` into a scratch registry."""
+    with tempfile.TemporaryDirectory(prefix="churn-bench-") as home:
+        return timed([sys.executable, "-m", "cli", "run", spec, "--home", home], **env)
 
 
 def main(argv: list[str]) -> None:
-    """Run every measurement and print the table."""
-    spec_path = argv[0] if argv else "spec/telco.yaml"
-    timings: dict[str, float] = {}
-    plain_script(spec_path, timings)
-    flow_runs(spec_path, timings)
-    report_parts(spec_path, timings)
-    plain = timings["plain: read + validate"] + timings["plain: train + score (sequential)"]
-    warm = timings.get("flow: churn run #2", float("nan"))
-    cold = timings.get("flow: churn run #1", float("nan")) + timings.get(
-        "flow: Prefect temporary server start", float("nan")
-    )
+    """Run the four measurements and print the table."""
+    spec = argv[0] if argv else "spec/telco.yaml"
+    plain, _ = timed([sys.executable, "-m", "benchmarks.plain_train", spec])
+
+    from flows.server import TemporaryServer
+
+    server = TemporaryServer()  # as `churn prefect-server` or a cluster's server would be
+    server.start()
+    try:
+        server.wait_ready(600)
+        warm, warm_log = churn_run(spec, PREFECT_API_URL=server.api_url)
+    finally:
+        server.stop()
+    with tempfile.TemporaryDirectory(prefix="prefect-home-") as prefect_home:
+        fresh, fresh_log = churn_run(
+            spec, PREFECT_HOME=prefect_home, PREFECT_API_URL="", **NO_LONG_LIVED
+        )
+    helps = [timed([sys.executable, "-m", "cli", "--help"])[0] for _ in range(5)]
+
     summary: dict[str, Any] = {
-        "spec": spec_path,
-        "cpus": os.cpu_count(),
-        "seconds": {k: round(v, 3) for k, v in timings.items()},
-        "plain_script_seconds": round(plain, 3),
-        "ratio_warm_run_to_plain": round(warm / plain, 3),
-        "ratio_cold_run_to_plain": round(cold / plain, 3),
+        "spec": spec,
+        "cpus": len(os.sched_getaffinity(0)),
+        "plain_script_s": round(plain, 2),
+        "churn_run_running_server_s": round(warm, 2),
+        "churn_run_fresh_prefect_home_s": round(fresh, 2),
+        "ratio_running_server": round(warm / plain, 2),
+        "ratio_fresh_prefect_home": round(fresh / plain, 2),
+        "churn_help_s": round(min(helps), 3),
+        "stages_running_server": stages(warm_log),
+        "stages_fresh_prefect_home": stages(fresh_log),
     }
-    width = max(len(k) for k in timings)
-    for key, value in timings.items():
-        print(f"{key:<{width}}  {value:7.2f} s")
-    print(f"{'plain script total':<{width}}  {plain:7.2f} s")
+    print(f"plain script                     {plain:7.1f} s")
+    print(f"churn run, running server        {warm:7.1f} s   {warm / plain:.2f}x (target <= 1.5x)")
     print(
-        f"ratio churn run / plain: warm {summary['ratio_warm_run_to_plain']:.2f}x, "
-        f"cold {summary['ratio_cold_run_to_plain']:.2f}x"
+        f"churn run, fresh Prefect home    {fresh:7.1f} s   {fresh / plain:.2f}x (target <= 2.5x)"
     )
+    print(f"churn --help (best of 5)         {min(helps):7.3f} s   (target < 0.5 s)")
+    for label in ("running_server", "fresh_prefect_home"):
+        print(f"stages, {label.replace('_', ' ')}:")
+        for name, seconds in summary[f"stages_{label}"].items():
+            print(f"  {name:<28} {seconds:6.2f} s")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
 
