@@ -56,21 +56,23 @@ def prefect_api(say: Say) -> Iterator[Callable[[], dict[str, Any]]]:
         yield lambda: {"PREFECT_API_URL": url}
         return
     fresh = not (_prefect_home() / "prefect.db").exists()
-    say(
-        "starting Prefect's local server"
-        + (" (first start creates its database)" if fresh else "")
-        + "; keep one running with `churn prefect-server` to skip this"
-    )
-    server = TemporaryServer()
-    server.start()
     timeout = start_timeout()
-    try:
+    server = TemporaryServer()
+    server.start()  # in the background: the data is validated meanwhile
+
+    def ready() -> dict[str, Any]:
+        say(
+            "starting Prefect's local server"
+            + (" (first start creates its database)" if fresh else "")
+            + "; keep one running with `churn prefect-server` to skip this"
+        )
+        server.wait_ready(timeout, say=say)
         # Heartbeats let a long-lived server notice a crashed run; this one dies with the run,
         # and the flow's exit would wait up to 2 s for the heartbeat thread.
-        yield lambda: (
-            server.wait_ready(timeout, say=say),
-            {"PREFECT_API_URL": server.api_url, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": None},
-        )[1]
+        return {"PREFECT_API_URL": server.api_url, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": None}
+
+    try:
+        yield ready
     finally:
         server.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ def write_spec(folder: Path, name: str = "spec.yaml", **changes: Any) -> Path:
 
 def churn_run(spec: Path, home: Path) -> tuple[int, dict[str, Any]]:
     result = runner.invoke(app, ["run", str(spec), "--home", str(home), "--json"])
+    # PREFECT_API_URL names the session's server (a cluster's shape): no server is started.
+    assert "starting Prefect's local server" not in result.stderr
+    assert f"Prefect API {os.environ['PREFECT_API_URL']}" in result.stderr
     try:
         payload = json.loads(result.stdout)
     except ValueError:
