@@ -65,3 +65,34 @@ def _home(command: list[str], tmp_path: Path) -> list[str]:
 
 def test_the_cli_default_spec_is_the_loaders() -> None:
     assert CLI_DEFAULT_SPEC == DEFAULT_SPEC
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["promote", "20260101T000000.000000Z-abcdef", "--reason", "test"],
+        ["rollback", "--reason", "test"],
+    ],
+    ids=["promote", "rollback"],
+)
+def test_pointer_commands_during_a_run_are_refused_at_once(
+    command: list[str], tmp_path: Path
+) -> None:
+    import time
+
+    from churn.registry import Registry
+
+    with Registry(tmp_path).lock("20261126T000000Z-aaaaaa"):
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", *command, "--home", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "another run holds the lock" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert elapsed < 2.0, f"refused after {elapsed:.1f} s"
