@@ -193,12 +193,6 @@ def configured_api_url() -> str | None:
     url = os.environ.get("PREFECT_API_URL", "").strip()
     if url:
         return url
-    if "prefect.settings" in sys.modules:  # already imported: its settings may name one
-        from prefect.settings import PREFECT_API_URL
-
-        current = PREFECT_API_URL.value()
-        if current:
-            return str(current)
     home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
     path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
     try:
