@@ -13,7 +13,7 @@ from churn.spec import Spec
 from churn.spec.loader import load_spec, parse_spec
 from churn.spec.schema import render_schema
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TELCO = (ROOT / "spec" / "telco.yaml").read_text()
 
 

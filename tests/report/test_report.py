@@ -383,7 +383,7 @@ def test_importing_and_drawing_leave_pyplot_alone() -> None:
         "assert out.errors == [] and len(out.paths) == 5, out\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'drawing loaded pyplot'\n"
     )
-    tests_dir = Path(__file__).parent
+    tests_dir = Path(__file__).parents[1]  # where factories.py is
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tests_dir,

@@ -19,7 +19,7 @@ import pytest
 from churn.errors import RegistryError
 from churn.registry import Registry, RunNotFound, new_run_id, resolve_home, sha256_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 26, 19, 9, 12, tzinfo=UTC)
 
 

@@ -24,7 +24,7 @@ from churn.errors import DataContractError
 from churn.spec import Spec
 from churn.spec.loader import load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TELCO_SPEC = ROOT / "spec" / "telco.yaml"
 
 # --------------------------------------------------------------------------- a small spec
