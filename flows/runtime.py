@@ -9,6 +9,7 @@ from typing import Any
 
 _NATIVE_LIMITS: list[Any] = []
 NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+WORKERS_VARIABLE = "CHURN_WORKERS"
 
 
 def limit_native_threads() -> None:
@@ -35,9 +36,21 @@ def training_task_runner() -> Any:
     """
     from prefect.task_runners import ProcessPoolTaskRunner
 
-    return ProcessPoolTaskRunner(
-        max_workers=max(1, os.cpu_count() or 1), initializer=limit_native_threads
-    )
+    return ProcessPoolTaskRunner(max_workers=worker_count(), initializer=limit_native_threads)
+
+
+def worker_count() -> int:
+    """``CHURN_WORKERS`` when set, else one worker per core.
+
+    ``os.cpu_count()`` sees the node's cores, not a container's CPU limit: the image's
+    entrypoint sets ``CHURN_WORKERS`` from the cgroup quota.
+    """
+    raw = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if not raw:
+        return max(1, os.cpu_count() or 1)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{WORKERS_VARIABLE} must be a whole number >= 1, got {raw!r}")
+    return int(raw)
 
 
 @contextmanager
