@@ -27,6 +27,19 @@ def offline() -> list[Doc]:
     return render(K8S / "overlays" / "offline")
 
 
+@pytest.fixture(scope="module")
+def jobs() -> list[Doc]:
+    return render(K8S / "jobs")
+
+
+def test_the_rollback_job_is_valid_hardened_and_runs_the_same_image(jobs) -> None:
+    assert validation_errors(jobs) == []
+    assert checks.hardened(jobs) == []
+    assert checks.one_image(jobs) == []
+    rollback = find(jobs, "Job", "churn-rollback")["spec"]["template"]
+    assert "churn rollback" in " ".join(containers(rollback)[0]["args"])
+
+
 def validation_errors(docs: list[Doc]) -> list[str]:
     """kubernetes-validate --strict on every document: unknown fields are errors too."""
     problems = []
