@@ -34,6 +34,12 @@ def test_the_api_is_played_as_its_deployment(offline) -> None:
     assert "Service" not in {d["kind"] for d in docs}
 
 
+def test_both_workloads_share_one_volume_claim(offline) -> None:
+    docs = kube_pods.playable(offline, "job", "api")
+    assert [d["kind"] for d in docs].count("PersistentVolumeClaim") == 1
+    assert [d["kind"] for d in docs][-2:] == ["Pod", "Deployment"]
+
+
 def test_a_missing_workload_is_a_clear_error(offline) -> None:
     without = [d for d in offline if d["kind"] != "CronJob"]
     with pytest.raises(SystemExit, match="no CronJob churn-train"):
