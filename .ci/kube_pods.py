@@ -4,11 +4,14 @@
 
 podman 4.3 plays Pods, Deployments, ConfigMaps and PVCs, and refuses a CronJob: the CronJob's
 pod template becomes a ``kind: Pod`` (what one night's Job would start). Services, Namespaces
-and anything else it cannot play are left out.
+and anything else it cannot play are left out. podman also publishes every ``containerPort``
+on the host (taken ports fail the play, and need a network): the API's ports are dropped and
+its probes name the port by number.
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import Any
 
@@ -24,6 +27,18 @@ def cronjob_pod(cronjob: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}
 
 
+def without_host_ports(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The Deployment without container ports; probes by port number instead of by name."""
+    played = copy.deepcopy(deployment)
+    for container in played["spec"]["template"]["spec"]["containers"]:
+        ports = {p.get("name"): p["containerPort"] for p in container.pop("ports", [])}
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            get = container.get(probe, {}).get("httpGet", {})
+            if get.get("port") in ports:
+                get["port"] = ports[get["port"]]
+    return played
+
+
 def playable(docs: list[dict[str, Any]], *workloads: str) -> list[dict[str, Any]]:
     """ConfigMaps and PVCs, then the job's Pod (``job``) and/or the API Deployment (``api``).
 
@@ -35,7 +50,7 @@ def playable(docs: list[dict[str, Any]], *workloads: str) -> list[dict[str, Any]
         found = [d for d in docs if (d.get("kind"), d.get("metadata", {}).get("name")) == wanted]
         if not found:
             raise SystemExit(f"kube_pods: no {wanted[0]} {wanted[1]} in the rendered manifests")
-        out += [cronjob_pod(d) for d in found] if workload == "job" else found
+        out += [cronjob_pod(d) if workload == "job" else without_host_ports(d) for d in found]
     return out
 
 

@@ -30,7 +30,12 @@ def test_the_job_becomes_the_cronjob_pod_template_as_a_pod(offline) -> None:
 
 def test_the_api_is_played_as_its_deployment(offline) -> None:
     docs = kube_pods.playable(offline, "api")
-    assert docs[-1] == find(offline, "Deployment", "churn-api")
+    played, deployment = docs[-1], find(offline, "Deployment", "churn-api")
+    container = played["spec"]["template"]["spec"]["containers"][0]
+    assert "ports" not in container  # podman would publish them on the host
+    assert container["readinessProbe"]["httpGet"]["port"] == 8000
+    assert played["spec"]["selector"] == deployment["spec"]["selector"]
+    assert "ports" in deployment["spec"]["template"]["spec"]["containers"][0]  # not changed
     assert "Service" not in {d["kind"] for d in docs}
 
 
