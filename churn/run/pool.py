@@ -16,6 +16,7 @@ import sys
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Final
 
+from churn.errors import ChurnError
 from churn.orphans import die_with_parent
 
 WORKERS_ENV: Final = "CHURN_WORKERS"
@@ -27,13 +28,17 @@ _LIMITS: list[Any] = []
 
 
 def available_cpus() -> int:
-    """CPUs this process may use (affinity; ``CHURN_WORKERS`` overrides, e.g. a pod's limit)."""
-    configured = os.environ.get(WORKERS_ENV, "").strip()
-    if configured:
-        try:
-            return max(1, int(configured))
-        except ValueError:
-            raise ValueError(f"{WORKERS_ENV}={configured!r}: expected a whole number") from None
+    """CPUs this process may use: ``CHURN_WORKERS`` when set (the image's entrypoint sets it
+    from the container's CPU limit, which ``os.cpu_count()`` does not see), else the affinity.
+
+    Raises:
+        ChurnError: ``CHURN_WORKERS`` is not a whole number >= 1.
+    """
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ChurnError(f"{WORKERS_ENV} must be a whole number >= 1, got {raw!r}")
+        return int(raw)
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+
 from apitools import TestClient, Trained, record
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -85,3 +90,29 @@ def test_each_app_has_its_own_metrics(make_client) -> None:
     key = ("churn_api_requests_total", (("method", "GET"), ("route", "/health"), ("status", "200")))
     assert samples(one)[key] == 2
     assert samples(two)[key] == 1
+
+
+def test_metrics_say_when_a_run_last_succeeded_and_the_latest_gate_verdict(
+    make_client, home: Path, trained: Trained
+) -> None:
+    latest_file = home / "runs" / trained.second / "run.json"
+    latest = json.loads(latest_file.read_text())
+    found = samples(make_client(home))
+    ended = datetime.fromisoformat(latest["ended_at"]).timestamp()
+    assert found[("churn_last_success_timestamp_seconds", ())] == ended
+    assert found[("churn_last_run_gates_passed", ())] == float(latest["gates"]["passed"])
+
+    latest.update(status="failed", gates={**latest["gates"], "passed": False})
+    latest_file.write_text(json.dumps(latest))
+    first = json.loads((home / "runs" / trained.first / "run.json").read_text())
+    found = samples(make_client(home))
+    assert found[("churn_last_run_gates_passed", ())] == 0
+    assert found[("churn_last_success_timestamp_seconds", ())] == (
+        datetime.fromisoformat(first["ended_at"]).timestamp()
+    )
+
+
+def test_no_runs_means_no_success_time_and_no_verdict(make_client, tmp_path: Path) -> None:
+    found = samples(make_client(tmp_path / "empty"))
+    assert found[("churn_last_success_timestamp_seconds", ())] == 0
+    assert math.isnan(found[("churn_last_run_gates_passed", ())])
