@@ -22,6 +22,7 @@ COPY README.md ./
 COPY churn churn
 COPY flows flows
 COPY api api
+COPY cli cli
 RUN pip install --no-deps --no-build-isolation . \
  && pip uninstall -y setuptools wheel pip
 

@@ -57,3 +57,15 @@ def test_writable_paths_point_at_tmp_and_the_network_stays_off() -> None:
     for setting in ("DO_NOT_TRACK=1", "PREFECT_SERVER_ANALYTICS_ENABLED=false"):
         assert setting in env
     assert re.search(r"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=\d{2,}", env)
+
+
+def test_every_installed_package_is_copied_into_the_build_and_not_ignored() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    build = [" ".join(i) for i in stages()[0]]
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    for package in packages:
+        assert f"COPY {package} {package}" in build, package
+        assert f"!{package}/" in ignore, package
