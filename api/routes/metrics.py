@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client.exposition import choose_encoder
 
 from api.deps import RegistryDep, StateDep
-from api.views import parse_time, run_status
+from api.views import last_time, run_status
 
 router = APIRouter(tags=["metrics"])
 
@@ -20,11 +20,11 @@ router = APIRouter(tags=["metrics"])
 )
 def metrics(request: Request, state: StateDep, registry: RegistryDep) -> Response:
     """Requests, latency, predictions, the champion, reloads and the latest run."""
-    latest = registry.latest_run()
+    latest = registry.latest_record()
     if latest is None:
         state.metrics.last_run(None, None)
     else:
-        when = parse_time(latest.get("ended_at")) or parse_time(latest.get("started_at"))
+        when = last_time(latest)
         state.metrics.last_run(run_status(latest), when.timestamp() if when else None)
     encode, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(encode(state.metrics.registry), media_type=content_type)
