@@ -39,6 +39,25 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def coverage(session: nox.Session) -> None:
+    """Pytest under coverage.py: branch coverage, with every line and branch not covered."""
+    session.install(*CONSTRAINTS, "-e", ".[dev]")
+    session.run("coverage", "erase")
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "-m",
+        "not browser and not prometheus",
+        *session.posargs,
+        env={"DO_NOT_TRACK": "1"},
+    )
+    session.run("coverage", "combine", success_codes=[0, 1])  # 1: nothing left to combine
+    session.run("coverage", "report")
+
+
+@nox.session(python=PYTHON)
 def gate(session: nox.Session) -> None:
     """Train the default spec into a scratch registry; fail when its quality gates fail."""
     session.install(*CONSTRAINTS, "-e", ".")

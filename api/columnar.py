@@ -124,11 +124,7 @@ class ColumnarCheck:
         if column.values is not None:
             return _choices(column.values)
         if column.dtype == "int":
-            low = int_bounds[0] if column.min is None else max(math.ceil(column.min), int_bounds[0])
-            high = (
-                int_bounds[1] if column.max is None else min(math.floor(column.max), int_bounds[1])
-            )
-            return _ints(low, high)
+            return _ints(*int_range(column, int_bounds))
         if column.dtype == "float":
             return _floats(column.min, column.max)
         if column.dtype == "bool":
@@ -168,3 +164,10 @@ class ColumnarCheck:
 
 def _never(values: list[Any]) -> bool:
     return False
+
+
+def int_range(column: ColumnSpec, bounds: tuple[int, int]) -> tuple[int, int]:
+    """The whole numbers an int column accepts: its min/max rounded inwards, within ``bounds``."""
+    low = bounds[0] if column.min is None else max(math.ceil(column.min), bounds[0])
+    high = bounds[1] if column.max is None else min(math.floor(column.max), bounds[1])
+    return low, high

@@ -10,7 +10,6 @@ is strict: ``"12"`` is not a number and ``1`` is not ``"1"``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -28,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api.columnar import ColumnarCheck
+from api.columnar import ColumnarCheck, int_range
 from churn.spec import ColumnSpec, Spec
 
 INT64 = (-(2**63), 2**63 - 1)
@@ -127,8 +126,7 @@ def _field(name: str, column: ColumnSpec, *, optional: bool = False) -> tuple[An
             annotation = Annotated[annotation, BeforeValidator(_whole)]
     elif column.dtype == "int":
         annotation = WholeNumber
-        low = INT64[0] if column.min is None else max(math.ceil(column.min), INT64[0])
-        high = INT64[1] if column.max is None else min(math.floor(column.max), INT64[1])
+        low, high = int_range(column, INT64)
         constraints = {"ge": low, "le": high}
     elif column.dtype == "float":
         annotation = float

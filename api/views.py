@@ -1,4 +1,4 @@
-"""Registry records (run.json, champion.json) -> response models. Tolerant of old records."""
+"""Registry records (typed run records, champion.json) -> response models."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, get_args
+from typing import Any, Final
 
 from api.schemas import Champion, GateVerdict, RunDetail, RunStatus, RunSummary
+from churn.registry import RunManifest
 from churn.serving import ServingModel
 
 PLOT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}(\.[A-Za-z0-9_-]+)*\.png$")
@@ -27,12 +28,14 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def run_status(manifest: Mapping[str, Any]) -> RunStatus:
-    """succeeded, failed, running, incomplete (died half-way) or unknown."""
-    if manifest.get("incomplete"):
-        return "incomplete"
-    value = manifest.get("status")
-    return value if value in get_args(RunStatus) else "unknown"  # type: ignore[return-value]
+def run_status(manifest: RunManifest) -> RunStatus:
+    """succeeded, failed, running or incomplete (died half-way)."""
+    return "incomplete" if manifest.incomplete else manifest.status
+
+
+def last_time(manifest: RunManifest) -> datetime | None:
+    """When the run ended, else when it started."""
+    return manifest.ended_at or manifest.started_at
 
 
 def numbers(value: Any) -> dict[str, float | None]:
@@ -45,41 +48,42 @@ def numbers(value: Any) -> dict[str, float | None]:
     }
 
 
-def gate_verdict(manifest: Mapping[str, Any]) -> GateVerdict | None:
+def gate_verdict(manifest: RunManifest) -> GateVerdict | None:
     """The run's gate verdict and decision, or None before the run judged its winner."""
-    gates, decision = _mapping(manifest.get("gates")), _mapping(manifest.get("decision"))
-    if not gates and not decision:
+    gates, decision = manifest.gates, manifest.decision
+    if gates is None and decision is None:
         return None
     return GateVerdict(
-        passed=_bool(gates.get("passed")),
-        action=_str(decision.get("action")),
-        run_failed=_bool(decision.get("run_failed")),
-        reason=_str(decision.get("reason")) or _str(gates.get("reason")),
+        passed=gates.passed if gates else None,
+        action=decision.action if decision else None,
+        run_failed=decision.run_failed if decision else None,
+        reason=(decision.reason if decision else None) or (gates.reason if gates else None),
     )
 
 
-def summary(manifest: Mapping[str, Any], champion_id: str | None) -> RunSummary:
-    """A run.json as a RunSummary."""
+def summary(manifest: RunManifest, champion_id: str | None) -> RunSummary:
+    """A run record as a RunSummary."""
     return RunSummary(**_summary_fields(manifest, champion_id))
 
 
-def detail(manifest: Mapping[str, Any], champion_id: str | None, folder: Path) -> RunDetail:
-    """A run.json as a RunDetail, with the run folder's report and plots."""
+def detail(manifest: RunManifest, champion_id: str | None, folder: Path) -> RunDetail:
+    """A run record as a RunDetail, with the run folder's report and plots."""
     plots_dir = folder / PLOTS_DIR
     plots = sorted(
         p.name
         for p in (plots_dir.iterdir() if plots_dir.is_dir() else ())
         if PLOT_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()  # as get_plot
     )
+    fields = manifest.as_dict()
     return RunDetail(
         **_summary_fields(manifest, champion_id),
-        candidates=_mapping(manifest.get("candidates")) or None,
-        gate_results=_mapping(manifest.get("gates")) or None,
-        champion_scores=_mapping(manifest.get("champion_scores")) or None,
-        data=_mapping(manifest.get("data")) or None,
-        versions=_mapping(manifest.get("versions")) or None,
-        error=_str(manifest.get("error")),
-        selection_metric=_str(manifest.get("selection_metric")),
+        candidates=fields.get("candidates") or None,
+        gate_results=fields.get("gates") or None,
+        champion_scores=fields.get("champion_scores") or None,
+        data=fields.get("data") or None,
+        versions=manifest.versions or None,
+        error=manifest.error,
+        selection_metric=manifest.selection_metric,
         report=(folder / REPORT_FILE).is_file(),
         plots=plots,
     )
@@ -105,32 +109,21 @@ def champion(model: ServingModel) -> Champion:
     )
 
 
-def _summary_fields(manifest: Mapping[str, Any], champion_id: str | None) -> dict[str, Any]:
-    model = _mapping(manifest.get("model"))
-    run_id = str(manifest.get("run_id"))
-    threshold = manifest.get("threshold")
+def _summary_fields(manifest: RunManifest, champion_id: str | None) -> dict[str, Any]:
     return {
-        "run_id": run_id,
+        "run_id": manifest.run_id,
         "status": run_status(manifest),
-        "started_at": parse_time(manifest.get("started_at")),
-        "ended_at": parse_time(manifest.get("ended_at")),
-        "spec_name": _str(manifest.get("spec_name")),
-        "model": _str(manifest.get("winner")) or _str(model.get("candidate")),
-        "model_type": _str(model.get("type")),
-        "metrics": numbers(manifest.get("metrics")),
-        "threshold": float(threshold) if isinstance(threshold, int | float) else None,
+        "started_at": manifest.started_at,
+        "ended_at": manifest.ended_at,
+        "spec_name": manifest.spec_name,
+        "model": manifest.candidate,
+        "model_type": manifest.model.type if manifest.model else None,
+        "metrics": dict(manifest.metrics or {}),
+        "threshold": manifest.threshold,
         "gates": gate_verdict(manifest),
-        "is_champion": champion_id is not None and run_id == champion_id,
+        "is_champion": champion_id is not None and manifest.run_id == champion_id,
     }
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def one_line(exc: BaseException) -> str:
+    """The exception's message on one line (its type name when it has no message)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class ChurnError(Exception):
     """Base of every error churn raises on purpose.
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from churn.registry import RunManifest, as_manifest
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -24,81 +27,54 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def run_text(manifest: dict[str, Any]) -> str:
+def run_text(manifest: RunManifest | Mapping[str, Any]) -> str:
     """Candidates x metrics, the winner, every gate and the decision of one run."""
-    lines = [f"run {manifest.get('run_id')}  status {manifest.get('status')}"]
-    candidates: dict[str, Any] = manifest.get("candidates") or {}
-    if candidates:
-        metrics = list(next(iter(candidates.values()))["holdout"])
-        selection = manifest.get("selection_metric")
-        header = ["candidate", f"cv {selection}", *metrics, "threshold"]
+    record = as_manifest(manifest)
+    lines = [f"run {record.run_id}  status {record.status}"]
+    if record.candidates:
+        metrics = list(next(iter(record.candidates.values())).holdout)
+        selection = record.selection_metric or ""
+        header = ["candidate", f"cv {record.selection_metric}", *metrics, "threshold"]
         rows = [
             [
-                name + (" *" if name == manifest.get("winner") else ""),
-                f"{_fmt(c['cv_mean'].get(selection))} ± {_fmt(c['cv_std'].get(selection))}",
-                *(_fmt(c["holdout"].get(metric)) for metric in metrics),
-                _fmt(c.get("threshold"), 3),
+                name + (" *" if name == record.winner else ""),
+                f"{_fmt(c.cv_mean.get(selection))} ± {_fmt(c.cv_std.get(selection))}",
+                *(_fmt(c.holdout.get(metric)) for metric in metrics),
+                _fmt(c.threshold, 3),
             ]
-            for name, c in candidates.items()
+            for name, c in record.candidates.items()
         ]
         lines += ["", "hold-out metrics (* = winner, chosen by CV mean)", *_table(header, rows)]
-    gates = manifest.get("gates") or {}
-    if gates:
+    if record.gates is not None:
         rows = [
-            [
-                g["kind"],
-                g["metric"],
-                _fmt(g.get("value")),
-                _threshold_text(g),
-                _fmt(g.get("champion")),
-                g["verdict"],
-            ]
-            for g in gates.get("results", [])
+            [g.kind, g.metric, _fmt(g.value), g.threshold_text(), _fmt(g.champion), g.verdict]
+            for g in record.gates.results
         ]
         lines += ["", "gates"]
         if rows:
             lines += _table(["kind", "metric", "value", "threshold", "champion", "verdict"], rows)
-        lines.append(f"  {gates.get('reason', '')}")
-    decision = manifest.get("decision") or {}
-    if decision:
-        lines += ["", f"decision: {decision.get('action')}: {decision.get('reason')}"]
-    if manifest.get("champion_after") is not None or manifest.get("champion_before") is not None:
+        lines.append(f"  {record.gates.reason}")
+    if record.decision is not None:
+        lines += ["", f"decision: {record.decision.action}: {record.decision.reason}"]
+    if record.champion_after is not None or record.champion_before is not None:
         lines.append(
-            f"champion: {manifest.get('champion_before') or '(none)'} -> "
-            f"{manifest.get('champion_after') or '(none)'}"
+            f"champion: {record.champion_before or '(none)'} -> {record.champion_after or '(none)'}"
         )
-    if manifest.get("error"):
-        lines.append(f"error: {manifest['error']}")
+    if record.error:
+        lines.append(f"error: {record.error}")
     return "\n".join(lines)
 
 
-def _threshold_text(gate: dict[str, Any]) -> str:
-    if gate["kind"] == "value":
-        lower, upper = gate.get("lower"), gate.get("upper")
-        return (
-            f"[{_fmt(lower) if lower is not None else '-inf'}, "
-            f"{_fmt(upper) if upper is not None else 'inf'}]"
-        )
-    text = f"d >= {_fmt(gate.get('min_absolute_change'))}"
-    if gate.get("min_relative_change") is not None:
-        text += f", d/c >= {_fmt(gate['min_relative_change'])}"
-    return f"{text} ({gate.get('direction', 'higher')} is better)"
-
-
-def runs_text(manifests: list[dict[str, Any]]) -> str:
+def runs_text(manifests: Sequence[RunManifest | Mapping[str, Any]]) -> str:
     """One line per run, newest first."""
     if not manifests:
         return "no runs yet"
-    rows = [
-        [
-            m.get("run_id", "?"),
-            m.get("status", "?"),
-            m.get("winner") or "-",
-            _fmt((m.get("metrics") or {}).get(m.get("selection_metric") or "roc_auc")),
-            (m.get("decision") or {}).get("action", "-"),
-        ]
-        for m in manifests
-    ]
+    rows = []
+    for manifest in manifests:
+        record = as_manifest(manifest)
+        metric = (record.metrics or {}).get(record.selection_metric or "roc_auc")
+        action = record.decision.action if record.decision else "-"
+        rows.append([record.run_id, record.status, record.winner or "-", _fmt(metric), action])
     return "\n".join(_table(["run", "status", "winner", "metric", "decision"], rows))
 
 

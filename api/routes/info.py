@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import HolderDep, RegistryDep
 from api.schemas import AppInfo
-from api.views import gate_verdict, numbers, parse_time, run_status
+from api.views import gate_verdict, last_time, numbers, parse_time, run_status
 
 router = APIRouter(tags=["info"])
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["info"])
 def app_info(registry: RegistryDep, holder: HolderDep) -> AppInfo:
     """Whether a champion serves, its hold-out metrics, and how the latest run went."""
     model = holder.current
-    latest = registry.latest_run()
+    latest = registry.latest_record()
     fields: dict[str, object] = {"status": "no_model"}
     if model is not None:
         metrics = numbers(model.pointer.get("metrics"))
@@ -33,9 +33,9 @@ def app_info(registry: RegistryDep, holder: HolderDep) -> AppInfo:
         )
     if latest is not None:
         fields.update(
-            last_run=parse_time(latest.get("ended_at")) or parse_time(latest.get("started_at")),
+            last_run=last_time(latest),
             pipeline_status=run_status(latest),
-            last_run_id=str(latest.get("run_id")),
+            last_run_id=latest.run_id,
             last_run_gates=gate_verdict(latest),
         )
     return AppInfo.model_validate(fields)

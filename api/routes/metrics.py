@@ -7,7 +7,7 @@ from prometheus_client.exposition import choose_encoder
 
 from api.deps import RegistryDep, StateDep
 from api.metrics import SUCCESS_LOOKBACK
-from api.views import gate_verdict, parse_time, run_status
+from api.views import gate_verdict, last_time, run_status
 
 router = APIRouter(tags=["metrics"])
 
@@ -21,17 +21,18 @@ router = APIRouter(tags=["metrics"])
 )
 def metrics(request: Request, state: StateDep, registry: RegistryDep) -> Response:
     """Requests, latency, predictions, the champion, reloads and the latest run."""
-    latest = registry.latest_run()
+    latest = registry.latest_record()
     if latest is None:
         state.metrics.last_run(None, None)
     else:
-        when = parse_time(latest.get("ended_at")) or parse_time(latest.get("started_at"))
+        when = last_time(latest)
         state.metrics.last_run(run_status(latest), when.timestamp() if when else None)
     verdict = gate_verdict(latest) if latest is not None else None
     success = next(
-        (m for m in registry.runs(limit=SUCCESS_LOOKBACK) if run_status(m) == "succeeded"), None
+        (m for m in registry.records(limit=SUCCESS_LOOKBACK) if run_status(m) == "succeeded"),
+        None,
     )
-    ended = parse_time(success.get("ended_at")) if success is not None else None
+    ended = success.ended_at if success is not None else None
     state.metrics.last_verdicts(
         verdict.passed if verdict is not None else None, ended.timestamp() if ended else None
     )

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from api.deps import RegistryDep
 from api.schemas import ErrorDetail, RunDetail, RunList
 from api.views import PLOT_NAME, PLOTS_DIR, REPORT_FILE, detail, summary
-from churn.registry import Registry, RunNotFound
+from churn.registry import Registry, RunManifest, RunNotFound
 from churn.registry.home import is_safe_name
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -24,7 +24,7 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many runs.")] = 20,
 ) -> RunList:
     """Readable runs, newest first (by start time), at most ``limit``; ``total`` counts all."""
-    runs = registry.runs(limit=limit)
+    runs = registry.records(limit=limit)
     champion_id = _champion_id(registry)
     return RunList(runs=[summary(m, champion_id) for m in runs], total=len(registry.run_ids()))
 
@@ -70,11 +70,11 @@ def get_plot(run_id: str, name: str, registry: RegistryDep) -> FileResponse:
     return FileResponse(path, media_type="image/png")
 
 
-def _manifest(registry: Registry, run_id: str) -> dict[str, Any]:
+def _manifest(registry: Registry, run_id: str) -> RunManifest:
     if not is_safe_name(run_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id!r} not found")
     try:
-        return registry.manifest(run_id)
+        return registry.record(run_id)
     except RunNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found") from None
 

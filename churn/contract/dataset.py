@@ -41,7 +41,7 @@ from pandera.errors import SchemaErrors
 
 from churn.contract.failures import failure_lines
 from churn.contract.schema import build_schema
-from churn.errors import DataContractError
+from churn.errors import DataContractError, one_line
 from churn.spec import DType, Spec
 
 DataFormat = Literal["csv", "parquet"]
@@ -89,7 +89,7 @@ def _read_bytes(spec: Spec, path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        _fail(path, f"cannot read the file: {_one_line(exc)}")
+        _fail(path, f"cannot read the file: {one_line(exc)}")
 
 
 def _parse(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
@@ -130,14 +130,14 @@ def _read_csv(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
     except LookupError:
         _fail(path, f"unknown encoding {options.encoding!r} in data.read.encoding")
     except (pd.errors.ParserError, OSError) as exc:
-        _fail(path, f"not a readable CSV file: {_one_line(exc)}")
+        _fail(path, f"not a readable CSV file: {one_line(exc)}")
 
 
 def _read_parquet(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(io.BytesIO(content))
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        _fail(path, f"not a readable Parquet file: {_one_line(exc)}")
+        _fail(path, f"not a readable Parquet file: {one_line(exc)}")
     frame = frame.reset_index(drop=True)
     na_values = list(spec.data.read.na_values)
     if na_values:
@@ -149,10 +149,6 @@ def _read_parquet(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
 
 def _fail(path: Path, message: str) -> NoReturn:
     raise DataContractError(str(path), [message])
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- validation

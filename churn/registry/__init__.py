@@ -21,11 +21,14 @@ from churn.registry.ledger import (
     CHAMPION_ACTIONS,
     LEDGER_ACTIONS,
 )
+from churn.registry.record import (
+    RECORD_VERSION,
+    RunManifest,
+    RunNotFound,
+    as_manifest,
+)
 from churn.registry.registry import (
     Registry,
-)
-from churn.registry.runs import (
-    RunNotFound,
 )
 
 __all__ = [
@@ -34,9 +37,12 @@ __all__ = [
     "HOME_ENV",
     "LEDGER_ACTIONS",
     "MANIFEST",
+    "RECORD_VERSION",
     "Registry",
     "RegistryError",
+    "RunManifest",
     "RunNotFound",
+    "as_manifest",
     "new_run_id",
     "resolve_home",
     "sha256_file",

@@ -13,6 +13,7 @@ module of its own, and every name below is importable from here:
 
 * :mod:`churn.registry.home`: the home, run ids, safe names, paths and atomic writes;
 * :mod:`churn.registry.runs`: run folders, their manifests and their model files;
+* :mod:`churn.registry.record`: the typed run record (run.json), read and written in one place;
 * :mod:`churn.registry.atomic_io`: all-or-nothing writes, file hashes, JSON-ready values;
 * :mod:`churn.registry.model_files`: model files, hashed when written and verified before loading;
 * :mod:`churn.registry.ledger`: the ledger file and the champion history it implies;
@@ -52,6 +53,7 @@ from churn.registry.ledger import (
 )
 from churn.registry.lock import hold_run_lock
 from churn.registry.model_files import load_verified, read_verified
+from churn.registry.record import RunManifest
 from churn.registry.runs import RunStore
 
 
@@ -173,7 +175,7 @@ class Registry(RunStore):
         )
         return pointer
 
-    def mark_incomplete(self, run_id: str, error: str) -> dict[str, Any]:
+    def mark_incomplete(self, run_id: str, error: str) -> RunManifest:
         """Record a run that died half-way, reconciling a promotion that had already committed.
 
         Replacing champion.json is a promotion's commit point. A run that died after it (before
@@ -220,8 +222,8 @@ class Registry(RunStore):
         """
         if forced and not reason.strip():
             raise RegistryError("a forced promotion needs a reason (--reason '...')")
-        manifest = self.manifest(run_id)
-        if not forced and manifest.get("status") == "failed":
+        manifest = self.record(run_id)
+        if not forced and manifest.status == "failed":
             raise RegistryError(
                 f"run {run_id} failed; promote it only with a forced promotion and a reason"
             )
@@ -230,20 +232,20 @@ class Registry(RunStore):
         )
 
     def _point_at(
-        self, run_id: str, manifest: Mapping[str, Any], *, reason: str, action: str
+        self, run_id: str, manifest: RunManifest, *, reason: str, action: str
     ) -> dict[str, Any]:
-        model = manifest.get("model")
-        if not isinstance(model, dict) or "sha256" not in model or "name" not in model:
+        model = manifest.model
+        if model is None:
             raise RegistryError(f"run {run_id} has no saved model; only runs with a model qualify")
         current = self.champion()
         if current is not None and current["run_id"] == run_id:
             raise RegistryError(f"run {run_id} is already the champion")
         return self.set_champion(
             run_id,
-            model_name=model["name"],
-            model_sha256=model["sha256"],
-            metrics=manifest.get("metrics") or {},
-            threshold=manifest.get("threshold"),
+            model_name=model.name,
+            model_sha256=model.sha256,
+            metrics=manifest.metrics or {},
+            threshold=manifest.threshold,
             reason=reason,
             action=action,
         )
@@ -270,8 +272,8 @@ class Registry(RunStore):
         if current is None:
             raise RegistryError(f"nothing to roll back: no champion in {self.home}")
         target = to if to is not None else self._previous_champion(current["run_id"])
-        manifest = self.manifest(target)
-        if manifest.get("status") == "failed" and target not in self.champion_history():
+        manifest = self.record(target)
+        if manifest.status == "failed" and target not in self.champion_history():
             raise RegistryError(
                 f"run {target} failed and never served; a rollback returns to an earlier "
                 f"champion. To serve it anyway: churn promote {target} --reason '...'"

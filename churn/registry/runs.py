@@ -15,7 +15,6 @@ Nothing happens at import time, and constructing a :class:`RunStore` touches no 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -27,6 +26,16 @@ from churn import __version__
 from churn.errors import RegistryError
 from churn.registry.home import MANIFEST, RegistryHome, check_name, is_safe_name
 from churn.registry.model_files import dump_model, load_verified
+from churn.registry.record import (
+    RECORD_VERSION,
+    RunManifest,
+    RunNotFound,
+    as_manifest,
+    read_manifest,
+    write_manifest,
+)
+
+__all__ = ["RunNotFound", "RunStore"]
 
 log = logging.getLogger(__name__)
 
@@ -34,80 +43,81 @@ _MANIFEST_LOCK = threading.RLock()
 """Serialises read-merge-write of manifests between threads (the API and tests use threads)."""
 
 
-class RunNotFound(RegistryError):
-    """The run does not exist, or has no readable run.json."""
-
-
 class RunStore(RegistryHome):
-    """Runs and their models under one home directory (see :class:`RegistryHome`)."""
+    """Runs and their models under one home directory (see :class:`RegistryHome`).
+
+    Manifests are :class:`~churn.registry.record.RunManifest` records; :meth:`record` and
+    :meth:`records` return them, :meth:`manifest` and :meth:`runs` their JSON form (what
+    ``churn show --json`` prints).
+    """
 
     def start_run(self, run_id: str, **fields: Any) -> Path:
         """Create ``runs/<run_id>/`` and its run.json with status ``running``.
 
         Args:
             run_id: A new run id (see :func:`~churn.registry.home.new_run_id`).
-            **fields: Extra top-level manifest fields (spec name, data hash, ...).
+            **fields: Further manifest fields (spec name, seed, ...; see ``RunManifest``).
 
         Returns:
             The run folder.
 
         Raises:
-            RegistryError: The run already exists.
+            RegistryError: The run already exists, or a field is not a manifest field.
         """
         folder = self.run_dir(run_id)
+        manifest = as_manifest(
+            {
+                "record_version": RECORD_VERSION,
+                "run_id": run_id,
+                "status": "running",
+                "started_at": self._now(),
+                "ended_at": None,
+                "pid": os.getpid(),
+                "host": platform.node(),
+                "churn_version": __version__,
+                "python": platform.python_version(),
+                **fields,
+            },
+            source=f"run {run_id}",
+        )
         folder.parent.mkdir(parents=True, exist_ok=True)
         try:
             folder.mkdir()
         except FileExistsError:
             raise RegistryError(f"run {run_id} already exists ({folder})") from None
-        manifest = {
-            "run_id": run_id,
-            "status": "running",
-            "started_at": self._now(),
-            "ended_at": None,
-            "pid": os.getpid(),
-            "host": platform.node(),
-            "churn_version": __version__,
-            "python": platform.python_version(),
-            **fields,
-        }
-        self.write_json(folder / MANIFEST, manifest)
+        write_manifest(folder / MANIFEST, manifest)
         return folder
 
-    def manifest(self, run_id: str) -> dict[str, Any]:
-        """The run's run.json.
+    def record(self, run_id: str) -> RunManifest:
+        """The run's run.json as a validated record.
 
         Raises:
-            RunNotFound: No such run, or its run.json is unreadable.
+            RunNotFound: No such run, or its run.json is unreadable or not a run record.
         """
-        path = self.run_dir(run_id) / MANIFEST
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunNotFound(f"run {run_id} not found (no {path})") from None
-        except (OSError, ValueError) as exc:
-            raise RunNotFound(f"run {run_id}: unreadable {path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise RunNotFound(f"run {run_id}: {path} is not a JSON object")
-        return data
+        return read_manifest(self.run_dir(run_id) / MANIFEST, run_id)
 
-    def update_manifest(self, run_id: str, **fields: Any) -> dict[str, Any]:
-        """Merge top-level ``fields`` into run.json and rewrite it atomically; return the result.
+    def manifest(self, run_id: str) -> dict[str, Any]:
+        """The run's validated run.json as JSON-ready data (see :meth:`record`)."""
+        return self.record(run_id).as_dict()
+
+    def update_manifest(self, run_id: str, **fields: Any) -> RunManifest:
+        """Replace top-level ``fields`` of run.json, validated, atomically; return the record.
 
         Thread-safe within a process; across processes, the run lock keeps one writer per run.
+
+        Raises:
+            RegistryError: A field is not a manifest field or its value does not fit.
         """
         with _MANIFEST_LOCK:
-            manifest = {**self.manifest(run_id), **fields}
-            self.write_json(self.run_dir(run_id) / MANIFEST, manifest)
+            manifest = self.record(run_id).updated(**fields)
+            write_manifest(self.run_dir(run_id) / MANIFEST, manifest)
         return manifest
 
-    def finish_run(
-        self, run_id: str, *, status: str = "succeeded", **fields: Any
-    ) -> dict[str, Any]:
+    def finish_run(self, run_id: str, *, status: str = "succeeded", **fields: Any) -> RunManifest:
         """Record the end of a run that completed (``succeeded``, or ``failed`` on gates)."""
         return self.update_manifest(run_id, status=status, ended_at=self._now(), **fields)
 
-    def mark_incomplete(self, run_id: str, error: str) -> dict[str, Any]:
+    def mark_incomplete(self, run_id: str, error: str) -> RunManifest:
         """Record that a run died half-way: status ``failed``, ``incomplete``, error, ended_at."""
         return self.update_manifest(
             run_id, status="failed", incomplete=True, error=error, ended_at=self._now()
@@ -122,26 +132,35 @@ class RunStore(RegistryHome):
             reverse=True,
         )
 
-    def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Readable run manifests, newest first, at most ``limit``; unreadable ones are skipped.
+    def records(self, limit: int | None = None) -> list[RunManifest]:
+        """Readable run records, newest first, at most ``limit``; unreadable ones are skipped.
 
         Only as many run.json files are read as the answer needs, so the latest run costs one
         read however long the history grows.
         """
-        found: list[dict[str, Any]] = []
+        found: list[RunManifest] = []
         for run_id in self.run_ids():
             if limit is not None and len(found) >= limit:
                 break
             try:
-                found.append(self.manifest(run_id))
+                found.append(self.record(run_id))
             except RunNotFound as exc:
                 log.warning("skipping run folder %s: %s", self.run_dir(run_id), exc)
         return found
 
+    def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """:meth:`records` as JSON-ready data."""
+        return [record.as_dict() for record in self.records(limit)]
+
+    def latest_record(self) -> RunManifest | None:
+        """The newest readable run record, or None."""
+        records = self.records(limit=1)
+        return records[0] if records else None
+
     def latest_run(self) -> dict[str, Any] | None:
-        """The newest readable run manifest, or None."""
-        runs = self.runs(limit=1)
-        return runs[0] if runs else None
+        """:meth:`latest_record` as JSON-ready data, or None."""
+        latest = self.latest_record()
+        return None if latest is None else latest.as_dict()
 
     def recover_interrupted(self, *, exclude: str | None = None) -> list[str]:
         """Mark runs still ``running`` as incomplete; call only while holding the lock.
@@ -156,14 +175,13 @@ class RunStore(RegistryHome):
             The ids of the runs marked.
         """
         marked = []
-        for manifest in self.runs():
-            run_id = manifest.get("run_id")
-            if manifest.get("status") != "running" or not isinstance(run_id, str):
+        for manifest in self.records():
+            if manifest.status != "running" or manifest.run_id == exclude:
                 continue
-            if run_id == exclude:
-                continue
-            self.mark_incomplete(run_id, "interrupted: the process ended before the run finished")
-            marked.append(run_id)
+            self.mark_incomplete(
+                manifest.run_id, "interrupted: the process ended before the run finished"
+            )
+            marked.append(manifest.run_id)
         return marked
 
     # ----------------------------------------------------------------------- models
@@ -178,7 +196,7 @@ class RunStore(RegistryHome):
             ``{"name", "path" (relative to the home), "sha256", "bytes"}``.
         """
         path = self.run_dir(run_id) / check_name(name, "model file name")
-        self.manifest(run_id)  # the run must exist
+        self.record(run_id)  # the run must exist
         digest = dump_model(path, obj)
         info = {"name": name, "path": path.relative_to(self.home).as_posix(), **digest}
         self.update_manifest(run_id, model=info)

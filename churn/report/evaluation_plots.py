@@ -8,8 +8,9 @@ Files (in ``plots_dir``): ``eval_roc.png``, ``eval_precision_recall.png``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -86,47 +87,59 @@ def _label(name: str, winner: str, score: str) -> str:
     return plain(f"{name}{' (winner)' if name == winner else ''}  {score}")
 
 
-def plot_roc(y: npt.NDArray[np.int64], results: dict[str, CandidateResult], winner: str) -> Figure:
-    """ROC curves of every candidate on one figure, AUC in the legend."""
+Curve = Callable[[npt.NDArray[np.int64], npt.NDArray[np.float64]], tuple[Any, Any, str]]
+"""(y, P(churn)) -> (x values, y values, the score for the legend)."""
+
+
+def _roc(y: npt.NDArray[np.int64], proba: npt.NDArray[np.float64]) -> tuple[Any, Any, str]:
+    fpr, tpr, _ = roc_curve(y, proba)
+    return fpr, tpr, f"AUC {roc_auc_score(y, proba):.3f}"
+
+
+def _precision_recall(
+    y: npt.NDArray[np.int64], proba: npt.NDArray[np.float64]
+) -> tuple[Any, Any, str]:
+    precision, recall, _ = precision_recall_curve(y, proba)
+    return recall, precision, f"AP {average_precision_score(y, proba):.3f}"
+
+
+def _curves(
+    y: npt.NDArray[np.int64], results: dict[str, CandidateResult], winner: str, curve: Curve
+) -> tuple[Figure, Axes]:
+    """One figure with every candidate's curve, the winner drawn on top."""
     figure = new_figure(STANDARD_SIZE)
     ax = figure.subplots()
     for index, (name, result) in enumerate(results.items()):
-        fpr, tpr, _ = roc_curve(y, result.test_proba)
-        auc = roc_auc_score(y, result.test_proba)
-        ax.plot(
-            fpr,
-            tpr,
-            label=_label(name, winner, f"AUC {auc:.3f}"),
-            **_candidate_style(index, name, winner),
-        )
+        xs, ys, score = curve(y, result.test_proba)
+        ax.plot(xs, ys, label=_label(name, winner, score), **_candidate_style(index, name, winner))
+    return figure, ax
+
+
+def _titled(
+    figure: Figure, ax: Axes, title: str, *, legend: Literal["lower right", "upper right"]
+) -> Figure:
+    ax.legend(loc=legend, fontsize="small")
+    ax.set_title(title)
+    return figure
+
+
+def plot_roc(y: npt.NDArray[np.int64], results: dict[str, CandidateResult], winner: str) -> Figure:
+    """ROC curves of every candidate on one figure, AUC in the legend."""
+    figure, ax = _curves(y, results, winner, _roc)
     ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", label="chance")
     _unit_square(ax, "false positive rate (stayers flagged)", "true positive rate (recall)")
-    ax.legend(loc="lower right", fontsize="small")
-    ax.set_title("ROC curves on the hold-out")
-    return figure
+    return _titled(figure, ax, "ROC curves on the hold-out", legend="lower right")
 
 
 def plot_precision_recall(
     y: npt.NDArray[np.int64], results: dict[str, CandidateResult], winner: str
 ) -> Figure:
     """Precision-recall curves of every candidate, average precision in the legend."""
-    figure = new_figure(STANDARD_SIZE)
-    ax = figure.subplots()
-    for index, (name, result) in enumerate(results.items()):
-        precision, recall, _ = precision_recall_curve(y, result.test_proba)
-        ap = average_precision_score(y, result.test_proba)
-        ax.plot(
-            recall,
-            precision,
-            label=_label(name, winner, f"AP {ap:.3f}"),
-            **_candidate_style(index, name, winner),
-        )
+    figure, ax = _curves(y, results, winner, _precision_recall)
     base = float(np.mean(y)) if len(y) else 0.0
     ax.axhline(base, color="#999999", linestyle=":", label=f"base rate {base:.1%}")
     _unit_square(ax, "recall (churners found)", "precision (flagged who churn)")
-    ax.legend(loc="upper right", fontsize="small")
-    ax.set_title("Precision-recall curves on the hold-out")
-    return figure
+    return _titled(figure, ax, "Precision-recall curves on the hold-out", legend="upper right")
 
 
 def plot_calibration(

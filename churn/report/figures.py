@@ -16,6 +16,8 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from churn.errors import one_line
+
 DPI = 100
 """Pixels per inch of every saved PNG: a figure of w x h inches is w*DPI x h*DPI pixels."""
 STANDARD_SIZE = (7.0, 5.0)
@@ -91,11 +93,6 @@ def save_figure(figure: Figure, path: Path) -> None:
         figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
     finally:
         figure.clear()
-
-
-def one_line(exc: BaseException) -> str:
-    """The exception message on one line."""
-    return " ".join(str(exc).split()) or "(no message)"
 
 
 def plain(text: object) -> str:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import base64
 import struct
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 
 from churn.registry.atomic_io import atomic_write
+from churn.registry.record import RunManifest, as_manifest
 from churn.report.figures import PlotSet
-from churn.report.markup import Html, dig, join, tag, void
+from churn.report.markup import Html, join, tag, void
 from churn.report.sections import (
     at_risk_section,
     badge_color,
@@ -105,31 +107,26 @@ figcaption{color:var(--muted);font-size:13px;margin-top:6px}
 """
 
 
+class ReportInputs(TypedDict):
+    """What a report is drawn from besides the run record."""
+
+    spec_text: str
+    predictions: pd.DataFrame
+    eda: PlotSet
+    evaluation: PlotSet
+    top_at_risk: int
+
+
 def write_report(
-    run_dir: Path,
-    manifest: dict[str, Any],
-    *,
-    spec_text: str,
-    predictions: pd.DataFrame,
-    eda: PlotSet,
-    evaluation: PlotSet,
-    top_at_risk: int,
+    run_dir: Path, manifest: RunManifest | Mapping[str, Any], **inputs: Unpack[ReportInputs]
 ) -> Path:
     """Write ``run_dir/report.html`` (atomically) and return its path."""
-    page = render_report(
-        manifest,
-        spec_text=spec_text,
-        predictions=predictions,
-        eda=eda,
-        evaluation=evaluation,
-        top_at_risk=top_at_risk,
-    )
-    data = page.encode("utf-8")
+    data = render_report(manifest, **inputs).encode("utf-8")
     return atomic_write(run_dir / "report.html", lambda stream: stream.write(data))
 
 
 def render_report(
-    manifest: dict[str, Any],
+    manifest: RunManifest | Mapping[str, Any],
     *,
     spec_text: str,
     predictions: pd.DataFrame,
@@ -137,8 +134,13 @@ def render_report(
     evaluation: PlotSet,
     top_at_risk: int,
 ) -> str:
-    """The whole report page as one string."""
-    rows = dig(manifest, "data", "rows")
+    """The whole report page as one string (``manifest`` is validated as a run record).
+
+    Raises:
+        RegistryError: ``manifest`` is not a run record.
+    """
+    manifest = as_manifest(manifest)
+    rows = manifest.data.rows if manifest.data else None
     sections = [
         status_section(manifest),
         gates_section(manifest),
@@ -149,8 +151,8 @@ def render_report(
         text_section("spec", "Spec", spec_text, "The spec this run was trained from."),
         text_section("manifest", "Manifest", manifest_text(manifest), "run.json of this run."),
     ]
-    name = manifest.get("spec_name") or "churn"
-    title = f"{name} · run {manifest.get('run_id') or '?'}"
+    name = manifest.spec_name or "churn"
+    title = f"{name} · run {manifest.run_id}"
     nav = tag(
         "nav",
         join(
@@ -163,7 +165,7 @@ def render_report(
         tag("h1", f"Churn run report: {name}"),
         tag(
             "p",
-            f"run {manifest.get('run_id') or '?'} · {manifest.get('status') or 'unknown'}",
+            f"run {manifest.run_id} · {manifest.status}",
             class_=f"status-{badge_color(manifest)}",
         ),
         nav,

@@ -94,12 +94,3 @@ def signed(value: Any, digits: int = 4) -> str:
     except (TypeError, ValueError):
         return "—"
     return "—" if math.isnan(as_float) else f"{as_float:+.{digits}f}"
-
-
-def dig(mapping: Any, *keys: str) -> Any:
-    """``mapping[k1][k2]...``, or None as soon as a level is missing or not a mapping."""
-    for key in keys:
-        if not isinstance(mapping, Mapping):
-            return None
-        mapping = mapping.get(key)
-    return mapping

@@ -1,21 +1,20 @@
-"""The sections of the HTML run report, built from the run manifest (``run.json``).
+"""The sections of the HTML run report, built from the typed run record (``run.json``).
 
-Every function tolerates missing keys: a run that failed early has a status and an error,
-but maybe no candidates, gates or decision.
+A run that failed early has a status and an error, but maybe no candidates, gates or decision;
+every section says so instead of failing.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
+from churn.registry.record import CandidateRecord, GateResultRecord, RunManifest
 from churn.report.markup import (
     Html,
     definition_list,
-    dig,
     esc,
     join,
     number,
@@ -32,43 +31,42 @@ def section(section_id: str, title: str, *body: object) -> Html:
     return tag("section", tag("h2", title), *body, id=section_id)
 
 
-def badge_color(manifest: dict[str, Any]) -> str:
+def badge_color(manifest: RunManifest) -> str:
     """green: promoted; red: failed or rejected; amber: anything else (kept, held, running)."""
-    action = dig(manifest, "decision", "action")
-    if manifest.get("status") == "failed" or dig(manifest, "decision", "run_failed"):
+    action = manifest.decision.action if manifest.decision else None
+    if manifest.status == "failed" or manifest.run_failed or action == "reject":
         return RED
-    if action == "reject":
-        return RED
-    if manifest.get("status") == "succeeded" and action == "promote":
+    if manifest.status == "succeeded" and action == "promote":
         return GREEN
     return AMBER
 
 
-def status_section(manifest: dict[str, Any]) -> Html:
+def status_section(manifest: RunManifest) -> Html:
     """Run status and decision with its reason, winner, run id and times."""
-    status = manifest.get("status") or "unknown"
-    action = dig(manifest, "decision", "action")
+    status = manifest.status
+    action = manifest.decision.action if manifest.decision else None
     badge = tag(
         "span",
         f"{status}{f' · {action}' if action else ''}",
         class_=f"badge badge-{badge_color(manifest)}",
     )
-    reason = dig(manifest, "decision", "reason")
-    champion = f"{manifest.get('champion_before') or '—'} → {manifest.get('champion_after') or '—'}"
+    reason = manifest.decision.reason if manifest.decision else None
+    champion = f"{manifest.champion_before or '—'} → {manifest.champion_after or '—'}"
+    times = manifest.as_dict()
     items = {
-        "Run": manifest.get("run_id"),
+        "Run": manifest.run_id,
         "Decision": tag("strong", action) if action else None,
         "Reason": reason,
-        "Winner": manifest.get("winner") or "—",
-        "Selection metric": manifest.get("selection_metric"),
+        "Winner": manifest.winner or "—",
+        "Selection metric": manifest.selection_metric,
         "Champion": champion,
-        "Started": manifest.get("started_at"),
-        "Ended": manifest.get("ended_at") or "—",
-        "Duration": _duration(manifest.get("started_at"), manifest.get("ended_at")),
-        "Seed": manifest.get("seed"),
-        "Spec": _with_hash(manifest.get("spec_name"), manifest.get("spec_sha256")),
+        "Started": times.get("started_at"),
+        "Ended": times.get("ended_at") or "—",
+        "Duration": _duration(manifest),
+        "Seed": manifest.seed,
+        "Spec": _with_hash(manifest.spec_name, manifest.spec_sha256),
     }
-    error = manifest.get("error")
+    error = manifest.error
     return section(
         "status",
         "Status",
@@ -78,37 +76,31 @@ def status_section(manifest: dict[str, Any]) -> Html:
     )
 
 
-def gates_section(manifest: dict[str, Any]) -> Html:
+def gates_section(manifest: RunManifest) -> Html:
     """The gate summary and one table row per threshold."""
-    gates = manifest.get("gates")
-    if not isinstance(gates, dict):
+    gates = manifest.gates
+    if gates is None:
         return section("gates", "Gates", tag("p", "No gates were evaluated in this run."))
-    passed = gates.get("passed")
-    summary = "passed" if passed else ("failed" if passed is not None else "unknown")
-    prefix = "No thresholds configured; " if gates.get("empty") else ""
+    passed = gates.passed
+    prefix = "No thresholds configured; " if gates.empty else ""
     line = tag(
         "p",
-        f"{prefix}gates {summary}: ",
-        gates.get("reason") or "",
+        f"{prefix}gates {'passed' if passed else 'failed'}: ",
+        gates.reason,
         class_=f"verdict-{'pass' if passed else 'fail'}",
     )
     rows = [
         [
-            result.get("kind"),
-            result.get("metric"),
-            number(result.get("value")),
-            _threshold_text(result),
-            number(result.get("champion")),
+            result.kind,
+            result.metric,
+            number(result.value),
+            result.threshold_text(),
+            number(result.champion),
             _delta_text(result),
-            tag(
-                "span",
-                result.get("verdict") or "—",
-                class_=f"verdict verdict-{_verdict_class(result.get('verdict'))}",
-            ),
-            result.get("reason") or "",
+            tag("span", result.verdict, class_=f"verdict verdict-{_verdict_class(result)}"),
+            result.reason,
         ]
-        for result in gates.get("results") or []
-        if isinstance(result, dict)
+        for result in gates.results
     ]
     headers = ["kind", "metric", "value", "threshold", "champion", "delta", "verdict", "reason"]
     body = table(headers, rows) if rows else tag("p", "No thresholds to show.")
@@ -116,22 +108,20 @@ def gates_section(manifest: dict[str, Any]) -> Html:
 
 
 def data_section(
-    manifest: dict[str, Any], missing: dict[str, int], *, sampled: bool, rows_used: int
+    manifest: RunManifest, missing: dict[str, int], *, sampled: bool, rows_used: int
 ) -> Html:
     """Rows, columns, class balance, missing values, and whether EDA used a sample."""
-    data: dict[str, Any] = manifest.get("data") or {}
-    if not isinstance(data, dict):
-        data = {}
-    rows, positives = data.get("rows"), data.get("positives")
+    data = manifest.data
+    rows = data.rows if data else None
     balance = None
-    if isinstance(rows, int) and isinstance(positives, int) and rows > 0:
-        balance = f"{positives:,} churned of {rows:,} ({positives / rows:.1%})"
+    if data is not None and data.rows > 0:
+        balance = f"{data.positives:,} churned of {data.rows:,} ({data.positives / data.rows:.1%})"
     items = {
-        "Source": data.get("path"),
-        "Rows": number(rows) if rows is not None else None,
-        "Columns": number(data.get("columns")) if data.get("columns") is not None else None,
+        "Source": data.path if data else None,
+        "Rows": number(data.rows) if data else None,
+        "Columns": number(data.columns) if data else None,
         "Class balance": balance,
-        "Data sha256": data.get("sha256") or manifest.get("data_sha256"),
+        "Data sha256": manifest.data_sha256,
     }
     gaps = {name: count for name, count in missing.items() if count}
     if gaps:
@@ -167,16 +157,16 @@ def eda_note(*, sampled: bool, rows_used: int, rows: Any) -> Html:
     return Html("")
 
 
-def metrics_section(manifest: dict[str, Any]) -> Html:
+def metrics_section(manifest: RunManifest) -> Html:
     """Candidate x metric: CV mean ± std and hold-out; the winner's row highlighted."""
-    candidates = manifest.get("candidates")
-    if not isinstance(candidates, dict) or not candidates:
+    candidates = manifest.candidates
+    if not candidates:
         return section("metrics", "Metrics", tag("p", "No candidate was scored in this run."))
-    selection = manifest.get("selection_metric")
+    selection = manifest.selection_metric
     metrics: list[str] = []
     for entry in candidates.values():
-        for key in ("cv_mean", "holdout"):
-            for metric in dig(entry, key) or {}:
+        for values in (entry.cv_mean, entry.holdout):
+            for metric in values:
                 if metric not in metrics:
                     metrics.append(metric)
     if selection in metrics:
@@ -187,22 +177,17 @@ def metrics_section(manifest: dict[str, Any]) -> Html:
         join([metric, tag("small", "selection")]) if metric == selection else metric
         for metric in metrics
     ]
-    winner = manifest.get("winner")
+    winner = manifest.winner
     rows, classes = [], []
     for name, entry in candidates.items():
-        entry = entry if isinstance(entry, dict) else {}
         title = join(
             [
                 name,
                 tag("span", "winner", class_="tag") if name == winner else "",
-                tag("small", entry.get("type") or "", class_="type"),
+                tag("small", entry.type, class_="type"),
             ]
         )
-        row: list[object] = [
-            title,
-            number(entry.get("threshold"), 3),
-            number(entry.get("fit_seconds"), 1),
-        ]
+        row: list[object] = [title, number(entry.threshold, 3), number(entry.fit_seconds, 1)]
         row += [_metric_cell(entry, metric) for metric in metrics]
         rows.append(row)
         classes.append("winner" if name == winner else None)
@@ -218,9 +203,9 @@ def metrics_section(manifest: dict[str, Any]) -> Html:
     )
 
 
-def _metric_cell(entry: dict[str, Any], metric: str) -> Html:
-    holdout = number(dig(entry, "holdout", metric), 3)
-    mean, std = dig(entry, "cv_mean", metric), dig(entry, "cv_std", metric)
+def _metric_cell(entry: CandidateRecord, metric: str) -> Html:
+    holdout = number(entry.holdout.get(metric), 3)
+    mean, std = entry.cv_mean.get(metric), entry.cv_std.get(metric)
     if mean is None:
         return esc(holdout)
     cv = f"CV {number(mean, 3)}" + ("" if std is None else f" ± {number(std, 3)}")
@@ -259,9 +244,9 @@ def text_section(section_id: str, title: str, text: str, note: str) -> Html:
     return section(section_id, title, tag("p", note, class_="note"), tag("pre", text))
 
 
-def manifest_text(manifest: dict[str, Any]) -> str:
+def manifest_text(manifest: RunManifest) -> str:
     """``run.json`` as it would be pretty-printed."""
-    return json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
+    return json.dumps(manifest.as_dict(), indent=2, ensure_ascii=False, default=str)
 
 
 def _cell(column: str, value: Any) -> object:
@@ -274,45 +259,21 @@ def _cell(column: str, value: Any) -> object:
     return value
 
 
-def _threshold_text(result: dict[str, Any]) -> str:
-    lower, upper = result.get("lower"), result.get("upper")
-    if result.get("kind") != "change" and (lower is not None or upper is not None):
-        if lower is not None and upper is not None:
-            return f"{number(lower)} ≤ value ≤ {number(upper)}"
-        return f"≥ {number(lower)}" if lower is not None else f"≤ {number(upper)}"
-    parts = []
-    if result.get("min_absolute_change") is not None:
-        parts.append(f"Δ ≥ {signed(result.get('min_absolute_change'))}")
-    if result.get("min_relative_change") is not None:
-        parts.append(f"Δ/champion ≥ {signed(result.get('min_relative_change'))}")
-    direction = result.get("direction")
-    text = "; ".join(parts) or "—"
-    return f"{text} ({direction} is better)" if direction else text
-
-
-def _delta_text(result: dict[str, Any]) -> str:
-    delta = signed(result.get("delta"))
-    relative = result.get("relative_delta")
-    if delta != "—" and isinstance(relative, int | float):
-        return f"{delta} ({relative:+.2%})"
+def _delta_text(result: GateResultRecord) -> str:
+    delta = signed(result.delta)
+    if delta != "—" and result.relative_delta is not None:
+        return f"{delta} ({result.relative_delta:+.2%})"
     return delta
 
 
-def _verdict_class(verdict: Any) -> str:
-    text = str(verdict or "").lower()
-    if text.startswith("pass"):
-        return "pass"
-    if text.startswith("fail"):
-        return "fail"
-    return "other"
+def _verdict_class(result: GateResultRecord) -> str:
+    return "other" if result.verdict == "skipped" else result.verdict
 
 
-def _duration(started: Any, ended: Any) -> str | None:
-    try:
-        seconds = datetime.fromisoformat(str(ended)) - datetime.fromisoformat(str(started))
-    except (TypeError, ValueError):
+def _duration(manifest: RunManifest) -> str | None:
+    if manifest.started_at is None or manifest.ended_at is None:
         return None
-    return f"{seconds.total_seconds():.1f} s"
+    return f"{(manifest.ended_at - manifest.started_at).total_seconds():.1f} s"
 
 
 def _with_hash(name: Any, digest: Any) -> str | None:

@@ -22,6 +22,7 @@ import pandas as pd
 from churn.contract import load_dataset_and_hash, target_vector
 from churn.errors import GateFailure
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.registry.record import RunManifest, as_manifest
 from churn.spec import Spec
 from churn.spec.loader import load_spec_and_text
 from churn.training.compile import compile_candidate
@@ -196,7 +197,11 @@ def record(
     report: GateReport,
     decision: Decision,
 ) -> dict[str, Any]:
-    """Write metrics.json, metrics.csv and the winner's model; put it all in the manifest."""
+    """Write metrics.json, metrics.csv and the winner's model; put it all in the manifest.
+
+    Returns:
+        The manifest as JSON-ready data (``RunManifest.as_dict()``).
+    """
     summaries = {name: result.summary() for name, result in results.items()}
     best = results[winner]
     ctx.registry.write_json(
@@ -204,7 +209,7 @@ def record(
     )
     ctx.registry.write_text(ctx.run_dir / "metrics.csv", _csv(metrics_rows(results)))
     model = ctx.registry.save_model(ctx.run_id, best.pipeline, name=MODEL_FILE)
-    return ctx.registry.update_manifest(
+    manifest = ctx.registry.update_manifest(
         ctx.run_id,
         candidates=summaries,
         winner=winner,
@@ -219,10 +224,15 @@ def record(
         gates=report.to_dict(),
         decision=decision.to_dict(),
     )
+    return manifest.as_dict()
 
 
 def apply_decision(ctx: RunContext, decision: Decision) -> dict[str, Any]:
-    """Promote, or write the ledger line that says why not; then close the run's manifest."""
+    """Promote, or write the ledger line that says why not; then close the run's manifest.
+
+    Returns:
+        The closed manifest as JSON-ready data (``RunManifest.as_dict()``).
+    """
     if decision.action == "promote":
         ctx.registry.promote(ctx.run_id, reason=decision.reason, forced=False)
     else:
@@ -230,22 +240,23 @@ def apply_decision(ctx: RunContext, decision: Decision) -> dict[str, Any]:
             {"action": decision.action, "run_id": ctx.run_id, "reason": decision.reason}
         )
     status = "failed" if decision.run_failed else "succeeded"
-    return ctx.registry.finish_run(
+    manifest = ctx.registry.finish_run(
         ctx.run_id, status=status, champion_after=ctx.registry.champion_id()
     )
+    return manifest.as_dict()
 
 
-def raise_if_failed(manifest: dict[str, Any]) -> None:
+def raise_if_failed(manifest: RunManifest | dict[str, Any]) -> None:
     """Fail the run (exit code 4, a Failed flow run) when its decision says so.
 
     Raises:
-        GateFailure: The gates were not met; carries the manifest.
+        GateFailure: The gates were not met; carries the manifest as JSON-ready data.
     """
-    decision = manifest.get("decision") or {}
-    if decision.get("run_failed"):
+    record = as_manifest(manifest)
+    if record.decision is not None and record.decision.run_failed:
         raise GateFailure(
-            f"run {manifest['run_id']}: quality gates not met: {decision.get('reason')}",
-            manifest,
+            f"run {record.run_id}: quality gates not met: {record.decision.reason}",
+            record.as_dict(),
         )
 
 

@@ -27,7 +27,7 @@ from churn.serving.fast_inputs import (
 )
 from churn.serving.fast_scorer import FastScorer
 from churn.serving.threads import serve_single_threaded
-from churn.spec import NUMERIC_DTYPES, ColumnSpec
+from churn.spec import ColumnSpec, kind_of
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,7 @@ def _kind_changes(
         dtype = entry.get("dtype") if isinstance(entry, dict) else None
         if dtype is None:
             continue
-        kind = "numeric" if dtype in NUMERIC_DTYPES else "categorical"
-        if kind != specs[name].kind:
+        if kind_of(dtype) != specs[name].kind:
             changes.append(f"{name} as {dtype} (the serving spec says {specs[name].dtype})")
     return changes
 
@@ -126,15 +125,7 @@ def _kind_changes(
 def _candidate(registry: Registry, run_id: str) -> tuple[str | None, str | None]:
     """The champion's candidate name and model type, from its run.json (None if unreadable)."""
     try:
-        manifest = registry.manifest(run_id)
+        manifest = registry.record(run_id)
     except RegistryError:
         return None, None
-    model = manifest.get("model")
-    if not isinstance(model, dict):
-        model = {}
-    candidate = manifest.get("winner") or model.get("candidate")
-    model_type = model.get("type")
-    return (
-        str(candidate) if candidate is not None else None,
-        str(model_type) if model_type is not None else None,
-    )
+    return manifest.candidate, manifest.model.type if manifest.model else None

@@ -12,6 +12,7 @@ from churn.spec.base import (
     Metric,
     Scalar,
     StrictModel,
+    kind_of,
 )
 from churn.spec.evaluation import (
     ChangeThreshold,
@@ -95,6 +96,7 @@ __all__ = [
     "TargetSpec",
     "ThresholdSpec",
     "ValueThreshold",
+    "kind_of",
     "load_spec",
     "load_spec_and_text",
     "parse_spec",

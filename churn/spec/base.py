@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,21 +22,22 @@ Metric = Literal[
 LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
 """Metrics where a smaller value is better; every other metric is higher-is-better."""
 
-DEFAULT_METRICS: tuple[Metric, ...] = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "pr_auc",
-    "brier",
+DEFAULT_METRICS: tuple[Metric, ...] = tuple(
+    metric for metric in get_args(Metric) if metric not in {"balanced_accuracy", "log_loss"}
 )
+"""What a run reports unless the spec says otherwise: every metric but balanced accuracy and
+log loss, in the order of :data:`Metric`."""
 
 DType = Literal["int", "float", "bool", "str", "category"]
 NUMERIC_DTYPES: frozenset[str] = frozenset({"int", "float", "bool"})
 
 Kind = Literal["numeric", "categorical"]
 Scalar = str | int | float | bool
+
+
+def kind_of(dtype: str) -> Kind:
+    """numeric (int, float, bool) or categorical (str, category)."""
+    return "numeric" if dtype in NUMERIC_DTYPES else "categorical"
 
 
 class StrictModel(BaseModel):

@@ -14,11 +14,11 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from churn.spec.base import (
-    NUMERIC_DTYPES,
     DType,
     Kind,
     Scalar,
     StrictModel,
+    kind_of,
 )
 from churn.spec.evaluation import (
     EvaluationSpec,
@@ -80,7 +80,7 @@ class ColumnSpec(StrictModel):
     @property
     def kind(self) -> Kind:
         """numeric or categorical, from the dtype."""
-        return "numeric" if self.dtype in NUMERIC_DTYPES else "categorical"
+        return kind_of(self.dtype)
 
     @model_validator(mode="after")
     def _range_fits_dtype(self) -> ColumnSpec:

@@ -6,6 +6,7 @@ parallel); :func:`evaluate_candidates` does both for callers without an orchestr
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -219,11 +220,20 @@ def _unneg(metric: str, value: float) -> float:
 
 
 def select_winner(spec: Spec, results: dict[str, CandidateResult]) -> str:
-    """Best CV mean of the selection metric; ties go to the earlier candidate in the spec."""
+    """Best CV mean of the selection metric; ties go to the earlier candidate in the spec.
+
+    A CV mean that is NaN (the metric was undefined in a fold, e.g. ROC-AUC in a fold with one
+    class) ranks below every number, so such a candidate wins only when all are NaN.
+    """
     metric = spec.evaluation.selection_metric
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     order = {model.name: index for index, model in enumerate(spec.models)}
-    return max(results, key=lambda name: (sign * results[name].cv_mean[metric], -order[name]))
+
+    def rank(name: str) -> tuple[float, int]:
+        score = sign * results[name].cv_mean[metric]
+        return (-math.inf if math.isnan(score) else score, -order[name])
+
+    return max(results, key=rank)
 
 
 def rescore(

@@ -160,22 +160,36 @@ def test_starting_an_existing_run_is_refused(reg: Registry) -> None:
 def test_update_manifest_merges_fields(reg: Registry) -> None:
     reg.start_run("r1")
     reg.update_manifest("r1", metrics={"roc_auc": 0.8})
-    reg.update_manifest("r1", gates={"passed": True})
+    reg.update_manifest("r1", winner="logreg")
 
     manifest = reg.manifest("r1")
     assert manifest["metrics"] == {"roc_auc": 0.8}
-    assert manifest["gates"] == {"passed": True}
+    assert manifest["winner"] == "logreg"
     assert manifest["status"] == "running"
 
 
 def test_concurrent_manifest_updates_from_threads_lose_nothing(reg: Registry) -> None:
     reg.start_run("r1")
 
+    fields = {
+        "spec_name": "s",
+        "spec_path": "p",
+        "spec_sha256": "h",
+        "seed": 7,
+        "selection_metric": "roc_auc",
+        "champion_before": "r0",
+        "data_sha256": "d",
+        "winner": "w",
+        "threshold": 0.4,
+        "error": "e",
+    }
+    updates = [{name: value} for name, value in fields.items()] * 4
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda i: reg.update_manifest("r1", **{f"k{i}": i}), range(40)))
+        list(pool.map(lambda update: reg.update_manifest("r1", **update), updates))
 
     manifest = reg.manifest("r1")
-    assert all(manifest[f"k{i}"] == i for i in range(40))
+    assert {name: manifest[name] for name in fields} == fields
 
 
 def test_manifest_of_an_unknown_run_raises_run_not_found(reg: Registry) -> None:
@@ -207,9 +221,9 @@ def test_the_latest_run_reads_one_manifest_however_long_the_history(
     for minute in range(30):
         reg.start_run(new_run_id(T0 + timedelta(minutes=minute)))
     reads: list[str] = []
-    real = Registry.manifest
+    real = Registry.record
     monkeypatch.setattr(
-        Registry, "manifest", lambda self, run_id: reads.append(run_id) or real(self, run_id)
+        Registry, "record", lambda self, run_id: reads.append(run_id) or real(self, run_id)
     )
     reg.latest_run()
     assert len(reads) == 1

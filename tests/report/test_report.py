@@ -125,7 +125,10 @@ def manifest_for(run: Trained, **overrides: Any) -> dict[str, Any]:
         "selection_metric": "roc_auc",
         "gates": {
             "passed": True,
+            "passed_value": True,
+            "passed_change": True,
             "empty": False,
+            "when_empty": "fail",
             "reason": "every threshold passed",
             "results": [
                 {
@@ -344,7 +347,7 @@ def test_report_says_when_eda_was_sampled(run: Trained, tmp_path: Path) -> None:
     eda = PlotSet([], [], sampled=True, rows_used=1000)
     page = write_report(
         tmp_path,
-        manifest_for(run, data={"rows": 1200, "columns": 7, "positives": 400}),
+        manifest_for(run, data={"path": "big.csv", "rows": 1200, "columns": 7, "positives": 400}),
         spec_text="",
         predictions=pd.DataFrame(),
         eda=eda,
@@ -579,7 +582,7 @@ def test_report_of_a_run_that_died_early_still_has_every_section(tmp_path: Path)
     manifest = {
         "run_id": "r1",
         "status": "failed",
-        "started_at": "2026-01-01T00:00:00",
+        "started_at": "2026-01-01T00:00:00+00:00",
         "error": "DataContractError: tenure: below min 0",
         "ended_at": None,
     }

@@ -1,0 +1,291 @@
+"""The typed run record: what ``runs/<run_id>/run.json`` holds, and the one place it is read
+and written.
+
+:class:`RunManifest` and its nested records (data, model file, candidates, champion scores,
+gate results, gate report, decision) are pydantic models, frozen and closed (``extra="forbid"``).
+A manifest is written by :func:`write_manifest` and read by :func:`read_manifest`; everything
+else in churn, the API and the CLI takes the model.
+
+Guarantees:
+
+* The JSON on disk keeps the shape of the registry contract (README): a record holds exactly the
+  keys that were set, in the order the run sets them, so a record written before this module
+  existed reads back to the same JSON. New records add ``record_version`` (:data:`RECORD_VERSION`);
+  a record without it (version 0) is read as it is.
+* A damaged or foreign run.json raises :class:`RunNotFound` naming the file and the first fields
+  that do not fit; a record from a newer churn is refused with its version.
+
+Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Final, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, field_serializer
+
+from churn.errors import RegistryError
+from churn.registry.atomic_io import atomic_write, to_json
+
+RECORD_VERSION: Final = 1
+"""The version of the run record this churn writes; it reads every version up to this one."""
+
+RunStatus = Literal["running", "succeeded", "failed"]
+Metrics = dict[str, float | None]
+"""Metric values by name; a metric that could not be computed (NaN) is null on disk."""
+
+_MAX_PROBLEMS: Final = 5
+
+
+class RunNotFound(RegistryError):
+    """The run does not exist, or has no readable run.json."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict of the fields that were set (the shape written to disk)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class DataRecord(_Record):
+    """The validated data set a run trained on."""
+
+    path: str
+    rows: int
+    columns: int
+    positives: int
+
+
+class ModelFileRecord(_Record):
+    """The winner's model file; ``sha256`` is what loading and promotion verify."""
+
+    name: str
+    path: str
+    sha256: str
+    bytes: int
+    candidate: str | None = None
+    type: str | None = None
+
+
+class CandidateRecord(_Record):
+    """One candidate's threshold and metrics (CV on the training part, and hold-out)."""
+
+    name: str
+    type: str
+    threshold: float
+    cv_mean: Metrics
+    cv_std: Metrics
+    cv_folds: dict[str, list[float | None]]
+    holdout: Metrics
+    fit_seconds: float
+
+
+class ChampionScoresRecord(_Record):
+    """The champion re-scored on this run's hold-out (``error`` when it could not be)."""
+
+    run_id: str
+    metrics: Metrics | None
+    error: str | None = None
+
+
+class GateResultRecord(_Record):
+    """The verdict of one threshold, with the numbers that led to it."""
+
+    kind: Literal["value", "change"]
+    metric: str
+    verdict: Literal["pass", "fail", "skipped"]
+    reason: str
+    value: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    direction: Literal["higher", "lower"] | None = None
+    min_absolute_change: float | None = None
+    min_relative_change: float | None = None
+    champion: float | None = None
+    delta: float | None = None
+    relative_delta: float | None = None
+
+    def threshold_text(self) -> str:
+        """The threshold in words: ``[0.7000, inf]``, or ``d >= -0.0100 (higher is better)``.
+
+        The one wording of a gate, used by the CLI summary and the HTML report.
+        """
+        if self.kind == "value":
+            lower = "-inf" if self.lower is None else _number(self.lower)
+            upper = "inf" if self.upper is None else _number(self.upper)
+            return f"[{lower}, {upper}]"
+        text = f"d >= {_number(self.min_absolute_change)}"
+        if self.min_relative_change is not None:
+            text += f", d/c >= {_number(self.min_relative_change)}"
+        return f"{text} ({self.direction or 'higher'} is better)"
+
+
+class GateReportRecord(_Record):
+    """Every threshold's result and whether the value and change gates passed."""
+
+    passed: bool
+    passed_value: bool
+    passed_change: bool
+    empty: bool
+    when_empty: Literal["fail", "pass"]
+    reason: str
+    results: list[GateResultRecord]
+
+
+class DecisionRecord(_Record):
+    """What happened to the winner, and whether the run counts as failed (exit code 4)."""
+
+    action: Literal["promote", "keep_champion", "hold", "reject"]
+    run_failed: bool
+    reason: str
+
+
+class RunManifest(_Record):
+    """``run.json``: one run's ids, times, status, hashes, versions, metrics, gates and decision.
+
+    Fields are declared in the order a run sets them, which is the order of the keys on disk.
+    Every field but ``run_id`` and ``status`` may be absent: a run that died early has few.
+    """
+
+    record_version: int = 0
+    run_id: str
+    status: RunStatus
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    pid: int | None = None
+    host: str | None = None
+    churn_version: str | None = None
+    python: str | None = None
+    spec_name: str | None = None
+    spec_path: str | None = None
+    spec_sha256: str | None = None
+    seed: int | None = None
+    versions: dict[str, str] | None = None
+    selection_metric: str | None = None
+    champion_before: str | None = None
+    data_sha256: str | None = None
+    data: DataRecord | None = None
+    model: ModelFileRecord | None = None
+    candidates: dict[str, CandidateRecord] | None = None
+    winner: str | None = None
+    metrics: Metrics | None = None
+    threshold: float | None = None
+    champion_scores: ChampionScoresRecord | None = None
+    gates: GateReportRecord | None = None
+    decision: DecisionRecord | None = None
+    champion_after: str | None = None
+    incomplete: bool | None = None
+    error: str | None = None
+
+    @field_serializer("started_at", "ended_at")
+    def _iso(self, value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    @property
+    def run_failed(self) -> bool:
+        """Whether the run's decision fails the run (gates not met)."""
+        return self.decision is not None and self.decision.run_failed
+
+    @property
+    def candidate(self) -> str | None:
+        """The winning candidate's name (from ``winner``, else the model file record)."""
+        return self.winner or (self.model.candidate if self.model else None)
+
+    def updated(self, **fields: Any) -> RunManifest:
+        """A validated copy with top-level ``fields`` replaced (or added).
+
+        Raises:
+            RegistryError: A field is unknown or its value does not fit.
+        """
+        merged = {**self.as_dict(), **{k: _plain(v) for k, v in fields.items()}}
+        return as_manifest(merged, source=f"run {self.run_id}")
+
+
+def as_manifest(
+    value: RunManifest | Mapping[str, Any], *, source: str = "run record"
+) -> RunManifest:
+    """``value`` as a :class:`RunManifest` (validated when it is a mapping).
+
+    Raises:
+        RegistryError: The mapping is not a run record; the message names ``source`` and fields.
+    """
+    if isinstance(value, RunManifest):
+        return value
+    try:
+        return RunManifest.model_validate(value)
+    except ValidationError as exc:
+        raise RegistryError(f"{source}: not a run record: {_problems(exc)}") from None
+
+
+def read_manifest(path: Path, run_id: str) -> RunManifest:
+    """Read and validate one run's run.json.
+
+    Raises:
+        RunNotFound: The file is missing, is not JSON, is not a run record (the message names the
+            file and the fields), or was written by a newer churn.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunNotFound(f"run {run_id} not found (no {path})") from None
+    except (OSError, ValueError) as exc:
+        raise RunNotFound(f"run {run_id}: unreadable {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise RunNotFound(f"run {run_id}: {path} is not a JSON object")
+    version = data.get("record_version", 0)
+    if isinstance(version, int) and version > RECORD_VERSION:
+        raise RunNotFound(
+            f"run {run_id}: {path} has record_version {version}; this churn reads versions up "
+            f"to {RECORD_VERSION}: upgrade churn to read it"
+        )
+    try:
+        return RunManifest.model_validate(data)
+    except ValidationError as exc:
+        raise RunNotFound(f"run {run_id}: {path} is not a run record: {_problems(exc)}") from None
+
+
+def write_manifest(path: Path, manifest: RunManifest) -> Path:
+    """Write run.json atomically (indented; NaN and infinities become null)."""
+    text = to_json(manifest.as_dict(), indent=2) + "\n"
+
+    def write(handle: IO[bytes]) -> None:
+        handle.write(text.encode("utf-8"))
+
+    return atomic_write(path, write)
+
+
+def _plain(value: Any) -> Any:
+    """Nested records as dicts, so a merged record is validated as a whole."""
+    if isinstance(value, _Record):
+        return value.as_dict()
+    if hasattr(value, "to_dict"):  # the training side's GateReport and Decision
+        return value.to_dict()
+    return value
+
+
+def _problems(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    words = [
+        f"{_field(e['loc'])}: {e['msg']}"
+        + ("" if e["type"] == "missing" else f" (got {e.get('input')!r:.60})")
+        for e in errors
+    ]
+    more = len(words) - _MAX_PROBLEMS
+    return "; ".join(words[:_MAX_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(record)"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

@@ -1,0 +1,44 @@
+"""Same spec, data and seed: the same outputs, byte for byte (timestamps and ids aside)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from factories import write_project
+
+from churn.run import run_in_process
+
+VARYING = {"run_id", "started_at", "ended_at", "pid", "champion_after", "spec_path"}
+
+
+def comparable(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest without what differs between two runs of the same inputs in two folders."""
+    kept = {k: v for k, v in manifest.items() if k not in VARYING}
+    kept["model"] = {k: v for k, v in kept["model"].items() if k != "path"}
+    kept["data"] = {k: v for k, v in kept["data"].items() if k != "path"}
+    for candidate in kept["candidates"].values():
+        candidate.pop("fit_seconds")
+    return kept
+
+
+def test_two_runs_of_the_same_inputs_write_the_same_metrics_and_model(tmp_path: Path) -> None:
+    runs = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        manifest = run_in_process(write_project(folder), folder / "home")
+        runs.append((manifest, folder / "home" / "runs" / manifest["run_id"]))
+    (first, first_dir), (second, second_dir) = runs
+
+    for name in ("metrics.csv", "spec.yaml"):
+        assert (first_dir / name).read_bytes() == (second_dir / name).read_bytes(), name
+    first_metrics = json.loads((first_dir / "metrics.json").read_text())
+    second_metrics = json.loads((second_dir / "metrics.json").read_text())
+    for metrics in (first_metrics, second_metrics):
+        for candidate in metrics["candidates"].values():
+            candidate.pop("fit_seconds")
+    assert first_metrics == second_metrics
+    assert comparable(first) == comparable(second)
+    assert first["model"]["sha256"] == second["model"]["sha256"]
