@@ -5,34 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import saved_champion as with_champion
 from factories import write_project
 from typer.testing import CliRunner
 
 from churn.check import check_spec
 from churn.errors import RegistryError
-from churn.registry import Registry
 from cli.app import app
 
 runner = CliRunner()
-
-
-def with_champion(home: Path) -> Path:
-    """A registry whose champion is a small saved object; return its model file."""
-    registry = Registry(home)
-    run_id = "20260101T000000.000000Z-aaaaaa"
-    registry.start_run(run_id)
-    info = registry.save_model(run_id, {"a": "model"})
-    with registry.lock():
-        registry.set_champion(
-            run_id,
-            model_name=info["name"],
-            model_sha256=info["sha256"],
-            metrics={},
-            threshold=0.5,
-            reason="test",
-            action="promote",
-        )
-    return home / info["path"]
 
 
 def test_check_reports_the_verified_champion(tmp_path: Path) -> None:

@@ -82,6 +82,10 @@ class RunStore(RegistryHome):
         """
         path = self.run_dir(run_id) / MANIFEST
         try:
+            self.inside(path, f"run {run_id}:")
+        except RegistryError as exc:
+            raise RunNotFound(str(exc)) from None
+        try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise RunNotFound(f"run {run_id} not found (no {path})") from None
@@ -114,11 +118,14 @@ class RunStore(RegistryHome):
         )
 
     def run_ids(self) -> list[str]:
-        """Every run folder's id, newest first (ids start with the run's UTC start time)."""
-        if not self.runs_dir.is_dir():
+        """Every run folder's id, newest first (ids start with the run's UTC start time).
+
+        A symlinked run folder is not a run: it is left out (and :meth:`manifest` refuses it).
+        """
+        if not self.runs_dir.is_dir() or self.runs_dir.is_symlink():
             return []
         return sorted(
-            (f.name for f in self.runs_dir.iterdir() if f.is_dir() and is_safe_name(f.name)),
+            (f.name for f in self.runs_dir.iterdir() if _is_run_folder(f)),
             reverse=True,
         )
 
@@ -194,4 +201,10 @@ class RunStore(RegistryHome):
         Raises:
             RegistryError: The file is missing or its hash does not match.
         """
-        return load_verified(self.run_dir(run_id) / check_name(name, "model file name"), sha256)
+        path = self.run_dir(run_id) / check_name(name, "model file name")
+        return load_verified(self.inside(path, "model file"), sha256)
+
+
+def _is_run_folder(folder: Path) -> bool:
+    """A real folder (not a symlink) with a safe name."""
+    return is_safe_name(folder.name) and folder.is_dir() and not folder.is_symlink()
