@@ -16,6 +16,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.errors import install as install_edges
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.records import RecordSchema, build_record_schema
 from api.routes import health, info, metrics, models, predict, runs
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.churn = AppState(settings, spec, registry, records, holder, api_metrics)
+    install_edges(app)  # disconnects, capped 422s, HEAD, JSON only (inside the metrics)
     app.add_middleware(MetricsMiddleware, metrics=api_metrics)
     for router in (
         info.router,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from churn.contract import load_dataset, target_vector
+from churn.registry import Registry, resolve_home
 from churn.spec.loader import load_spec
 from churn.training.compile import compile_spec
 
@@ -23,6 +24,10 @@ class CheckSummary:
     positives: int
     candidates: dict[str, str]
     """Candidate name -> pipeline steps, e.g. ``derive -> features -> LogisticRegression``."""
+    home: str = ""
+    """The registry home whose champion was verified."""
+    champion: str | None = None
+    """The champion's run id (its model file matches its recorded hash), or None."""
 
     @property
     def positive_rate(self) -> float:
@@ -44,6 +49,8 @@ class CheckSummary:
                 "positive_rate": round(self.positive_rate, 4),
             },
             "candidates": self.candidates,
+            "home": self.home,
+            "champion": self.champion,
         }
 
     def to_text(self) -> str:
@@ -58,16 +65,31 @@ class CheckSummary:
             f"candidates {len(self.candidates)}",
         ]
         lines += [f"  {name:<12} {steps}" for name, steps in self.candidates.items()]
-        lines.append("ok: spec valid, data valid, every candidate compiles")
+        verified = f"run {self.champion} (model hash verified)" if self.champion else "none yet"
+        lines.append(f"champion   {verified} in {self.home}")
+        lines.append("ok: spec valid, data valid, every candidate compiles, champion servable")
         return "\n".join(lines)
 
 
-def check_spec(spec_path: str | Path) -> CheckSummary:
-    """Load the spec, read and validate its data, compile the candidates."""
+def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> CheckSummary:
+    """Load the spec, read and validate its data, compile the candidates, verify the champion.
+
+    Args:
+        spec_path: The spec file.
+        home: The registry home (default ``$CHURN_HOME``, else ``./artifacts``); its champion's
+            model file must match its recorded hash (nothing is unpickled).
+
+    Raises:
+        SpecError: The spec is invalid (exit 2).
+        DataContractError: The data breaks the contract (exit 3).
+        RegistryError: The champion cannot be served (exit 1; the message says how to repair).
+    """
     spec = load_spec(spec_path)
     frame = load_dataset(spec)
     pipelines = compile_spec(spec)
     y = target_vector(spec, frame)
+    registry = Registry(resolve_home(home))
+    champion = registry.verify_champion()
     return CheckSummary(
         spec_path=str(spec_path),
         spec_name=spec.name,
@@ -81,4 +103,6 @@ def check_spec(spec_path: str | Path) -> CheckSummary:
             )
             for name, pipeline in pipelines.items()
         },
+        home=str(registry.home),
+        champion=champion["run_id"] if champion else None,
     )

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from churn.registry import Registry
+
 PLANS = ["basic", "pro", "enterprise"]
 REGIONS = ["north", "south", "east", "west"]
 
@@ -105,3 +107,22 @@ def edited_spec(spec: Path) -> Path:
     copy = spec.with_name(f"edited-{spec.name}")
     copy.write_text(spec.read_text() + "\n# retrained\n")
     return copy
+
+
+def saved_champion(home: Path) -> Path:
+    """A registry whose champion is a small saved object; return its model file."""
+    registry = Registry(home)
+    run_id = "20260101T000000.000000Z-aaaaaa"
+    registry.start_run(run_id)
+    info = registry.save_model(run_id, {"a": "model"})
+    with registry.lock():
+        registry.set_champion(
+            run_id,
+            model_name=info["name"],
+            model_sha256=info["sha256"],
+            metrics={},
+            threshold=0.5,
+            reason="test",
+            action="promote",
+        )
+    return home / info["path"]

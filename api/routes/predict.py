@@ -49,6 +49,7 @@ def build_router(schema: RecordSchema) -> APIRouter:
         description=DESCRIPTION,
         responses={
             413: {"model": ErrorDetail, "description": "Too many records or too large a body."},
+            415: {"model": ErrorDetail, "description": "The body is not application/json."},
             422: {"model": ValidationErrors, "description": "The body breaks the schema."},
             503: {"model": ErrorDetail, "description": "No champion is loaded."},
         },

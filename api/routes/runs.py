@@ -1,4 +1,7 @@
-"""GET /runs, /runs/{run_id}, its report and its plots. Never reads outside the run folder."""
+"""GET /runs, /runs/{run_id}, its report and its plots. Never reads outside the registry.
+
+A run folder, run.json, report or plot that is a symlink is refused (404), wherever it points.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from fastapi.responses import FileResponse
 from api.deps import RegistryDep
 from api.schemas import ErrorDetail, RunDetail, RunList
 from api.views import PLOT_NAME, PLOTS_DIR, REPORT_FILE, detail, summary
+from churn.errors import RegistryError
 from churn.registry import Registry, RunManifest, RunNotFound
 from churn.registry.home import is_safe_name
 
@@ -46,7 +50,7 @@ def get_run(run_id: str, registry: RegistryDep) -> RunDetail:
 def get_report(run_id: str, registry: RegistryDep) -> FileResponse:
     """report.html of the run; 404 when the run or its report does not exist."""
     _manifest(registry, run_id)
-    path = _inside(registry.run_dir(run_id), REPORT_FILE)
+    path = _inside(registry, registry.run_dir(run_id) / REPORT_FILE)
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no report")
     return FileResponse(path, media_type="text/html; charset=utf-8")
@@ -64,7 +68,7 @@ def get_plot(run_id: str, name: str, registry: RegistryDep) -> FileResponse:
     if not PLOT_NAME.fullmatch(name) or ".." in name:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plot {name!r}")
     _manifest(registry, run_id)
-    path = _inside(registry.run_dir(run_id), f"{PLOTS_DIR}/{name}")
+    path = _inside(registry, registry.run_dir(run_id) / PLOTS_DIR / name)
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no plot {name!r}")
     return FileResponse(path, media_type="image/png")
@@ -79,16 +83,12 @@ def _manifest(registry: Registry, run_id: str) -> RunManifest:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found") from None
 
 
-def _inside(folder: Path, relative: str) -> Path | None:
-    """``folder/relative`` if it is a regular file there, reached through no symlink."""
+def _inside(registry: Registry, path: Path) -> Path | None:
+    """``path`` if it is a regular file in the registry, reached through no symlink."""
     try:
-        base = folder.resolve(strict=True)
-        path = (base / relative).resolve(strict=True)
-    except OSError:
+        return registry.inside(path) if path.is_file() else None
+    except RegistryError:
         return None
-    if path != base / relative or not path.is_relative_to(base) or not path.is_file():
-        return None
-    return path
 
 
 def _champion_id(registry: Registry) -> str | None:

@@ -53,6 +53,8 @@ _STRICT_DTYPES: dict[DType, str] = {"int": "int64", "bool": "bool"}
 """dtype of a validated column that is not nullable, where it differs from the checking dtype."""
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
 _WHOLE_NUMBER = re.compile(r"^\s*([+-]?\d+)(?:\.0*)?\s*$")
+_DELIMITERS = {"semicolon": ";", "tab": "\t", "pipe": "|", "comma": ","}
+"""Delimiters recognised in a header that read as one column."""
 _SUFFIXES: dict[str, DataFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -110,7 +112,7 @@ def _format_of(spec: Spec, path: Path) -> DataFormat:
 def _read_csv(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
     options = spec.data.read
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             io.BytesIO(content),
             dtype=str,
             na_values=list(options.na_values),
@@ -124,13 +126,40 @@ def _read_csv(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
             f"empty file ({len(content)} bytes): expected a header line, then one line per row",
         )
     except UnicodeDecodeError as exc:
-        _fail(
-            path, f"cannot decode as {options.encoding} at byte {exc.start}; set data.read.encoding"
-        )
+        _fail(path, _undecodable(content, options.encoding, exc))
     except LookupError:
         _fail(path, f"unknown encoding {options.encoding!r} in data.read.encoding")
     except (pd.errors.ParserError, OSError) as exc:
         _fail(path, f"not a readable CSV file: {one_line(exc)}")
+    if frame.shape[1] == 1 and len(spec.columns) > 1:
+        _fail_on_other_delimiter(path, str(frame.columns[0]), options.delimiter)
+    return frame
+
+
+def _undecodable(content: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
+    """Where the first undecodable byte is in the whole file (pandas decodes in chunks)."""
+    try:
+        content.decode(encoding)
+    except UnicodeDecodeError as whole:
+        exc = whole
+    start = exc.start
+    line = content.count(b"\n", 0, start) + 1
+    column = start - (content.rfind(b"\n", 0, start) + 1) + 1
+    return (
+        f"line {line}: byte 0x{content[start : start + 1].hex()} at offset {start} (column "
+        f"{column}) cannot be decoded as {encoding}; fix the file or set data.read.encoding"
+    )
+
+
+def _fail_on_other_delimiter(path: Path, header: str, delimiter: str) -> None:
+    """A one-column read of a file whose header holds another delimiter: say which to set."""
+    for name, other in _DELIMITERS.items():
+        if other != delimiter and other in header:
+            _fail(
+                path,
+                f"line 1 reads as a single column {header[:80]!r}: the file looks "
+                f"{name}-delimited; set data.read.delimiter: {other!r} in the spec",
+            )
 
 
 def _read_parquet(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:

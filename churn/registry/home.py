@@ -7,6 +7,10 @@ Guarantees:
 
 * A run id or file name that could escape its folder (``..``, slashes, empty, a leading ``.``
   or ``-``) is refused before any path is built from it.
+* Registry files are read only through :meth:`RegistryHome.inside`: a path outside the home,
+  or one with a symlink anywhere below the home (a run folder, run.json, a model file, the
+  champion pointer, the ledger), is refused, so no read leaves the home. The home itself may
+  be a symlink (a mounted volume, say).
 
 Nothing happens at import time, and constructing a :class:`RegistryHome` touches no file.
 """
@@ -123,6 +127,35 @@ class RegistryHome:
     def run_dir(self, run_id: str) -> Path:
         """The folder of one run (the id is checked, so it cannot escape ``runs/``)."""
         return self.runs_dir / check_name(run_id, "run id")
+
+    def inside(self, path: str | Path, what: str = "registry file") -> Path:
+        """``path`` (absolute, or relative to the home) if it is in the home through no symlink.
+
+        Args:
+            path: The file or folder to read.
+            what: What it is, for the error message.
+
+        Raises:
+            RegistryError: ``path`` is outside the home, or a part of it below the home is a
+                symlink (it need not exist otherwise).
+        """
+        home = self.home.absolute()
+        full = self._resolve(path).absolute()
+        try:
+            relative = full.relative_to(home)
+        except ValueError:
+            raise RegistryError(f"{what} {full} is outside the registry {home}") from None
+        if ".." in relative.parts:
+            raise RegistryError(f"{what} {full}: '..' is not allowed in a registry path")
+        current = home
+        for part in relative.parts:
+            current = current / part
+            if current.is_symlink():
+                raise RegistryError(
+                    f"{what} {full}: {current} is a symlink; registry files are never read "
+                    "through a symlink (replace it with the file itself)"
+                )
+        return full
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat()

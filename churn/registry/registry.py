@@ -78,7 +78,7 @@ class Registry(RunStore):
         champion = self.champion()
         if champion is None:
             return None
-        path = self._resolve(champion["model_path"])
+        path = self.inside(champion["model_path"], "champion model file")
         return champion, load_verified(path, champion["model_sha256"])
 
     def verify_champion(self) -> dict[str, Any] | None:
@@ -92,8 +92,8 @@ class Registry(RunStore):
         champion = self.champion()
         if champion is None:
             return None
-        path = self._resolve(champion["model_path"])
         try:
+            path = self.inside(champion["model_path"], "champion model file")
             read_verified(path, champion["model_sha256"])
         except RegistryError as exc:
             raise RegistryError(
@@ -111,6 +111,7 @@ class Registry(RunStore):
             RegistryError: champion.json exists but is unreadable (never treated as "no champion",
                 which would let the next run silently replace it).
         """
+        self.inside(self.champion_path, "champion pointer")
         try:
             data = json.loads(self.champion_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -120,7 +121,8 @@ class Registry(RunStore):
                 f"unreadable {self.champion_path}: {exc}; restore it (ledger.jsonl lists every "
                 "champion) or remove it to start without a champion"
             ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("run_id"), str):
+        fields = ("run_id", "model_path", "model_sha256")
+        if not isinstance(data, dict) or not all(isinstance(data.get(f), str) for f in fields):
             raise RegistryError(f"{self.champion_path} is not a champion pointer: {data!r}")
         return data
 
@@ -155,7 +157,7 @@ class Registry(RunStore):
         if action not in CHAMPION_ACTIONS:
             raise RegistryError(f"action must be one of {sorted(CHAMPION_ACTIONS)}, got {action!r}")
         path = self.run_dir(run_id) / check_name(model_name, "model file name")
-        read_verified(path, model_sha256)
+        read_verified(self.inside(path, "model file"), model_sha256)
         previous = self.champion()
         pointer = {
             "run_id": run_id,
@@ -299,7 +301,8 @@ class Registry(RunStore):
         Raises:
             RegistryError: ``action`` is not a ledger action or ``run_id`` is missing.
         """
-        return append_event(self.ledger_path, event, now=self._now, champion=self.champion_id)
+        path = self.inside(self.ledger_path, "ledger")
+        return append_event(path, event, now=self._now, champion=self.champion_id)
 
     def champion_id(self) -> str | None:
         """The champion's run id, or None."""
@@ -308,7 +311,7 @@ class Registry(RunStore):
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every readable ledger line, oldest first; unreadable lines are logged and skipped."""
-        return read_events(self.ledger_path)
+        return read_events(self.inside(self.ledger_path, "ledger"))
 
     # ----------------------------------------------------------------------- lock
 
@@ -330,6 +333,7 @@ class Registry(RunStore):
         Raises:
             RegistryError: Another open lock (any process, this one included) holds it.
         """
-        with hold_run_lock(self.lock_path, run_id, now=self._now) as holder:
+        lock_path = self.inside(self.lock_path, "run lock")
+        with hold_run_lock(lock_path, run_id, now=self._now) as holder:
             self.recover_interrupted(exclude=run_id)
             yield holder

@@ -94,7 +94,12 @@ class RunStore(RegistryHome):
         Raises:
             RunNotFound: No such run, or its run.json is unreadable or not a run record.
         """
-        return read_manifest(self.run_dir(run_id) / MANIFEST, run_id)
+        path = self.run_dir(run_id) / MANIFEST
+        try:
+            self.inside(path, f"run {run_id}:")
+        except RegistryError as exc:
+            raise RunNotFound(str(exc)) from None
+        return read_manifest(path, run_id)
 
     def manifest(self, run_id: str) -> dict[str, Any]:
         """The run's validated run.json as JSON-ready data (see :meth:`record`)."""
@@ -124,11 +129,14 @@ class RunStore(RegistryHome):
         )
 
     def run_ids(self) -> list[str]:
-        """Every run folder's id, newest first (ids start with the run's UTC start time)."""
-        if not self.runs_dir.is_dir():
+        """Every run folder's id, newest first (ids start with the run's UTC start time).
+
+        A symlinked run folder is not a run: it is left out (and :meth:`manifest` refuses it).
+        """
+        if not self.runs_dir.is_dir() or self.runs_dir.is_symlink():
             return []
         return sorted(
-            (f.name for f in self.runs_dir.iterdir() if f.is_dir() and is_safe_name(f.name)),
+            (f.name for f in self.runs_dir.iterdir() if _is_run_folder(f)),
             reverse=True,
         )
 
@@ -212,4 +220,10 @@ class RunStore(RegistryHome):
         Raises:
             RegistryError: The file is missing or its hash does not match.
         """
-        return load_verified(self.run_dir(run_id) / check_name(name, "model file name"), sha256)
+        path = self.run_dir(run_id) / check_name(name, "model file name")
+        return load_verified(self.inside(path, "model file"), sha256)
+
+
+def _is_run_folder(folder: Path) -> bool:
+    """A real folder (not a symlink) with a safe name."""
+    return is_safe_name(folder.name) and folder.is_dir() and not folder.is_symlink()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sklearn.dummy import DummyClassifier
@@ -17,9 +18,10 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 from sklearn.linear_model import LogisticRegression
-from xgboost import XGBClassifier
+from xgboost import XGBClassifier, XGBModel
 
 from churn.spec.evaluation import ModelSpec
+from churn.spec.xgboost_params import booster_problems, validate_wrapper_params
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,11 @@ MODEL_REGISTRY: dict[str, ModelType] = {
 
 
 def param_problems(spec: ModelSpec) -> list[tuple[tuple[str | int, ...], str]]:
-    """Unknown parameter names and (for scikit-learn models) invalid values, per param."""
+    """Unknown parameter names and invalid values, per param.
+
+    scikit-learn models are checked by their ``_parameter_constraints``; XGBoost by
+    :mod:`churn.spec.xgboost_params` (a declared table, then one round on two rows).
+    """
     kind = MODEL_REGISTRY[spec.type]
     valid = _valid_param_names(kind.factory)
     problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -75,16 +81,25 @@ def param_problems(spec: ModelSpec) -> list[tuple[tuple[str | int, ...], str]]:
             problems.append((("params", name), message))
     if problems:
         return problems
-    estimator = kind.factory(**spec.params)
+    estimator = kind.factory(**{**kind.defaults, **spec.params})
     validate = getattr(estimator, "_validate_params", None)
-    if hasattr(estimator, "_parameter_constraints") and callable(validate):
+    if isinstance(estimator, XGBModel):
+        validate = partial(validate_wrapper_params, estimator)
+    elif not hasattr(estimator, "_parameter_constraints"):
+        validate = None
+    if callable(validate):
         try:
             validate()
         except (ValueError, TypeError) as exc:  # sklearn InvalidParameterError is both
             param = _param_named_in(str(exc), spec.params)
-            loc: tuple[str | int, ...] = ("params", param) if param else ("params",)
-            problems.append((loc, _short_sklearn_message(str(exc))))
+            problems.append((_params_loc(param), _short_sklearn_message(str(exc))))
+    if isinstance(estimator, XGBModel) and not problems:
+        problems += [(_params_loc(p), m) for p, m in booster_problems(estimator, spec.params)]
     return problems
+
+
+def _params_loc(param: str | None) -> tuple[str | int, ...]:
+    return ("params", param) if param else ("params",)
 
 
 def _valid_param_names(factory: Callable[..., Any]) -> set[str]:

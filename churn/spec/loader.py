@@ -6,7 +6,7 @@ import difflib
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
@@ -14,9 +14,17 @@ from churn.errors import SpecError
 from churn.spec.checks import Location, Problem, SpecProblems
 from churn.spec.estimators import param_problems
 from churn.spec.model import Spec
-from churn.spec.yaml_lines import LocatedYaml, YamlSyntaxError, format_path, load_located
+from churn.spec.yaml_lines import (
+    LocatedYaml,
+    YamlDuplicateKeys,
+    YamlSyntaxError,
+    format_path,
+    load_located,
+)
 
 DEFAULT_SPEC = Path("spec/telco.yaml")
+MAX_SPEC_BYTES: Final = 1_048_576
+"""A spec file may be at most 1 MiB (the default spec is about 6 KB)."""
 
 
 def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
@@ -28,21 +36,57 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
 def load_spec_and_text(path: str | Path = DEFAULT_SPEC) -> tuple[Spec, str]:
     """:func:`load_spec`, plus the exact text that was parsed (read once, for the run record)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc}"]) from exc
+    text = read_spec_text(path)
     spec = parse_spec(text, source=str(path))
     return spec.located_at(path.resolve().parent), text
 
 
+def read_spec_text(path: Path) -> str:
+    """The spec file's text: at most :data:`MAX_SPEC_BYTES` bytes of UTF-8.
+
+    Raises:
+        SpecError: The file cannot be read, is too large, or is not UTF-8 (the message gives
+            the byte offset and line of the first bad byte).
+    """
+    try:
+        with path.open("rb") as handle:
+            content = handle.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read the spec: {exc.strerror or exc}"]) from None
+    if len(content) > MAX_SPEC_BYTES:
+        raise SpecError(
+            [f"{path}: larger than {MAX_SPEC_BYTES:,} bytes; a spec may be at most that"]
+        )
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
+        byte = content[exc.start : exc.start + 1].hex()
+        raise SpecError(
+            [
+                f"{path}:{line}: not UTF-8 text: byte 0x{byte} at offset {exc.start} "
+                "(save the spec as UTF-8; is it a binary file?)"
+            ]
+        ) from None
+
+
 def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
     """Validate spec text; ``source`` names it in messages. Relative paths resolve from cwd."""
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError([f"{source}: larger than {MAX_SPEC_BYTES:,} characters"])
     try:
         located = load_located(text)
+    except YamlDuplicateKeys as exc:
+        raise SpecError(
+            [
+                f"{source}:{again}: {format_path(path)}: duplicate key (first at line {first}); "
+                "each key may appear once"
+                for path, first, again in exc.duplicates
+            ]
+        ) from None
     except YamlSyntaxError as exc:
         where = f"{source}:{exc.line}" if exc.line else source
-        raise SpecError([f"{where}: not valid YAML: {exc}"]) from exc
+        raise SpecError([f"{where}: not valid YAML: {exc}"]) from None
     if not isinstance(located.data, dict):
         kind = type(located.data).__name__ if located.data is not None else "an empty file"
         expected = "a mapping with version, data, columns, ..."

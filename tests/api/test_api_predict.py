@@ -12,6 +12,8 @@ from apitools import TestClient, Trained, record
 
 from churn.registry import Registry
 
+JSON = {"content-type": "application/json"}
+
 
 def champion_pipeline(home: Path):
     _, pipeline = Registry(home).load_champion()  # type: ignore[misc]
@@ -100,7 +102,7 @@ def test_predict_refuses_an_unseen_category_naming_the_allowed_values(client: Te
 
 def test_predict_refuses_non_finite_numbers(client: TestClient) -> None:
     body = '{"records": [' + json.dumps(record(0)).replace("20.0", "NaN") + "]}"
-    (error,) = client.post("/predict", content=body).json()["detail"]
+    (error,) = client.post("/predict", content=body, headers=JSON).json()["detail"]
     assert error["loc"] == ["body", "records", 0, "monthly_fee"]
 
 
@@ -108,7 +110,7 @@ def test_predict_refuses_non_finite_numbers(client: TestClient) -> None:
 def test_predict_refuses_a_body_that_is_not_a_batch_of_records(
     client: TestClient, body: str
 ) -> None:
-    response = client.post("/predict", content=body)
+    response = client.post("/predict", content=body, headers=JSON)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][0] == "body"
 

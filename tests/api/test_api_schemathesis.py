@@ -13,8 +13,8 @@ from api.app import create_app
 from api.settings import Settings
 
 CONFIG = schemathesis.Config.from_dict(
-    # 413 is how /predict refuses more records than the documented maxItems.
-    {"checks": {"negative_data_rejection": {"expected-statuses": [400, 404, 405, 413, 422]}}}
+    # 413 is how /predict refuses more records than the documented maxItems; 415 a non-JSON body.
+    {"checks": {"negative_data_rejection": {"expected-statuses": [400, 404, 405, 413, 415, 422]}}}
 )
 
 

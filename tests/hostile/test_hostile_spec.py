@@ -1,0 +1,193 @@
+"""Bad specs: each exits 2 naming the file and the line or byte offset; the registry untouched."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from factories import subscriptions_spec
+from hostile_tools import XGB_MODEL, Prepare, World, line_of, snapshot
+
+from churn.spec.loader import MAX_SPEC_BYTES
+from churn.spec.yaml_lines import MAX_ALIASES, MAX_DEPTH
+
+
+def appended(world: World, extra: str) -> int:
+    """Append ``extra`` to the spec; return the line it starts on."""
+    text = world.spec.read_text()
+    world.spec.write_text(text + extra)
+    return text.count("\n") + 1
+
+
+def replaced(world: World, old: str, new: str) -> int:
+    """Replace the one ``old`` in the spec by ``new``; return its line."""
+    text = world.spec.read_text()
+    line = line_of(text, old)
+    world.spec.write_text(text.replace(old, new))
+    return line
+
+
+def bomb(world: World) -> str:
+    lines = ["lol0: &l0 [" + ", ".join(['"lol"'] * 9) + "]"]
+    lines += [f"lol{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    start = appended(world, "\n".join(lines) + "\n")
+    return f"{world.spec}:{start + 5}: not valid YAML: more than 100,000 values"
+
+
+def many_aliases(world: World) -> str:
+    line = appended(world, "x: &x 1\ny: [" + ", ".join(["*x"] * (MAX_ALIASES + 1)) + "]\n")
+    return f"{world.spec}:{line + 1}: not valid YAML: more than {MAX_ALIASES} aliases"
+
+
+def deep(world: World) -> str:
+    line = appended(world, "x: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n")
+    return f"{world.spec}:{line}: not valid YAML: nested deeper than {MAX_DEPTH} levels"
+
+
+def recursive(world: World) -> str:
+    line = appended(world, "x: &loop [1, *loop]\n")
+    return f"{world.spec}:{line}: not valid YAML: alias *loop refers to its own parent"
+
+
+def undefined_alias(world: World) -> str:
+    line = appended(world, "x: *nowhere\n")
+    return f"{world.spec}:{line}: not valid YAML: found undefined alias"
+
+
+def oversize(world: World) -> str:
+    appended(world, "# " + "x" * MAX_SPEC_BYTES + "\n")
+    return f"{world.spec}: larger than {MAX_SPEC_BYTES:,} bytes"
+
+
+def binary(world: World) -> str:
+    world.spec.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    return f"{world.spec}:1: not UTF-8 text: byte 0x89 at offset 0"
+
+
+def latin1(world: World) -> str:
+    text = world.spec.read_bytes()
+    offset = text.index(b"subscriptions\n") + 3
+    world.spec.write_bytes(text[:offset] + b"\xe9" + text[offset + 1 :])
+    return f"{world.spec}:2: not UTF-8 text: byte 0xe9 at offset {offset}"
+
+
+def nul(world: World) -> str:
+    line = replaced(world, "name: subscriptions", "name: sub\x00scriptions")
+    return f"{world.spec}:{line}: not valid YAML: character #x0000"
+
+
+def tag(value: str) -> Prepare:
+    def prepare(world: World) -> str:
+        line = replaced(world, "name: subscriptions", f"name: {value}")
+        return f"{world.spec}:{line}: not valid YAML: tag "
+
+    return prepare
+
+
+def duplicate_top(world: World) -> str:
+    line = appended(world, "name: again\n")
+    return f"{world.spec}:{line}: name: duplicate key (first at line 2)"
+
+
+def duplicate_nested(world: World) -> str:
+    first = replaced(world, "  cv_folds: 3\n", "  cv_folds: 3\n  cv_folds: 5\n")
+    return f"{world.spec}:{first + 1}: evaluation.cv_folds: duplicate key (first at line {first})"
+
+
+def whole(text: bytes, expected: str) -> Prepare:
+    def prepare(world: World) -> str:
+        world.spec.write_bytes(text)
+        return expected.format(spec=world.spec)
+
+    return prepare
+
+
+def edit(old: str, new: str, says: str) -> Prepare:
+    """Replace ``old`` by ``new``; the error names the spec, the line and ``says``."""
+
+    def prepare(world: World) -> str:
+        line = replaced(world, old, new)
+        return f"{world.spec}:{line}: {says}"
+
+    return prepare
+
+
+def xgb(param: str, value: object, says: str) -> Prepare:
+    """The XGBoost candidate with ``param: value`` (added or replacing the one there)."""
+
+    def prepare(world: World) -> str:
+        params = {**XGB_MODEL["params"], param: value}  # type: ignore[dict-item]
+        models = [*subscriptions_spec()["models"], {**XGB_MODEL, "params": params}]
+        text = yaml.safe_dump(subscriptions_spec(models=models), sort_keys=False)
+        world.spec.write_text(text)
+        at = text.index(f"    {param}: ", text.index("name: xgb"))
+        return f"{world.spec}:{text[:at].count(chr(10)) + 1}: models[2].params.{says}"
+
+    return prepare
+
+
+def missing_file(world: World) -> str:
+    world.spec.unlink()
+    return f"{world.spec}: cannot read the spec"
+
+
+def directory(world: World) -> str:
+    world.spec.unlink()
+    world.spec.mkdir()
+    return f"{world.spec}: cannot read the spec"
+
+
+CASES: dict[str, Prepare] = {
+    "alias-bomb": bomb,
+    "too-many-aliases": many_aliases,
+    "nesting-too-deep": deep,
+    "recursive-alias": recursive,
+    "undefined-alias": undefined_alias,
+    "over-1-MiB": oversize,
+    "binary-file": binary,
+    "latin-1-byte": latin1,
+    "nul-character": nul,
+    "python-object-tag": tag("!!python/object:os.system x"),
+    "python-name-tag": tag("!!python/name:os.system"),
+    "unknown-tag": tag("!secret x"),
+    "duplicate-top-level-key": duplicate_top,
+    "duplicate-nested-key": duplicate_nested,
+    "empty-file": whole(b"", "{spec}:1: expected a mapping"),
+    "list-at-root": whole(b"- a\n- b\n", "{spec}:1: expected a mapping"),
+    "scalar-at-root": whole(b"just text\n", "{spec}:1: expected a mapping"),
+    "unclosed-bracket": whole(b"version: 1\nname: [a, b\n", "{spec}:3: not valid YAML"),
+    "tab-indentation": whole(b"version: 1\ndata:\n\tsource: x\n", "{spec}:3: not valid YAML"),
+    "two-documents": whole(b"version: 1\n---\nversion: 2\n", "{spec}:2: not valid YAML"),
+    "unknown-key": edit("  cv_folds: 3", "  cv_fold: 3", "evaluation.cv_fold: unknown key"),
+    "wrong-type": edit("  cv_folds: 3", "  cv_folds: many", "evaluation.cv_folds:"),
+    "test-size-over-1": edit(
+        "    test_size: 0.25", "    test_size: 2", "evaluation.split.test_size: expected less"
+    ),
+    "unknown-model-type": edit(
+        "  type: random_forest", "  type: lightgbm", "models[1].type: expected one of"
+    ),
+    "sklearn-param-out-of-range": edit(
+        "    max_depth: 4", "    max_depth: -1", "models[1].params.max_depth: must be"
+    ),
+    "xgboost-learning-rate-negative": xgb(
+        "learning_rate", -5, "learning_rate: XGBoost refuses it: value -5"
+    ),
+    "xgboost-max-depth-negative": xgb("max_depth", -1, "max_depth: XGBoost refuses it"),
+    "xgboost-subsample-over-1": xgb("subsample", 2, "subsample: XGBoost refuses it"),
+    "xgboost-unknown-param": xgb("learning_rat", 0.1, "learning_rat: unknown parameter"),
+    "xgboost-n-estimators-0": xgb("n_estimators", 0, "n_estimators: must be an int"),
+    "spec-missing": missing_file,
+    "spec-is-a-directory": directory,
+}
+
+
+@pytest.mark.parametrize("prepare", CASES.values(), ids=CASES.keys())
+def test_bad_spec_exits_2_naming_the_place_and_leaves_the_registry_alone(
+    world: World, prepare: Prepare
+) -> None:
+    place = prepare(world)
+    before = snapshot(world.home)
+    code, output = world.check()
+    assert code == 2, output
+    assert place in output, output
+    assert "Traceback" not in output
+    assert snapshot(world.home) == before
