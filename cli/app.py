@@ -64,11 +64,12 @@ def emit(payload: dict[str, Any] | list[Any], *, as_json: bool, text: str) -> No
 
 @app.command()
 @exits_with_error_codes
-def check(spec: SpecArg = DEFAULT_SPEC, as_json: JsonOpt = False) -> None:
-    """Validate the spec and the data and compile every candidate, without training."""
+def check(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Validate the spec and the data, compile every candidate and verify the champion's model
+    file, without training."""
     from churn.check import check_spec
 
-    summary = check_spec(spec)
+    summary = check_spec(spec, home=home)
     emit(summary.to_dict(), as_json=as_json, text=summary.to_text())
 
 
@@ -185,6 +186,7 @@ def report(
             raise RegistryError(f"no runs in {registry.home}")
         run_id = str(latest["run_id"])
     path = registry.run_dir(run_id) / "report.html"
+    registry.inside(path, f"run {run_id}: report")  # never a path through a symlink
     if not path.is_file():
         registry.manifest(run_id)  # says "run not found" for an unknown run
         raise RegistryError(f"run {run_id} has no report ({path})")

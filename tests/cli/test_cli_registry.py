@@ -115,3 +115,25 @@ def test_report_prints_the_latest_report_path_or_says_there_is_none(two_runs, ow
     code, text = invoke("report", "--home", str(home))
     assert code == 0
     assert text.strip() == str(home / "runs" / second["run_id"] / "report.html")
+
+
+def test_report_refuses_a_report_that_is_a_symlink(own_home: Path, tmp_path: Path) -> None:
+    latest = sorted((own_home / "runs").iterdir())[-1]
+    outside = tmp_path / "elsewhere.html"
+    outside.write_text("<html>not ours</html>")
+    (latest / "report.html").unlink(missing_ok=True)
+    (latest / "report.html").symlink_to(outside)
+    code, output = invoke("report", latest.name, "--home", str(own_home))
+    assert code == 1
+    assert "symlink" in output
+    assert str(outside) not in output.splitlines()[-1]
+
+
+def test_check_verifies_the_champion_of_the_home_it_is_given(two_runs, own_home: Path) -> None:
+    spec = two_runs[0].parent / "spec.yaml"
+    assert invoke("check", str(spec), "--home", str(own_home))[0] == 0
+    champion = json.loads((own_home / "champion.json").read_text())
+    (own_home / champion["model_path"]).write_bytes(b"tampered")
+    code, output = invoke("check", str(spec), "--home", str(own_home))
+    assert code == 1
+    assert "churn rollback" in output
