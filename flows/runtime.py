@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from churn.run import open_run, validate
 from churn.run.pool import start_training_pool
+from churn.run.preflight import open_run, validate
 from flows.server import (
     TemporaryServer,
     configured_api_url,

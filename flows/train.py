@@ -20,8 +20,9 @@ from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from churn.errors import GateFailure
-from churn.run import PreparedRun, execute_run, open_run, validate
 from churn.run.pool import start_training_pool
+from churn.run.preflight import PreparedRun, open_run, validate
+from churn.run.sequence import execute_run
 
 T = TypeVar("T")
 

@@ -141,7 +141,7 @@ class GateReportRecord(_Record):
 class DecisionRecord(_Record):
     """What happened to the winner, and whether the run counts as failed (exit code 4)."""
 
-    action: Literal["promote", "keep_champion", "hold", "reject"]
+    action: Literal["promote", "keep_champion", "hold", "reject", "unchanged"]
     run_failed: bool
     reason: str
 

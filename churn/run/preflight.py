@@ -1,9 +1,9 @@
 """Everything a run checks before any orchestrator or worker starts.
 
-``open_run`` loads the spec (a spec error stops here, exit 2), takes the registry's run lock (a
-second run is refused here, in well under a second) and checks the champion's model file (a
-damaged champion stops here, exit 1). ``validate`` then creates the run folder and reads and
-validates the data (exit 3), which callers overlap with starting Prefect's server and the
+``open_run`` takes the registry's run lock first (a second run is refused here, before even the ML
+stack is imported), then loads the spec (a spec error stops here, exit 2) and checks the champion's
+model file (a damaged champion stops here, exit 1). ``validate`` then creates the run folder and
+reads and validates the data (exit 3), which callers overlap with starting Prefect's server and the
 workers.
 """
 
@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from churn.registry import Registry, new_run_id, resolve_home, utcnow
 
-from churn.run import steps
-from churn.run.steps import RunContext
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from churn.run.steps import RunContext
 
 log = logging.getLogger("churn.run")
 
@@ -33,15 +36,19 @@ class PreparedRun:
 
 @contextmanager
 def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[RunContext]:
-    """Load the spec, hold the run lock for the block, and verify the champion's model file.
+    """Hold the run lock for the block, load the spec, and verify the champion's model file.
 
     Raises:
-        SpecError: The spec is invalid (nothing was started or written).
         RegistryError: Another process holds the lock, or the champion's model is damaged.
+        SpecError: The spec is invalid (nothing was started or written).
     """
-    ctx = steps.prepare_run(spec_path, home)
-    with ctx.registry.lock(ctx.run_id):
-        ctx.registry.verify_champion()
+    registry = Registry(resolve_home(home))
+    run_id = new_run_id(utcnow())
+    with registry.lock(run_id):
+        from churn.run import steps  # the ML stack loads once the lock is ours
+
+        ctx = steps.prepare_run(spec_path, registry=registry, run_id=run_id)
+        registry.verify_champion()
         yield ctx
 
 
@@ -51,6 +58,8 @@ def validate(ctx: RunContext) -> PreparedRun:
     Raises:
         DataContractError: The data breaks the contract (the run is recorded as failed).
     """
+    from churn.run import steps
+
     steps.start_run(ctx)
     try:
         frame = steps.load_data(ctx)

@@ -81,17 +81,25 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def prepare_run(spec_path: str | Path, home: str | Path | None = None) -> RunContext:
-    """Load the spec and name the run; creates nothing on disk (see :func:`start_run`)."""
+def prepare_run(
+    spec_path: str | Path,
+    home: str | Path | None = None,
+    *,
+    registry: Registry | None = None,
+    run_id: str | None = None,
+) -> RunContext:
+    """Load the spec and name the run; creates nothing on disk (see :func:`start_run`).
+
+    ``registry`` and ``run_id`` are given when the run lock was taken first (preflight).
+    """
     path = Path(spec_path)
     spec, text = load_spec_and_text(path)
-    registry = Registry(resolve_home(home))
     return RunContext(
         spec=spec,
         spec_path=path,
         spec_text=text,
-        registry=registry,
-        run_id=new_run_id(utcnow()),
+        registry=registry if registry is not None else Registry(resolve_home(home)),
+        run_id=run_id if run_id is not None else new_run_id(utcnow()),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from churn.run import run_in_process as train_run
+from churn.run.sequence import run_in_process as train_run
 
 __all__ = ["TestClient", "Trained", "record", "train_run"]
 

@@ -10,7 +10,7 @@ import pytest
 from factories import edited_spec, write_project
 from typer.testing import CliRunner
 
-from churn.run import run_in_process as train_run
+from churn.run.sequence import run_in_process as train_run
 from cli.app import app
 
 runner = CliRunner()

@@ -12,6 +12,13 @@ from pathlib import Path
 import pytest
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Whole-flow tests run on one xdist worker, so one Prefect server serves them all."""
+    for item in items:
+        if "tests/flows/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("flows"))
+
+
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Point Prefect at a throw-away home and a temporary local server for the session."""

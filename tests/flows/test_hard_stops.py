@@ -22,7 +22,7 @@ import yaml
 from factories import subscriptions_spec
 
 from churn.registry import Registry
-from churn.run import run_in_process
+from churn.run.sequence import run_in_process
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 

@@ -9,7 +9,7 @@ import pytest
 from factories import write_project
 from hostile_tools import World, copy_world, spec_text
 
-from churn.run import run_in_process
+from churn.run.sequence import run_in_process
 
 
 @pytest.fixture(scope="session")

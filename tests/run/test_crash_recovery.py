@@ -12,7 +12,7 @@ from factories import edited_spec, write_project
 
 from churn.errors import DataContractError, GateFailure, RegistryError, SpecError
 from churn.registry import Registry, new_run_id
-from churn.run import run_in_process
+from churn.run.sequence import run_in_process
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 from factories import write_project
 
-from churn.run import run_in_process
+from churn.run.sequence import run_in_process
 
 VARYING = {"run_id", "started_at", "ended_at", "pid", "champion_after", "spec_path"}
 
