@@ -14,6 +14,7 @@ from churn.serving import ServingModel
 RUN_STATUSES = ("succeeded", "failed", "running", "incomplete", "unknown")
 SUCCESS_LOOKBACK = 50
 """How many of the latest runs /metrics reads to find the latest succeeded one."""
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -40,6 +41,12 @@ class ApiMetrics:
             "churn_predictions",
             "Records scored by /predict, by decision.",
             ("decision",),
+            registry=r,
+        )
+        self.batch_records = Histogram(
+            "churn_batch_records",
+            "Records per batched scoring call (micro-batching of concurrent /predict requests).",
+            buckets=BATCH_BUCKETS,
             registry=r,
         )
         self.champion = Gauge(
