@@ -17,6 +17,7 @@ from apitools import Trained, record
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from api.workers import cpu_limit, default_workers
+from churn.registry import Registry
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,7 @@ def served(
     env = {
         **os.environ,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "CHURN_RELOAD_INTERVAL": "0",
+        "CHURN_RELOAD_INTERVAL": "0.5",
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
     command = [sys.executable, "-m", "cli.app", "serve", "--workers", "2", "--port", str(port)]
@@ -114,7 +115,21 @@ def _counted(metrics_dir: Path) -> dict[str, float]:
     return counts
 
 
-def test_two_workers_metrics_add_up_and_none_outlives_serve(served) -> None:
+def _champion_by_worker(metrics_dir: Path) -> dict[str, dict[str, float]]:
+    """churn_champion_info by run id, in each worker's own file."""
+    found: dict[str, dict[str, float]] = {}
+    for path in metrics_dir.glob("gauge_livemax_*.db"):
+        for metric in MultiProcessCollector.merge([str(path)], accumulate=False):
+            for sample in metric.samples:
+                if sample.name == "churn_champion_info":
+                    pid = path.stem.rsplit("_", 1)[1]
+                    found.setdefault(pid, {})[sample.labels["run_id"]] = sample.value
+    return found
+
+
+def test_two_workers_add_up_metrics_reload_the_champion_and_end_with_serve(
+    served, trained: Trained, home: Path
+) -> None:
     process, url, metrics_dir = served
     assert not (metrics_dir / "counter_1.db").exists()
     workers = _children(process.pid)
@@ -133,12 +148,26 @@ def test_two_workers_metrics_add_up_and_none_outlives_serve(served) -> None:
     assert f"{line} {float(sent)}" in exposed
     assert "churn_model_ready 1.0" in exposed
 
+    registry = Registry(home)
+    with registry.lock():
+        registry.rollback(reason="each worker reloads", to=trained.second)
+    ends = time.monotonic() + 60
+    while (served := _champion_by_worker(metrics_dir)) != {
+        pid: {trained.first: 0.0, trained.second: 1.0} for pid in served
+    } or len(served) < 2:
+        assert time.monotonic() < ends, f"not every worker reloaded: {served}"
+        time.sleep(0.2)
+    assert f'run_id="{trained.second}"}} 1.0' in httpx.get(f"{url}/metrics").text
+
     process.kill()  # no chance to stop its workers itself
     process.wait(timeout=10)
     ends = time.monotonic() + 30
     while any(_alive(pid) for pid in workers) and time.monotonic() < ends:
         time.sleep(0.2)
     assert not [pid for pid in workers if _alive(pid)]
+    # each worker ended cleanly (SIGTERM from PR_SET_PDEATHSIG) and removed its live gauges
+    assert not list(metrics_dir.glob("gauge_live*.db"))
+    assert len(list(metrics_dir.glob("counter_*.db"))) == 2  # counts of ended workers stay
 
 
 def test_the_default_worker_count_follows_the_cgroup_cpu_quota(tmp_path, monkeypatch) -> None:
