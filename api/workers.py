@@ -48,9 +48,17 @@ def cpu_limit(cpu_max: Path = CPU_MAX) -> int:
 
 
 def default_workers() -> int:
-    """``CHURN_WORKERS`` if set, else one worker per CPU of the container (:func:`cpu_limit`)."""
+    """``CHURN_WORKERS`` if set, else one worker per CPU of the container (:func:`cpu_limit`).
+
+    Raises:
+        ValueError: ``CHURN_WORKERS`` is not a whole number of at least 1.
+    """
     value = os.environ.get("CHURN_WORKERS", "").strip()
-    return int(value) if value else cpu_limit()
+    if not value:
+        return cpu_limit()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"CHURN_WORKERS must be a whole number of at least 1, got {value!r}")
+    return int(value)
 
 
 def run(host: str, port: int, workers: int) -> None:

@@ -181,3 +181,6 @@ def test_the_default_worker_count_follows_the_cgroup_cpu_quota(tmp_path, monkeyp
     assert cpu_limit(cpu_max) == cpus  # never more than the CPUs the process may run on
     monkeypatch.setenv("CHURN_WORKERS", "3")
     assert default_workers() == 3
+    monkeypatch.setenv("CHURN_WORKERS", "two")
+    with pytest.raises(ValueError, match="CHURN_WORKERS must be a whole number"):
+        default_workers()
