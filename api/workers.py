@@ -7,7 +7,7 @@ mapped files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics``, whichever worker 
 the counters and histograms of all of them. The folder is emptied when ``churn serve`` starts
 (a fresh one under the temp folder, which a read-only container still has, unless
 ``PROMETHEUS_MULTIPROC_DIR`` names one), a worker that exits removes its live gauges, and the
-folder is removed when ``churn serve`` ends.
+folder is removed when ``churn serve`` ends (or, after a ``kill -9``, by the next start).
 
 No worker outlives ``churn serve``: the supervisor stops its workers when it is stopped, and each
 worker asks Linux to send it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), so even a
@@ -30,6 +30,8 @@ from fastapi import FastAPI
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PARENT_ENV = "CHURN_SUPERVISOR_PID"
+FOLDER_PREFIX = "churn-metrics-"
+"""Metric folders are named ``churn-metrics-<pid of churn serve>-<random>``."""
 PR_SET_PDEATHSIG = 1
 CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 HEALTHCHECK_SECONDS = 30
@@ -89,12 +91,31 @@ def _metrics_folder() -> tuple[Path, bool]:
     """An empty folder for the workers' metric files, and whether ``run`` should remove it."""
     named = os.environ.get(MULTIPROC_ENV)
     if not named:
-        return Path(tempfile.mkdtemp(prefix="churn-metrics-")), True
+        _remove_orphaned_folders(Path(tempfile.gettempdir()))
+        return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")), True
     folder = Path(named)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink()
     return folder, False
+
+
+def _remove_orphaned_folders(temp: Path) -> None:
+    """Remove the metric folders of ``churn serve`` processes that were killed (``kill -9``)."""
+    for folder in temp.glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def worker_app() -> FastAPI:

@@ -184,3 +184,25 @@ def test_the_default_worker_count_follows_the_cgroup_cpu_quota(tmp_path, monkeyp
     monkeypatch.setenv("CHURN_WORKERS", "two")
     with pytest.raises(ValueError, match="CHURN_WORKERS must be a whole number"):
         default_workers()
+
+
+def test_a_start_removes_the_metric_folders_of_killed_serves(tmp_path, monkeypatch) -> None:
+    from api import workers
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    orphan = tmp_path / f"churn-metrics-{dead}-abc"
+    live = tmp_path / f"churn-metrics-{os.getpid()}-def"
+    for folder in (orphan, live):
+        folder.mkdir()
+        (folder / "counter_1.db").write_bytes(b"x")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.setattr(workers.tempfile, "tempdir", str(tmp_path))
+    fresh, owned = workers._metrics_folder()
+    assert owned and fresh.parent == tmp_path and not list(fresh.iterdir())
+    assert not orphan.exists()
+    assert live.exists()
