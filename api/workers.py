@@ -17,7 +17,6 @@ worker asks Linux to send it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``)
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import os
 import shutil
@@ -28,11 +27,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from churn.orphans import die_with_parent
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PARENT_ENV = "CHURN_SUPERVISOR_PID"
 FOLDER_PREFIX = "churn-metrics-"
 """Metric folders are named ``churn-metrics-<pid of churn serve>-<random>``."""
-PR_SET_PDEATHSIG = 1
 CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 HEALTHCHECK_SECONDS = 30
 """How long the supervisor waits for a worker to answer its ping before restarting it
@@ -141,10 +141,9 @@ def worker_app() -> FastAPI:
 
 
 def _die_with_parent() -> None:
-    """Ask Linux for SIGTERM when the parent dies; exit now if it already has."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    """SIGTERM when the parent dies (so the worker shuts down and drops its live gauges); exit
+    now if it already has (then this process was re-parented before it could ask)."""
+    die_with_parent(signal.SIGTERM)
     parent = os.environ.get(PARENT_ENV, "")
     if parent.isdigit() and os.getppid() != int(parent):
         raise SystemExit(f"churn serve (pid {parent}) has ended; this worker stops too")
