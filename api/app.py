@@ -16,6 +16,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.batching import MicroBatcher
 from api.errors import install as install_edges
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.records import RecordSchema, build_record_schema
@@ -60,7 +61,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.state.churn = AppState(settings, spec, registry, records, holder, api_metrics)
+    batcher = (
+        MicroBatcher(
+            max_wait=settings.batch_max_wait_ms / 1000,
+            max_size=settings.batch_max_size,
+            observe=api_metrics.batch_records.observe,
+        )
+        if settings.batching
+        else None
+    )
+    app.state.churn = AppState(settings, spec, registry, records, holder, api_metrics, batcher)
     install_edges(app)  # disconnects, capped 422s, HEAD, JSON only (inside the metrics)
     app.add_middleware(MetricsMiddleware, metrics=api_metrics)
     for router in (

@@ -1,4 +1,8 @@
-"""FastAPI dependencies; override them in tests with ``app.dependency_overrides``."""
+"""FastAPI dependencies; override them in tests with ``app.dependency_overrides``.
+
+They are ``async``: FastAPI runs a plain ``def`` dependency in the thread pool, three thread
+hand-offs per /predict request for what are attribute reads.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +15,23 @@ from churn.registry import Registry
 from churn.serving import ServingModel
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     """The state ``create_app`` built."""
     return cast(AppState, request.app.state.churn)
 
 
-def get_registry(state: Annotated[AppState, Depends(get_state)]) -> Registry:
+async def get_registry(state: Annotated[AppState, Depends(get_state)]) -> Registry:
     """The run registry (read only)."""
     return state.registry
 
 
-def get_holder(state: Annotated[AppState, Depends(get_state)]) -> ModelHolder:
+async def get_holder(state: Annotated[AppState, Depends(get_state)]) -> ModelHolder:
     """The serving-model holder; a request past the reload interval starts a check."""
     state.holder.poke()
     return state.holder
 
 
-def get_serving_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServingModel:
+async def get_serving_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> ServingModel:
     """The champion as this request will use it from start to end; 503 when none is loaded."""
     model = holder.current
     if model is None:

@@ -1,12 +1,19 @@
-"""Prometheus metrics of one app, in their own ``CollectorRegistry``, and the ASGI middleware."""
+"""Prometheus metrics of one app, in their own ``CollectorRegistry``, and the ASGI middleware.
+
+Under ``churn serve --workers N`` (``PROMETHEUS_MULTIPROC_DIR`` set, see :mod:`api.workers`)
+the values live in prometheus-client's per-process files and :func:`exposition` adds up every
+worker's: counters and histograms are summed; each gauge says how its workers' values combine.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from churn.serving import ServingModel
@@ -14,6 +21,7 @@ from churn.serving import ServingModel
 RUN_STATUSES = ("succeeded", "failed", "running", "incomplete", "unknown")
 SUCCESS_LOOKBACK = 50
 """How many of the latest runs /metrics reads to find the latest succeeded one."""
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -22,6 +30,7 @@ class ApiMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._served: tuple[str, str, str] | None = None
         r = self.registry
         self.requests = Counter(
             "churn_api_requests",
@@ -42,22 +51,38 @@ class ApiMetrics:
             ("decision",),
             registry=r,
         )
+        self.batch_records = Histogram(
+            "churn_batch_records",
+            "Records per batched scoring call (micro-batching of concurrent /predict requests).",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
         self.champion = Gauge(
             "churn_champion_info",
             "The serving champion (1); labels say which.",
             ("run_id", "model", "model_type"),
             registry=r,
+            multiprocess_mode="livemax",  # 1 while any worker serves it
         )
         self.champion_metric = Gauge(
             "churn_champion_metric",
             "The serving champion's hold-out metrics.",
             ("metric",),
             registry=r,
+            multiprocess_mode="livemostrecent",
         )
         self.champion_threshold = Gauge(
-            "churn_champion_threshold", "The serving champion's decision threshold.", registry=r
+            "churn_champion_threshold",
+            "The serving champion's decision threshold.",
+            registry=r,
+            multiprocess_mode="livemostrecent",
         )
-        self.ready = Gauge("churn_model_ready", "1 while a champion is serving.", registry=r)
+        self.ready = Gauge(
+            "churn_model_ready",
+            "1 while a champion is serving (in every worker).",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
         self.reloads = Counter(
             "churn_model_reloads",
             "Champion loads, by result (success or failure).",
@@ -65,28 +90,35 @@ class ApiMetrics:
             registry=r,
         )
         self.load_error = Gauge(
-            "churn_model_load_error", "1 while the latest champion load failed.", registry=r
+            "churn_model_load_error",
+            "1 while the latest champion load failed (in any worker).",
+            registry=r,
+            multiprocess_mode="livemax",
         )
         self.last_run_status = Gauge(
             "churn_last_run_status",
             "1 for the latest run's status, 0 for the others.",
             ("status",),
             registry=r,
+            multiprocess_mode="livemostrecent",
         )
         self.last_run_time = Gauge(
             "churn_last_run_timestamp_seconds",
             "When the latest run ended (or started).",
             registry=r,
+            multiprocess_mode="livemostrecent",
         )
         self.last_success_time = Gauge(
             "churn_last_success_timestamp_seconds",
             f"When the latest succeeded run ended (0: none in the latest {SUCCESS_LOOKBACK} runs).",
             registry=r,
+            multiprocess_mode="livemostrecent",
         )
         self.last_run_gates = Gauge(
             "churn_last_run_gates_passed",
             "1: the latest run's winner passed its gates; 0: it failed them; NaN: no verdict.",
             registry=r,
+            multiprocess_mode="livemostrecent",
         )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
@@ -106,12 +138,16 @@ class ApiMetrics:
         """A load attempt succeeded: describe the champion now serving (None: no champion)."""
         self.reloads.labels("success").inc()
         self.load_error.set(0)
+        if self._served is not None and multiprocess_mode():
+            self.champion.labels(*self._served).set(0)  # a worker's file keeps cleared series
+        self._served = None
         self.champion.clear()
         self.champion_metric.clear()
         self.ready.set(0 if model is None else 1)
         if model is None:
             return
-        self.champion.labels(model.run_id, model.candidate or "", model.model_type or "").set(1)
+        self._served = (model.run_id, model.candidate or "", model.model_type or "")
+        self.champion.labels(*self._served).set(1)
         self.champion_threshold.set(model.threshold)
         metrics = model.pointer.get("metrics")
         for name, value in metrics.items() if isinstance(metrics, Mapping) else ():
@@ -134,6 +170,21 @@ class ApiMetrics:
         """The latest run's gate verdict and when the latest succeeded run ended."""
         self.last_run_gates.set(float("nan") if gates_passed is None else float(gates_passed))
         self.last_success_time.set(0.0 if success_timestamp is None else success_timestamp)
+
+
+def multiprocess_mode() -> bool:
+    """True when metrics are kept in per-process files (several workers)."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def exposition(metrics: ApiMetrics, accept: str) -> tuple[bytes, str]:
+    """The metrics in the format ``accept`` asks for: this app's, or every worker's added up."""
+    encode, content_type = choose_encoder(accept)
+    if not multiprocess_mode():
+        return encode(metrics.registry), content_type
+    combined = CollectorRegistry()
+    multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+    return encode(combined), content_type
 
 
 class MetricsMiddleware:

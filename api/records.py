@@ -35,6 +35,8 @@ MAX_ERRORS = 20
 """At most this many validation errors are returned; the rest are counted."""
 ID_MAX_LENGTH = 256
 TEXT_MAX_LENGTH = 1024
+COLUMNAR_MIN = 16
+"""From this many records the column-at-a-time check beats the record model (at 1: 4x slower)."""
 REQUEST_MODEL = "PredictRequest"
 RECORD_MODEL = "CustomerRecord"
 
@@ -206,7 +208,7 @@ def parse_body(schema: RecordSchema, body: bytes) -> tuple[list[str], dict[str, 
             f"{len(records)} records in one request; at most {schema.max_batch} "
             "(CHURN_MAX_BATCH): split the batch"
         )
-    if isinstance(payload, dict) and len(payload) == 1:
+    if isinstance(payload, dict) and len(payload) == 1 and len(records or ()) >= COLUMNAR_MIN:
         columns = schema.columnar.columns(records)
         if columns is not None:
             return columns.pop(schema.id_column), columns

@@ -15,7 +15,8 @@ class Settings(BaseSettings):
     """How the API finds the registry and the spec, and its limits.
 
     Every field is read from the environment with the ``CHURN_`` prefix: ``CHURN_HOME``,
-    ``CHURN_SPEC``, ``CHURN_MAX_BATCH``, ``CHURN_RELOAD_INTERVAL``, ``CHURN_MAX_BODY_BYTES``.
+    ``CHURN_SPEC``, ``CHURN_MAX_BATCH``, ``CHURN_RELOAD_INTERVAL``, ``CHURN_MAX_BODY_BYTES``,
+    ``CHURN_BATCH_MAX_WAIT_MS``, ``CHURN_BATCH_MAX_SIZE``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CHURN_", frozen=True, extra="ignore")
@@ -33,6 +34,20 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds between checks of champion.json for a new champion; 0 turns them off.",
     )
+    batch_max_wait_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=1000,
+        description="Longest a /predict request waits for others to be scored with it, in ms "
+        "(CHURN_BATCH_MAX_WAIT_MS); a lone request never waits.",
+    )
+    batch_max_size: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="Most records scored in one batched call (CHURN_BATCH_MAX_SIZE); requests of "
+        "this many records or more are scored alone; 1 turns batching off.",
+    )
     max_body_bytes: int | None = Field(
         default=None,
         ge=1024,
@@ -45,3 +60,8 @@ class Settings(BaseSettings):
         if self.max_body_bytes is not None:
             return self.max_body_bytes
         return self.max_batch * BYTES_PER_RECORD + 65536
+
+    @property
+    def batching(self) -> bool:
+        """True when concurrent small /predict requests are scored together."""
+        return self.batch_max_size > 1

@@ -19,12 +19,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from api.batching import MicroBatcher
+from api.info_cache import LatestRunAnswer
 from api.metrics import ApiMetrics
 from api.records import RecordSchema
 from api.settings import Settings
@@ -176,3 +178,10 @@ class AppState:
     records: RecordSchema
     holder: ModelHolder
     metrics: ApiMetrics
+    batcher: MicroBatcher | None = None
+    """Gathers concurrent small /predict requests (None: batching off)."""
+    info: LatestRunAnswer = field(init=False)
+    """The /app-info answer, rebuilt when the champion or the latest run changes."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "info", LatestRunAnswer(self.registry))

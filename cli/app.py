@@ -202,15 +202,26 @@ def serve(
     spec: Annotated[
         Path | None, typer.Option("--spec", help="Spec whose columns /predict accepts.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Worker processes (default: $CHURN_WORKERS or one per CPU)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the champion, the run history and metrics over HTTP (FastAPI + uvicorn)."""
-    import uvicorn
+    from api.workers import default_workers, run
 
     if home is not None:
         os.environ["CHURN_HOME"] = str(home)
     if spec is not None:
         os.environ["CHURN_SPEC"] = str(spec)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+    run(host, port, workers if workers is not None else default_workers())
+
+
+from cli.score import score as _score  # noqa: E402 - the command module imports churn lazily
+
+app.command(name="score")(exits_with_error_codes(_score))
 
 
 @app.command("prefect-server")

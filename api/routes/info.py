@@ -1,19 +1,31 @@
-"""GET /app-info: the service at a glance."""
+"""GET /app-info: the service at a glance (cached until the champion or the latest run changes)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from api.deps import HolderDep, RegistryDep
+from api.deps import HolderDep, RegistryDep, StateDep
 from api.schemas import AppInfo
+from api.state import ModelHolder
 from api.views import gate_verdict, last_time, numbers, parse_time, run_status
+from churn.registry import Registry
 
 router = APIRouter(tags=["info"])
 
 
 @router.get("/app-info", response_model=AppInfo, summary="Service status, champion and last run")
-def app_info(registry: RegistryDep, holder: HolderDep) -> AppInfo:
+async def app_info(state: StateDep, registry: RegistryDep, holder: HolderDep) -> Response:
     """Whether a champion serves, its hold-out metrics, and how the latest run went."""
+    body = state.info.get(
+        holder.current,
+        holder.error,
+        lambda: build_app_info(registry, holder).model_dump_json().encode(),
+    )
+    return Response(body, media_type="application/json")
+
+
+def build_app_info(registry: Registry, holder: ModelHolder) -> AppInfo:
+    """The /app-info answer from the serving model and the registry's latest run."""
     model = holder.current
     latest = registry.latest_record()
     fields: dict[str, object] = {"status": "no_model"}

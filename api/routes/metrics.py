@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client.exposition import choose_encoder
 
 from api.deps import RegistryDep, StateDep
-from api.metrics import SUCCESS_LOOKBACK
+from api.metrics import SUCCESS_LOOKBACK, exposition
 from api.views import gate_verdict, last_time, run_status
 
 router = APIRouter(tags=["metrics"])
@@ -36,5 +35,5 @@ def metrics(request: Request, state: StateDep, registry: RegistryDep) -> Respons
     state.metrics.last_verdicts(
         verdict.passed if verdict is not None else None, ended.timestamp() if ended else None
     )
-    encode, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(encode(state.metrics.registry), media_type=content_type)
+    body, content_type = exposition(state.metrics, request.headers.get("accept", ""))
+    return Response(body, media_type=content_type)

@@ -14,7 +14,7 @@ from api.deps import ModelDep, StateDep
 from api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
 from api.schemas import ErrorDetail, PredictResponse, ValidationErrors
 from api.state import AppState
-from churn.serving import ServingModel
+from churn.serving import Columns, FloatArray, ServingModel
 
 INLINE_BYTES: Final = 16384
 """Bodies up to this size are scored on the event loop; larger ones in a worker thread."""
@@ -66,10 +66,24 @@ def build_router(schema: RecordSchema) -> APIRouter:
     )
     async def predict(request: Request, state: StateDep, model: ModelDep) -> Response:
         """Validate the records against the spec, score them, answer in request order."""
-        body = await read_body(request, state.settings.body_limit)
-        if len(body) <= INLINE_BYTES:
-            return score(state, model, body)
-        return await run_in_threadpool(score, state, model, body)
+        batcher = state.batcher
+        if batcher is None:
+            body = await read_body(request, state.settings.body_limit)
+            if len(body) <= INLINE_BYTES:
+                return score(state, model, body)
+            return await run_in_threadpool(score, state, model, body)
+        with batcher.arriving():
+            body = await read_body(request, state.settings.body_limit)
+            if len(body) > INLINE_BYTES:
+                return await run_in_threadpool(score, state, model, body)
+            ids, columns = parse_body(state.records, body)
+        if not batcher.accepts(model, len(ids)):
+            return answer(state, model, ids, _scored(model, columns, len(ids)))
+        try:
+            proba = await batcher.score(model, columns, len(ids))
+        except ValueError as exc:
+            raise _refused(exc) from None
+        return answer(state, model, ids, proba)
 
     return router
 
@@ -91,19 +105,31 @@ async def read_body(request: Request, limit: int) -> bytes:
 def score(state: AppState, model: ServingModel, body: bytes) -> Response:
     """Parse, validate and score one body with ``model`` (the one the request started with)."""
     ids, columns = parse_body(state.records, body)
+    return answer(state, model, ids, _scored(model, columns, len(ids)))
+
+
+def _scored(model: ServingModel, columns: Columns, n: int) -> FloatArray:
     try:
-        proba = model.scorer.predict_proba(columns, len(ids))
+        return model.scorer.predict_proba(columns, n)
     except ValueError as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "model_refused",
-                    "loc": ("body", "records"),
-                    "input": None,
-                    "msg": f"the model cannot score these records: {_first_line(exc)}",
-                }
-            ]
-        ) from None
+        raise _refused(exc) from None
+
+
+def _refused(exc: ValueError) -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {
+                "type": "model_refused",
+                "loc": ("body", "records"),
+                "input": None,
+                "msg": f"the model cannot score these records: {_first_line(exc)}",
+            }
+        ]
+    )
+
+
+def answer(state: AppState, model: ServingModel, ids: list[str], proba: FloatArray) -> Response:
+    """The JSON answer: each id with its probability and decision at the served threshold."""
     decisions = proba >= model.threshold
     state.metrics.predicted(int(np.count_nonzero(decisions)), len(ids))
     version = model.version

@@ -184,7 +184,12 @@ def _fail(path: Path, message: str) -> NoReturn:
 
 
 def validate(
-    spec: Spec, frame: pd.DataFrame, *, source: str, first_line: int | None = None
+    spec: Spec,
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    first_line: int | None = None,
+    with_target: bool = True,
 ) -> pd.DataFrame:
     """Check ``frame`` against the spec's contract and return it coerced.
 
@@ -194,6 +199,7 @@ def validate(
         source: Names the data in the error message (usually the file path).
         first_line: File line of the frame's row 0 (2 for a CSV file with a header): failing
             rows are then reported as file lines. ``None`` reports the frame's index as rows.
+        with_target: False for data to score: the target column and its checks are left out.
 
     Returns:
         The frame with every column coerced to its dtype (see the module docstring), in the
@@ -203,6 +209,8 @@ def validate(
         DataContractError: One line per failed check, all of them at once.
     """
     schema = build_schema(spec)
+    if not with_target:
+        schema = schema.remove_columns([spec.data.target.column])
     prepared = _prepare(spec, frame)
     try:
         valid = schema.validate(prepared, lazy=True)
@@ -269,8 +277,9 @@ def _whole_from_text(value: Any) -> Any:
 
 
 def _finalize(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
-    for name, column in spec.columns.items():
+    columns = {name: column for name, column in spec.columns.items() if name in frame.columns}
+    for name, column in columns.items():
         strict = _STRICT_DTYPES.get(column.dtype)
         if strict is not None and not column.nullable:
             frame[name] = frame[name].astype(pd.api.types.pandas_dtype(strict))
-    return frame[list(spec.columns)]
+    return frame[list(columns)]

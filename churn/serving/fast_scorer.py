@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -173,6 +173,24 @@ def _input_names(pipeline: Pipeline, specs: Mapping[str, ColumnSpec]) -> list[st
 
 # --------------------------------------------------------------------------- the scorer
 
+ROW_INDEPENDENT: Final = frozenset(
+    {
+        ("sklearn.ensemble._forest", "RandomForestClassifier"),
+        ("sklearn.ensemble._forest", "ExtraTreesClassifier"),
+        (
+            "sklearn.ensemble._hist_gradient_boosting.gradient_boosting",
+            "HistGradientBoostingClassifier",
+        ),
+        ("sklearn.ensemble._gb", "GradientBoostingClassifier"),
+        ("sklearn.tree._classes", "DecisionTreeClassifier"),
+        ("sklearn.dummy", "DummyClassifier"),
+        ("xgboost.sklearn", "XGBClassifier"),
+    }
+)
+"""Estimators whose per-row probability does not depend on the other rows of the call: trees
+are walked row by row and summed in a fixed order. A linear model's matrix product may differ
+in the last bits between a one-row and a many-row call (BLAS picks another kernel)."""
+
 
 class FastScorer:
     """Churn probabilities from columns of plain values, equal to the pipeline's own.
@@ -198,6 +216,12 @@ class FastScorer:
             self._plan: _Plan | None = _compile(pipeline, specs)
         except Unsupported as exc:
             self._plan, self.reason = None, str(exc)
+
+    @property
+    def batch_invariant(self) -> bool:
+        """True when scoring a record with others gives exactly its answer scored alone."""
+        estimator = self.pipeline.steps[-1][1]
+        return (type(estimator).__module__, type(estimator).__name__) in ROW_INDEPENDENT
 
     @property
     def fast(self) -> bool:

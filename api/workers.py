@@ -1,0 +1,149 @@
+"""Serving with several worker processes: ``churn serve --workers N``.
+
+uvicorn's supervisor starts N processes that share the listening socket; each one builds the
+app (:func:`worker_app`), loads the champion and hot-reloads it on its own. Prometheus metrics
+are kept in prometheus-client's multiprocess mode: every worker writes its values to memory-
+mapped files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics``, whichever worker answers, adds up
+the counters and histograms of all of them. The folder is emptied when ``churn serve`` starts
+(a fresh one under the temp folder, which a read-only container still has, unless
+``PROMETHEUS_MULTIPROC_DIR`` names one), a worker that exits removes its live gauges, and the
+folder is removed when ``churn serve`` ends (or, after a ``kill -9``, by the next start).
+
+No worker outlives ``churn serve``: the supervisor stops its workers when it is stopped, and each
+worker asks Linux to send it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), so even a
+``kill -9`` of ``churn serve`` ends them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from churn.orphans import die_with_parent
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+PARENT_ENV = "CHURN_SUPERVISOR_PID"
+FOLDER_PREFIX = "churn-metrics-"
+"""Metric folders are named ``churn-metrics-<pid of churn serve>-<random>``."""
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+HEALTHCHECK_SECONDS = 30
+"""How long the supervisor waits for a worker to answer its ping before restarting it
+(uvicorn's 5 s default restarts workers that are still importing on a busy machine)."""
+
+
+def cpu_limit(cpu_max: Path = CPU_MAX) -> int:
+    """The CPUs this process may use: the cgroup v2 quota if one is set, else its CPU affinity."""
+    cpus = len(os.sched_getaffinity(0))
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            return max(1, min(cpus, math.ceil(int(quota) / int(period))))
+    return max(1, cpus)
+
+
+def default_workers() -> int:
+    """``CHURN_WORKERS`` if set, else one worker per CPU of the container (:func:`cpu_limit`).
+
+    Raises:
+        ValueError: ``CHURN_WORKERS`` is not a whole number of at least 1.
+    """
+    value = os.environ.get("CHURN_WORKERS", "").strip()
+    if not value:
+        return cpu_limit()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"CHURN_WORKERS must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def run(host: str, port: int, workers: int) -> None:
+    """Serve with ``workers`` processes until stopped (one process: no supervisor)."""
+    import uvicorn
+
+    if workers <= 1:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+        return
+    folder, owned = _metrics_folder()
+    os.environ[MULTIPROC_ENV] = str(folder)
+    os.environ[PARENT_ENV] = str(os.getpid())
+    try:
+        uvicorn.run(
+            "api.workers:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
+        )
+    finally:
+        if owned:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _metrics_folder() -> tuple[Path, bool]:
+    """An empty folder for the workers' metric files, and whether ``run`` should remove it."""
+    named = os.environ.get(MULTIPROC_ENV)
+    if not named:
+        _remove_orphaned_folders(Path(tempfile.gettempdir()))
+        return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")), True
+    folder = Path(named)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return folder, False
+
+
+def _remove_orphaned_folders(temp: Path) -> None:
+    """Remove the metric folders of ``churn serve`` processes that were killed (``kill -9``)."""
+    for folder in temp.glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process: it ends with its parent and cleans its metric files."""
+    _die_with_parent()
+    from api.app import create_app
+
+    app = create_app()
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with inner(app):
+                yield
+        finally:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def _die_with_parent() -> None:
+    """SIGTERM when the parent dies (so the worker shuts down and drops its live gauges); exit
+    now if it already has (then this process was re-parented before it could ask)."""
+    die_with_parent(signal.SIGTERM)
+    parent = os.environ.get(PARENT_ENV, "")
+    if parent.isdigit() and os.getppid() != int(parent):
+        raise SystemExit(f"churn serve (pid {parent}) has ended; this worker stops too")

@@ -1,0 +1,199 @@
+"""Scoring a whole file (the nightly list): ``churn score FILE -o OUT``.
+
+The file is read in chunks of ``chunk_rows`` rows (CSV as text, as the contract reads it;
+Parquet by record batches), each chunk is checked against the spec's contract without the
+target column (a labelled file may keep it; it is ignored) and scored by the verified pipeline
+in one ``predict_proba`` call, so a chunk costs what the bare pipeline costs on it. The output
+(CSV or Parquet, from its suffix) holds the id, ``churn_probability`` and ``will_churn`` at the
+served threshold; it is written to a temporary file and moved into place only when every
+chunk passed, so a contract violation leaves no partial output. After a failing chunk the rest
+of the file is still checked (not scored), so one error lists the failures of every chunk;
+uniqueness of the id is checked within each chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from churn.contract import CSV_FIRST_LINE, validate
+from churn.errors import DataContractError, RegistryError
+from churn.registry import Registry
+from churn.registry.atomic_io import atomic_write
+from churn.serving.threads import serve_single_threaded
+from churn.spec import Spec
+
+CHUNK_ROWS = 50_000
+MAX_FAILURES = 20
+"""At most this many failure lines (a few per failing chunk) are reported."""
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """A verified pipeline, its run and the threshold its decisions use."""
+
+    run_id: str
+    pipeline: Any
+    threshold: float
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """What one ``churn score`` wrote, and how fast."""
+
+    output: Path
+    rows: int
+    churn: int
+    run_id: str
+    threshold: float
+    seconds: float
+    scoring_seconds: float
+
+    def to_text(self) -> str:
+        """One line for people."""
+        return (
+            f"{self.output}: {self.rows:,} rows scored by {self.run_id} (threshold "
+            f"{self.threshold:.4f}), {self.churn:,} will churn; {self.seconds:.2f} s "
+            f"({self.rows / max(self.seconds, 1e-9):,.0f} rows/s, scoring alone "
+            f"{self.rows / max(self.scoring_seconds, 1e-9):,.0f} rows/s)"
+        )
+
+
+def scoring_model(registry: Registry, run_id: str | None = None) -> ScoringModel:
+    """The champion (or run ``run_id``'s model), hash-verified, scoring on one thread.
+
+    Raises:
+        RegistryError: No champion, an unknown run, a run without a model, or a bad hash.
+    """
+    if run_id is None:
+        loaded = registry.load_champion()
+        if loaded is None:
+            raise RegistryError(f"no champion in {registry.home}: promote a run or pass --run")
+        pointer, pipeline = loaded
+        run_id, threshold = str(pointer["run_id"]), pointer.get("threshold")
+    else:
+        manifest = registry.manifest(run_id)
+        model = manifest.get("model")
+        if not isinstance(model, dict) or not isinstance(model.get("sha256"), str):
+            raise RegistryError(f"run {run_id} has no recorded model to score with")
+        pipeline = registry.load_model(run_id, model["sha256"], name=str(model["name"]))
+        threshold = manifest.get("threshold")
+    return ScoringModel(
+        run_id, serve_single_threaded(pipeline), float(threshold) if threshold else 0.5
+    )
+
+
+def score_file(
+    spec: Spec, model: ScoringModel, source: Path, output: Path, *, chunk_rows: int = CHUNK_ROWS
+) -> ScoreSummary:
+    """Validate and score ``source`` chunk by chunk into ``output``; see the module docstring.
+
+    Raises:
+        DataContractError: The file is unreadable or a chunk breaks the contract (the message
+            names the file lines); nothing is written.
+    """
+    started = time.perf_counter()
+    out_format = _format(output, "output")
+    _format(source, "input")
+    totals = {"rows": 0, "churn": 0, "scoring": 0.0}
+    failures: list[str] = []
+
+    def write(handle: IO[bytes]) -> None:
+        writer: pq.ParquetWriter | None = None
+        for frame, first_line in _chunks(spec, source, chunk_rows):
+            frame = frame.drop(columns=[spec.data.target.column], errors="ignore")
+            try:
+                valid = validate(
+                    spec, frame, source=str(source), first_line=first_line, with_target=False
+                )
+            except DataContractError as exc:  # go on checking, so every failure is reported
+                failures.extend(exc.failures[: MAX_FAILURES - len(failures)])
+                continue
+            if failures:
+                continue
+            scoring = time.perf_counter()
+            proba = np.asarray(model.pipeline.predict_proba(valid)[:, 1], dtype=np.float64)
+            totals["scoring"] += time.perf_counter() - scoring
+            decisions = proba >= model.threshold
+            table = pd.DataFrame(
+                {
+                    spec.data.id: valid[spec.data.id].to_numpy(),
+                    "churn_probability": proba,
+                    "will_churn": decisions,
+                }
+            )
+            if out_format == "csv":
+                handle.write(table.to_csv(index=False, header=totals["rows"] == 0).encode())
+            else:
+                arrow = pa.Table.from_pandas(table, preserve_index=False)
+                writer = writer or pq.ParquetWriter(handle, arrow.schema)
+                writer.write_table(arrow)
+            totals["rows"] += len(table)
+            totals["churn"] += int(np.count_nonzero(decisions))
+        if writer is not None:
+            writer.close()
+        if failures:
+            raise DataContractError(str(source), failures)
+        if totals["rows"] == 0:
+            raise DataContractError(str(source), ["no rows to score"])
+
+    atomic_write(output, write)
+    return ScoreSummary(
+        output=output,
+        rows=int(totals["rows"]),
+        churn=int(totals["churn"]),
+        run_id=model.run_id,
+        threshold=model.threshold,
+        seconds=time.perf_counter() - started,
+        scoring_seconds=float(totals["scoring"]),
+    )
+
+
+def _format(path: Path, role: str) -> str:
+    found = FORMATS.get(path.suffix.lower())
+    if found is None:
+        raise DataContractError(
+            str(path), [f"cannot tell the {role} format from {path.suffix!r}: use .csv or .parquet"]
+        )
+    return found
+
+
+def _chunks(spec: Spec, source: Path, rows: int) -> Iterator[tuple[pd.DataFrame, int | None]]:
+    """(raw chunk, file line of its first row; None for Parquet) in file order.
+
+    CSV is read as text with the spec's read options, as the contract reads a training file.
+    """
+    if not source.is_file():
+        raise DataContractError(str(source), ["file not found (or not a file)"])
+    try:
+        if _format(source, "input") == "parquet":
+            for batch in pq.ParquetFile(source).iter_batches(batch_size=rows):
+                yield batch.to_pandas(), None
+            return
+        options = spec.data.read
+        reader = pd.read_csv(
+            source,
+            dtype=str,
+            na_values=list(options.na_values),
+            keep_default_na=True,
+            sep=options.delimiter,
+            encoding=options.encoding,
+            chunksize=rows,
+        )
+        with reader:
+            for frame in reader:
+                yield frame.reset_index(drop=True), CSV_FIRST_LINE + int(frame.index[0])
+    except (OSError, ValueError, UnicodeDecodeError, pa.ArrowException) as exc:
+        if isinstance(exc, DataContractError):
+            raise
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataContractError(str(source), [f"cannot read the file: {reason}"]) from None

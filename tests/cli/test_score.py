@@ -1,0 +1,141 @@
+"""`churn score FILE -o OUT`: a whole file scored in chunks, equal to the pipeline's own answer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from factories import subscriptions_frame, subscriptions_spec, write_project
+from typer.testing import CliRunner
+
+from churn.contract import load_dataset
+from churn.registry import Registry
+from churn.run import run_in_process as train_run
+from churn.spec.loader import load_spec
+from cli.app import app
+
+runner = CliRunner()
+FOREST = [{"name": "forest", "type": "random_forest", "params": {"n_estimators": 15, "n_jobs": 1}}]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Two runs of the subscriptions project; the champion is the first."""
+    folder = tmp_path_factory.mktemp("score")
+    spec = write_project(folder)
+    home = folder / "home"
+    first = train_run(spec, home)["run_id"]
+    other = tmp_path_factory.mktemp("score2")
+    second = train_run(write_project(other, subscriptions_spec(models=FOREST)), home)["run_id"]
+    registry = Registry(home)
+    if registry.champion()["run_id"] != first:  # type: ignore[index]
+        with registry.lock():
+            registry.rollback(reason="tests score with the first run", to=first)
+    return {"spec": spec, "home": home, "first": first, "second": second}
+
+
+def invoke(project: dict[str, Any], *args: str) -> tuple[int, str]:
+    base = ["score", *args, "--home", str(project["home"]), "--spec", str(project["spec"])]
+    result = runner.invoke(app, base)
+    return result.exit_code, result.output
+
+
+def _unlabelled(tmp_path: Path, rows: int = 250) -> Path:
+    path = tmp_path / "customers.csv"
+    subscriptions_frame(rows, seed=7).drop(columns=["churned"]).to_csv(path, index=False)
+    return path
+
+
+def _expected(project: dict[str, Any], source: Path, run_id: str) -> tuple[np.ndarray, float]:
+    registry = Registry(project["home"])
+    manifest = registry.manifest(run_id)
+    pipeline = registry.load_model(run_id, manifest["model"]["sha256"])
+    spec = load_spec(project["spec"])
+    frame = pd.read_csv(source).assign(churned=0)
+    frame.loc[0, "churned"] = 1  # the training contract wants both classes
+    valid = load_dataset(spec, _write(frame, source.with_name("labelled.csv")))
+    return pipeline.predict_proba(valid[spec.feature_columns])[:, 1], manifest["threshold"]
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_score_writes_each_id_with_the_pipelines_probability_and_decision(
+    project, tmp_path: Path, suffix: str
+) -> None:
+    source = _unlabelled(tmp_path)
+    out = tmp_path / f"scores{suffix}"
+    code, output = invoke(project, str(source), "-o", str(out), "--chunk-rows", "60")
+    assert code == 0, output
+    assert "250 rows scored by " + project["first"] in output
+    got = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    proba, threshold = _expected(project, source, project["first"])
+    assert list(got.columns) == ["account_id", "churn_probability", "will_churn"]
+    assert got["account_id"].tolist() == pd.read_csv(source)["account_id"].tolist()
+    assert np.array_equal(got["churn_probability"].to_numpy(), proba)
+    assert got["will_churn"].tolist() == (proba >= threshold).tolist()
+
+
+def test_score_reads_parquet_and_ignores_a_target_column(project, tmp_path: Path) -> None:
+    source = tmp_path / "labelled.parquet"
+    subscriptions_frame(90, seed=3).to_parquet(source)
+    out = tmp_path / "scores.csv"
+    code, output = invoke(project, str(source), "-o", str(out), "--run", project["second"])
+    assert code == 0, output
+    assert len(pd.read_csv(out)) == 90
+    assert project["second"] in output
+
+
+def test_a_named_run_scores_with_its_own_model(project, tmp_path: Path) -> None:
+    source = _unlabelled(tmp_path)
+    out = tmp_path / "scores.csv"
+    code, output = invoke(project, str(source), "-o", str(out), "--run", project["second"])
+    assert code == 0, output
+    proba, threshold = _expected(project, source, project["second"])
+    got = pd.read_csv(out)
+    assert np.array_equal(got["churn_probability"].to_numpy(), proba)
+    assert got["will_churn"].tolist() == (proba >= threshold).tolist()
+
+
+def test_a_bad_row_in_a_later_chunk_names_its_file_line_and_writes_nothing(
+    project, tmp_path: Path
+) -> None:
+    frame = subscriptions_frame(200, seed=7).drop(columns=["churned"])
+    frame["plan"] = frame["plan"].astype(object)
+    frame.loc[[130, 151], "plan"] = "platinum"
+    source = _write(frame, tmp_path / "bad.csv")
+    out = tmp_path / "scores.csv"
+    code, output = invoke(project, str(source), "-o", str(out), "--chunk-rows", "50")
+    assert code == 3
+    assert "bad.csv: data contract violated" in output
+    assert "line 132;" in output and "line 153;" in output  # line 1 is the header
+    assert "'platinum'" in output
+    assert not out.exists()
+
+
+def test_unknown_formats_and_runs_are_clear_errors(project, tmp_path: Path) -> None:
+    source = _unlabelled(tmp_path)
+    code, output = invoke(project, str(source), "-o", str(tmp_path / "scores.xlsx"))
+    assert code == 3 and "use .csv or .parquet" in output
+    code, output = invoke(project, str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv"))
+    assert code == 3 and "missing.csv" in output
+    code, output = invoke(project, str(source), "-o", str(tmp_path / "o.csv"), "--run", "nope")
+    assert code == 1 and "nope" in output
+
+
+def test_the_score_command_module_imports_no_heavy_library() -> None:
+    code = (
+        "import sys, cli.score; print(sorted({'sklearn', 'pandas', 'pyarrow'} & set(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
