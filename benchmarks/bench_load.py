@@ -40,7 +40,7 @@ import yaml  # noqa: E402
 
 from churn.contract import load_dataset  # noqa: E402
 from churn.registry import Registry  # noqa: E402
-from churn.run import run_in_process  # noqa: E402
+from churn.run.sequence import run_in_process  # noqa: E402
 from churn.serving import load_serving_model, single_openmp_thread  # noqa: E402
 from churn.serving.score_file import score_file, scoring_model  # noqa: E402
 from churn.spec.loader import load_spec  # noqa: E402

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from churn.contract import load_dataset
 from churn.registry import Registry
-from churn.run import run_in_process as train_run
+from churn.run.sequence import run_in_process as train_run
 from churn.spec.loader import load_spec
 from cli.app import app
 
