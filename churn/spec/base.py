@@ -18,9 +18,12 @@ Metric = Literal[
     "pr_auc",
     "brier",
     "log_loss",
+    "profit",
 ]
 LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
 """Metrics where a smaller value is better; every other metric is higher-is-better."""
+COST_METRICS: frozenset[str] = frozenset({"profit"})
+"""Metrics that need ``evaluation.costs`` (profit: expected gain per scored customer)."""
 
 DEFAULT_METRICS: tuple[Metric, ...] = (
     "accuracy",
@@ -32,10 +35,11 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
     "brier",
 )
 
-DType = Literal["int", "float", "bool", "str", "category"]
+DType = Literal["int", "float", "bool", "str", "category", "datetime"]
 NUMERIC_DTYPES: frozenset[str] = frozenset({"int", "float", "bool"})
 
-Kind = Literal["numeric", "categorical"]
+Kind = Literal["numeric", "categorical", "datetime"]
+"""datetime columns feed only date features (``days_between``, ``days_since``)."""
 Scalar = str | int | float | bool
 
 

@@ -19,6 +19,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier
 
+from churn.spec.candidates import EnsembleSpec
 from churn.spec.evaluation import ModelSpec
 
 
@@ -63,8 +64,10 @@ MODEL_REGISTRY: dict[str, ModelType] = {
 }
 
 
-def param_problems(spec: ModelSpec) -> list[tuple[tuple[str | int, ...], str]]:
+def param_problems(spec: ModelSpec | EnsembleSpec) -> list[tuple[tuple[str | int, ...], str]]:
     """Unknown parameter names and (for scikit-learn models) invalid values, per param."""
+    if isinstance(spec, EnsembleSpec):
+        return []  # ensembles have no params; their members are checked in churn.spec.checks
     kind = MODEL_REGISTRY[spec.type]
     valid = _valid_param_names(kind.factory)
     problems: list[tuple[tuple[str | int, ...], str]] = []
