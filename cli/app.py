@@ -13,6 +13,7 @@ import typer
 
 from churn.errors import ChurnError
 from churn.spec.loader import DEFAULT_SPEC
+from cli.reproduce import reproduce_command
 
 if TYPE_CHECKING:
     from churn.registry import Registry
@@ -213,6 +214,9 @@ def serve(
     if spec is not None:
         os.environ["CHURN_SPEC"] = str(spec)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+
+
+app.command(name="reproduce")(exits_with_error_codes(reproduce_command))
 
 
 def main() -> None:
