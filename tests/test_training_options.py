@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from factories import subscriptions_frame, subscriptions_spec
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import StackingClassifier, VotingClassifier
@@ -22,7 +23,6 @@ from churn.training import resampling
 from churn.training.compile import compile_candidate, compile_spec
 from churn.training.evaluate import split_dataset, train_candidate
 from churn.training.thresholds import profit_curve, profit_per_customer
-from factories import subscriptions_frame, subscriptions_spec
 
 COSTS = {"retained_value": 100.0, "offer_cost": 10.0, "acceptance_rate": 0.5}
 
