@@ -304,3 +304,34 @@ def test_smotenc_keeps_one_hot_columns_zero_or_one() -> None:
     X_new, y_new = sampler.fit_resample(X, y)
     assert np.sum(y_new == 1) == np.sum(y_new == 0)
     assert set(np.unique(X_new[:, 1])) <= {0.0, 1.0}
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def test_ensembles_calibrated_and_resampled_models_keep_the_fast_serving_path(
+    tmp_path: Path,
+) -> None:
+    from churn.serving.fast_scorer import FastScorer
+
+    spec, frame = keyed_project(
+        tmp_path,
+        models=models(
+            {"name": "vote", "type": "soft_voting", "members": ["logreg", "trees"]},
+            {
+                "name": "calibrated",
+                "type": "logistic_regression",
+                "calibration": {"method": "isotonic", "cv": 2},
+            },
+            {"name": "smote", "type": "logistic_regression", "resample": {"type": "smotenc"}},
+        ),
+    )
+    data = split_dataset(spec, frame)
+    inputs = {name: spec.columns[name] for name in spec.feature_columns}
+    for name in ("vote", "calibrated", "smote"):
+        result = train(spec, frame, name)
+        scorer = FastScorer(result.pipeline, inputs)
+        assert scorer.fast, (name, scorer.reason)
+        columns = {c: data.X_test[c].tolist() for c in spec.feature_columns}
+        fast = scorer.predict_proba(columns, len(data.X_test))
+        assert np.array_equal(fast, result.test_proba), name

@@ -61,6 +61,7 @@ def plot_profit(y: npt.NDArray[np.int64], result: CandidateResult, costs: CostsS
         textcoords="offset points",
         fontsize="small",
         color=WINNER_COLOR,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8},
     )
     style_axes(ax)
     ax.set_xlim(0, 1)

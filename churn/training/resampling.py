@@ -41,13 +41,14 @@ class BinaryAsCategoricalSMOTENC(BaseEstimator):  # type: ignore[misc]
     def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
         """Resample with the 0/1 columns of ``X`` as the categorical features."""
         values = np.asarray(X, dtype=np.float64)
-        binary = np.all((values == 0) | (values == 1), axis=0)
-        sampler = SMOTENC(
-            categorical_features=np.flatnonzero(binary),
-            sampling_strategy=self.sampling_strategy,
-            k_neighbors=self.k_neighbors,
-            random_state=self.random_state,
-        )
+        binary = np.flatnonzero(np.all((values == 0) | (values == 1), axis=0)).tolist()
+        options: dict[str, Any] = {
+            "sampling_strategy": self.sampling_strategy,
+            "k_neighbors": self.k_neighbors,
+            "random_state": self.random_state,
+        }
+        # no 0/1 column: plain SMOTE is the same thing (SMOTENC refuses to run without one)
+        sampler = SMOTENC(categorical_features=binary, **options) if binary else SMOTE(**options)
         resampled: tuple[Any, Any] = sampler.fit_resample(values, y)
         return resampled
 
