@@ -132,6 +132,11 @@ def test_an_unknown_threshold_strategy_lists_the_known_ones(tmp_path: Path) -> N
     assert "'min_recall'" in message
 
 
+def test_a_bad_policy_value_is_reported_at_its_own_path(tmp_path: Path) -> None:
+    message = spec_error(tmp_path, evaluation=evaluation({"strategy": "min_recall", "recall": 2}))
+    assert "evaluation.threshold.recall: expected less than or equal to 1, got 2" in message
+
+
 # --------------------------------------------------------------------------- ensembles
 
 
