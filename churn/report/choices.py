@@ -94,4 +94,8 @@ def _search_table(name: str, search: dict[str, Any]) -> Html:
 
 
 def _params(params: Any) -> str:
-    return json.dumps(params, sort_keys=True, default=str) if params else "—"
+    """Parameters as ``name=value`` pairs; floats to 4 significant digits (run.json has all)."""
+    if not isinstance(params, dict) or not params:
+        return "—"
+    shown = {k: f"{v:.4g}" if isinstance(v, float) else json.dumps(v) for k, v in params.items()}
+    return ", ".join(f"{k}={v}" for k, v in sorted(shown.items()))
