@@ -17,6 +17,7 @@ from churn.errors import DataContractError, SpecError
 from churn.report.predictions import build_predictions
 from churn.run.steps import run_in_process
 from churn.spec.loader import load_spec
+from churn.training.compile import compile_spec
 from churn.training.evaluate import evaluate_candidates, select_winner, split_dataset
 
 
@@ -119,9 +120,6 @@ def test_rows_without_an_id_are_identified_by_their_row_number(tmp_path: Path) -
 def test_date_features_count_days(tmp_path: Path) -> None:
     spec = load_spec(project(tmp_path))
     frame = load_dataset(spec).head(3)
-    derive = evaluate_candidates  # noqa: F841 - keep imports honest
-    from churn.training.compile import compile_spec
-
     out = compile_spec(spec)["logreg"].named_steps["derive"].transform(frame)
     expected_tenure = (pd.Timestamp("2024-01-01") - frame["HireDate"]).dt.days
     assert out["tenure_days"].tolist() == expected_tenure.astype(float).tolist()
