@@ -160,3 +160,30 @@ def test_the_api_takes_records_without_an_id_and_numbers_them(tmp_path: Path) ->
     assert columns["Salary"] == [55.0, 55.0]
     ids, _ = parse_body(schema, json.dumps({"records": [{**record, "id": "e-7"}]}).encode())
     assert ids == ["e-7"]
+
+
+def test_the_served_api_scores_records_without_an_id(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    spec_path = project(tmp_path)
+    home = tmp_path / "home"
+    manifest = run_in_process(spec_path, home=home)
+    record = {
+        "Department": "sales",
+        "HireDate": "01/02/2023",
+        "LastReview": "2023-06-01",
+        "Salary": 41.0,
+    }
+    app = create_app(Settings(home=home, spec=spec_path, reload_interval=0))
+    with TestClient(app) as client:
+        response = client.post("/predict", json={"records": [record, {**record, "id": "x9"}]})
+        info = client.get("/app-info").json()
+    assert response.status_code == 200, response.text
+    answers = response.json()["predictions"]
+    assert [a["id"] for a in answers] == ["1", "x9"]
+    assert 0 <= answers[0]["churn_probability"] <= 1
+    assert info["run_id"] == manifest["run_id"]
+    assert info["threshold"] == pytest.approx(manifest["threshold"])

@@ -27,7 +27,8 @@ from churn.serving.fast_inputs import (
 )
 from churn.serving.fast_scorer import FastScorer
 from churn.serving.threads import serve_single_threaded
-from churn.spec import NUMERIC_DTYPES, ColumnSpec
+from churn.spec import ColumnSpec
+from churn.spec.base import kind_of
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,7 @@ def _kind_changes(
         dtype = entry.get("dtype") if isinstance(entry, dict) else None
         if dtype is None:
             continue
-        kind = "numeric" if dtype in NUMERIC_DTYPES else "categorical"
-        if kind != specs[name].kind:
+        if kind_of(str(dtype)) != specs[name].kind:
             changes.append(f"{name} as {dtype} (the serving spec says {specs[name].dtype})")
     return changes
 

@@ -43,6 +43,13 @@ Kind = Literal["numeric", "categorical", "datetime"]
 Scalar = str | int | float | bool
 
 
+def kind_of(dtype: str) -> Kind:
+    """The kind of a column of ``dtype``: numeric, categorical or datetime."""
+    if dtype == "datetime":
+        return "datetime"
+    return "numeric" if dtype in NUMERIC_DTYPES else "categorical"
+
+
 class StrictModel(BaseModel):
     """Base of every spec model: immutable, and unknown keys are errors, not silently dropped."""
 

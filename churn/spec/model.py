@@ -16,11 +16,11 @@ import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
 
 from churn.spec.base import (
-    NUMERIC_DTYPES,
     DType,
     Kind,
     Scalar,
     StrictModel,
+    kind_of,
 )
 from churn.spec.evaluation import (
     Candidate,
@@ -98,9 +98,7 @@ class ColumnSpec(StrictModel):
     @property
     def kind(self) -> Kind:
         """numeric, categorical or datetime, from the dtype."""
-        if self.dtype == "datetime":
-            return "datetime"
-        return "numeric" if self.dtype in NUMERIC_DTYPES else "categorical"
+        return kind_of(self.dtype)
 
     @model_validator(mode="after")
     def _range_fits_dtype(self) -> ColumnSpec:
