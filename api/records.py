@@ -39,6 +39,8 @@ COLUMNAR_MIN = 16
 """From this many records the column-at-a-time check beats the record model (at 1: 4x slower)."""
 REQUEST_MODEL = "PredictRequest"
 RECORD_MODEL = "CustomerRecord"
+NO_ID_FIELD = "id"
+"""The (optional) id key of a record when the spec declares no ``data.id``."""
 
 
 @dataclass(frozen=True)
@@ -60,19 +62,21 @@ class RecordSchema:
 def build_record_schema(spec: Spec, *, max_batch: int) -> RecordSchema:
     """Generate the record and request models from the spec's columns."""
     inputs = {name: spec.columns[name] for name in spec.feature_columns}
+    id_name = spec.data.id or NO_ID_FIELD
     fields: dict[str, Any] = {
         "f0": (
-            str,
+            str if spec.data.id else str | None,
             Field(
-                alias=spec.data.id,
-                title=spec.data.id,
+                default=... if spec.data.id else None,
+                alias=id_name,
+                title=id_name,
                 min_length=1,
                 max_length=ID_MAX_LENGTH,
                 description=_id_description(spec),
             ),
         )
     }
-    attributes = {spec.data.id: "f0"}
+    attributes = {id_name: "f0"}
     for index, (name, column) in enumerate(inputs.items(), start=1):
         fields[f"f{index}"] = _field(name, column)
         attributes[name] = f"f{index}"
@@ -105,16 +109,20 @@ def build_record_schema(spec: Spec, *, max_batch: int) -> RecordSchema:
         ),
     )
     columnar = ColumnarCheck(
-        spec.data.id,
+        id_name,
         inputs,
         id_length=(1, ID_MAX_LENGTH),
         text_length=(0, TEXT_MAX_LENGTH),
         int_bounds=INT64,
     )
-    return RecordSchema(record, request, spec.data.id, attributes, inputs, max_batch, columnar)
+    return RecordSchema(record, request, id_name, attributes, inputs, max_batch, columnar)
 
 
 def _id_description(spec: Spec) -> str:
+    if spec.data.id is None:
+        return (
+            "Optional (the spec has no id column); answers carry it back, or the record's number."
+        )
     return f"The customer id (column {spec.data.id!r}); answers carry it back as `id`."
 
 
@@ -217,7 +225,8 @@ def parse_body(schema: RecordSchema, body: bytes) -> tuple[list[str], dict[str, 
     except ValidationError as exc:
         raise RequestValidationError(_short(exc)) from None
     rows = [record.__dict__ for record in request.records]  # type: ignore[attr-defined]
-    ids = [row["f0"] for row in rows]
+    # Without an id column a record may leave `id` out; it is then its number in the request.
+    ids = [str(n) if row["f0"] is None else row["f0"] for n, row in enumerate(rows, start=1)]
     columns = {name: [row[schema.attributes[name]] for row in rows] for name in schema.specs}
     return ids, columns
 

@@ -249,6 +249,11 @@ def prefect_server(
     raise typer.Exit(code)
 
 
+from cli.reproduce import reproduce_command  # noqa: E402 - imports churn lazily
+
+app.command(name="reproduce")(exits_with_error_codes(reproduce_command))
+
+
 def main() -> None:
     """Entry point for ``python -m churn``."""
     app(prog_name="churn")

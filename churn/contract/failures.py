@@ -45,6 +45,7 @@ _DTYPE_WORDS: dict[DType, str] = {
     "bool": "bool (true/false/1/0)",
     "str": "str",
     "category": "str",
+    "datetime": "datetime (the column's format, or ISO 8601)",
 }
 _STRUCTURE = {
     "column_in_dataframe": "missing column",
@@ -108,7 +109,7 @@ def _failures(
     grouped: dict[tuple[str | None, str], _Failure] = {}
     for name in sorted(unconvertible):
         column = spec.columns[name]
-        bad = _unconvertible_rows(frame[name], CHECK_DTYPES[column.dtype])
+        bad = _unconvertible_rows(frame[name], CHECK_DTYPES[column.dtype], column.format)
         failure = _Failure(
             name, f"wrong dtype: expected {_DTYPE_WORDS[column.dtype]}, could not convert"
         )
@@ -129,7 +130,9 @@ def _column_of(record: dict[Hashable, Any]) -> str | None:
     return str(record["column"])
 
 
-def _unconvertible_rows(series: pd.Series, dtype: str) -> npt.NDArray[np.bool_]:
+def _unconvertible_rows(
+    series: pd.Series, dtype: str, date_format: str | None = None
+) -> npt.NDArray[np.bool_]:
     """Which values fail to convert, tried one distinct value at a time.
 
     Only run for a column that failed to coerce as a whole; pandera's own failure cases miss
@@ -139,6 +142,9 @@ def _unconvertible_rows(series: pd.Series, dtype: str) -> npt.NDArray[np.bool_]:
 
     def fails(value: Any) -> bool:
         try:
+            if date_format is not None:
+                pd.to_datetime(pd.Series([value], dtype=series.dtype), format=date_format)
+                return False
             pd.Series([value], dtype=series.dtype).astype(target)
         except (TypeError, ValueError):
             return True

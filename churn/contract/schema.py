@@ -14,9 +14,11 @@ Nothing happens at import time.
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines import pandas_engine
 
 from churn.spec import ColumnSpec, DType, Scalar, Spec
 
@@ -26,6 +28,7 @@ CHECK_DTYPES: dict[DType, str] = {
     "bool": "boolean",
     "str": "str",
     "category": "str",
+    "datetime": "datetime64[ns]",
 }
 """dtype each column is coerced to while checking; nullable so that nulls are reported as such."""
 NO_ROWS = "no data rows: at least one row is required"
@@ -65,7 +68,7 @@ def _column(name: str, column: ColumnSpec, *, is_id: bool) -> pa.Column:
         words = "duplicate ids" if is_id else "duplicate values"
         checks.append(pa.Check(_not_duplicated, ignore_na=True, error=words))
     return pa.Column(
-        CHECK_DTYPES[column.dtype],
+        _check_dtype(column),
         checks=checks,
         nullable=column.nullable,
         unique=unique and not column.nullable,
@@ -74,6 +77,13 @@ def _column(name: str, column: ColumnSpec, *, is_id: bool) -> pa.Column:
         name=name,
         description=column.description,
     )
+
+
+def _check_dtype(column: ColumnSpec) -> Any:
+    """The checking dtype; a datetime column with a format parses with that format."""
+    if column.dtype == "datetime" and column.format is not None:
+        return pandas_engine.DateTime(to_datetime_kwargs={"format": column.format})  # type: ignore[call-arg]
+    return CHECK_DTYPES[column.dtype]
 
 
 def _value_checks(column: ColumnSpec) -> list[pa.Check]:

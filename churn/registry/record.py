@@ -84,6 +84,18 @@ class CandidateRecord(_Record):
     cv_folds: dict[str, list[float | None]]
     holdout: Metrics
     fit_seconds: float
+    params: dict[str, Any] | None = None
+    """The estimator parameters the candidate was fitted with (a search's best, if any)."""
+    threshold_policy: dict[str, Any] | None = None
+    """How the threshold was chosen: ``{strategy, ..., threshold}``."""
+    search: dict[str, Any] | None = None
+    """A hyper-parameter search: its kind, best parameters and score, and its top rows."""
+    calibration: dict[str, Any] | None = None
+    """Probability calibration: method, folds, Brier score before and after."""
+    resample: dict[str, Any] | None = None
+    """Resampling inside the training folds (SMOTE, SMOTENC, random under-sampling)."""
+    members: list[str] | None = None
+    """The candidates an ensemble is built from."""
 
 
 class ChampionScoresRecord(_Record):

@@ -3,7 +3,9 @@
 Files (in ``plots_dir``): ``eval_roc.png``, ``eval_precision_recall.png``,
 ``eval_calibration.png`` (all candidates), ``eval_confusion_matrix.png``,
 ``eval_threshold_metrics.png``, ``eval_gains_lift.png``, ``eval_feature_importance.png``
-(the winner), ``eval_model_comparison.png`` (CV spread of every candidate).
+(the winner), ``eval_model_comparison.png`` (CV spread of every candidate); with costs
+``eval_profit.png`` and for a calibrated winner ``eval_calibration_effect.png``
+(:mod:`churn.report.policy_plots`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from churn.report.figures import (
     style_axes,
 )
 from churn.report.model_plots import plot_feature_importance, plot_model_comparison
+from churn.report.policy_plots import policy_plots
 from churn.spec import Spec
 from churn.training.evaluate import CandidateResult, Split, compute_metrics
 
@@ -67,6 +70,7 @@ def draw_evaluation(
             ("eval_gains_lift", lambda: plot_gains_lift(y, best())),
             ("eval_feature_importance", lambda: plot_feature_importance(spec, split, best())),
             ("eval_model_comparison", lambda: plot_model_comparison(spec, results, winner)),
+            *policy_plots(spec, y, best()),
         ],
         plots_dir,
     )

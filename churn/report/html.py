@@ -17,6 +17,7 @@ import pandas as pd
 
 from churn.registry.atomic_io import atomic_write
 from churn.registry.record import RunManifest, as_manifest
+from churn.report.choices import choices_section
 from churn.report.figures import PlotSet
 from churn.report.markup import Html, join, tag, void
 from churn.report.sections import (
@@ -32,7 +33,17 @@ from churn.report.sections import (
     text_section,
 )
 
-SECTION_IDS = ("status", "gates", "data", "metrics", "plots", "at-risk", "spec", "manifest")
+SECTION_IDS = (
+    "status",
+    "gates",
+    "data",
+    "metrics",
+    "choices",
+    "plots",
+    "at-risk",
+    "spec",
+    "manifest",
+)
 """Ids of the report's sections, in page order."""
 
 CAPTIONS = {
@@ -50,6 +61,9 @@ CAPTIONS = {
     "eval_feature_importance": "Permutation importance of the winner's input columns "
     "(drop in hold-out ROC AUC).",
     "eval_model_comparison": "Selection metric per CV fold for every candidate; hold-out marked.",
+    "eval_profit": "Expected profit per customer of the winner against the threshold (costs).",
+    "eval_calibration_effect": "Reliability of the winner before and after calibration, "
+    "with Brier scores.",
 }
 WIDE_PIXELS = 900
 """Images at least this wide span the whole page; narrower ones share a row."""
@@ -146,6 +160,7 @@ def render_report(
         gates_section(manifest),
         data_section(manifest, eda.missing_values, sampled=eda.sampled, rows_used=eda.rows_used),
         metrics_section(manifest),
+        choices_section(manifest.as_dict()),
         plots_section(eda, evaluation, rows=rows),
         at_risk_section(predictions, top_at_risk),
         text_section("spec", "Spec", spec_text, "The spec this run was trained from."),

@@ -32,7 +32,7 @@ def build_predictions(
     ``set`` (``holdout``, ``train``, or ``new`` for rows in neither part). Sorted by rank.
     """
     if spec.output.predictions == "all" and frame is not None:
-        ids = frame[spec.data.id].reset_index(drop=True)
+        ids = spec.row_ids(frame).reset_index(drop=True)
         proba = result.pipeline.predict_proba(frame[spec.feature_columns])[:, 1]
         holdout = ids.isin(split.ids_test).to_numpy()
         actual_by_id = pd.Series(np.asarray(split.y_test), index=split.ids_test.to_numpy())

@@ -117,7 +117,7 @@ def _kind_changes(
         dtype = entry.get("dtype") if isinstance(entry, dict) else None
         if dtype is None:
             continue
-        if kind_of(dtype) != specs[name].kind:
+        if kind_of(str(dtype)) != specs[name].kind:
             changes.append(f"{name} as {dtype} (the serving spec says {specs[name].dtype})")
     return changes
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from churn.spec.base import (
+    COST_METRICS,
     DEFAULT_METRICS,
     LOWER_IS_BETTER,
     NUMERIC_DTYPES,
@@ -14,8 +15,17 @@ from churn.spec.base import (
     StrictModel,
     kind_of,
 )
+from churn.spec.candidates import (
+    CalibrationSpec,
+    EnsembleSpec,
+    ResampleSpec,
+    SearchSpec,
+)
 from churn.spec.evaluation import (
+    ENSEMBLE_TYPES,
+    Candidate,
     ChangeThreshold,
+    CostsSpec,
     EvaluationSpec,
     GatesSpec,
     ModelSpec,
@@ -29,6 +39,8 @@ from churn.spec.evaluation import (
 from churn.spec.features import (
     BinsFeature,
     BinStep,
+    DaysBetweenFeature,
+    DaysSinceFeature,
     DerivedFeature,
     DifferenceFeature,
     FeatureGroup,
@@ -57,19 +69,27 @@ from churn.spec.model import (
 )
 
 __all__ = [
+    "COST_METRICS",
     "DEFAULT_METRICS",
     "DEFAULT_SPEC",
+    "ENSEMBLE_TYPES",
     "LOWER_IS_BETTER",
     "NUMERIC_DTYPES",
     "SPEC_VERSION",
     "BinStep",
     "BinsFeature",
+    "CalibrationSpec",
+    "Candidate",
     "ChangeThreshold",
     "ColumnSpec",
+    "CostsSpec",
     "DType",
     "DataSpec",
+    "DaysBetweenFeature",
+    "DaysSinceFeature",
     "DerivedFeature",
     "DifferenceFeature",
+    "EnsembleSpec",
     "EvaluationSpec",
     "FeatureGroup",
     "FeatureStep",
@@ -88,8 +108,10 @@ __all__ = [
     "PromotionSpec",
     "RatioFeature",
     "ReadOptions",
+    "ResampleSpec",
     "Scalar",
     "ScaleStep",
+    "SearchSpec",
     "Spec",
     "SplitSpec",
     "StrictModel",

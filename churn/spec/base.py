@@ -18,25 +18,33 @@ Metric = Literal[
     "pr_auc",
     "brier",
     "log_loss",
+    "profit",
 ]
 LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
 """Metrics where a smaller value is better; every other metric is higher-is-better."""
+COST_METRICS: frozenset[str] = frozenset({"profit"})
+"""Metrics that need ``evaluation.costs`` (profit: expected gain per scored customer)."""
 
 DEFAULT_METRICS: tuple[Metric, ...] = tuple(
-    metric for metric in get_args(Metric) if metric not in {"balanced_accuracy", "log_loss"}
+    metric
+    for metric in get_args(Metric)
+    if metric not in {"balanced_accuracy", "log_loss", *COST_METRICS}
 )
-"""What a run reports unless the spec says otherwise: every metric but balanced accuracy and
-log loss, in the order of :data:`Metric`."""
+"""What a run reports unless the spec says otherwise: every metric but balanced accuracy, log
+loss and the cost metrics, in the order of :data:`Metric`."""
 
-DType = Literal["int", "float", "bool", "str", "category"]
+DType = Literal["int", "float", "bool", "str", "category", "datetime"]
 NUMERIC_DTYPES: frozenset[str] = frozenset({"int", "float", "bool"})
 
-Kind = Literal["numeric", "categorical"]
+Kind = Literal["numeric", "categorical", "datetime"]
+"""datetime columns feed only date features (``days_between``, ``days_since``)."""
 Scalar = str | int | float | bool
 
 
 def kind_of(dtype: str) -> Kind:
-    """numeric (int, float, bool) or categorical (str, category)."""
+    """The kind of a column of ``dtype``: numeric, categorical or datetime."""
+    if dtype == "datetime":
+        return "datetime"
     return "numeric" if dtype in NUMERIC_DTYPES else "categorical"
 
 

@@ -36,6 +36,9 @@ def find_problems(spec: Spec) -> list[Problem]:
         _every_column_accounted_for,
         _unique_names,
         _metrics_reported,
+        _ensemble_members,
+        _search_spaces,
+        _costs_declared,
     )
     return [problem for rule in rules for problem in rule(spec)]
 
@@ -50,12 +53,12 @@ def _data_columns_declared(spec: Spec) -> Iterator[Problem]:
         (("data", "id"), data.id),
         (("data", "target", "column"), data.target.column),
     ):
-        if name not in spec.columns:
+        if name is not None and name not in spec.columns:
             yield loc, f"expected a column declared in `columns`, got {name!r}"
     if data.id == data.target.column:
         yield ("data", "id"), f"the id and the target must differ, both are {data.id!r}"
-    id_column = spec.columns.get(data.id)
-    if id_column is not None and id_column.nullable:
+    id_column = spec.columns.get(data.id) if data.id is not None else None
+    if data.id is not None and id_column is not None and id_column.nullable:
         yield ("columns", data.id, "nullable"), "the id column cannot be nullable"
     target = spec.columns.get(data.target.column)
     if target is not None:
@@ -117,8 +120,11 @@ def _derived_inputs(spec: Spec) -> Iterator[Problem]:
                         f"declared: {_known(spec)}"
                     ),
                 )
-            elif kinds[column] != "numeric":
-                yield loc, f"expected a numeric input column, got {column!r} ({kinds[column]})"
+            elif kinds[column] != derived.reads:
+                yield (
+                    loc,
+                    (f"expected a {derived.reads} input column, got {column!r} ({kinds[column]})"),
+                )
             elif column in (spec.data.id, spec.data.target.column):
                 yield loc, f"the id and the target cannot feed a feature, got {column!r}"
         kinds[derived.name] = derived.produces
@@ -143,6 +149,14 @@ def _group_columns(spec: Spec) -> Iterator[Problem]:
                 )
             elif column in spec.features.drop:
                 yield loc, f"{column!r} is listed in features.drop; remove it from one of them"
+            elif known[column] == "datetime":
+                yield (
+                    loc,
+                    (
+                        f"{column!r} is a datetime column; derive a days_between or days_since "
+                        "feature from it and group that"
+                    ),
+                )
             if column in seen:
                 yield loc, f"{column!r} is already in group {seen[column]!r}"
             seen.setdefault(column, group.name)
@@ -227,3 +241,63 @@ def _metrics_reported(spec: Spec) -> Iterator[Problem]:
                         f"got {threshold.metric!r}"
                     ),
                 )
+
+
+def _ensemble_members(spec: Spec) -> Iterator[Problem]:
+    from churn.spec.candidates import EnsembleSpec
+
+    estimators = [m.name for m in spec.models if not isinstance(m, EnsembleSpec)]
+    for index, model in enumerate(spec.models):
+        if not isinstance(model, EnsembleSpec):
+            continue
+        counts = Counter(model.members)
+        for m_index, member in enumerate(model.members):
+            loc = ("models", index, "members", m_index)
+            if member not in estimators:
+                yield (
+                    loc,
+                    (
+                        "expected the name of an estimator candidate "
+                        f"(one of {', '.join(estimators)}), got {member!r}"
+                    ),
+                )
+            elif counts[member] > 1 and model.members.index(member) != m_index:
+                yield loc, f"{member!r} is listed twice"
+
+
+def _search_spaces(spec: Spec) -> Iterator[Problem]:
+    from churn.spec.candidates import EnsembleSpec
+    from churn.spec.estimators import MODEL_REGISTRY
+
+    for index, model in enumerate(spec.models):
+        if isinstance(model, EnsembleSpec) or model.search is None:
+            continue
+        valid = set(MODEL_REGISTRY[model.type].factory().get_params(deep=False))
+        for name in model.search.space:
+            if name not in valid:
+                yield (
+                    ("models", index, "search", "space", name),
+                    f"unknown parameter for {model.type}; "
+                    f"expected one of {', '.join(sorted(valid))}",
+                )
+
+
+def _costs_declared(spec: Spec) -> Iterator[Problem]:
+    from churn.spec.base import COST_METRICS
+
+    if spec.evaluation.costs is not None:
+        return
+    if spec.evaluation.threshold.strategy == "max_profit":
+        yield (
+            ("evaluation", "threshold", "strategy"),
+            "max_profit needs an evaluation.costs block "
+            "(retained_value, offer_cost, acceptance_rate)",
+        )
+    for index, metric in enumerate(spec.evaluation.metrics):
+        if metric in COST_METRICS:
+            yield ("evaluation", "metrics", index), f"{metric!r} needs an evaluation.costs block"
+    for index, model in enumerate(spec.models):
+        search = getattr(model, "search", None)
+        if search is not None and search.metric in COST_METRICS:
+            message = f"{search.metric!r} needs an evaluation.costs block"
+            yield ("models", index, "search", "metric"), message

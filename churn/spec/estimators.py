@@ -20,6 +20,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier, XGBModel
 
+from churn.spec.candidates import EnsembleSpec
 from churn.spec.evaluation import ModelSpec
 from churn.spec.xgboost_params import booster_problems, validate_wrapper_params
 
@@ -65,12 +66,15 @@ MODEL_REGISTRY: dict[str, ModelType] = {
 }
 
 
-def param_problems(spec: ModelSpec) -> list[tuple[tuple[str | int, ...], str]]:
+def param_problems(spec: ModelSpec | EnsembleSpec) -> list[tuple[tuple[str | int, ...], str]]:
     """Unknown parameter names and invalid values, per param.
 
     scikit-learn models are checked by their ``_parameter_constraints``; XGBoost by
-    :mod:`churn.spec.xgboost_params` (a declared table, then one round on two rows).
+    :mod:`churn.spec.xgboost_params` (a declared table, then one round on two rows). Ensembles
+    have no params of their own; their members are checked in :mod:`churn.spec.checks`.
     """
+    if isinstance(spec, EnsembleSpec):
+        return []
     kind = MODEL_REGISTRY[spec.type]
     valid = _valid_param_names(kind.factory)
     problems: list[tuple[tuple[str | int, ...], str]] = []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from churn.spec.base import DEFAULT_METRICS, Metric, Scalar, StrictModel
+from churn.spec.candidates import CalibrationSpec, EnsembleSpec, ResampleSpec, SearchSpec
 
 # --------------------------------------------------------------------------- models
 
@@ -35,6 +36,23 @@ class ModelSpec(StrictModel):
             "(xgboost: scale_pos_weight = negatives / positives of the training labels)."
         ),
     )
+    search: SearchSpec | None = Field(
+        default=None, description="Search these parameters on the training part before fitting."
+    )
+    calibration: CalibrationSpec | None = Field(
+        default=None, description="Calibrate the probabilities (CalibratedClassifierCV)."
+    )
+    resample: ResampleSpec | None = Field(
+        default=None,
+        description="Resample the training folds only (imbalanced-learn), never scored rows.",
+    )
+
+
+ENSEMBLE_TYPES: frozenset[str] = frozenset({"soft_voting", "stacking"})
+
+
+Candidate = Annotated[ModelSpec | EnsembleSpec, Field(discriminator="type")]
+"""An estimator candidate or an ensemble of other candidates (``type`` decides which)."""
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -52,15 +70,56 @@ class SplitSpec(StrictModel):
     )
 
 
-class ThresholdSpec(StrictModel):
-    """The probability above which a customer is flagged as churning."""
+class FixedThreshold(StrictModel):
+    """A threshold given in the spec."""
 
-    strategy: Literal["fixed", "tuned"] = Field(
-        default="fixed", description="fixed: use value; tuned: maximise metric by CV on train."
-    )
+    strategy: Literal["fixed"] = Field(description="Discriminator.")
     value: float = Field(default=0.5, gt=0, lt=1, description="The fixed threshold.")
+
+
+class TunedThreshold(StrictModel):
+    """The threshold that maximises a metric over CV folds of the training part."""
+
+    strategy: Literal["tuned"] = Field(description="Discriminator.")
     metric: Literal["f1", "balanced_accuracy", "precision", "recall", "accuracy"] = Field(
-        default="f1", description="What a tuned threshold maximises."
+        default="f1", description="What the threshold maximises."
+    )
+
+
+class ProfitThreshold(StrictModel):
+    """The threshold that maximises expected profit (needs ``evaluation.costs``)."""
+
+    strategy: Literal["max_profit"] = Field(description="Discriminator.")
+
+
+class MinRecallThreshold(StrictModel):
+    """The threshold with the best precision among those whose recall is at least ``recall``."""
+
+    strategy: Literal["min_recall"] = Field(description="Discriminator.")
+    recall: float = Field(gt=0, le=1, description="Smallest acceptable recall (training CV).")
+
+
+class MinPrecisionThreshold(StrictModel):
+    """The threshold with the best recall among those whose precision is at least ``precision``."""
+
+    strategy: Literal["min_precision"] = Field(description="Discriminator.")
+    precision: float = Field(gt=0, le=1, description="Smallest acceptable precision (training CV).")
+
+
+ThresholdSpec = Annotated[
+    FixedThreshold | TunedThreshold | ProfitThreshold | MinRecallThreshold | MinPrecisionThreshold,
+    Field(discriminator="strategy"),
+]
+"""How the decision threshold is chosen; all but fixed are tuned on training folds only."""
+
+
+class CostsSpec(StrictModel):
+    """What a retention offer costs and earns: gain = TP x (accept x value - cost) - FP x cost."""
+
+    retained_value: float = Field(gt=0, description="Value of a churner who is kept.")
+    offer_cost: float = Field(ge=0, description="Cost of one retention offer (to anyone flagged).")
+    acceptance_rate: float = Field(
+        gt=0, le=1, description="Share of flagged churners who accept the offer and stay."
     )
 
 
@@ -78,7 +137,11 @@ class EvaluationSpec(StrictModel):
         description="Metrics reported for CV and hold-out.",
     )
     threshold: ThresholdSpec = Field(
-        default_factory=ThresholdSpec, description="Decision threshold."
+        default_factory=lambda: FixedThreshold(strategy="fixed"),
+        description="Decision threshold policy.",
+    )
+    costs: CostsSpec | None = Field(
+        default=None, description="Offer economics, for max_profit and the profit metric."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from typing import Annotated, ClassVar, Literal
 
@@ -15,6 +16,8 @@ from churn.spec.base import Kind, Scalar, StrictModel
 class _Derived(StrictModel):
     name: str = Field(min_length=1, description="Name of the new column.")
     produces: ClassVar[Kind] = "numeric"
+    reads: ClassVar[Kind] = "numeric"
+    """The kind of column the feature reads."""
 
     def inputs(self) -> list[str]:
         """Columns this feature reads."""
@@ -86,8 +89,40 @@ class BinsFeature(_Derived):
         return self
 
 
+class DaysBetweenFeature(_Derived):
+    """Days from ``start`` to ``end`` (two datetime columns); fractional days count."""
+
+    type: Literal["days_between"] = Field(description="Discriminator.")
+    start: str = Field(description="The earlier datetime column.")
+    end: str = Field(description="The later datetime column.")
+    reads: ClassVar[Kind] = "datetime"
+
+    def inputs(self) -> list[str]:
+        """Columns this feature reads."""
+        return [self.start, self.end]
+
+
+class DaysSinceFeature(_Derived):
+    """Days from a datetime column to a fixed reference date (e.g. the export date)."""
+
+    type: Literal["days_since"] = Field(description="Discriminator.")
+    column: str = Field(description="The datetime column.")
+    reference: dt.date = Field(description="The reference date, YYYY-MM-DD.")
+    reads: ClassVar[Kind] = "datetime"
+
+    def inputs(self) -> list[str]:
+        """Columns this feature reads."""
+        return [self.column]
+
+
 DerivedFeature = Annotated[
-    RatioFeature | DifferenceFeature | ProductFeature | BinsFeature, Field(discriminator="type")
+    RatioFeature
+    | DifferenceFeature
+    | ProductFeature
+    | BinsFeature
+    | DaysBetweenFeature
+    | DaysSinceFeature,
+    Field(discriminator="type"),
 ]
 
 # --------------------------------------------------------------------------- feature steps

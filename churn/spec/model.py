@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
 
 from churn.spec.base import (
@@ -21,9 +23,9 @@ from churn.spec.base import (
     kind_of,
 )
 from churn.spec.evaluation import (
+    Candidate,
     EvaluationSpec,
     GatesSpec,
-    ModelSpec,
     OutputSpec,
     PromotionSpec,
 )
@@ -32,6 +34,9 @@ from churn.spec.features import (
 )
 
 # --------------------------------------------------------------------------- data
+
+ROW_NUMBER = "row"
+"""Name of the row-number identifier used when the spec declares no ``data.id``."""
 
 
 class TargetSpec(StrictModel):
@@ -60,14 +65,27 @@ class DataSpec(StrictModel):
         default=None, description="File format; inferred from the file suffix when omitted."
     )
     read: ReadOptions = Field(default_factory=ReadOptions, description="Read options.")
-    id: str = Field(description="Column that identifies a customer; must be unique.")
+    id: str | None = Field(
+        default=None,
+        description=(
+            "Column that identifies a customer; must be unique. Without one, a customer is "
+            "identified by its row number (1 = the first data row) in predictions and reports."
+        ),
+    )
     target: TargetSpec = Field(description="The label column and its positive value.")
 
 
 class ColumnSpec(StrictModel):
     """The contract for one input column."""
 
-    dtype: DType = Field(description="int, float, bool (numeric) or str, category (categorical).")
+    dtype: DType = Field(
+        description="int, float, bool (numeric); str, category (categorical); or datetime."
+    )
+    format: str | None = Field(
+        default=None,
+        description="datetime: the strftime format of the values (e.g. '%Y-%m-%d'); ISO 8601 "
+        "when omitted.",
+    )
     nullable: bool = Field(default=False, description="Whether missing values are allowed.")
     unique: bool = Field(default=False, description="Whether every value must be distinct.")
     values: list[Scalar] | None = Field(
@@ -79,7 +97,7 @@ class ColumnSpec(StrictModel):
 
     @property
     def kind(self) -> Kind:
-        """numeric or categorical, from the dtype."""
+        """numeric, categorical or datetime, from the dtype."""
         return kind_of(self.dtype)
 
     @model_validator(mode="after")
@@ -88,6 +106,10 @@ class ColumnSpec(StrictModel):
             raise ValueError(f"min/max need a numeric dtype, got dtype {self.dtype!r}")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min must be <= max, got min={self.min} max={self.max}")
+        if self.format is not None and self.dtype != "datetime":
+            raise ValueError(f"format needs dtype datetime, got dtype {self.dtype!r}")
+        if self.values is not None and self.dtype == "datetime":
+            raise ValueError("values cannot restrict a datetime column")
         return self
 
 
@@ -105,7 +127,9 @@ class Spec(StrictModel):
         min_length=1, description="Every input column and its contract."
     )
     features: FeaturesSpec = Field(description="Derived features, groups and steps, drops.")
-    models: list[ModelSpec] = Field(min_length=1, description="The candidate models.")
+    models: list[Candidate] = Field(
+        min_length=1, description="The candidate models and ensembles of them."
+    )
     evaluation: EvaluationSpec = Field(
         default_factory=EvaluationSpec, description="Split, CV, metrics, threshold."
     )
@@ -133,7 +157,7 @@ class Spec(StrictModel):
     @property
     def feature_columns(self) -> list[str]:
         """Input columns the model reads (id, target and dropped columns excluded), in order."""
-        excluded = {self.data.id, self.data.target.column, *self.features.drop}
+        excluded = {self.data.id, self.data.target.column, *self.features.drop} - {None}
         return [name for name in self.columns if name not in excluded]
 
     @model_validator(mode="after")
@@ -144,6 +168,12 @@ class Spec(StrictModel):
         if problems:
             raise SpecProblems(problems)
         return self
+
+    def row_ids(self, frame: pd.DataFrame) -> pd.Series:
+        """What identifies each row: the id column, or the row number (1 = first data row)."""
+        if self.data.id is not None:
+            return frame[self.data.id]
+        return pd.Series(np.arange(1, len(frame) + 1), index=frame.index, name=ROW_NUMBER)
 
     def column_kinds(self) -> dict[str, Kind]:
         """Kind of every declared and derived column."""

@@ -49,7 +49,7 @@ class LocatedYaml:
         node: Any = self.data
         path: Path = ()
         for part in loc:
-            if isinstance(node, dict) and part not in node and node.get("type") == part:
+            if isinstance(node, dict) and part not in node and part in _tags(node):
                 continue  # a discriminated union's tag
             if _has_child(node, part):
                 node = node[part]
@@ -58,6 +58,11 @@ class LocatedYaml:
                 path = (*path, part)
                 node = None
         return path
+
+
+def _tags(node: dict[Any, Any]) -> tuple[Any, ...]:
+    """Values of the keys the spec's unions discriminate on (``type``; thresholds: ``strategy``)."""
+    return (node.get("type"), node.get("strategy"))
 
 
 def _has_child(node: Any, part: str | int) -> bool:

@@ -1,22 +1,59 @@
-"""Spec -> one unfitted scikit-learn Pipeline per candidate. Pure: no I/O, no environment."""
+"""Spec -> one unfitted scikit-learn Pipeline per candidate. Pure: no I/O, no environment.
+
+Every candidate is ``[derive ->] features -> model``. The model step is the estimator, or an
+imblearn ``[resample -> estimator]`` pipeline when the candidate resamples, or, for an
+ensemble, a ``VotingClassifier`` / ``StackingClassifier`` over the members' model steps. All
+candidates share the spec's one feature block, so an ensemble of model steps behind one
+feature front equals an ensemble of the members' whole pipelines, and stays servable by the
+fast path. Search and calibration are applied when training (:mod:`churn.training.evaluate`).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sklearn.ensemble import StackingClassifier, VotingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from churn.spec import ModelSpec, Spec
+from churn.spec import Candidate, EnsembleSpec, ModelSpec, Spec
 from churn.training.features import DerivedFeatures, build_column_transformer
 from churn.training.models import build_estimator
+from churn.training.resampling import with_resampling
 
 
-def compile_candidate(spec: Spec, model: ModelSpec) -> Pipeline:
+def model_step(spec: Spec, model: Candidate) -> Any:
+    """The candidate's final step: estimator, resampling pipeline, or ensemble."""
+    seed = spec.evaluation.split.seed
+    if not isinstance(model, EnsembleSpec):
+        return with_resampling(build_estimator(model, seed=seed), model.resample, seed=seed)
+    members = [(name, model_step(spec, member_spec(spec, name))) for name in model.members]
+    if model.type == "soft_voting":
+        return VotingClassifier(members, voting="soft", weights=model.weights)
+    return StackingClassifier(
+        members,
+        final_estimator=LogisticRegression(max_iter=1000),
+        cv=StratifiedKFold(n_splits=model.cv, shuffle=True, random_state=seed),
+        stack_method="predict_proba",
+    )
+
+
+def member_spec(spec: Spec, name: str) -> ModelSpec:
+    """The estimator candidate called ``name`` (ensembles name only those)."""
+    found = next(m for m in spec.models if m.name == name)
+    assert isinstance(found, ModelSpec)  # enforced by churn.spec.checks
+    return found
+
+
+def compile_candidate(spec: Spec, model: Candidate) -> Pipeline:
     """``derive -> features -> model`` for one candidate (``derive`` only when declared)."""
     steps: list[tuple[str, object]] = []
     if spec.features.derived:
         derived = tuple(entry.model_dump() for entry in spec.features.derived)
         steps.append(("derive", DerivedFeatures(derived)))
     steps.append(("features", build_column_transformer(spec.features)))
-    steps.append(("model", build_estimator(model, seed=spec.evaluation.split.seed)))
+    steps.append(("model", model_step(spec, model)))
     return Pipeline(steps)
 
 

@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    balanced_accuracy_score,
-    brier_score_loss,
-    f1_score,
-    log_loss,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import (
     FixedThresholdClassifier,
     StratifiedKFold,
@@ -37,22 +27,24 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from churn.contract import target_vector
-from churn.spec import LOWER_IS_BETTER, Spec
+from churn.spec import LOWER_IS_BETTER, CalibrationSpec, Candidate, ModelSpec, Spec
 from churn.training.compile import compile_spec
-from churn.training.models import data_dependent_params
+from churn.training.metrics import SKLEARN_SCORERS, compute_metrics, scorer, unneg
+from churn.training.models import data_dependent_params, estimator_prefix
+from churn.training.search import run_search
+from churn.training.thresholds import threshold_scorer
 
-SKLEARN_SCORERS: dict[str, str] = {
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced_accuracy",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "f1",
-    "roc_auc": "roc_auc",
-    "pr_auc": "average_precision",
-    "brier": "neg_brier_score",
-    "log_loss": "neg_log_loss",
-}
-"""Spec metric -> scikit-learn scorer name (``neg_`` scorers are negated back)."""
+__all__ = [
+    "SKLEARN_SCORERS",
+    "CandidateResult",
+    "Split",
+    "compute_metrics",
+    "evaluate_candidates",
+    "rescore",
+    "select_winner",
+    "split_dataset",
+    "train_candidate",
+]
 
 
 @dataclass(frozen=True)
@@ -83,6 +75,19 @@ class CandidateResult:
     test_proba: np.ndarray
     fit_seconds: float
     params: dict[str, Any] = field(default_factory=dict)
+    """The estimator's parameters from the spec, with the search's best ones on top."""
+    threshold_policy: dict[str, Any] = field(default_factory=dict)
+    """The spec's threshold policy and the threshold it chose."""
+    search: dict[str, Any] | None = None
+    """Best parameters, best CV score and the top rows of the search table."""
+    calibration: dict[str, Any] | None = None
+    """Method, folds and hold-out Brier score before and after calibration."""
+    uncalibrated_proba: np.ndarray | None = None
+    """Hold-out probabilities of the same model without calibration (reliability plot)."""
+    resample: dict[str, Any] | None = None
+    """The resampling block, when the candidate resamples its training folds."""
+    members: list[str] | None = None
+    """Ensembles: the candidates they combine."""
 
     @property
     def cv_mean(self) -> dict[str, float]:
@@ -105,6 +110,12 @@ class CandidateResult:
             "cv_folds": self.cv_scores,
             "holdout": self.holdout,
             "fit_seconds": round(self.fit_seconds, 3),
+            "params": self.params,
+            "threshold_policy": self.threshold_policy,
+            "search": self.search,
+            "calibration": self.calibration,
+            "resample": self.resample,
+            "members": self.members,
         }
 
 
@@ -113,7 +124,7 @@ def split_dataset(spec: Spec, frame: pd.DataFrame) -> Split:
     settings = spec.evaluation.split
     y = target_vector(spec, frame)
     X = frame[spec.feature_columns]
-    ids = frame[spec.data.id]
+    ids = spec.row_ids(frame)
     if settings.time_column is not None:
         order = np.argsort(frame[settings.time_column].to_numpy(), kind="stable")
         cut = round(len(order) * (1 - settings.test_size))
@@ -137,86 +148,124 @@ def split_dataset(spec: Spec, frame: pd.DataFrame) -> Split:
     )
 
 
-def compute_metrics(
-    metrics: list[str], y_true: np.ndarray, proba: np.ndarray, threshold: float
-) -> dict[str, float]:
-    """Hold-out metrics; threshold-dependent ones at ``threshold`` (predict 1 iff p >= t)."""
-    predicted = (proba >= threshold).astype(np.int64)
-    both_classes = len(np.unique(y_true)) == 2
-    functions: dict[str, Callable[[], float]] = {
-        "accuracy": lambda: accuracy_score(y_true, predicted),
-        "balanced_accuracy": lambda: balanced_accuracy_score(y_true, predicted),
-        "precision": lambda: precision_score(y_true, predicted, zero_division=0),
-        "recall": lambda: recall_score(y_true, predicted, zero_division=0),
-        "f1": lambda: f1_score(y_true, predicted, zero_division=0),
-        "roc_auc": lambda: roc_auc_score(y_true, proba) if both_classes else float("nan"),
-        "pr_auc": lambda: average_precision_score(y_true, proba),
-        "brier": lambda: brier_score_loss(y_true, proba),
-        "log_loss": lambda: log_loss(y_true, proba, labels=[0, 1]),
-    }
-    return {metric: float(functions[metric]()) for metric in metrics}
-
-
-def _cv_splitter(spec: Spec) -> StratifiedKFold | TimeSeriesSplit:
+def _cv_splitter(spec: Spec, folds: int | None = None) -> StratifiedKFold | TimeSeriesSplit:
+    n_splits = folds or spec.evaluation.cv_folds
     if spec.evaluation.split.time_column is not None:
-        return TimeSeriesSplit(n_splits=spec.evaluation.cv_folds)
-    return StratifiedKFold(
-        n_splits=spec.evaluation.cv_folds, shuffle=True, random_state=spec.evaluation.split.seed
-    )
+        return TimeSeriesSplit(n_splits=n_splits)
+    return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=spec.evaluation.split.seed)
+
+
+def candidate_spec(spec: Spec, name: str) -> Candidate:
+    """The models entry called ``name``."""
+    return next(model for model in spec.models if model.name == name)
+
+
+def calibrated(pipeline: Pipeline, calibration: CalibrationSpec, *, seed: int) -> Pipeline:
+    """The pipeline with its model step wrapped in ``CalibratedClassifierCV``.
+
+    The calibrators are fitted on folds the model step did not see (resampling, inside the
+    model step, touches only the calibration's training folds).
+    """
+    steps = list(pipeline.steps)
+    name, step = steps[-1]
+    folds = StratifiedKFold(n_splits=calibration.cv, shuffle=True, random_state=seed)
+    wrapped = CalibratedClassifierCV(step, method=calibration.method, cv=folds)
+    return Pipeline([*steps[:-1], (name, wrapped)])
+
+
+def choose_threshold(
+    spec: Spec, pipeline: Pipeline, split: Split, cv: StratifiedKFold | TimeSeriesSplit
+) -> tuple[float, Pipeline]:
+    """The policy's threshold (tuned on CV folds of the training part) and the fitted model."""
+    policy = spec.evaluation.threshold
+    if policy.strategy == "fixed":
+        return policy.value, clone(pipeline).fit(split.X_train, split.y_train)
+    tuner = TunedThresholdClassifierCV(
+        pipeline,
+        scoring=threshold_scorer(spec),
+        cv=cv,
+        refit=True,
+        random_state=spec.evaluation.split.seed,
+    ).fit(split.X_train, split.y_train)
+    return float(tuner.best_threshold_), tuner.estimator_
 
 
 def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> CandidateResult:
-    """Choose the threshold, cross-validate at it, fit on train, score the hold-out.
+    """Search, calibrate, choose the threshold, cross-validate at it, fit, score the hold-out.
 
-    A tuned threshold maximises the spec's metric over CV folds of the training part
-    (``TunedThresholdClassifierCV``); the CV metrics that depend on a threshold are then
-    reported at that threshold.
+    Everything before the hold-out scoring sees only the training part: the search and the
+    threshold tuner cross-validate inside it, and resampling runs inside training folds.
     """
     started = time.perf_counter()
-    model_spec = next(model for model in spec.models if model.name == name)
-    pipeline = clone(pipeline).set_params(**data_dependent_params(model_spec, split.y_train))
+    model_spec = candidate_spec(spec, name)
     evaluation = spec.evaluation
-    cv = _cv_splitter(spec)
-    if evaluation.threshold.strategy == "tuned":
-        tuner = TunedThresholdClassifierCV(
+    seed = evaluation.split.seed
+    pipeline = clone(pipeline).set_params(**data_dependent_params(spec, model_spec, split.y_train))
+    params: dict[str, Any] = dict(getattr(model_spec, "params", {}))
+    search_record: dict[str, Any] | None = None
+    if isinstance(model_spec, ModelSpec) and model_spec.search is not None:
+        prefix = estimator_prefix(model_spec)
+        best, search_record = run_search(
             pipeline,
-            scoring=SKLEARN_SCORERS[evaluation.threshold.metric],
-            cv=cv,
-            refit=True,
-            random_state=evaluation.split.seed,
-        ).fit(split.X_train, split.y_train)
-        threshold = float(tuner.best_threshold_)
-        fitted: Pipeline = tuner.estimator_
-    else:
-        threshold = evaluation.threshold.value
-        fitted = clone(pipeline).fit(split.X_train, split.y_train)
+            model_spec.search,
+            prefix=prefix,
+            X=split.X_train,
+            y=split.y_train,
+            cv=_cv_splitter(spec, model_spec.search.cv),
+            scoring=scorer(
+                model_spec.search.metric or evaluation.selection_metric, evaluation.costs
+            ),
+            seed=seed,
+        )
+        pipeline = pipeline.set_params(**{f"{prefix}{key}": value for key, value in best.items()})
+        params.update(best)
+    uncalibrated = pipeline
+    if model_spec.calibration is not None:
+        pipeline = calibrated(pipeline, model_spec.calibration, seed=seed)
+    cv = _cv_splitter(spec)
+    threshold, fitted = choose_threshold(spec, pipeline, split, cv)
     scores = cross_validate(
         FixedThresholdClassifier(pipeline, threshold=threshold, response_method="predict_proba"),
         split.X_train,
         split.y_train,
         cv=cv,
-        scoring={metric: SKLEARN_SCORERS[metric] for metric in evaluation.metrics},
+        scoring={metric: scorer(metric, evaluation.costs) for metric in evaluation.metrics},
     )
     cv_scores: dict[str, list[float]] = {
-        metric: [float(_unneg(metric, value)) for value in scores[f"test_{metric}"]]
+        metric: [float(unneg(metric, value)) for value in scores[f"test_{metric}"]]
         for metric in evaluation.metrics
     }
     proba = fitted.predict_proba(split.X_test)[:, 1]
+    before: np.ndarray | None = None
+    calibration_record: dict[str, Any] | None = None
+    if model_spec.calibration is not None:
+        before = clone(uncalibrated).fit(split.X_train, split.y_train).predict_proba(split.X_test)
+        before = before[:, 1]
+        calibration_record = {
+            **model_spec.calibration.model_dump(),
+            "brier_before": float(brier_score_loss(split.y_test, before)),
+            "brier_after": float(brier_score_loss(split.y_test, proba)),
+        }
+    resample = getattr(model_spec, "resample", None)
     return CandidateResult(
         name=name,
         model_type=model_spec.type,
         pipeline=fitted,
         threshold=threshold,
         cv_scores=cv_scores,
-        holdout=compute_metrics(list(evaluation.metrics), split.y_test, proba, threshold),
+        holdout=compute_metrics(
+            list(evaluation.metrics), split.y_test, proba, threshold, evaluation.costs
+        ),
         test_proba=proba,
         fit_seconds=time.perf_counter() - started,
-        params=dict(model_spec.params),
+        params=params,
+        threshold_policy={**evaluation.threshold.model_dump(), "threshold": threshold},
+        search=search_record,
+        calibration=calibration_record,
+        uncalibrated_proba=before,
+        resample=resample.model_dump() if resample is not None else None,
+        members=list(getattr(model_spec, "members", [])) or None,
     )
-
-
-def _unneg(metric: str, value: float) -> float:
-    return -value if SKLEARN_SCORERS[metric].startswith("neg_") else value
 
 
 def select_winner(spec: Spec, results: dict[str, CandidateResult]) -> str:
@@ -246,7 +295,10 @@ def rescore(
     """
     rows = frame.iloc[split.test_positions]
     proba = pipeline.predict_proba(rows)[:, 1]
-    return compute_metrics(list(spec.evaluation.metrics), split.y_test, proba, threshold)
+    evaluation = spec.evaluation
+    return compute_metrics(
+        list(evaluation.metrics), split.y_test, proba, threshold, evaluation.costs
+    )
 
 
 def evaluate_candidates(spec: Spec, frame: pd.DataFrame) -> dict[str, CandidateResult]:

@@ -153,6 +153,19 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(frame[column], errors="coerce").astype("float64")
 
 
+def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A datetime column (already parsed by the contract, or ISO text from a request)."""
+    values = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    return pd.to_datetime(values, errors="coerce")
+
+
+def _days(delta: pd.Series) -> pd.Series:
+    days: pd.Series = delta.dt.total_seconds() / 86400.0
+    return days.astype("float64")
+
+
 def _compute(entry: dict[str, Any], frame: pd.DataFrame) -> pd.Series:
     kind = entry["type"]
     if kind == "ratio":
@@ -165,6 +178,10 @@ def _compute(entry: dict[str, Any], frame: pd.DataFrame) -> pd.Series:
         for column in entry["columns"][1:]:
             result = result * _numeric(frame, column)
         return result
+    if kind == "days_between":
+        return _days(_dates(frame, entry["end"]) - _dates(frame, entry["start"]))
+    if kind == "days_since":
+        return _days(pd.Timestamp(entry["reference"]) - _dates(frame, entry["column"]))
     if kind == "bins":
         edges = entry["edges"]
         labels = entry["labels"] or [f"{a:g}-{b:g}" for a, b in itertools.pairwise(edges)]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin
 
-from churn.spec import ModelSpec
+from churn.spec import Candidate, EnsembleSpec, ModelSpec, Spec
 from churn.spec.estimators import MODEL_REGISTRY
 
 
@@ -23,10 +23,27 @@ def build_estimator(spec: ModelSpec, *, seed: int) -> ClassifierMixin:
     return estimator
 
 
-def data_dependent_params(spec: ModelSpec, y_train: np.ndarray) -> dict[str, Any]:
-    """Parameters that need the training labels (``model__``-prefixed for the pipeline)."""
-    if spec.type == "xgboost" and spec.class_balance == "balanced":
+def estimator_prefix(model: ModelSpec, prefix: str = "model__") -> str:
+    """Parameter prefix of the estimator inside a compiled candidate's model step."""
+    return f"{prefix}estimator__" if model.resample is not None else prefix
+
+
+def data_dependent_params(
+    spec: Spec, model: Candidate, y_train: np.ndarray, prefix: str = "model__"
+) -> dict[str, Any]:
+    """Parameters that need the training labels, prefixed for the compiled pipeline.
+
+    ``prefix`` points at the candidate's model step; ensemble members are nested below it.
+    """
+    if isinstance(model, EnsembleSpec):
+        found: dict[str, Any] = {}
+        for name in model.members:
+            member = next(m for m in spec.models if m.name == name)
+            found.update(data_dependent_params(spec, member, y_train, f"{prefix}{name}__"))
+        return found
+    inner = estimator_prefix(model, prefix)
+    if model.type == "xgboost" and model.class_balance == "balanced":
         positives = int(np.sum(y_train == 1))
         negatives = int(len(y_train) - positives)
-        return {"model__scale_pos_weight": negatives / max(positives, 1)}
+        return {f"{inner}scale_pos_weight": negatives / max(positives, 1)}
     return {}

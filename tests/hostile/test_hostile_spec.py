@@ -111,6 +111,16 @@ def edit(old: str, new: str, says: str) -> Prepare:
     return prepare
 
 
+def entry(old: str, new: str, says: str) -> Prepare:
+    """As :func:`edit`, for an error named at the list entry (the line above ``old``)."""
+
+    def prepare(world: World) -> str:
+        line = replaced(world, old, new) - 1
+        return f"{world.spec}:{line}: {says}"
+
+    return prepare
+
+
 def xgb(param: str, value: object, says: str) -> Prepare:
     """The XGBoost candidate with ``param: value`` (added or replacing the one there)."""
 
@@ -162,8 +172,8 @@ CASES: dict[str, Prepare] = {
     "test-size-over-1": edit(
         "    test_size: 0.25", "    test_size: 2", "evaluation.split.test_size: expected less"
     ),
-    "unknown-model-type": edit(
-        "  type: random_forest", "  type: lightgbm", "models[1].type: expected one of"
+    "unknown-model-type": entry(
+        "  type: random_forest", "  type: lightgbm", "models[1]: unknown type 'lightgbm'"
     ),
     "sklearn-param-out-of-range": edit(
         "    max_depth: 4", "    max_depth: -1", "models[1].params.max_depth: must be"

@@ -37,8 +37,8 @@ def test_default_spec_loads_and_resolves_data_next_to_it() -> None:
     assert [m.type for m in spec.models] == [
         "logistic_regression",
         "random_forest",
-        "hist_gradient_boosting",
         "xgboost",
+        "soft_voting",
     ]
 
 
@@ -51,17 +51,17 @@ def test_unknown_key_is_an_error_with_line_and_suggestion() -> None:
     text, line = edit("  cv_folds: 5", "  cv_fold: 5")
     assert problems_of(text) == [
         f"spec/telco.yaml:{line}: evaluation.cv_fold: unknown key; expected one of split, "
-        "cv_folds, selection_metric, metrics, threshold; did you mean 'cv_folds'?"
+        "cv_folds, selection_metric, metrics, threshold, costs; did you mean 'cv_folds'?"
     ]
 
 
 def test_unknown_model_type_lists_the_known_ones() -> None:
     text, line = edit("type: random_forest", "type: lightgbm")
     [problem] = problems_of(text)
-    assert problem.startswith(f"spec/telco.yaml:{line}: models[1].type: expected one of ")
-    for known in ("'logistic_regression'", "'random_forest'", "'xgboost'", "'dummy'"):
+    # the candidate's entry starts on the line above its type (a union on `type`)
+    assert problem.startswith(f"spec/telco.yaml:{line - 1}: models[1]: unknown type 'lightgbm'")
+    for known in ("'logistic_regression'", "'random_forest'", "'xgboost'", "'soft_voting'"):
         assert known in problem
-    assert problem.endswith("got 'lightgbm'")
 
 
 def test_unknown_step_type_lists_the_known_ones() -> None:
@@ -120,9 +120,9 @@ def test_numeric_step_on_categorical_column() -> None:
 
 
 def test_duplicate_candidate_name() -> None:
-    text, line = edit("  - name: hgb", "  - name: forest")
+    text, line = edit("  - name: blend", "  - name: forest")
     assert problems_of(text) == [
-        f"spec/telco.yaml:{line}: models[2].name: duplicate name 'forest'; names must be unique"
+        f"spec/telco.yaml:{line}: models[3].name: duplicate name 'forest'; names must be unique"
     ]
 
 

@@ -11,7 +11,7 @@ from churn.spec.loader import parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 TELCO = (ROOT / "spec" / "telco.yaml").read_text()
-XGB_PARAMS = "params: {n_estimators: 300, learning_rate: 0.03, max_depth: 3, subsample: 0.8,"
+XGB_PARAMS = "params: {n_estimators: 600, learning_rate: 0.01, max_depth: 3, subsample: 0.8,"
 XGB_LINE = TELCO[: TELCO.index(XGB_PARAMS)].count("\n") + 1
 
 
@@ -41,16 +41,16 @@ def test_out_of_range_xgboost_params_are_spec_errors_with_the_line(
     params: str, where: str, says: str
 ) -> None:
     problem = xgb_problem(params)
-    assert problem.startswith(f"spec/telco.yaml:{XGB_LINE}: models[3].params.{where}: ")
+    assert problem.startswith(f"spec/telco.yaml:{XGB_LINE}: models[2].params.{where}: ")
     assert says in problem
     assert "Stack trace" not in problem and "/workspace/" not in problem
 
 
 def test_unknown_xgboost_param_is_named() -> None:
     problem = xgb_problem("learning_rat: 0.1")
-    assert problem.startswith(f"spec/telco.yaml:{XGB_LINE}: models[3].params.learning_rat: ")
+    assert problem.startswith(f"spec/telco.yaml:{XGB_LINE}: models[2].params.learning_rat: ")
     assert "unknown parameter for xgboost" in problem
 
 
 def test_the_default_xgboost_params_pass() -> None:
-    assert parse_spec(TELCO).models[3].type == "xgboost"
+    assert parse_spec(TELCO).models[2].type == "xgboost"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,17 @@ import pandas as pd
 import pytest
 
 from churn.contract import load_dataset
+from churn.run.sequence import run_in_process
 from churn.spec import Spec
 from churn.spec.loader import load_spec
-from churn.training.evaluate import CandidateResult, evaluate_candidates, select_winner
+from churn.training.compile import compile_candidate
+from churn.training.evaluate import (
+    CandidateResult,
+    evaluate_candidates,
+    select_winner,
+    split_dataset,
+    train_candidate,
+)
 
 pytestmark = pytest.mark.model
 
@@ -29,10 +38,49 @@ def test_every_candidate_reaches_the_published_hold_out_band(telco) -> None:
     assert all(auc >= 0.83 for auc in aucs.values()), aucs
 
 
-def test_the_best_cross_validated_candidate_reaches_0_84(telco) -> None:
+def test_the_best_cross_validated_candidate_reaches_0_850_without_leakage(telco) -> None:
     spec, _, results = telco
     winner = select_winner(spec, results)
-    assert results[winner].cv_mean["roc_auc"] >= 0.84, results[winner].cv_mean
+    # published: 0.84-0.85 (top credible 0.8495); above 0.87 on these columns means leakage
+    assert 0.850 <= results[winner].cv_mean["roc_auc"] < 0.87, results[winner].cv_mean
+
+
+def test_the_winner_ranks_leavers_with_a_hold_out_pr_auc_of_0_66(telco) -> None:
+    spec, _, results = telco
+    winner = results[select_winner(spec, results)]
+    assert winner.holdout["pr_auc"] >= 0.66, winner.holdout
+
+
+def test_at_the_served_threshold_the_winner_finds_three_in_four_leavers_with_f1_0_63(
+    telco,
+) -> None:
+    spec, _, results = telco
+    winner = results[select_winner(spec, results)]
+    assert winner.threshold_policy["strategy"] == spec.evaluation.threshold.strategy
+    assert winner.holdout["recall"] >= 0.75, winner.holdout
+    assert winner.holdout["f1"] >= 0.63, winner.holdout
+
+
+def test_shuffled_telco_labels_give_a_roc_auc_near_one_half(telco) -> None:
+    spec, frame, _ = telco
+    shuffled = frame.copy()
+    target = spec.data.target.column
+    shuffled[target] = np.random.default_rng(0).permutation(frame[target].to_numpy())
+    data = split_dataset(spec, shuffled)
+    model = next(m for m in spec.models if m.name == "logreg")
+    result = train_candidate(spec, "logreg", compile_candidate(spec, model), data)
+    assert abs(result.cv_mean["roc_auc"] - 0.5) < 0.03
+    assert abs(result.holdout["roc_auc"] - 0.5) < 0.05
+
+
+def test_a_whole_run_of_the_default_spec_takes_under_two_minutes(
+    telco_spec_path: Path, tmp_path: Path
+) -> None:
+    started = time.perf_counter()
+    manifest = run_in_process(telco_spec_path, home=tmp_path)
+    elapsed = time.perf_counter() - started
+    assert manifest["status"] == "succeeded"
+    assert elapsed < 120, f"{elapsed:.0f} s (sequential, in process; the flow trains in parallel)"
 
 
 def test_training_twice_gives_identical_metrics(telco) -> None:

@@ -1,0 +1,163 @@
+"""``churn reproduce RUN``: re-run a recorded run from its manifest and compare the metrics.
+
+The run's own spec copy is parsed (its sha256 must match the manifest), the data file named in
+the manifest is read and its sha256 checked, and every candidate is trained again in this
+process with the recorded seed. Exit code 0 when every recorded metric matches, 1 otherwise
+(with a table of the differences); a changed spec copy or data file is exit 1 too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from churn.registry import Registry
+
+TOLERANCE = 1e-9
+"""Relative tolerance of a match; a seeded run on the same versions reproduces exactly."""
+
+
+@dataclass
+class Reproduction:
+    """What re-running a recorded run found."""
+
+    run_id: str
+    compared: int = 0
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Why the run could not be reproduced as recorded (changed spec copy or data)."""
+    versions: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    """Package versions that differ: name -> (recorded, now)."""
+
+    @property
+    def matches(self) -> bool:
+        """Every recorded metric was reproduced and nothing stood in the way."""
+        return not self.problems and not self.differences and self.compared > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "run_id": self.run_id,
+            "matches": self.matches,
+            "compared": self.compared,
+            "differences": self.differences,
+            "problems": self.problems,
+            "versions": {k: {"recorded": a, "now": b} for k, (a, b) in self.versions.items()},
+        }
+
+    def to_text(self) -> str:
+        """Human summary with a table of differences."""
+        lines = [f"run {self.run_id}: " + ("metrics match" if self.matches else "MISMATCH")]
+        lines += [f"  {problem}" for problem in self.problems]
+        if self.compared:
+            lines.append(f"  {self.compared} recorded values compared")
+        if self.differences:
+            lines.append(
+                f"  {'candidate':<12} {'value':<22} {'recorded':>12} {'now':>12} {'diff':>10}"
+            )
+            for row in self.differences:
+                lines.append(
+                    f"  {row['candidate']:<12} {row['value']:<22} {_num(row['recorded']):>12} "
+                    f"{_num(row['now']):>12} {_num(row['diff']):>10}"
+                )
+        for name, (recorded, now) in self.versions.items():
+            lines.append(f"  note: {name} {recorded} then, {now} now")
+        return "\n".join(lines)
+
+
+def _num(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, int | float) else str(value)
+
+
+def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
+    """Re-run ``run_id`` from its manifest, spec copy and data, and compare every metric."""
+    from churn.contract import load_dataset_and_hash
+    from churn.run.steps import package_versions
+    from churn.spec.loader import parse_spec
+    from churn.training.evaluate import evaluate_candidates
+
+    manifest = registry.manifest(run_id)
+    found = Reproduction(run_id)
+    copy = registry.run_dir(run_id) / "spec.yaml"
+    text = copy.read_text(encoding="utf-8")
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != manifest.get("spec_sha256"):
+        found.problems.append(f"{copy}: the spec copy differs from the recorded spec_sha256")
+    spec = parse_spec(text, source=str(copy))
+    if spec.evaluation.split.seed != manifest.get("seed"):
+        found.problems.append(
+            f"seed {spec.evaluation.split.seed} != recorded {manifest.get('seed')}"
+        )
+    data_path = Path((manifest.get("data") or {}).get("path", spec.data.source))
+    frame, data_sha256 = load_dataset_and_hash(spec, data_path)
+    if data_sha256 != manifest.get("data_sha256"):
+        found.problems.append(f"{data_path}: the data changed since the run (sha256 differs)")
+    recorded_versions = manifest.get("versions") or {}
+    found.versions = {
+        name: (recorded_versions.get(name), now)
+        for name, now in package_versions().items()
+        if recorded_versions.get(name) not in (None, now)
+    }
+    if found.problems:
+        return found
+    results = evaluate_candidates(spec, frame)
+    for name, recorded in (manifest.get("candidates") or {}).items():
+        result = results.get(name)
+        if result is None:
+            found.differences.append(_row(name, "candidate", "recorded", "missing now"))
+            continue
+        fresh = result.summary()
+        _compare(found, name, "threshold", recorded.get("threshold"), fresh["threshold"])
+        for block in ("holdout", "cv_mean"):
+            for metric, value in (recorded.get(block) or {}).items():
+                now = fresh[block].get(metric)
+                _compare(found, name, f"{block}.{metric}", value, now)
+    return found
+
+
+def _compare(found: Reproduction, name: str, what: str, recorded: Any, now: Any) -> None:
+    found.compared += 1
+    if not _same(recorded, now):
+        found.differences.append(_row(name, what, recorded, now))
+
+
+def _same(recorded: Any, now: Any) -> bool:
+    if isinstance(recorded, int | float) and isinstance(now, int | float):
+        if math.isnan(recorded) and math.isnan(now):
+            return True
+        return math.isclose(recorded, now, rel_tol=TOLERANCE, abs_tol=1e-12)
+    return bool(recorded == now)
+
+
+def _row(name: str, what: str, recorded: Any, now: Any) -> dict[str, Any]:
+    numeric = isinstance(recorded, int | float) and isinstance(now, int | float)
+    return {
+        "candidate": name,
+        "value": what,
+        "recorded": recorded,
+        "now": now,
+        "diff": (now - recorded) if numeric else None,
+    }
+
+
+def reproduce_command(
+    run_id: Annotated[str, typer.Argument(help="The run to re-run (see `churn runs`).")],
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Registry folder (default: $CHURN_HOME or ./artifacts)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Re-run a recorded run from its manifest (spec copy, data hash, seed); compare metrics."""
+    from churn.registry import Registry, resolve_home
+
+    found = reproduce_run(Registry(resolve_home(home)), run_id)
+    typer.echo(json.dumps(found.to_dict(), indent=2, default=str) if as_json else found.to_text())
+    if not found.matches:
+        raise typer.Exit(1)

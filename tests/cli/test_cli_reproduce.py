@@ -1,0 +1,72 @@
+"""`churn reproduce RUN`: re-run a recorded run and say whether its metrics match."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import write_project
+from typer.testing import CliRunner
+
+from churn.run.sequence import run_in_process
+from cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("project")
+    home = folder / "home"
+    return home, run_in_process(write_project(folder, rows=300), home)
+
+
+def reproduce(home: Path, run_id: str, *more: str) -> Any:
+    return runner.invoke(app, ["reproduce", run_id, "--home", str(home), *more])
+
+
+def test_a_recorded_run_reproduces_exactly(recorded) -> None:
+    home, manifest = recorded
+    result = reproduce(home, manifest["run_id"], "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert found["matches"] is True
+    assert found["compared"] >= 2 * len(manifest["candidates"])
+
+
+def test_a_changed_recorded_metric_is_a_mismatch_with_a_table(recorded, tmp_path: Path) -> None:
+    home, manifest = recorded
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    path = copy / "runs" / manifest["run_id"] / "run.json"
+    data = json.loads(path.read_text())
+    data["candidates"]["logreg"]["holdout"]["roc_auc"] += 0.01
+    path.write_text(json.dumps(data))
+    result = reproduce(copy, manifest["run_id"])
+    assert result.exit_code == 1
+    assert "MISMATCH" in result.output
+    [row] = [line for line in result.output.splitlines() if "holdout.roc_auc" in line]
+    assert row.split()[0] == "logreg"
+
+
+def test_changed_data_is_reported_not_compared(recorded, tmp_path: Path) -> None:
+    home, manifest = recorded
+    data_path = Path(manifest["data"]["path"])
+    original = data_path.read_bytes()
+    try:
+        data_path.write_bytes(original.replace(b"\n", b"\r\n", 1))
+        result = reproduce(home, manifest["run_id"])
+    finally:
+        data_path.write_bytes(original)
+    assert result.exit_code == 1
+    assert "the data changed since the run" in result.output
+
+
+def test_an_unknown_run_is_exit_code_1_with_a_message(recorded) -> None:
+    home, _ = recorded
+    result = reproduce(home, "no-such-run")
+    assert result.exit_code == 1
+    assert "not found" in result.output

@@ -1,0 +1,66 @@
+"""The report shows the profit curve, the calibration effect and each candidate's choices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from factories import subscriptions_spec, write_project
+
+from churn.contract import load_dataset
+from churn.report.choices import choices_section
+from churn.report.evaluation_plots import draw_evaluation
+from churn.spec.loader import load_spec
+from churn.training.evaluate import evaluate_candidates, select_winner, split_dataset
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_profit_and_calibration_plots_and_the_choices_table(tmp_path: Path) -> None:
+    spec_dict = subscriptions_spec(
+        models=[
+            {
+                "name": "logreg",
+                "type": "logistic_regression",
+                "calibration": {"method": "sigmoid", "cv": 2},
+                "search": {
+                    "n_iter": 2,
+                    "cv": 2,
+                    "top": 2,
+                    "space": {"C": {"type": "float", "low": 0.1, "high": 2}},
+                },
+            }
+        ],
+        evaluation={
+            "cv_folds": 2,
+            "metrics": ["roc_auc", "f1", "profit"],
+            "threshold": {"strategy": "max_profit"},
+            "costs": {"retained_value": 100, "offer_cost": 10, "acceptance_rate": 0.5},
+        },
+    )
+    path = write_project(tmp_path, spec_dict, rows=300)
+    assert yaml.safe_load(path.read_text())["evaluation"]["costs"]
+    spec = load_spec(path)
+    frame = load_dataset(spec)
+    results = evaluate_candidates(spec, frame)
+    winner = select_winner(spec, results)
+    plots = draw_evaluation(spec, split_dataset(spec, frame), results, winner, tmp_path / "plots")
+    assert not plots.errors
+    for name in ("eval_profit", "eval_calibration_effect"):
+        assert (tmp_path / "plots" / f"{name}.png").read_bytes().startswith(PNG)
+    manifest = {"candidates": {n: r.summary() for n, r in results.items()}}
+    html = choices_section(manifest)
+    assert "max_profit -&gt;" in html or "max_profit ->" in html
+    assert "sigmoid (cv 2): Brier" in html
+    assert "logreg: search, best 2 settings" in html
+
+
+def test_a_run_without_costs_or_calibration_draws_neither(tmp_path: Path) -> None:
+    spec = load_spec(write_project(tmp_path, rows=300))
+    frame = load_dataset(spec)
+    results = evaluate_candidates(spec, frame)
+    winner = select_winner(spec, results)
+    plots = draw_evaluation(spec, split_dataset(spec, frame), results, winner, tmp_path / "p")
+    names = {p.stem for p in (tmp_path / "p").glob("*.png")}
+    assert "eval_profit" not in names and "eval_calibration_effect" not in names
+    assert not plots.errors
