@@ -21,8 +21,9 @@ from churn.orphans import die_with_parent
 
 WORKERS_ENV: Final = "CHURN_WORKERS"
 NATIVE_THREAD_VARIABLES: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-PRELOAD: Final = ["churn.run.steps"]
-"""What the fork server imports once: the steps and, through them, the whole training stack."""
+PRELOAD: Final = ["churn.run.forkserver_guard", "churn.run.steps"]
+"""What the fork server imports once: a guard that ties its life to ours, then the steps and,
+through them, the whole training stack."""
 
 _LIMITS: list[Any] = []
 
