@@ -122,7 +122,12 @@ def execute_run(
         log.info("split: %d train / %d hold-out rows", len(data.y_train), len(data.y_test))
         futures = {
             model.name: runner.submit(
-                f"train-{model.name}", train_candidate, pool, ctx, model.name, data
+                f"train-{model.name}",
+                timed(f"train-{model.name}", train_candidate),
+                pool,
+                ctx,
+                model.name,
+                data,
             )
             for model in ctx.spec.models
         }
