@@ -89,6 +89,10 @@ class AppInfo(Out):
     model_type: str | None = None
     run_id: str | None = Field(default=None, description="The champion's run (model version).")
     threshold: float | None = Field(default=None, description="P(churn) >= this: will churn.")
+    threshold_policy: str | None = Field(
+        default=None,
+        description="How the threshold was chosen (fixed, tuned, max_profit, min_recall, ...).",
+    )
     promoted_at: datetime | None = None
     last_run_id: str | None = None
     last_run_gates: GateVerdict | None = Field(

@@ -8,7 +8,7 @@ from api.deps import HolderDep, RegistryDep, StateDep
 from api.schemas import AppInfo
 from api.state import ModelHolder
 from api.views import gate_verdict, last_time, numbers, parse_time, run_status
-from churn.registry import Registry
+from churn.registry import Registry, RegistryError
 
 router = APIRouter(tags=["info"])
 
@@ -37,6 +37,7 @@ def build_app_info(registry: Registry, holder: ModelHolder) -> AppInfo:
             model_type=model.model_type,
             run_id=model.run_id,
             threshold=model.threshold,
+            threshold_policy=_threshold_policy(registry, model.run_id, model.candidate),
             promoted_at=parse_time(model.pointer.get("promoted_at")),
             **{
                 name: metrics.get(name)
@@ -51,3 +52,15 @@ def build_app_info(registry: Registry, holder: ModelHolder) -> AppInfo:
             last_run_gates=gate_verdict(latest),
         )
     return AppInfo.model_validate(fields)
+
+
+def _threshold_policy(registry: Registry, run_id: str, candidate: str | None) -> str | None:
+    """The champion's threshold strategy, from its run's record (None for older records)."""
+    try:
+        record = registry.record(run_id)
+    except RegistryError:
+        return None
+    entry = (record.candidates or {}).get(candidate or "")
+    policy = entry.threshold_policy if entry is not None else None
+    strategy = policy.get("strategy") if policy else None
+    return str(strategy) if strategy is not None else None

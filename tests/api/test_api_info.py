@@ -25,6 +25,8 @@ def test_app_info_reports_the_champion_and_the_latest_run(
     assert body["model"] == champion_run["winner"]
     assert body["model_type"] == champion_run["model"]["type"]
     assert body["threshold"] == champion["threshold"]
+    policy = champion_run["candidates"][champion_run["winner"]]["threshold_policy"]
+    assert body["threshold_policy"] == policy["strategy"]
     assert datetime.fromisoformat(body["promoted_at"]) == datetime.fromisoformat(
         champion["promoted_at"]
     )
