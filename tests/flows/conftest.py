@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
+OWN_SERVERS = ("tests/flows/test_fresh_start.py", "tests/flows/test_long_lived_server.py")
+"""Flow tests that start their own Prefect server (or none) rather than the session's."""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Whole-flow tests run on one xdist worker, so one Prefect server serves them all."""
+    """The flow tests that share the session's Prefect server run on one xdist worker (one
+    server start); those that start their own make a second group, for the other worker."""
     for item in items:
-        if "tests/flows/" in item.nodeid:
+        if item.nodeid.startswith(OWN_SERVERS):
+            item.add_marker(pytest.mark.xdist_group("flows-own-server"))
+        elif item.nodeid.startswith("tests/flows/"):
             item.add_marker(pytest.mark.xdist_group("flows"))
 
 
