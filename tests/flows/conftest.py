@@ -6,6 +6,7 @@ each ``churn run`` under test finds it instead of starting one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("flows-own-server"))
         elif item.nodeid.startswith("tests/flows/"):
             item.add_marker(pytest.mark.xdist_group("flows"))
+
+
+@pytest.fixture(autouse=True)
+def restore_churn_logging() -> Iterator[None]:
+    """A flow in this process gives the root and ``churn`` loggers Prefect's handlers, bound to
+    the streams of that moment (a CliRunner's); later tests on this worker must not write to
+    them once those streams are closed."""
+    loggers = [logging.getLogger(), logging.getLogger("churn")]
+    saved = [(list(log.handlers), log.level, log.propagate) for log in loggers]
+    yield
+    for log, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        log.handlers[:] = handlers
+        log.setLevel(level)
+        log.propagate = propagate
 
 
 @pytest.fixture(scope="session")
