@@ -10,7 +10,8 @@ set -eu
 cgroup_root="${CHURN_CGROUP_ROOT:-/sys/fs/cgroup}"
 
 cpu_limit() {
-    cores=$(nproc 2>/dev/null || echo 1)
+    # GNU nproc reports OMP_NUM_THREADS when it is set: ask for the cores without it
+    cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1)
     quota=""
     period=""
     if [ -r "$cgroup_root/cpu.max" ]; then

@@ -14,7 +14,9 @@ THREAD_VARIABLES = ("CHURN_WORKERS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", 
 
 
 def cores() -> int:
-    return int(subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout)
+    """The cores, as nproc counts them without OMP_NUM_THREADS (which GNU nproc reports)."""
+    command = ["env", "-u", "OMP_NUM_THREADS", "-u", "OMP_THREAD_LIMIT", "nproc"]
+    return int(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
 def entrypoint_env(cgroup: Path, **preset: str) -> dict[str, str]:
@@ -78,6 +80,12 @@ def test_a_limit_between_cores_rounds_up(tmp_path) -> None:
         pytest.skip("needs at least 2 cores to tell 1.5 CPUs from the core count")
     env = entrypoint_env(cgroup_v2(tmp_path, "150000 100000"))
     assert env["CHURN_WORKERS"] == "2"
+
+
+def test_a_users_omp_setting_does_not_change_the_worker_count(tmp_path) -> None:
+    env = entrypoint_env(tmp_path, OMP_NUM_THREADS="7")
+    assert env["OMP_NUM_THREADS"] == "7"
+    assert env["CHURN_WORKERS"] == str(cores())
 
 
 def test_variables_set_by_the_user_win(tmp_path) -> None:
