@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Any, cast
@@ -18,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 
 from api.batching import MicroBatcher
 from api.errors import install as install_edges
+from api.heap import freeze_startup_heap
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.records import RecordSchema, build_record_schema
 from api.routes import health, info, metrics, models, predict, runs
@@ -27,6 +29,8 @@ from churn import __version__
 from churn.registry import Registry, resolve_home
 from churn.serving import load_serving_model
 from churn.spec.loader import load_spec
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 Serves the champion of a churn registry: `POST /predict` scores customers, `GET /runs` shows
@@ -91,6 +95,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the champion, then check for a new one every ``reload_interval`` seconds."""
     holder = cast(AppState, app.state.churn).holder
     await anyio.to_thread.run_sync(holder.refresh)
+    frozen = freeze_startup_heap()
+    log.debug("froze %d start-up objects out of the garbage collector's passes", frozen)
     task = asyncio.create_task(holder.poll()) if holder.interval > 0 else None
     try:
         yield
