@@ -6,11 +6,11 @@ each ``churn run`` under test finds it instead of starting one.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flowtools import preserved_logging
 
 OWN_SERVERS = ("tests/flows/test_fresh_start.py", "tests/flows/test_long_lived_server.py")
 """Flow tests that start their own Prefect server (or none) rather than the session's."""
@@ -28,16 +28,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def restore_churn_logging() -> Iterator[None]:
-    """A flow in this process gives the root and ``churn`` loggers Prefect's handlers, bound to
-    the streams of that moment (a CliRunner's); later tests on this worker must not write to
-    them once those streams are closed."""
-    loggers = [logging.getLogger(), logging.getLogger("churn")]
-    saved = [(list(log.handlers), log.level, log.propagate) for log in loggers]
-    yield
-    for log, (handlers, level, propagate) in zip(loggers, saved, strict=True):
-        log.handlers[:] = handlers
-        log.setLevel(level)
-        log.propagate = propagate
+    """Each test leaves the loggers as it found them (see :func:`flowtools.preserved_logging`)."""
+    with preserved_logging():
+        yield
 
 
 @pytest.fixture(scope="session")

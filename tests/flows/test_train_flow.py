@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from factories import subscriptions_spec
+from flowtools import preserved_logging
 from typer.testing import CliRunner
 
 from churn.registry import Registry
@@ -36,6 +38,29 @@ def churn_run(spec: Path, home: Path) -> tuple[int, dict[str, Any]]:
     except ValueError:
         pytest.fail(f"churn run printed no JSON (exit {result.exit_code}):\n{result.output}")
     return result.exit_code, payload
+
+
+@pytest.fixture(scope="module")
+def promoted(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose home holds a champion trained from the default spec (one flow run,
+    shared by the tests below: each works on its own copy)."""
+    from factories import subscriptions_frame
+
+    project = tmp_path_factory.mktemp("promoted")
+    subscriptions_frame(600).to_csv(project / "subscriptions.csv", index=False)
+    with preserved_logging():
+        code, manifest = churn_run(write_spec(project), project / "home")
+    assert (code, manifest["decision"]["action"]) == (0, "promote")
+    return project
+
+
+@pytest.fixture
+def champion_project(promoted: Path, tmp_path: Path) -> Path:
+    """A copy of :func:`promoted`'s project: the data, the spec and a home with its champion."""
+    copy = tmp_path / "project"
+    shutil.copytree(promoted, copy)
+    assert Registry(copy / "home").verify_champion() is not None
+    return copy
 
 
 def numbers(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +115,11 @@ def test_first_run_promotes_and_an_unchanged_rerun_leaves_the_champion(project: 
     assert json.loads((home / "champion.json").read_text())["run_id"] == first["run_id"]
 
 
-def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(project: Path) -> None:
+def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(
+    champion_project: Path,
+) -> None:
+    project = champion_project
     home = project / "home"
-    assert churn_run(write_spec(project), home)[0] == 0
     champion = (home / "champion.json").read_bytes()
     stricter = {
         "value": [{"metric": "roc_auc", "lower": 0.6}],
@@ -112,12 +139,12 @@ def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(project: Pa
 
 
 def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identical(
-    project: Path,
+    champion_project: Path,
 ) -> None:
     from flows.train import train_flow
 
+    project = champion_project
     home = project / "home"
-    assert churn_run(write_spec(project), home)[0] == 0
     champion = (home / "champion.json").read_bytes()
     impossible = write_spec(
         project, "impossible.yaml", gates={"value": [{"metric": "roc_auc", "lower": 0.999}]}
@@ -132,12 +159,12 @@ def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identic
 
 
 def test_a_crash_mid_run_leaves_champion_and_ledger_untouched(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    champion_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import churn.run.steps
 
+    project = champion_project
     home = project / "home"
-    assert churn_run(write_spec(project), home)[0] == 0
     champion, ledger = (home / "champion.json").read_bytes(), (home / "ledger.jsonl").read_bytes()
     real_record = churn.run.steps.record
 
