@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from factories import subscriptions_spec
+from timing import python_start_cost
 
 from churn.registry import Registry
 from churn.run.sequence import run_in_process
@@ -146,14 +147,7 @@ def test_a_second_run_is_refused_in_under_two_seconds(project: Path) -> None:
     assert result.returncode == 1
     assert "another run holds the lock" in result.stderr
     assert "Traceback" not in result.stderr
-    assert elapsed < 2.0 + _python_start_cost(), f"refused after {elapsed:.1f} s"
-
-
-def _python_start_cost() -> float:
-    """What importing the spec's stack costs on this machine now (not the run's fault)."""
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import churn.spec"], check=True, timeout=60)
-    return time.monotonic() - started
+    assert elapsed < 2.0 + python_start_cost(), f"refused after {elapsed:.1f} s"
 
 
 @pytest.fixture
