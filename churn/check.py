@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from churn.contract import load_dataset, target_vector
 from churn.registry import Registry, resolve_home
 from churn.spec.loader import load_spec
-from churn.training.compile import compile_spec
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,10 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
         DataContractError: The data breaks the contract (exit 3).
         RegistryError: The champion cannot be served (exit 1; the message says how to repair).
     """
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path)  # a spec error is reported before the ML stack loads
+    from churn.contract import load_dataset, target_vector
+    from churn.training.compile import compile_spec
+
     frame = load_dataset(spec)
     pipelines = compile_spec(spec)
     y = target_vector(spec, frame)

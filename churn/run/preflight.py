@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.spec.loader import load_spec_and_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,9 +46,10 @@ def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[
     registry = Registry(resolve_home(home))
     run_id = new_run_id(utcnow())
     with registry.lock(run_id):
-        from churn.run import steps  # the ML stack loads once the lock is ours
+        loaded = load_spec_and_text(spec_path)  # a spec error stops here, in a fraction of a s
+        from churn.run import steps  # the ML stack loads once the lock and the spec are ours
 
-        ctx = steps.prepare_run(spec_path, registry=registry, run_id=run_id)
+        ctx = steps.prepare_run(spec_path, registry=registry, run_id=run_id, loaded=loaded)
         registry.verify_champion()
         yield ctx
 

@@ -87,13 +87,15 @@ def prepare_run(
     *,
     registry: Registry | None = None,
     run_id: str | None = None,
+    loaded: tuple[Spec, str] | None = None,
 ) -> RunContext:
     """Load the spec and name the run; creates nothing on disk (see :func:`start_run`).
 
-    ``registry`` and ``run_id`` are given when the run lock was taken first (preflight).
+    ``registry`` and ``run_id`` are given when the run lock was taken first (preflight), and
+    ``loaded`` (the spec and its text) when the spec was loaded before the ML stack.
     """
     path = Path(spec_path)
-    spec, text = load_spec_and_text(path)
+    spec, text = load_spec_and_text(path) if loaded is None else loaded
     return RunContext(
         spec=spec,
         spec_path=path,

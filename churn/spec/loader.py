@@ -12,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 
 from churn.errors import SpecError
 from churn.spec.checks import Location, Problem, SpecProblems
-from churn.spec.estimators import param_problems
 from churn.spec.model import Spec
 from churn.spec.yaml_lines import (
     LocatedYaml,
@@ -98,6 +97,8 @@ def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
         raise SpecError(_format(problems, located, source)) from exc
     except SpecProblems as exc:
         raise SpecError(_format(exc.problems, located, source)) from exc
+    from churn.spec.estimators import param_problems  # scikit-learn: only for a sound spec
+
     model_problems: list[Problem] = [
         (("models", index, *loc), message)
         for index, model in enumerate(spec.models)

@@ -9,10 +9,8 @@ not declared, a numeric step on a categorical column, ...) live in :mod:`churn.s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
 
 from churn.spec.base import (
@@ -32,6 +30,9 @@ from churn.spec.evaluation import (
 from churn.spec.features import (
     FeaturesSpec,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # --------------------------------------------------------------------------- data
 
@@ -171,6 +172,9 @@ class Spec(StrictModel):
 
     def row_ids(self, frame: pd.DataFrame) -> pd.Series:
         """What identifies each row: the id column, or the row number (1 = first data row)."""
+        import numpy as np
+        import pandas as pd
+
         if self.data.id is not None:
             return frame[self.data.id]
         return pd.Series(np.arange(1, len(frame) + 1), index=frame.index, name=ROW_NUMBER)

@@ -58,7 +58,7 @@ def test_check_exits_1_on_the_unexpected(tmp_path: Path, monkeypatch: pytest.Mon
     def boom(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("churn.check.compile_spec", boom)
+    monkeypatch.setattr("churn.training.compile.compile_spec", boom)
     result = runner.invoke(app, ["check", str(spec)])
     assert result.exit_code == 1
     assert "unexpected error: RuntimeError: disk on fire" in result.output

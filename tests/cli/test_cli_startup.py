@@ -15,53 +15,60 @@ from cli.app import DEFAULT_SPEC as CLI_DEFAULT_SPEC
 
 HEAVY = ("sklearn", "pandas", "prefect", "xgboost", "matplotlib", "pandera")
 
+FAST_COMMANDS = [
+    ["--help"],
+    ["run", "--help"],
+    ["runs"],
+    ["show", "20260101T000000.000000Z-abcdef"],
+    ["champion"],
+    ["report"],
+    ["promote", "20260101T000000.000000Z-abcdef", "--reason", "test"],
+    ["rollback", "--reason", "test"],
+]
+
 PROBE = """
 import json, sys
 from cli.app import app
-try:
-    app(sys.argv[1:], prog_name="churn")
-except SystemExit:
-    pass
-print(json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=sys.stderr)
+commands = json.loads(sys.argv[1])
+loaded = {}
+for command in commands:
+    try:
+        app(command, prog_name="churn")
+    except SystemExit:
+        pass
+    loaded[" ".join(command)] = sorted(m for m in HEAVY if m in sys.modules)
+print(json.dumps(loaded), file=sys.stderr)
 """
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["--help"],
-        ["run", "--help"],
-        ["runs"],
-        ["show", "20260101T000000.000000Z-abcdef"],
-        ["champion"],
-        ["report"],
-        ["promote", "20260101T000000.000000Z-abcdef", "--reason", "test"],
-        ["rollback", "--reason", "test"],
-    ],
-    ids=lambda c: " ".join(c),
-)
-def test_fast_commands_import_neither_the_ml_stack_nor_prefect(
-    command: list[str], tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def heavy_modules_after(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """Every fast command, one after another in one fresh interpreter (one Python start instead
+    of eight): the heavy modules loaded after each. A command that loads one is the first whose
+    list holds it, since the ones before it left it out."""
+    home = tmp_path_factory.mktemp("home")
+    commands = [[*command, *_home(command, home)] for command in FAST_COMMANDS]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            PROBE.format(heavy=repr(HEAVY)),
-            *command,
-            *_home(command, tmp_path),
-        ],
+        [sys.executable, "-c", PROBE.replace("HEAVY", repr(HEAVY)), json.dumps(commands)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
-    loaded = json.loads(result.stderr.strip().splitlines()[-1])
+    found: dict[str, list[str]] = json.loads(result.stderr.strip().splitlines()[-1])
+    return {name.replace(f" --home {home}", ""): modules for name, modules in found.items()}
+
+
+@pytest.mark.parametrize("command", FAST_COMMANDS, ids=lambda c: " ".join(c))
+def test_fast_commands_import_neither_the_ml_stack_nor_prefect(
+    command: list[str], heavy_modules_after: dict[str, list[str]]
+) -> None:
+    loaded = heavy_modules_after[" ".join(command)]
     assert loaded == [], f"churn {' '.join(command)} imported {loaded}"
 
 
-def _home(command: list[str], tmp_path: Path) -> list[str]:
-    return [] if "--help" in command else ["--home", str(tmp_path)]
+def _home(command: list[str], home: Path) -> list[str]:
+    return [] if "--help" in command else ["--home", str(home)]
 
 
 def test_the_cli_default_spec_is_the_loaders() -> None:
@@ -98,3 +105,22 @@ def test_pointer_commands_during_a_run_are_refused_at_once(
     assert "Traceback" not in result.stderr
     # the lock is held throughout: a command that waited for it would take the whole timeout
     assert elapsed < 2.0 + python_start_cost("import cli.app"), f"refused after {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_a_spec_error_is_reported_before_the_ml_stack_or_prefect_loads(
+    command: str, tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nname: [\n")
+    args = [command, str(spec), *(["--home", str(tmp_path / "home")] if command == "run" else [])]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("HEAVY", repr(HEAVY)), json.dumps([args])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    *message, loaded = result.stderr.strip().splitlines()
+    assert f"{spec}:3: not valid YAML" in "\n".join(message)
+    assert json.loads(loaded) == {" ".join(args): []}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ Doc = dict[str, Any]
 
 
 def require_tool(name: str, install: str) -> str:
-    """The tool's path; skip without it, but fail under CI=true (CI must install it)."""
-    path = shutil.which(name)
+    """The tool's path, the test environment's own first (a system kubectl may be another
+    version); skip without it, but fail under CI=true (CI must install it)."""
+    own = Path(sys.executable).parent / name
+    path = str(own) if own.is_file() and os.access(own, os.X_OK) else shutil.which(name)
     if path:
         return path
     reason = f"{name} is not installed ({install})"

@@ -12,18 +12,24 @@ from pathlib import Path
 import pytest
 from flowtools import preserved_logging
 
-OWN_SERVERS = ("tests/flows/test_fresh_start.py", "tests/flows/test_long_lived_server.py")
-"""Flow tests that start their own Prefect server (or none) rather than the session's."""
+GROUPS = {
+    "tests/flows/test_fresh_start.py": "flows-own-server",
+    "tests/flows/test_long_lived_server.py": "flows-own-server",
+    "tests/flows/test_hard_stops.py": "flows-hard-stops",
+}
+"""Flow test files that form their own xdist group; the rest share the group ``flows``.
+
+Each group runs on one xdist worker. ``flows-own-server`` starts its own Prefect servers (or
+none); ``flows`` and ``flows-hard-stops`` each start the session's server once, on their own
+worker, so the two longest chains of whole runs proceed side by side."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The flow tests that share the session's Prefect server run on one xdist worker (one
-    server start); those that start their own make a second group, for the other worker."""
+    """Put each flow test in its xdist group (see :data:`GROUPS`)."""
     for item in items:
-        if item.nodeid.startswith(OWN_SERVERS):
-            item.add_marker(pytest.mark.xdist_group("flows-own-server"))
-        elif item.nodeid.startswith("tests/flows/"):
-            item.add_marker(pytest.mark.xdist_group("flows"))
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith("tests/flows/"):
+            item.add_marker(pytest.mark.xdist_group(GROUPS.get(path, "flows")))
 
 
 @pytest.fixture(autouse=True)
