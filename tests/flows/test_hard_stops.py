@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,39 +33,45 @@ SLOW_MODELS = [
 ]
 
 
-def children_of(root: int) -> set[int]:
-    """Every live descendant of ``root`` (read from /proc)."""
-    parents: dict[int, int] = {}
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def children_of(root: int) -> dict[int, str]:
+    """Every live descendant of ``root`` (read from /proc), with its start time: a pid is only
+    the same process while its start time is the same (pids are reused)."""
+    parents: dict[int, tuple[int, str]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                parents[int(entry.name)] = int(fields[1])
-    found: set[int] = set()
+            fields = _stat(int(entry.name))
+            if fields is not None and fields[0] != "Z":
+                parents[int(entry.name)] = (int(fields[1]), fields[19])
+    found: dict[int, str] = {}
     frontier = {root}
     while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
+        frontier = {pid for pid, (parent, _) in parents.items() if parent in frontier} - set(found)
+        found |= {pid: parents[pid][1] for pid in frontier}
     return found
 
 
-def alive(pids: set[int]) -> set[int]:
-    """The pids of ``pids`` that still run (zombies count as gone)."""
+def alive(family: dict[int, str]) -> set[int]:
+    """The processes of ``family`` that still run: the same start time, not a zombie or dead,
+    and still holding their memory (a process tearing itself down has an empty cmdline)."""
     running = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+    for pid, started in family.items():
+        fields = _stat(pid)
+        if fields is None or fields[19] != started or fields[0] in ("Z", "X", "x"):
             continue
-        if state != "Z":
+        if cmdlines({pid}) not in ([], [""]):
             running.add(pid)
     return running
 
 
-def cmdlines(pids: set[int]) -> list[str]:
+def cmdlines(pids: Iterable[int]) -> list[str]:
     lines = []
     for pid in pids:
         try:
