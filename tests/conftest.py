@@ -30,6 +30,14 @@ def telco_spec_path() -> Path:
     return TELCO_SPEC
 
 
+@pytest.fixture(scope="session")
+def fresh_import(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """What one fresh interpreter saw while importing churn and drawing (``fresh_interpreter``)."""
+    from fresh_interpreter import observe
+
+    return observe(tmp_path_factory.mktemp("fresh-import"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Limit the native thread pools already loaded (numpy's OpenBLAS, by a plugin)."""
     config.stash[_THREAD_LIMITS] = threadpool_limits(limits=1)

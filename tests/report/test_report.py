@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -16,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from factories import subscriptions_frame, subscriptions_spec
+from fresh_interpreter import GROUP
 from matplotlib import image as mpimg
 
 from churn.report import (
@@ -373,29 +372,12 @@ def test_drawing_from_two_threads_at_once_works(run: Trained, tmp_path: Path) ->
     assert outcomes["a"].errors == outcomes["b"].errors == []
 
 
-def test_importing_and_drawing_leave_pyplot_alone() -> None:
-    code = (
-        "import sys, tempfile, pathlib\n"
-        "import churn.report\n"
-        "assert 'matplotlib.pyplot' not in sys.modules, 'import loaded pyplot'\n"
-        "from factories import subscriptions_frame, subscriptions_spec\n"
-        "from churn.spec import Spec\n"
-        "spec = Spec.model_validate(subscriptions_spec())\n"
-        "out = churn.report.draw_eda(spec, subscriptions_frame(200),"
-        " pathlib.Path(tempfile.mkdtemp()))\n"
-        "assert out.errors == [] and len(out.paths) == 5, out\n"
-        "assert 'matplotlib.pyplot' not in sys.modules, 'drawing loaded pyplot'\n"
-    )
-    tests_dir = Path(__file__).parents[1]  # where factories.py is
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tests_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+@pytest.mark.xdist_group(GROUP)
+def test_importing_and_drawing_leave_pyplot_alone(fresh_import: dict[str, Any]) -> None:
+    assert fresh_import["pyplot_after_importing_report"] is False, "import loaded pyplot"
+    assert fresh_import["pyplot_after_importing_churn"] is False, "import loaded pyplot"
+    assert (fresh_import["eda_errors"], fresh_import["eda_plots"]) == ([], 5)
+    assert fresh_import["pyplot_after_drawing"] is False, "drawing loaded pyplot"
 
 
 def test_feature_importance_is_per_original_input_column(run: Trained) -> None:

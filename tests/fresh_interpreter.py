@@ -1,0 +1,59 @@
+"""One fresh Python interpreter that imports churn as a user's process would, for the tests of
+what importing does (no orchestrator or web framework loaded, no file created, no pyplot state).
+
+Starting one imports the whole ML stack (about 5 s of CPU here), so the observations are made in
+one process and each test reads its own: the import-time tests share an xdist group and a
+session-scoped fixture (``fresh_import``, in ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parent
+GROUP = "fresh-interpreter"
+"""The xdist group of every test that reads the probe (one probe per session)."""
+
+PROBE = """
+import importlib, json, os, pathlib, pkgutil, sys, tempfile
+seen = {}
+import churn.report
+seen["pyplot_after_importing_report"] = "matplotlib.pyplot" in sys.modules
+import churn
+before = set(os.listdir("."))
+for module in pkgutil.walk_packages(churn.__path__, "churn."):
+    importlib.import_module(module.name)
+seen["frameworks_after_importing_churn"] = sorted(
+    name for name in ("prefect", "fastapi", "uvicorn", "typer") if name in sys.modules
+)
+seen["files_created_by_importing"] = sorted(set(os.listdir(".")) - before)
+seen["pyplot_after_importing_churn"] = "matplotlib.pyplot" in sys.modules
+sys.path.insert(0, sys.argv[1])
+from factories import subscriptions_frame, subscriptions_spec
+from churn.spec import Spec
+spec = Spec.model_validate(subscriptions_spec())
+out = churn.report.draw_eda(spec, subscriptions_frame(200), pathlib.Path(tempfile.mkdtemp()))
+seen["eda_errors"] = [str(error) for error in out.errors]
+seen["eda_plots"] = len(out.paths)
+seen["pyplot_after_drawing"] = "matplotlib.pyplot" in sys.modules
+print(json.dumps(seen))
+"""
+
+
+def observe(cwd: Path) -> dict[str, Any]:
+    """Run the probe in a new interpreter with ``cwd`` as its working folder."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(TESTS)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seen
