@@ -10,10 +10,11 @@ RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
-# Dependencies alone, pinned by CI's constraints: this layer changes only with them.
+# Dependencies alone, pinned by CI's constraints: this layer changes only with them. The `dask`
+# extra too: the same image runs `dask scheduler` / `dask worker` (k8s/overlays/dask).
 COPY pyproject.toml ./
 COPY .ci/constraints.txt .ci/constraints.txt
-RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['dask']))" > /tmp/requirements.txt \
  && pip install -c .ci/constraints.txt -r /tmp/requirements.txt \
  && pip install -c .ci/constraints.txt setuptools wheel
 
