@@ -21,6 +21,7 @@ from churn.spec.candidates import (
     ResampleSpec,
     SearchSpec,
 )
+from churn.spec.compute import ComputeSpec, scheduler_address
 from churn.spec.evaluation import (
     ENSEMBLE_TYPES,
     Candidate,
@@ -82,6 +83,7 @@ __all__ = [
     "Candidate",
     "ChangeThreshold",
     "ColumnSpec",
+    "ComputeSpec",
     "CostsSpec",
     "DType",
     "DataSpec",
@@ -122,4 +124,5 @@ __all__ = [
     "load_spec",
     "load_spec_and_text",
     "parse_spec",
+    "scheduler_address",
 ]

@@ -20,6 +20,7 @@ from churn.spec.base import (
     StrictModel,
     kind_of,
 )
+from churn.spec.compute import ComputeSpec
 from churn.spec.evaluation import (
     Candidate,
     EvaluationSpec,
@@ -138,6 +139,10 @@ class Spec(StrictModel):
     promotion: PromotionSpec = Field(default_factory=PromotionSpec, description="Promotion policy.")
     output: OutputSpec = Field(
         default_factory=OutputSpec, description="Predictions, report and EDA settings."
+    )
+    compute: ComputeSpec = Field(
+        default_factory=ComputeSpec,
+        description="Where training runs: this machine, or a Dask cluster (scheduler address).",
     )
 
     _base_dir: Path | None = PrivateAttr(default=None)
