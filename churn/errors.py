@@ -72,3 +72,12 @@ class RegistryError(ChurnError):
     """The run registry is missing something, or is locked by another run."""
 
     exit_code = 1
+
+
+class ClusterError(ChurnError):
+    """The Dask scheduler a run was pointed at is malformed or cannot be reached.
+
+    Exit code 1, like any failure a retry may fix (a scheduler still starting).
+    """
+
+    exit_code = 1

@@ -14,10 +14,13 @@ import multiprocessing.forkserver
 import os
 import sys
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from churn.errors import ChurnError
 from churn.orphans import die_with_parent
+
+if TYPE_CHECKING:
+    from churn.spec import Spec
 
 WORKERS_ENV: Final = "CHURN_WORKERS"
 NATIVE_THREAD_VARIABLES: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -97,3 +100,18 @@ def start_training_pool(candidates: int) -> Executor:
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_initialize_worker
     )
+
+
+def open_pool(spec: Spec) -> Executor:
+    """Where this run's candidates train: the Dask cluster that ``CHURN_DASK_SCHEDULER`` or the
+    spec names (see :mod:`churn.run.cluster`), else worker processes on this machine.
+
+    Raises:
+        ClusterError: A scheduler is named but malformed, unreachable or without workers.
+    """
+    from churn.run.cluster import connect, named_scheduler
+
+    scheduler = named_scheduler(spec)
+    if scheduler is None:
+        return start_training_pool(len(spec.models))
+    return connect(scheduler)

@@ -31,6 +31,7 @@ from churn.spec import LOWER_IS_BETTER, CalibrationSpec, Candidate, ModelSpec, S
 from churn.training.compile import compile_spec
 from churn.training.metrics import SKLEARN_SCORERS, compute_metrics, scorer, unneg
 from churn.training.models import data_dependent_params, estimator_prefix
+from churn.training.parallel import loop_jobs
 from churn.training.search import run_search
 from churn.training.thresholds import threshold_scorer
 
@@ -186,6 +187,7 @@ def choose_threshold(
         cv=cv,
         refit=True,
         random_state=spec.evaluation.split.seed,
+        n_jobs=loop_jobs(),
     ).fit(split.X_train, split.y_train)
     return float(tuner.best_threshold_), tuner.estimator_
 
@@ -230,6 +232,7 @@ def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> 
         split.y_train,
         cv=cv,
         scoring={metric: scorer(metric, evaluation.costs) for metric in evaluation.metrics},
+        n_jobs=loop_jobs(),
     )
     cv_scores: dict[str, list[float]] = {
         metric: [float(unneg(metric, value)) for value in scores[f"test_{metric}"]]

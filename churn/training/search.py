@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from churn.spec import SearchSpec
 from churn.spec.candidates import ChoiceSpace, FloatSpace, IntSpace
+from churn.training.parallel import loop_jobs
 
 
 def distribution(space: ChoiceSpace | IntSpace | FloatSpace) -> Any:
@@ -50,7 +51,7 @@ def run_search(
         "cv": cv,
         "random_state": seed,
         "refit": False,
-        "n_jobs": 1,
+        "n_jobs": loop_jobs(),
         "error_score": "raise",
     }
     searcher: RandomizedSearchCV | HalvingRandomSearchCV
