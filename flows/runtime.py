@@ -4,8 +4,10 @@
    (:func:`churn.run.open_run`): a bad spec, a second run or a damaged champion ends here,
    before any server or worker process exists.
 2. Prefect's API is found (``PREFECT_API_URL``, a long-lived local server) or a temporary
-   server is started, and the training pool's fork server starts importing the training stack;
-   both run in other processes while this one validates the data and imports Prefect.
+   server is started, and the training pool's fork server starts importing the training stack
+   (or, when a Dask scheduler is named, this process connects to it: an unreachable one ends the
+   run with exit 1); both run in other processes while this one validates the data and imports
+   Prefect.
 3. The flow runs the sequence; then the pool and the server are stopped. If this process is
    killed instead, the kernel stops them (see :mod:`churn.orphans`).
 """
@@ -21,7 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from churn.run.pool import start_training_pool
+from churn.run.cluster import named_scheduler
+from churn.run.pool import open_pool
 from churn.run.preflight import open_run, validate
 from flows.server import (
     TemporaryServer,
@@ -106,7 +109,7 @@ def run_training(
     """``churn run``: check, start Prefect and the workers together, run the flow.
 
     Raises:
-        SpecError, DataContractError, RegistryError: before the flow starts.
+        SpecError, DataContractError, RegistryError, ClusterError: before the flow starts.
         GateFailure: the gates were not met (the flow run is Failed).
         PrefectServerError: the temporary server did not start (the message says what to do).
     """
@@ -114,9 +117,12 @@ def run_training(
     watch = Stopwatch()
     try:
         with open_run(spec_path, home) as ctx:
+            scheduler = named_scheduler(ctx.spec)  # a malformed address ends the run here
             watch.mark("checks")
             with prefect_api(say) as prefect_settings:
-                pool = start_training_pool(len(ctx.spec.models))
+                if scheduler is not None:
+                    say(f"training on the Dask cluster at {scheduler.address} ({scheduler.source})")
+                pool = open_pool(len(ctx.spec.models), scheduler)
                 try:
                     prepared = validate(ctx)
                     watch.mark("data")

@@ -2,7 +2,8 @@
 
 :func:`churn.run.sequence.execute_run` decides everything; this module only adapts it to Prefect:
 every step becomes a task (shown in the UI with its logs), submitted steps (the EDA plots and each
-candidate) run on Prefect's thread pool, and each candidate's fit runs in churn's worker pool. A
+candidate) run on Prefect's thread pool, and each candidate's fit runs in churn's worker pool or,
+when a Dask scheduler is named, on the Dask cluster (:mod:`churn.run.cluster`). A
 gate failure raises :class:`churn.errors.GateFailure`, so the flow run is Failed (and a Kubernetes
 Job running it fails too). ``churn run`` starts it through :func:`flows.runtime.run_training`.
 """
@@ -20,7 +21,8 @@ from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from churn.errors import GateFailure
-from churn.run.pool import start_training_pool
+from churn.run.cluster import named_scheduler
+from churn.run.pool import open_pool
 from churn.run.preflight import PreparedRun, open_run, validate
 from churn.run.sequence import execute_run
 
@@ -71,7 +73,7 @@ def train_flow(
             return execute_run(prepared, PrefectSteps(), pool)
         # Started on its own (a deployment, a test): the same preflight, inside the flow.
         with open_run(spec_path, home) as ctx:
-            pool = start_training_pool(len(ctx.spec.models))
+            pool = open_pool(len(ctx.spec.models), named_scheduler(ctx.spec))
             try:
                 return execute_run(validate(ctx), PrefectSteps(), pool)
             finally:

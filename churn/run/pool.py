@@ -20,7 +20,7 @@ from churn.errors import ChurnError
 from churn.orphans import die_with_parent
 
 if TYPE_CHECKING:
-    from churn.spec import Spec
+    from churn.run.cluster import Scheduler
 
 WORKERS_ENV: Final = "CHURN_WORKERS"
 NATIVE_THREAD_VARIABLES: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -102,16 +102,15 @@ def start_training_pool(candidates: int) -> Executor:
     )
 
 
-def open_pool(spec: Spec) -> Executor:
-    """Where this run's candidates train: the Dask cluster that ``CHURN_DASK_SCHEDULER`` or the
-    spec names (see :mod:`churn.run.cluster`), else worker processes on this machine.
+def open_pool(candidates: int, scheduler: Scheduler | None) -> Executor:
+    """Where a run's candidates train: on the Dask cluster of ``scheduler`` (see
+    :func:`churn.run.cluster.named_scheduler`), else worker processes on this machine.
 
     Raises:
-        ClusterError: A scheduler is named but malformed, unreachable or without workers.
+        ClusterError: The scheduler does not answer, or has no worker, within its timeout.
     """
-    from churn.run.cluster import connect, named_scheduler
-
-    scheduler = named_scheduler(spec)
     if scheduler is None:
-        return start_training_pool(len(spec.models))
+        return start_training_pool(candidates)
+    from churn.run.cluster import connect
+
     return connect(scheduler)
