@@ -214,6 +214,35 @@ def runs_offline(docs: list[Doc]) -> list[str]:
     return problems
 
 
+def runs_on_dask(docs: list[Doc]) -> list[str]:
+    """Dask overlay: the job's CHURN_DASK_SCHEDULER is the scheduler Service's comm port, which
+    selects the scheduler's pods; the workers join that address; the workers mount no volume
+    but /tmp (the job alone writes the registry)."""
+    service = find(docs, "Service", "dask-scheduler")
+    port = next(p for p in service["spec"]["ports"] if p["name"] == "comm")["port"]
+    expected = f"tcp://{service['metadata']['name']}:{port}"
+    problems = []
+    job = find(docs, "CronJob", "churn-train")["spec"]["jobTemplate"]["spec"]["template"]
+    found = env(containers(job)[0]).get("CHURN_DASK_SCHEDULER")
+    if found != expected:
+        problems.append(f"CHURN_DASK_SCHEDULER is {found!r}, expected {expected!r}")
+    scheduler = find(docs, "Deployment", "dask-scheduler")["spec"]["template"]
+    labels = scheduler["metadata"].get("labels", {})
+    selector = service["spec"]["selector"]
+    if not selector.items() <= labels.items():
+        problems.append(f"Service/dask-scheduler selects {selector}, not the scheduler {labels}")
+    if "scheduler" not in containers(scheduler)[0].get("args", [])[:2]:
+        problems.append("Deployment/dask-scheduler does not run `dask scheduler`")
+    worker = find(docs, "Deployment", "dask-worker")["spec"]["template"]
+    args = containers(worker)[0].get("args", [])
+    if args[:2] != ["dask", "worker"] or expected not in args:
+        problems.append(f"Deployment/dask-worker does not run `dask worker {expected}`: {args}")
+    mounts = [m["mountPath"] for m in containers(worker)[0].get("volumeMounts", [])]
+    if mounts != ["/tmp"]:
+        problems.append(f"Deployment/dask-worker mounts {mounts}; only /tmp (no registry)")
+    return problems
+
+
 BOTH: dict[str, Check] = {
     "nightly_at_two": nightly_at_two,
     "job_policy": job_policy,
@@ -223,4 +252,4 @@ BOTH: dict[str, Check] = {
     "spec_config_map": spec_config_map,
     "api_serving": api_serving,
 }
-"""Checks that hold for the base and for the offline overlay."""
+"""Checks that hold for the base and for every overlay (offline, dask)."""

@@ -1,4 +1,4 @@
-"""The rendered kustomizations (base and offline overlay) say what the cluster needs.
+"""The rendered kustomizations (base, offline and dask overlays) say what the cluster needs.
 
 Every check runs on the real render and on a copy broken in one way, so each is shown to fail.
 """
@@ -11,7 +11,7 @@ from collections.abc import Callable
 import checks
 import kubernetes_validate
 import pytest
-from kube import K8S, Doc, containers, find, render, workloads
+from kube import K8S, Doc, containers, env, find, render, workloads
 
 K8S_VERSION = "1.33"
 """The oldest Kubernetes the manifests target (CronJob timeZone and podFailurePolicy are GA)."""
@@ -25,6 +25,11 @@ def base() -> list[Doc]:
 @pytest.fixture(scope="module")
 def offline() -> list[Doc]:
     return render(K8S / "overlays" / "offline")
+
+
+@pytest.fixture(scope="module")
+def dask() -> list[Doc]:
+    return render(K8S / "overlays" / "dask")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +56,7 @@ def validation_errors(docs: list[Doc]) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("variant", ["base", "offline"])
+@pytest.mark.parametrize("variant", ["base", "offline", "dask"])
 def test_rendered_manifests_pass_kubernetes_validate_strict(variant, request) -> None:
     docs = request.getfixturevalue(variant)
     assert validation_errors(docs) == []
@@ -60,7 +65,7 @@ def test_rendered_manifests_pass_kubernetes_validate_strict(variant, request) ->
     }
 
 
-@pytest.mark.parametrize("variant", ["base", "offline"])
+@pytest.mark.parametrize("variant", ["base", "offline", "dask"])
 @pytest.mark.parametrize("name", sorted(checks.BOTH))
 def test_check_holds(name, variant, request) -> None:
     assert checks.BOTH[name](request.getfixturevalue(variant)) == []
@@ -74,6 +79,36 @@ def test_base_job_reports_to_the_prefect_server(base) -> None:
 def test_offline_overlay_runs_without_a_prefect_server(offline, base) -> None:
     assert checks.runs_offline(offline) == []
     assert checks.runs_offline(base) != []
+
+
+def test_dask_overlay_trains_on_its_scheduler_and_the_base_on_this_pod(dask, base) -> None:
+    assert checks.runs_on_dask(dask) == []
+    assert "CHURN_DASK_SCHEDULER" not in env(job_container(base))
+    assert checks.reports_to_prefect(dask) == []
+    names = {name for name, _ in workloads(dask)}
+    assert {"Deployment/dask-scheduler", "Deployment/dask-worker"} <= names
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: job_container(d)["env"].append(
+            {"name": "CHURN_DASK_SCHEDULER", "value": "tcp://dask-scheduler:8787"}
+        ),
+        lambda d: find(d, "Service", "dask-scheduler")["spec"].update(selector={"x": "y"}),
+        lambda d: containers(find(d, "Deployment", "dask-worker")["spec"]["template"])[0].update(
+            args=["dask", "worker", "tcp://localhost:8786"]
+        ),
+        lambda d: containers(find(d, "Deployment", "dask-worker")["spec"]["template"])[0][
+            "volumeMounts"
+        ].append({"name": "home", "mountPath": "/var/lib/churn"}),
+    ],
+    ids=["dashboard port", "service selects nothing", "worker elsewhere", "worker mounts registry"],
+)
+def test_dask_check_fails_on_a_broken_overlay(mutate, dask) -> None:
+    broken = copy.deepcopy(dask)
+    mutate(broken)
+    assert checks.runs_on_dask(broken) != []
 
 
 # ------------------------------------------------------------------ each check fails when broken
