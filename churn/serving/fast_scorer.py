@@ -185,6 +185,7 @@ ROW_INDEPENDENT: Final = frozenset(
         ("sklearn.tree._classes", "DecisionTreeClassifier"),
         ("sklearn.dummy", "DummyClassifier"),
         ("xgboost.sklearn", "XGBClassifier"),
+        ("churn.training.cluster_xgb", "ClusterXGBClassifier"),  # its booster, as above
     }
 )
 """Estimators whose per-row probability does not depend on the other rows of the call: trees

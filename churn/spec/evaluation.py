@@ -46,6 +46,21 @@ class ModelSpec(StrictModel):
         default=None,
         description="Resample the training folds only (imbalanced-learn), never scored rows.",
     )
+    distributed: bool = Field(
+        default=False,
+        description=(
+            "xgboost only: when the run trains on a Dask cluster, every fit of this candidate "
+            "spreads over all the cluster's workers (xgboost.dask), for a matrix too big for "
+            "one worker; its CV folds and search trials then run one after another. Without a "
+            "cluster, and as an ensemble's member, an ordinary fit."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _distributed_is_xgboost(self) -> ModelSpec:
+        if self.distributed and self.type != "xgboost":
+            raise ValueError(f"distributed: true needs type xgboost, got type {self.type!r}")
+        return self
 
 
 ENSEMBLE_TYPES: frozenset[str] = frozenset({"soft_voting", "stacking"})

@@ -31,7 +31,7 @@ from churn.spec import LOWER_IS_BETTER, CalibrationSpec, Candidate, ModelSpec, S
 from churn.training.compile import compile_spec
 from churn.training.metrics import SKLEARN_SCORERS, compute_metrics, scorer, unneg
 from churn.training.models import data_dependent_params, estimator_prefix
-from churn.training.parallel import loop_jobs
+from churn.training.parallel import cluster_wide_fits, loop_jobs
 from churn.training.search import run_search
 from churn.training.thresholds import threshold_scorer
 
@@ -198,8 +198,15 @@ def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> 
     Everything before the hold-out scoring sees only the training part: the search and the
     threshold tuner cross-validate inside it, and resampling runs inside training folds.
     """
-    started = time.perf_counter()
     model_spec = candidate_spec(spec, name)
+    with cluster_wide_fits(getattr(model_spec, "distributed", False)):
+        return _train(spec, name, model_spec, pipeline, split)
+
+
+def _train(
+    spec: Spec, name: str, model_spec: Candidate, pipeline: Pipeline, split: Split
+) -> CandidateResult:
+    started = time.perf_counter()
     evaluation = spec.evaluation
     seed = evaluation.split.seed
     pipeline = clone(pipeline).set_params(**data_dependent_params(spec, model_spec, split.y_train))

@@ -19,6 +19,10 @@ def build_estimator(spec: ModelSpec, *, seed: int) -> ClassifierMixin:
         params[kind.seed_param] = seed
     params.update(kind.balance(spec))
     params.update(spec.params)
+    if spec.distributed:
+        from churn.training.cluster_xgb import ClusterXGBClassifier
+
+        return ClusterXGBClassifier(**params)
     estimator: ClassifierMixin = kind.factory(**params)
     return estimator
 

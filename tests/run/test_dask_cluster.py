@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ import pandas as pd
 import pytest
 from factories import subscriptions_spec, write_project
 
+from churn.registry import Registry
 from churn.run.cluster import DaskPool
 from churn.run.sequence import run_in_process
+from churn.serving import load_serving_model
+from churn.spec import load_spec
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is part of dev")
 
@@ -66,10 +70,12 @@ def metrics_without_times(run_dir: Path) -> dict[str, Any]:
     return metrics
 
 
-def test_every_candidate_trains_on_the_workers_with_the_local_runners_metrics(
-    cluster, tmp_path: Path
-) -> None:
-    spec = write_project(tmp_path, subscriptions_spec(models=MODELS), rows=400)
+def trained_both_ways(
+    cluster: Any, tmp_path: Path, models: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """The spec with ``models`` run by the local runner, then on the cluster: both manifests
+    and the tasks the cluster ran."""
+    spec = write_project(tmp_path, subscriptions_spec(models=models), rows=400)
     local = run_in_process(spec, tmp_path / "local")
     pool = DaskPool(distributed.Client(cluster, set_as_default=False))
     try:
@@ -77,6 +83,13 @@ def test_every_candidate_trains_on_the_workers_with_the_local_runners_metrics(
             dask = run_in_process(spec, tmp_path / "dask", pool=pool)
     finally:
         pool.shutdown(wait=True)
+    return local, dask, stream.data
+
+
+def test_every_candidate_trains_on_the_workers_with_the_local_runners_metrics(
+    cluster, tmp_path: Path
+) -> None:
+    local, dask, tasks = trained_both_ways(cluster, tmp_path, MODELS)
 
     local_metrics = metrics_without_times(tmp_path / "local" / "runs" / local["run_id"])
     dask_metrics = metrics_without_times(tmp_path / "dask" / "runs" / dask["run_id"])
@@ -90,11 +103,46 @@ def test_every_candidate_trains_on_the_workers_with_the_local_runners_metrics(
     ]
     assert np.array_equal(*(model.predict_proba(rows) for model in models))
 
-    tasks = stream.data
     trained = [t for t in tasks if t["key"].startswith("train-")]
     assert len(trained) == len(MODELS)
-    # The candidates fanned out: their CV folds, threshold folds and search trials ran as
-    # joblib batches on both workers, beside (not inside) the candidates' own tasks.
+    # The candidates fanned out: their CV folds and search trials ran as joblib batches on
+    # both workers, beside (not inside) the candidates' own tasks; nothing else did (joblib's
+    # own Dask backend would also ship every ColumnTransformer's transformers as tasks).
     fanned = [t for t in tasks if not t["key"].startswith("train-")]
     assert len(fanned) >= len(MODELS) * 2
     assert len({t["worker"] for t in fanned}) == 2
+    assert all(t["key"].startswith("batch_of__fit_and_score_") for t in fanned)
+
+
+DISTRIBUTED_XGB = [
+    {"name": "xgb", "type": "xgboost", "distributed": True,
+     "params": {"n_estimators": 30, "max_depth": 3}},
+]  # fmt: skip
+
+
+def test_a_distributed_xgboost_candidate_fits_on_every_worker_and_serves(
+    cluster, tmp_path: Path
+) -> None:
+    local, dask, tasks = trained_both_ways(cluster, tmp_path, DISTRIBUTED_XGB)
+
+    # xgboost.dask trains each fit (3 CV folds, then the final one) as one task per worker
+    # holding a block of rows (its map_worker_partitions submits them as `fn`).
+    training = [t["worker"] for t in tasks if str(t["key"]).startswith("fn-")]
+    assert sorted(Counter(training).values()) == [4, 4]
+    assert not [t for t in tasks if str(t["key"]).startswith("batch_of_")]
+    for metric, value in local["candidates"]["xgb"]["holdout"].items():
+        assert dask["candidates"]["xgb"]["holdout"][metric] == pytest.approx(value, abs=0.02)
+
+    # The champion is an ordinary pickled pipeline: it loads, and the fast path serves it.
+    spec = tmp_path / "spec.yaml"
+    served = load_serving_model(Registry(tmp_path / "dask"), feature_specs(spec))
+    assert served is not None and served.scorer.fast
+    rows = pd.read_csv(tmp_path / "subscriptions.csv")
+    assert np.array_equal(
+        served.scorer.predict_proba_frame(rows), served.pipeline.predict_proba(rows)[:, 1]
+    )
+
+
+def feature_specs(spec_path: Path) -> dict[str, Any]:
+    spec = load_spec(spec_path)
+    return {name: spec.columns[name] for name in spec.feature_columns}

@@ -59,3 +59,10 @@ def test_an_unknown_compute_key_is_refused() -> None:
 def test_scheduler_address_refuses_an_empty_text() -> None:
     with pytest.raises(ValueError, match="SCHEME://HOST:PORT"):
         scheduler_address("  ")
+
+
+def test_distributed_is_refused_on_a_candidate_that_is_not_xgboost() -> None:
+    models = [{"name": "logreg", "type": "logistic_regression", "distributed": True}]
+    text = yaml.safe_dump(subscriptions_spec(models=models), sort_keys=False)
+    with pytest.raises(SpecError, match="distributed: true needs type xgboost"):
+        parse_spec(text)
