@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import distributed
 import pytest
 import yaml
 from factories import subscriptions_spec
@@ -13,8 +14,6 @@ from typer.testing import CliRunner
 
 from churn.run.sequence import run_in_process
 from cli.app import app
-
-distributed = pytest.importorskip("distributed", reason="the dask extra is part of dev")
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 

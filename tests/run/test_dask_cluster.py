@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import distributed
 import joblib
 import numpy as np
 import pandas as pd
@@ -23,7 +24,8 @@ from churn.run.sequence import run_in_process
 from churn.serving import load_serving_model
 from churn.spec import load_spec
 
-distributed = pytest.importorskip("distributed", reason="the dask extra is part of dev")
+# One cluster for the module: both tests on one xdist worker, and none skipped (dev has dask).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask-cluster")]
 
 MODELS = [
     {
