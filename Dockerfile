@@ -11,12 +11,17 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
 # Dependencies alone, pinned by CI's constraints: this layer changes only with them. The `dask`
-# extra too: the same image runs `dask scheduler` / `dask worker` (k8s/overlays/dask).
+# extra too: the same image runs `dask scheduler` / `dask worker` (k8s/overlays/dask), and, for
+# dask-kubernetes and Helm charts that still call them, `dask-scheduler` / `dask-worker` (Dask
+# 2026 no longer installs those two commands).
 COPY pyproject.toml ./
 COPY .ci/constraints.txt .ci/constraints.txt
 RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['dask']))" > /tmp/requirements.txt \
  && pip install -c .ci/constraints.txt -r /tmp/requirements.txt \
- && pip install -c .ci/constraints.txt setuptools wheel
+ && pip install -c .ci/constraints.txt setuptools wheel \
+ && printf '#!/bin/sh\nexec dask scheduler "$@"\n' > /opt/venv/bin/dask-scheduler \
+ && printf '#!/bin/sh\nexec dask worker "$@"\n' > /opt/venv/bin/dask-worker \
+ && chmod 755 /opt/venv/bin/dask-scheduler /opt/venv/bin/dask-worker
 
 # The package itself (not editable; no dependencies left to resolve).
 COPY README.md ./

@@ -69,3 +69,10 @@ def test_every_installed_package_is_copied_into_the_build_and_not_ignored() -> N
     for package in packages:
         assert f"COPY {package} {package}" in build, package
         assert f"!{package}/" in ignore, package
+
+
+def test_the_image_answers_to_the_dask_commands_dask_kubernetes_calls() -> None:
+    build = " ".join(" ".join(i) for i in stages()[0])
+    for role in ("scheduler", "worker"):
+        assert re.search(rf"exec dask {role} \"\$@\"\\n' > /opt/venv/bin/dask-{role}", build), role
+        assert "chmod 755" in build and f"/opt/venv/bin/dask-{role}" in build
