@@ -135,6 +135,13 @@ def xgb(param: str, value: object, says: str) -> Prepare:
     return prepare
 
 
+def scheduler_not_an_address(world: World) -> str:
+    text = world.spec.read_text()
+    world.spec.write_text(f"{text}compute:\n  scheduler: http://dask:8786\n")
+    line = text.count("\n") + 2
+    return f"{world.spec}:{line}: compute.scheduler: expected SCHEME://HOST:PORT"
+
+
 def missing_file(world: World) -> str:
     world.spec.unlink()
     return f"{world.spec}: cannot read the spec"
@@ -185,6 +192,7 @@ CASES: dict[str, Prepare] = {
     "xgboost-subsample-over-1": xgb("subsample", 2, "subsample: XGBoost refuses it"),
     "xgboost-unknown-param": xgb("learning_rat", 0.1, "learning_rat: unknown parameter"),
     "xgboost-n-estimators-0": xgb("n_estimators", 0, "n_estimators: must be an int"),
+    "dask-scheduler-not-an-address": scheduler_not_an_address,
     "spec-missing": missing_file,
     "spec-is-a-directory": directory,
 }
