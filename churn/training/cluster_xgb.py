@@ -2,8 +2,8 @@
 
 For a candidate marked ``distributed: true`` that trains on a Dask cluster, each fit (the CV
 folds', the threshold tuner's and the final one) spreads the booster's training over every
-worker: the transformed matrix is cut into one block of rows per worker, the scheduler places the
-blocks, and ``xgboost.dask`` builds the trees on those workers together (each holds its block's
+worker: the transformed matrix is cut into one block of rows per worker, each block is pinned to
+its worker, and ``xgboost.dask`` builds the trees on those workers together (each holds its block's
 quantised matrix, gradients and histograms, not the whole data's; xgboost's own lock on the
 workers keeps two such fits from interleaving). The matrix itself still passes once through the
 candidate's worker, which builds it with the pipeline's feature steps. The booster comes back and
@@ -42,7 +42,9 @@ class ClusterXGBClassifier(XGBClassifier):
         blocks = np.array_split(np.arange(len(labels)), len(workers))
         model = dxgb.DaskXGBClassifier(**self.get_params())
         model.client = client
-        model.fit(_spread(matrix, blocks), _spread(labels, blocks))
+        model.fit(
+            _spread(client, matrix, blocks, workers), _spread(client, labels, blocks, workers)
+        )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "booster.ubj"
             model.save_model(path)
@@ -57,10 +59,25 @@ def _dense(X: Any) -> np.ndarray:
     return np.asarray(X, dtype=np.float32)
 
 
-def _spread(values: np.ndarray, blocks: list[np.ndarray]) -> Any:
-    """``values`` as a dask array of one row block per worker; the scheduler places the blocks
-    (a scatter from inside a task would keep them all on this worker)."""
+def _spread(client: Any, values: np.ndarray, blocks: list[np.ndarray], workers: list[str]) -> Any:
+    """``values`` as a dask array whose row blocks live one on each worker (pinned: left to
+    the scheduler, a busy worker's block may land beside another's, and it trains nothing)."""
     import dask.array as da
+    from dask.delayed import delayed
 
-    chunks = (tuple(len(rows) for rows in blocks), *((size,) for size in values.shape[1:]))
-    return da.from_array(values, chunks=chunks)  # type: ignore[no-untyped-call]
+    parts = []
+    for rows, worker in zip(blocks, workers, strict=True):
+        block = values[rows]
+        future = client.submit(
+            _block, block, workers=[worker], allow_other_workers=False, pure=False
+        )
+        part = da.from_delayed(  # type: ignore[no-untyped-call]
+            delayed(future), shape=block.shape, dtype=block.dtype
+        )
+        parts.append(part)
+    return da.concatenate(parts, axis=0)  # type: ignore[no-untyped-call]
+
+
+def _block(values: np.ndarray) -> np.ndarray:
+    """A row block, held by the worker this task runs on."""
+    return values
