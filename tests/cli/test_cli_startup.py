@@ -31,6 +31,7 @@ print(json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=sys.stder
     [
         ["--help"],
         ["run", "--help"],
+        ["synth", "--help"],
         ["runs"],
         ["show", "20260101T000000.000000Z-abcdef"],
         ["champion"],
