@@ -638,3 +638,23 @@ def test_one_corrupted_column_always_fails_and_is_named(
     with pytest.raises(DataContractError) as info:
         validate(make_spec(), corrupt(frame, column, how, row), source="drawn")
     assert any(failure.startswith(f"{column}: ") for failure in info.value.failures)
+
+
+# --------------------------------------------------------------------------- at scale
+
+
+def test_a_check_failing_on_many_rows_counts_them_all_and_shows_the_first(
+    tmp_path: Path,
+) -> None:
+    from churn.contract.failures import SAMPLED_CASES
+
+    failing = SAMPLED_CASES * 3
+    rows = [with_field(ROWS[i % 5], "id", f"B-{i}") for i in range(failing + 10)]
+    rows = [with_field(row, "age", "12") if i < failing else row for i, row in enumerate(rows)]
+    rows = [with_field(row, "monthly", "x") if i % 2 else row for i, row in enumerate(rows)]
+    error = contract_error(write_csv(tmp_path, rows))
+    assert error.failures == [
+        f"age: below min 18: {failing} rows failed at lines 2, 3, 4, 5, 6, ...; values 12",
+        f"monthly: wrong dtype: expected float64, could not convert: {(failing + 10) // 2} rows "
+        "failed at lines 3, 5, 7, 9, 11, ...; values 'x'",
+    ]
