@@ -24,9 +24,10 @@ INTERVAL = 0.2
 """Seconds between samples."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Peak:
-    """The largest tree size seen while one watched block ran, in bytes."""
+    """The largest tree size seen while one watched block ran, in bytes (compared by
+    identity: two blocks with the same peak are still two blocks)."""
 
     bytes: int = 0
 

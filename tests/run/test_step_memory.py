@@ -57,3 +57,12 @@ def test_timed_steps_log_seconds_and_peak_only_while_measuring(
     assert any(line.startswith("step plain: ") and line.endswith(" s") for line in lines)
     assert any(line.startswith("step measured: ") and " s, peak " in line for line in lines)
     assert any(line.startswith("peak memory of the run: ") for line in lines)
+
+
+def test_overlapping_watches_with_equal_peaks_each_end_cleanly() -> None:
+    memory = TreeMemory(interval=10)  # no thread: samples only at the watches' edges
+    with memory.watch() as first:
+        with memory.watch() as second:
+            first.bytes = second.bytes = 1  # equal values, different blocks
+        first.bytes = 2
+    assert memory.sample() > 0
