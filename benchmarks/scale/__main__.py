@@ -8,10 +8,12 @@ while this process samples the memory of the child's whole process tree from ``/
 1. ``python -m benchmarks.scale.plain FILE`` (pandas + scikit-learn + XGBoost by hand);
 2. ``churn run SPEC`` against a Prefect server that is already running (the cluster's
    shape; the server is not part of the measured tree), candidates in churn's worker pool;
-3. with ``--dask-scheduler ADDRESS``: ``churn run`` again with ``CHURN_DASK_SCHEDULER`` set
+3. with ``--one-worker``: ``churn run`` with ``CHURN_WORKERS=1`` (candidates one after
+   another: the memory of one fit at a time, as the plain script);
+4. with ``--dask-scheduler ADDRESS``: ``churn run`` again with ``CHURN_DASK_SCHEDULER`` set
    (the Dask executor; the slot for that comparison).
 
-    python -m benchmarks.scale --rows 100000 1000000 5000000 [--format parquet]
+    python -m benchmarks.scale --rows 100000 1000000 5000000 [--format parquet] [--one-worker]
 
 Prints wall time and peak memory of each, the ratios, ``churn run``'s steps (``step NAME:
 S s, peak M MB`` lines) and the machine's load average before and after; writes
@@ -40,6 +42,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 STEP = re.compile(r"step ([\w-]+): ([\d.]+) s(?:, peak (\d+) MB)?")
 STAGES = re.compile(r"stages: (.*); total")
+MEASURED = ("read_pandas", "read_churn", "plain", "churn_run")
 
 
 def measure(command: list[str], **env: str) -> dict[str, Any]:
@@ -132,6 +135,11 @@ def one_size(rows: int, args: argparse.Namespace, api_url: str) -> dict[str, Any
         "wall_ratio": round(run["wall_s"] / plain["wall_s"], 3),
         "memory_ratio": round(run["peak_mb"] / max(plain["peak_mb"], 1), 3),
     }
+    if args.one_worker:
+        single = churn_run(spec, api_url, CHURN_WORKERS="1")
+        found["churn_run_one_worker"] = single
+        found["one_worker_wall_ratio"] = round(single["wall_s"] / plain["wall_s"], 3)
+        found["one_worker_memory_ratio"] = round(single["peak_mb"] / max(plain["peak_mb"], 1), 3)
     if args.dask_scheduler:
         dask = churn_run(spec, api_url, CHURN_DASK_SCHEDULER=args.dask_scheduler)
         found["churn_run_dask"] = dask
@@ -156,6 +164,13 @@ def show(result: dict[str, Any]) -> None:
             f"(load {entry['load_before']} -> {entry['load_after']})"
         )
     print(f"  ratios: wall {result['wall_ratio']}x (<= 1.15), memory {result['memory_ratio']}x")
+    if "churn_run_one_worker" in result:
+        single = result["churn_run_one_worker"]
+        print(
+            f"  churn run, 1 worker {single['wall_s']:8.1f} s  cpu {single['cpu_s']:7.1f} s  "
+            f"peak {single['peak_mb']:6,} MB: wall {result['one_worker_wall_ratio']}x, "
+            f"memory {result['one_worker_memory_ratio']}x"
+        )
     if "churn_run_dask" in result:
         dask = result["churn_run_dask"]
         print(f"  churn run, Dask {dask['wall_s']:8.1f} s: {result['dask_speedup']}x faster")
@@ -170,6 +185,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "benchmarks" / "results" / "data")
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="Also run churn with CHURN_WORKERS=1 (candidates one after another, in one worker).",
+    )
     parser.add_argument(
         "--dask-scheduler",
         default="",
@@ -201,7 +221,7 @@ def _save(results: list[dict[str, Any]]) -> None:
             **result,
             **{
                 key: {k: v for k, v in result[key].items() if k not in ("stdout", "stderr")}
-                for key in ("read_pandas", "read_churn", "plain", "churn_run", "churn_run_dask")
+                for key in (*MEASURED, "churn_run_one_worker", "churn_run_dask")
                 if key in result
             },
         }
