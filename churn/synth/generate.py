@@ -63,5 +63,5 @@ def synthesize(
             size = min(chunk_rows, rows - start)
             yield synth_chunk(spec, real, model, rng, start=start, rows=size)
 
-    written = write_chunks(output, chunks())
+    written = write_chunks(output, chunks(), delimiter=spec.data.read.delimiter)
     return SynthSummary(output, written, seed, time.perf_counter() - started)

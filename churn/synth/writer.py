@@ -45,8 +45,12 @@ def output_format(path: Path) -> OutputFormat:
     return found
 
 
-def write_chunks(path: Path, chunks: Iterable[pd.DataFrame]) -> int:
-    """Write every chunk into ``path`` (format from the suffix); return the rows written."""
+def write_chunks(path: Path, chunks: Iterable[pd.DataFrame], *, delimiter: str = ",") -> int:
+    """Write every chunk into ``path`` (format from the suffix); return the rows written.
+
+    A CSV file is UTF-8 with ``delimiter`` between fields (the spec's, so that the spec reads
+    it back).
+    """
     kind = output_format(path)
     written = 0
 
@@ -62,7 +66,9 @@ def write_chunks(path: Path, chunks: Iterable[pd.DataFrame]) -> int:
                 sink = (
                     pq.ParquetWriter(handle, schema)
                     if kind == "parquet"
-                    else pacsv.CSVWriter(handle, schema)
+                    else pacsv.CSVWriter(
+                        handle, schema, write_options=pacsv.WriteOptions(delimiter=delimiter)
+                    )
                 )
             assert sink is not None
             sink.write_table(table.cast(schema))

@@ -17,6 +17,7 @@ from churn.synth import synthesize
 from churn.synth.label_model import fit_label_model
 from cli.app import app
 
+ROOT_DATA = Path(__file__).resolve().parents[2] / "data" / "telco_churn.csv"
 ROWS = 2_500
 CHUNK = 1_000  # three chunks, the last one short
 
@@ -103,3 +104,15 @@ def test_labels_follow_the_fitted_probability(telco: Spec, tmp_path: Path) -> No
     assert abs(churned.mean() - probability.mean()) < 0.03
     assert churned[probability > 0.6].mean() > churned[probability < 0.2].mean() + 0.4
     assert np.isfinite(probability).all()
+
+
+def test_a_csv_is_written_with_the_specs_delimiter(telco_spec_path: Path, tmp_path: Path) -> None:
+    real = tmp_path / "telco.csv"
+    pd.read_csv(ROOT_DATA, dtype=str, keep_default_na=False).to_csv(real, sep=";", index=False)
+    text = telco_spec_path.read_text().replace("../data/telco_churn.csv", str(real))
+    text = text.replace('na_values: [" "]', 'na_values: [" "]\n    delimiter: ";"')
+    (tmp_path / "spec.yaml").write_text(text)
+    spec = load_spec(tmp_path / "spec.yaml")
+    output = synthesize(spec, 50, tmp_path / "s.csv").output
+    assert output.read_text().splitlines()[0].startswith('"customerID";"gender";')
+    assert len(load_dataset(spec, output)) == 50
