@@ -249,6 +249,10 @@ def prefect_server(
     raise typer.Exit(code)
 
 
+from cli.synth import synth as _synth  # noqa: E402 - the command module imports churn lazily
+
+app.command(name="synth")(exits_with_error_codes(_synth))
+
 from cli.reproduce import reproduce_command  # noqa: E402 - imports churn lazily
 
 app.command(name="reproduce")(exits_with_error_codes(reproduce_command))

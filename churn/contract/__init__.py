@@ -12,7 +12,7 @@ from churn.contract.dataset import (
     target_vector,
     validate,
 )
-from churn.contract.failures import (
+from churn.contract.failure_text import (
     MAX_SHOWN,
 )
 from churn.contract.schema import (

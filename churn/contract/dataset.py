@@ -7,9 +7,10 @@ single :class:`~churn.errors.DataContractError`, one line per failed check, e.g.
     data/telco_churn.csv: data contract violated: 1 failed check
       tenure: below min 0: 2 rows failed at lines 5, 9; values -3, -1
 
-This module is the public entry point; the schema is built in :mod:`churn.contract.schema` and
-the failure lines are worded in :mod:`churn.contract.failures` (which says how rows are
-numbered). Every name below is importable from here.
+This module is the public entry point; files are read in :mod:`churn.contract.reading`, the
+schema is built in :mod:`churn.contract.schema` and the failure lines are worded in
+:mod:`churn.contract.failures` (which says how rows are numbered). Every name below is
+importable from here.
 
 dtypes of the validated frame:
 
@@ -22,17 +23,16 @@ float       ``float64`` (missing = NaN)
 bool        ``bool``; ``boolean`` (nullable, ``pd.NA``) when ``nullable: true``.
             Text ``true``/``false``/``1``/``0`` (any case) is accepted.
 str         pandas' default string dtype ``str`` (missing = NaN)
-category    the same as ``str`` (no pandas Categorical); ``values`` lists the allowed ones
+category    pandas ``category`` (Categorical, missing = NaN): its categories are the
+            declared ``values`` in the spec's order, else the values found, sorted
 =========== ======================================================================
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,11 +40,12 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from churn.contract.failures import failure_lines
+from churn.contract.reading import DataFormat, format_of, read_frame_and_hash
 from churn.contract.schema import build_schema
-from churn.errors import DataContractError, one_line
+from churn.errors import DataContractError
 from churn.spec import DType, Spec
 
-DataFormat = Literal["csv", "parquet"]
+__all__ = ["CSV_FIRST_LINE", "DataFormat", "load_dataset", "load_dataset_and_hash", "read_data"]
 
 CSV_FIRST_LINE = 2
 """File line of data row 0 of a CSV file: line 1 is the header."""
@@ -52,10 +53,8 @@ CSV_FIRST_LINE = 2
 _STRICT_DTYPES: dict[DType, str] = {"int": "int64", "bool": "bool"}
 """dtype of a validated column that is not nullable, where it differs from the checking dtype."""
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
-_WHOLE_NUMBER = re.compile(r"^\s*([+-]?\d+)(?:\.0*)?\s*$")
-_DELIMITERS = {"semicolon": ";", "tab": "\t", "pipe": "|", "comma": ","}
-"""Delimiters recognised in a header that read as one column."""
-_SUFFIXES: dict[str, DataFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_WHOLE_NUMBER_PATTERN = r"^\s*([+-]?\d+)(?:\.0*)?\s*$"
+_WHOLE_NUMBER = re.compile(_WHOLE_NUMBER_PATTERN)
 
 
 # --------------------------------------------------------------------------- reading
@@ -64,9 +63,9 @@ _SUFFIXES: dict[str, DataFormat] = {".csv": "csv", ".parquet": "parquet", ".pq":
 def read_data(spec: Spec, path: Path | None = None) -> pd.DataFrame:
     """Read the data file as it is, without checking it.
 
-    A CSV file is read as text (pandas never guesses a dtype; :func:`validate` coerces), with
-    the spec's ``na_values`` on top of pandas' default missing-value strings. For Parquet the
-    ``na_values`` are applied to text columns.
+    Declared columns are typed from the spec where the file allows it (see
+    :mod:`churn.contract.reading`), else read as text; :func:`validate` coerces either. The
+    spec's ``na_values`` are missing on top of pandas' default missing-value strings.
 
     Args:
         spec: The validated spec; gives the path, the format and the read options.
@@ -79,105 +78,7 @@ def read_data(spec: Spec, path: Path | None = None) -> pd.DataFrame:
         DataContractError: The file is missing, empty or unreadable; the message names it.
     """
     path = spec.source_path if path is None else Path(path)
-    return _parse(spec, path, _read_bytes(spec, path))
-
-
-def _read_bytes(spec: Spec, path: Path) -> bytes:
-    _format_of(spec, path)  # an unknown suffix is reported before the file is read
-    if not path.exists():
-        _fail(path, "file not found; check data.source (relative to the spec file's folder)")
-    if not path.is_file():
-        _fail(path, "not a file; data.source must name a .csv or .parquet file")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        _fail(path, f"cannot read the file: {one_line(exc)}")
-
-
-def _parse(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
-    if _format_of(spec, path) == "csv":
-        return _read_csv(spec, path, content)
-    return _read_parquet(spec, path, content)
-
-
-def _format_of(spec: Spec, path: Path) -> DataFormat:
-    if spec.data.format is not None:
-        return spec.data.format
-    found = _SUFFIXES.get(path.suffix.lower())
-    if found is None:
-        _fail(path, f"cannot tell the format from the suffix {path.suffix!r}; set data.format")
-    return found
-
-
-def _read_csv(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
-    options = spec.data.read
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(content),
-            dtype=str,
-            na_values=list(options.na_values),
-            keep_default_na=True,
-            sep=options.delimiter,
-            encoding=options.encoding,
-        )
-    except pd.errors.EmptyDataError:
-        _fail(
-            path,
-            f"empty file ({len(content)} bytes): expected a header line, then one line per row",
-        )
-    except UnicodeDecodeError as exc:
-        _fail(path, _undecodable(content, options.encoding, exc))
-    except LookupError:
-        _fail(path, f"unknown encoding {options.encoding!r} in data.read.encoding")
-    except (pd.errors.ParserError, OSError) as exc:
-        _fail(path, f"not a readable CSV file: {one_line(exc)}")
-    if frame.shape[1] == 1 and len(spec.columns) > 1:
-        _fail_on_other_delimiter(path, str(frame.columns[0]), options.delimiter)
-    return frame
-
-
-def _undecodable(content: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
-    """Where the first undecodable byte is in the whole file (pandas decodes in chunks)."""
-    try:
-        content.decode(encoding)
-    except UnicodeDecodeError as whole:
-        exc = whole
-    start = exc.start
-    line = content.count(b"\n", 0, start) + 1
-    column = start - (content.rfind(b"\n", 0, start) + 1) + 1
-    return (
-        f"line {line}: byte 0x{content[start : start + 1].hex()} at offset {start} (column "
-        f"{column}) cannot be decoded as {encoding}; fix the file or set data.read.encoding"
-    )
-
-
-def _fail_on_other_delimiter(path: Path, header: str, delimiter: str) -> None:
-    """A one-column read of a file whose header holds another delimiter: say which to set."""
-    for name, other in _DELIMITERS.items():
-        if other != delimiter and other in header:
-            _fail(
-                path,
-                f"line 1 reads as a single column {header[:80]!r}: the file looks "
-                f"{name}-delimited; set data.read.delimiter: {other!r} in the spec",
-            )
-
-
-def _read_parquet(spec: Spec, path: Path, content: bytes) -> pd.DataFrame:
-    try:
-        frame = pd.read_parquet(io.BytesIO(content))
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        _fail(path, f"not a readable Parquet file: {one_line(exc)}")
-    frame = frame.reset_index(drop=True)
-    na_values = list(spec.data.read.na_values)
-    if na_values:
-        for name in frame.columns:
-            if pd.api.types.is_string_dtype(frame[name].dtype):
-                frame[name] = frame[name].mask(frame[name].isin(na_values))
-    return frame
-
-
-def _fail(path: Path, message: str) -> NoReturn:
-    raise DataContractError(str(path), [message])
+    return read_frame_and_hash(spec, path)[0]
 
 
 # --------------------------------------------------------------------------- validation
@@ -213,7 +114,7 @@ def validate(
         schema = schema.remove_columns([spec.data.target.column])
     prepared = _prepare(spec, frame)
     try:
-        valid = schema.validate(prepared, lazy=True)
+        valid = schema.validate(prepared.copy(deep=False), lazy=True, inplace=True)
     except SchemaErrors as exc:
         lines = failure_lines(spec, schema, prepared, exc.failure_cases, first_line)
         raise DataContractError(source, lines) from exc
@@ -233,15 +134,14 @@ def load_dataset(spec: Spec, path: Path | None = None) -> pd.DataFrame:
 def load_dataset_and_hash(spec: Spec, path: Path | None = None) -> tuple[pd.DataFrame, str]:
     """:func:`load_dataset`, plus the sha256 of exactly the bytes that were parsed.
 
-    The file is read once, so the recorded hash belongs to the data the run used even if the
-    file is replaced meanwhile.
+    The file is opened once and hashed and parsed from that one open file (a file changed in
+    place meanwhile is refused), so the recorded hash belongs to the data the run used.
     """
     path = spec.source_path if path is None else Path(path)
-    content = _read_bytes(spec, path)
-    frame = _parse(spec, path, content)
-    first_line = CSV_FIRST_LINE if _format_of(spec, path) == "csv" else None
+    frame, digest = read_frame_and_hash(spec, path)
+    first_line = CSV_FIRST_LINE if format_of(spec, path) == "csv" else None
     valid = validate(spec, frame, source=str(path), first_line=first_line)
-    return valid, hashlib.sha256(content).hexdigest()
+    return valid, digest
 
 
 def target_vector(spec: Spec, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
@@ -251,22 +151,37 @@ def target_vector(spec: Spec, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
 
 
 def _prepare(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with bool words as booleans, and ``84.0``-style text in int columns made whole."""
-    prepared = frame.copy()
+    """A shallow copy with bool words as booleans, and ``84.0``-style int text made whole.
+
+    Text columns are rewritten column by column with pandas' vectorised string methods; only a
+    column of mixed Python objects (a frame built by hand) is mapped value by value.
+    """
+    prepared = frame.copy(deep=False)
     for name, column in spec.columns.items():
         if name not in prepared.columns:
             continue
         series = prepared[name]
         if column.dtype == "bool" and not pd.api.types.is_bool_dtype(series.dtype):
-            prepared[name] = series.astype(object).map(_bool_from_text, na_action="ignore")
+            prepared[name] = _bools_from_text(series)
         elif column.dtype == "int" and not pd.api.types.is_numeric_dtype(series.dtype):
-            prepared[name] = series.map(_whole_from_text, na_action="ignore")
+            prepared[name] = _wholes_from_text(series)
     return prepared
 
 
-def _bool_from_text(value: Any) -> Any:
-    """True/False for a bool-like value; anything else as text, so that coercion reports it."""
-    return _BOOL_TEXT.get(str(value).strip().lower(), str(value))
+def _bools_from_text(series: pd.Series) -> pd.Series:
+    """True/False for bool words (any case, spaces around); anything else as text, so that
+    coercion reports it."""
+    text = series.astype("str")
+    found = text.str.strip().str.lower().map(_BOOL_TEXT)
+    return found.astype(object).where(found.notna(), text.astype(object))
+
+
+def _wholes_from_text(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
+        series.dtype
+    ):
+        return series.str.replace(_WHOLE_NUMBER_PATTERN, r"\1", regex=True)
+    return series.map(_whole_from_text, na_action="ignore")
 
 
 def _whole_from_text(value: Any) -> Any:
@@ -282,4 +197,17 @@ def _finalize(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
         strict = _STRICT_DTYPES.get(column.dtype)
         if strict is not None and not column.nullable:
             frame[name] = frame[name].astype(pd.api.types.pandas_dtype(strict))
+        elif column.dtype == "category":
+            frame[name] = _categorical(frame[name], column.values)
     return frame[list(columns)]
+
+
+def _categorical(series: pd.Series, declared: Any) -> pd.Series:
+    """The column as a Categorical whose categories do not depend on the order of the rows."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype("category")
+    if declared is not None:
+        categories = [str(value) for value in declared]
+    else:
+        categories = sorted(str(value) for value in series.cat.categories)
+    return series.cat.set_categories(pd.Index(categories, dtype="str"))

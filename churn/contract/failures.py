@@ -22,7 +22,7 @@ Nothing happens at import time.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -33,11 +33,14 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from churn.contract.failure_text import render, show
 from churn.contract.schema import BOTH_CLASSES, CHECK_DTYPES
 from churn.spec import DType, Scalar, Spec
 
-MAX_SHOWN = 5
-"""How many sample values and row numbers a failure line shows."""
+SAMPLED_CASES = 1000
+"""Failing rows kept per failed check (the first in the frame) to pick the rows and values a
+line shows; the line's count is of every failing row. Keeps a report linear and small when
+millions of rows fail."""
 
 _DTYPE_WORDS: dict[DType, str] = {
     "int": "int64 (whole numbers)",
@@ -51,6 +54,8 @@ _STRUCTURE = {
     "column_in_dataframe": "missing column",
     "column_in_schema": "unexpected column (not declared in the spec's columns)",
 }
+_CASE_KEY = ("schema_context", "column", "check")
+"""The columns of pandera's failure cases that name one failed check."""
 _ORDER = (
     "missing",
     "unexpected",
@@ -72,6 +77,8 @@ class _Failure:
     words: str
     cases: list[tuple[Hashable, Any]] = field(default_factory=list)
     """(row label, failing value) pairs; the value is None where it is not worth showing."""
+    total: int | None = None
+    """How many rows failed, when ``cases`` holds only the first :data:`SAMPLED_CASES`."""
 
 
 def failure_lines(
@@ -90,7 +97,10 @@ def failure_lines(
         cases: The failure cases of pandera's ``SchemaErrors``.
         first_line: File line of the frame's row 0, or None to report the frame's index as rows.
     """
-    return [_render(f, frame.index, first_line) for f in _failures(spec, schema, frame, cases)]
+    return [
+        render(f.column, f.words, f.cases, total=f.total, index=frame.index, first_line=first_line)
+        for f in _failures(spec, schema, frame, cases)
+    ]
 
 
 def _failures(
@@ -101,6 +111,7 @@ def _failures(
     A column that cannot be coerced is reported once as a wrong dtype; its other checks are
     re-run on the rows that did convert, so that a range violation there is not hidden.
     """
+    cases, totals = _sampled(cases)
     records = cases.to_dict("records")
     unconvertible = {
         str(r["column"]) for r in records if str(r["check"]).startswith("coerce_dtype(")
@@ -113,14 +124,33 @@ def _failures(
         failure = _Failure(
             name, f"wrong dtype: expected {_DTYPE_WORDS[column.dtype]}, could not convert"
         )
-        failure.cases = list(frame.loc[bad, name].items())
+        failure.cases = list(frame.loc[bad, name].head(SAMPLED_CASES).items())
+        failure.total = int(bad.sum())
         grouped[(name, failure.words)] = failure
-        records.extend(_recheck(schema, frame.loc[~bad, [name]]))
+        rechecked, more = _recheck(schema, frame.loc[~bad, [name]])
+        records.extend(rechecked)
+        totals.update(more)
     for record in records:
         if str(record["check"]).startswith(("coerce_dtype(", "dtype(")):
             continue
-        _add(grouped, spec, frame, record)
+        _add(grouped, spec, frame, record, totals)
     return sorted(grouped.values(), key=partial(_rank, spec, frame))
+
+
+def _sampled(cases: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, ...], int]]:
+    """The first :data:`SAMPLED_CASES` cases of each failed check, and each check's count of
+    failing rows where cases were left out (grouped by pandas, no per-row Python)."""
+    if len(cases) <= SAMPLED_CASES:
+        return cases, {}
+    grouped = cases.groupby(list(_CASE_KEY), dropna=False, sort=False)
+    totals = grouped["index"].nunique(dropna=False)
+    pairs = zip(totals.index.tolist(), totals.tolist(), strict=True)
+    counts = {tuple(str(part) for part in key): int(n) for key, n in pairs}
+    return grouped.head(SAMPLED_CASES), counts
+
+
+def _case_key(record: dict[Hashable, Any]) -> tuple[str, ...]:
+    return tuple(str(record[part]) for part in _CASE_KEY)
 
 
 def _column_of(record: dict[Hashable, Any]) -> str | None:
@@ -154,13 +184,16 @@ def _unconvertible_rows(
     return np.asarray(series.isin(bad), dtype=bool)
 
 
-def _recheck(schema: pa.DataFrameSchema, part: pd.DataFrame) -> list[dict[Hashable, Any]]:
+def _recheck(
+    schema: pa.DataFrameSchema, part: pd.DataFrame
+) -> tuple[list[dict[Hashable, Any]], dict[tuple[str, ...], int]]:
     name = part.columns[0]
     try:
         pa.DataFrameSchema({name: schema.columns[name]}).validate(part, lazy=True)
     except SchemaErrors as exc:
-        return list(exc.failure_cases.to_dict("records"))
-    return []
+        cases, totals = _sampled(exc.failure_cases)
+        return list(cases.to_dict("records")), totals
+    return [], {}
 
 
 def _add(
@@ -168,6 +201,7 @@ def _add(
     spec: Spec,
     frame: pd.DataFrame,
     record: dict[Hashable, Any],
+    totals: dict[tuple[str, ...], int],
 ) -> None:
     check = str(record["check"])
     column = _column_of(record)
@@ -186,6 +220,7 @@ def _add(
         return
     words = _words(spec, column, check)
     failure = grouped.setdefault((column, words), _Failure(column, words))
+    failure.total = totals.get(_case_key(record), failure.total)
     row = record["index"]
     if row is not None and not pd.isna(row):
         value = None if check == "not_nullable" else record["failure_case"]
@@ -217,7 +252,7 @@ def _observed(series: pd.Series, classes: Sequence[Scalar]) -> str:
     """The declared classes that do occur, with their counts (undeclared values are not shown)."""
     declared = {str(value) for value in classes}
     counts = [
-        f"{_show(value)} ({count} rows)"
+        f"{show(value)} ({count} rows)"
         for value, count in series.value_counts(dropna=True).items()
         if not declared or str(value) in declared
     ]
@@ -229,57 +264,3 @@ def _rank(spec: Spec, frame: pd.DataFrame, failure: _Failure) -> tuple[int, int]
     column = names.index(failure.column) if failure.column in names else len(names)
     kind = next((i for i, p in enumerate(_ORDER) if failure.words.startswith(p)), len(_ORDER))
     return column, kind
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def _render(failure: _Failure, index: pd.Index, first_line: int | None) -> str:
-    """``column: words: N rows failed at lines a, b; values x, y`` (parts present as known)."""
-    head = failure.words if failure.column is None else f"{failure.column}: {failure.words}"
-    cases = _in_frame_order(failure.cases, index)
-    if not cases:
-        return head
-    rows = list(dict.fromkeys(row for row, _ in cases))
-    count = len(rows)
-    text = f"{head}: {count} row{'s' if count != 1 else ''} failed at {_where(rows, first_line)}"
-    values = _distinct([value for _, value in cases])
-    if values:
-        text += f"; values {_first(values, _show)}"
-    return text
-
-
-def _in_frame_order(
-    cases: list[tuple[Hashable, Any]], index: pd.Index
-) -> list[tuple[Hashable, Any]]:
-    if not cases or not index.is_unique:
-        return cases
-    positions = index.get_indexer(pd.Index([row for row, _ in cases]))
-    order = np.argsort(positions, kind="stable")
-    return [cases[i] for i in order]
-
-
-def _where(rows: list[Hashable], first_line: int | None) -> str:
-    numeric = all(isinstance(row, int | np.integer) for row in rows)
-    if first_line is not None and numeric:
-        lines = [int(row) + first_line for row in rows]  # type: ignore[call-overload]
-        return f"line{'s' if len(lines) != 1 else ''} {_first(lines, str)}"
-    return f"row{'s' if len(rows) != 1 else ''} {_first(rows, str)}"
-
-
-def _distinct(values: list[Any]) -> list[Any]:
-    plain = [value.item() if isinstance(value, np.generic) else value for value in values]
-    seen: dict[str, Any] = {}
-    for value in plain:
-        if value is not None and not pd.isna(value):
-            seen.setdefault(repr(value), value)
-    return list(seen.values())
-
-
-def _first(items: Sequence[Any], show: Callable[[Any], str]) -> str:
-    shown = ", ".join(show(item) for item in items[:MAX_SHOWN])
-    return shown + (", ..." if len(items) > MAX_SHOWN else "")
-
-
-def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)

@@ -27,7 +27,7 @@ CHECK_DTYPES: dict[DType, str] = {
     "float": "float64",
     "bool": "boolean",
     "str": "str",
-    "category": "str",
+    "category": "category",
     "datetime": "datetime64[ns]",
 }
 """dtype each column is coerced to while checking; nullable so that nulls are reported as such."""

@@ -11,6 +11,7 @@ Files (in ``plots_dir``): ``eval_roc.png``, ``eval_precision_recall.png``,
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ from churn.report.figures import (
     draw_plots,
     new_figure,
     plain,
+    stratified_sample,
     style_axes,
 )
 from churn.report.model_plots import plot_feature_importance, plot_model_comparison
@@ -54,8 +56,17 @@ def draw_evaluation(
     winner: str,
     plots_dir: Path,
 ) -> PlotSet:
-    """Draw the evaluation plots into ``plots_dir``; one failed plot spares the others."""
+    """Draw the evaluation plots into ``plots_dir``; one failed plot spares the others.
+
+    A hold-out larger than ``spec.output.evaluation_max_rows`` is drawn from a seeded
+    stratified sample of that many rows (the permutation importance samples its own, see
+    ``output.importance_max_rows``).
+    """
     y = np.asarray(split.y_test)
+    keep = stratified_sample(y, spec.output.evaluation_max_rows, seed=spec.evaluation.split.seed)
+    if keep is not None:
+        y = y[keep]
+        results = {name: _rows(result, keep) for name, result in results.items()}
 
     def best() -> CandidateResult:
         return results[winner]
@@ -74,7 +85,17 @@ def draw_evaluation(
         ],
         plots_dir,
     )
-    return PlotSet(paths, errors, rows_used=len(y))
+    return PlotSet(paths, errors, sampled=keep is not None, rows_used=len(y))
+
+
+def _rows(result: CandidateResult, keep: npt.NDArray[np.int64]) -> CandidateResult:
+    """``result`` with its hold-out probabilities cut to the sampled rows."""
+    before = result.uncalibrated_proba
+    return replace(
+        result,
+        test_proba=result.test_proba[keep],
+        uncalibrated_proba=None if before is None else before[keep],
+    )
 
 
 def _candidate_style(index: int, name: str, winner: str) -> dict[str, Any]:

@@ -13,8 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from sklearn.model_selection import train_test_split
 
 from churn.errors import one_line
 
@@ -59,6 +62,19 @@ class PlotSet:
     """How many rows the plots were drawn from."""
     missing_values: dict[str, int] = field(default_factory=dict)
     """Missing values per column over all input rows (EDA only)."""
+
+
+def stratified_sample(
+    y: npt.NDArray[np.int64], limit: int, *, seed: int
+) -> npt.NDArray[np.int64] | None:
+    """Positions of a seeded sample of ``limit`` rows keeping the class balance (in the
+    sampler's order); None when there are no more than ``limit`` rows (use them all)."""
+    if len(y) <= limit:
+        return None
+    positions = np.arange(len(y))
+    stratify = y if np.unique(y).size > 1 else None
+    keep, _ = train_test_split(positions, train_size=limit, random_state=seed, stratify=stratify)
+    return np.asarray(keep, dtype=np.int64)
 
 
 def new_figure(size: tuple[float, float]) -> Figure:

@@ -208,7 +208,7 @@ def plots_section(eda: PlotSet, evaluation: PlotSet, *, rows: Any) -> Html:
     parts: list[object] = []
     for title, plots, note in (
         ("Data", eda, eda_note(sampled=eda.sampled, rows_used=eda.rows_used, rows=rows)),
-        ("Evaluation", evaluation, Html("")),
+        ("Evaluation", evaluation, _evaluation_note(evaluation)),
     ):
         parts += [tag("h3", title), note]
         figures = [figure_html(path) for path in plots.paths]
@@ -224,6 +224,18 @@ def plots_section(eda: PlotSet, evaluation: PlotSet, *, rows: Any) -> Html:
             tag("ul", join(tag("li", error) for error in errors), class_="errors"),
         ]
     return section("plots", "Plots", *parts)
+
+
+def _evaluation_note(evaluation: PlotSet) -> Html:
+    if not evaluation.sampled:
+        return Html("")
+    return tag(
+        "p",
+        f"Evaluation plots were drawn from a seeded stratified sample of "
+        f"{evaluation.rows_used:,} hold-out rows (output.evaluation_max_rows); the metrics "
+        f"use every hold-out row.",
+        class_="note",
+    )
 
 
 def figure_html(path: Path) -> Html:

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped, unused-ignore]
 
 from churn.report.figures import (
@@ -17,6 +16,7 @@ from churn.report.figures import (
     new_figure,
     plain,
     shorten,
+    stratified_sample,
     style_axes,
 )
 from churn.spec import LOWER_IS_BETTER, Spec
@@ -28,8 +28,6 @@ IMPORTANCE_MIN_REPEATS = 2
 IMPORTANCE_MAX_CALLS = 60
 """Budget of model calls (columns x shuffles): each call costs the pipeline's fixed overhead
 (20-40 ms here for a pandas ColumnTransformer or a 300-tree forest), whatever the rows."""
-IMPORTANCE_MAX_ROWS = 1000
-"""Hold-out rows the permutation importance uses at most (a stratified sample beyond)."""
 IMPORTANCE_MAX_FEATURES = 25
 """Features shown, most important first."""
 
@@ -55,10 +53,8 @@ def importance_table(spec: Spec, split: Split, result: CandidateResult) -> pd.Da
     """
     X, y = split.X_test, np.asarray(split.y_test)
     seed = spec.evaluation.split.seed
-    if len(X) > IMPORTANCE_MAX_ROWS:
-        keep, _ = train_test_split(
-            np.arange(len(X)), train_size=IMPORTANCE_MAX_ROWS, random_state=seed, stratify=y
-        )
+    keep = stratified_sample(y, spec.output.importance_max_rows, seed=seed)
+    if keep is not None:
         X, y = X.iloc[keep], y[keep]
     with threadpool_limits(limits=1, user_api="openmp"):
         scores = permutation_importance(

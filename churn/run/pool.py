@@ -13,6 +13,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import sys
+import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
@@ -64,15 +65,24 @@ def _initialize_worker() -> None:
 
 
 class InlineExecutor(Executor):
-    """Runs each call in the calling thread (tests, and a single-CPU machine)."""
+    """Runs each call in the calling thread (tests, ``CHURN_WORKERS=1``, a single CPU).
+
+    One call at a time: candidates submitted from several step threads train one after
+    another, so the process holds one fit's working set, not one per candidate, and fits do
+    not contend for the GIL.
+    """
+
+    def __init__(self) -> None:
+        self._one_at_a_time = threading.RLock()
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Call ``fn`` now; return a finished future holding its result or its exception."""
         future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
-            future.set_exception(exc)
+        with self._one_at_a_time:
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
+                future.set_exception(exc)
         return future
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.run.step_log import measuring, timed
 from churn.spec.loader import load_spec_and_text
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[
 
         ctx = steps.prepare_run(spec_path, registry=registry, run_id=run_id, loaded=loaded)
         registry.verify_champion()
-        yield ctx
+        with measuring():
+            yield ctx
 
 
 def validate(ctx: RunContext) -> PreparedRun:
@@ -64,7 +66,7 @@ def validate(ctx: RunContext) -> PreparedRun:
 
     steps.start_run(ctx)
     try:
-        frame = steps.load_data(ctx)
+        frame = timed("load-data", steps.load_data)(ctx)
     except BaseException as exc:
         ctx.registry.mark_incomplete(ctx.run_id, f"{type(exc).__name__}: {exc}")
         raise

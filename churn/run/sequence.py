@@ -15,7 +15,6 @@ reconciled: see :meth:`churn.registry.Registry.mark_incomplete`).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from concurrent.futures import ThreadPoolExecutor as _Threads
@@ -26,6 +25,7 @@ from churn.errors import GateFailure
 from churn.run import report_steps, steps
 from churn.run.pool import InlineExecutor
 from churn.run.preflight import PreparedRun, open_run, validate
+from churn.run.step_log import timed
 from churn.run.steps import RunContext
 from churn.training.evaluate import CandidateResult, Split
 from churn.training.gates import Decision
@@ -49,21 +49,6 @@ class Steps(Protocol):
 
     def submit(self, name: str, fn: Callable[..., T], /, *args: Any) -> StepFuture[T]:
         """Start ``fn(*args)`` alongside the following steps."""
-
-
-def timed(name: str, fn: Callable[..., T]) -> Callable[..., T]:
-    """``fn``, logging how long each call took (``step NAME: 1.23 s``; benchmarks read it)."""
-
-    def step(*args: Any) -> T:
-        started = time.perf_counter()
-        try:
-            return fn(*args)
-        finally:
-            log.info("step %s: %.2f s", name, time.perf_counter() - started)
-
-    step.__name__ = step.__qualname__ = getattr(fn, "__name__", name)
-    step.__doc__ = fn.__doc__
-    return step
 
 
 class LocalSteps:

@@ -30,7 +30,9 @@ class Unsupported(Exception):
 
 
 def frame_dtype(column: ColumnSpec) -> str:
-    """The pandas dtype a validated column has (see :mod:`churn.contract`)."""
+    """The pandas dtype a validated column has (see :mod:`churn.contract`), except that a
+    ``category`` column (a Categorical in training) is plain text here: scikit-learn turns
+    both into the same object array of strings."""
     if column.dtype == "int":
         return "Int64" if column.nullable else "int64"
     if column.dtype == "bool":

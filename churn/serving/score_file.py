@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from churn.contract import CSV_FIRST_LINE, validate
+from churn.contract.reading import text_csv_options
 from churn.errors import DataContractError, RegistryError
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
@@ -179,16 +180,7 @@ def _chunks(spec: Spec, source: Path, rows: int) -> Iterator[tuple[pd.DataFrame,
             for batch in pq.ParquetFile(source).iter_batches(batch_size=rows):
                 yield batch.to_pandas(), None
             return
-        options = spec.data.read
-        reader = pd.read_csv(
-            source,
-            dtype=str,
-            na_values=list(options.na_values),
-            keep_default_na=True,
-            sep=options.delimiter,
-            encoding=options.encoding,
-            chunksize=rows,
-        )
+        reader = pd.read_csv(source, **text_csv_options(spec), chunksize=rows)
         with reader:
             for frame in reader:
                 yield frame.reset_index(drop=True), CSV_FIRST_LINE + int(frame.index[0])

@@ -243,3 +243,20 @@ class OutputSpec(StrictModel):
     eda_max_rows: int = Field(
         default=50_000, ge=1000, description="EDA samples this many rows from larger inputs."
     )
+    evaluation_max_rows: int = Field(
+        default=100_000,
+        ge=1000,
+        description=(
+            "Evaluation plots (curves, calibration, confusion, gains, thresholds, profit) draw a "
+            "seeded stratified sample of this many hold-out rows from larger hold-outs; the "
+            "recorded metrics always use every hold-out row."
+        ),
+    )
+    importance_max_rows: int = Field(
+        default=1000,
+        ge=100,
+        description=(
+            "Permutation importance shuffles the columns of a seeded stratified sample of this "
+            "many hold-out rows (each shuffle re-scores them all)."
+        ),
+    )

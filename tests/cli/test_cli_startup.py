@@ -18,6 +18,7 @@ HEAVY = ("sklearn", "pandas", "prefect", "xgboost", "matplotlib", "pandera")
 FAST_COMMANDS = [
     ["--help"],
     ["run", "--help"],
+    ["synth", "--help"],
     ["runs"],
     ["show", "20260101T000000.000000Z-abcdef"],
     ["champion"],
@@ -43,9 +44,9 @@ print(json.dumps(loaded), file=sys.stderr)
 
 @pytest.fixture(scope="module")
 def heavy_modules_after(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """Every fast command, one after another in one fresh interpreter (one Python start instead
-    of eight): the heavy modules loaded after each. A command that loads one is the first whose
-    list holds it, since the ones before it left it out."""
+    """Every fast command, one after another in one fresh interpreter (one Python start, not
+    one per command): the heavy modules loaded after each. A command that loads one is the
+    first whose list holds it, since the ones before it left it out."""
     home = tmp_path_factory.mktemp("home")
     commands = [[*command, *_home(command, home)] for command in FAST_COMMANDS]
     result = subprocess.run(

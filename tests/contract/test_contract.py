@@ -131,13 +131,13 @@ def test_valid_csv_is_coerced_to_the_declared_dtypes(tmp_path: Path) -> None:
     frame = load_dataset(make_spec(write_csv(tmp_path, ROWS)))
     assert frame.dtypes.astype(str).to_dict() == {
         "id": "str",
-        "plan": "str",
+        "plan": "category",
         "age": "int64",
         "kids": "Int64",  # nullable int: pandas' nullable integer, missing is pd.NA
         "monthly": "float64",
         "total": "float64",
         "paperless": "bool",
-        "churned": "str",
+        "churned": "category",
     }
     assert frame["kids"].isna().tolist() == [False, True, False, False, False]
     assert frame["total"].isna().sum() == 1
@@ -174,13 +174,22 @@ def test_csv_delimiter_and_encoding_come_from_the_spec(tmp_path: Path) -> None:
     assert load_dataset(spec)["plan"].tolist()[:2] == ["básico", "pro"]
 
 
-def test_read_data_keeps_every_csv_column_as_text(tmp_path: Path) -> None:
+def test_read_data_types_csv_columns_from_the_spec_never_by_guessing(tmp_path: Path) -> None:
     rows = [with_field(row, "id", f"00{i}") for i, row in enumerate(ROWS)]
     raw = read_data(make_spec(write_csv(tmp_path, rows)))
     assert isinstance(raw.index, pd.RangeIndex)
+    assert raw["id"].tolist()[:2] == ["000", "001"]  # a str column stays text
+    assert raw["age"].dtype == "Int64"
+    assert raw["age"].tolist()[0] == 34
+    assert isinstance(raw["plan"].dtype, pd.CategoricalDtype)
+
+
+def test_read_data_reads_a_csv_the_typed_read_refuses_as_text(tmp_path: Path) -> None:
+    rows = [with_field(row, "age", "34.0") for row in ROWS]
+    raw = read_data(make_spec(write_csv(tmp_path, rows)))
     assert set(raw.dtypes.astype(str)) == {"str"}
-    assert raw["id"].tolist()[:2] == ["000", "001"]
-    assert raw["age"].tolist()[0] == "34"
+    assert raw["age"].tolist()[0] == "34.0"
+    assert load_dataset(make_spec(write_csv(tmp_path, rows)))["age"].tolist()[0] == 34
 
 
 def test_target_vector_is_one_for_the_positive_label(tmp_path: Path) -> None:
@@ -556,8 +565,15 @@ NO_FRAME_STRATEGY = pytest.mark.filterwarnings(
 
 
 def schema_frames() -> st.SearchStrategy[pd.DataFrame]:
-    """Frames drawn from the pandera schema of the small spec."""
-    return build_schema(make_spec()).strategy(size=6)
+    """Frames drawn from the pandera schema of the small spec.
+
+    pandera draws no Categoricals, so ``category`` columns are drawn as text (as a CSV file
+    holds them); ``validate`` turns them into Categoricals.
+    """
+    spec = make_spec()
+    categories = [name for name, column in spec.columns.items() if column.dtype == "category"]
+    schema = build_schema(spec).update_columns({name: {"dtype": "str"} for name in categories})
+    return schema.strategy(size=6)
 
 
 @NO_FRAME_STRATEGY
@@ -622,3 +638,23 @@ def test_one_corrupted_column_always_fails_and_is_named(
     with pytest.raises(DataContractError) as info:
         validate(make_spec(), corrupt(frame, column, how, row), source="drawn")
     assert any(failure.startswith(f"{column}: ") for failure in info.value.failures)
+
+
+# --------------------------------------------------------------------------- at scale
+
+
+def test_a_check_failing_on_many_rows_counts_them_all_and_shows_the_first(
+    tmp_path: Path,
+) -> None:
+    from churn.contract.failures import SAMPLED_CASES
+
+    failing = SAMPLED_CASES * 3
+    rows = [with_field(ROWS[i % 5], "id", f"B-{i}") for i in range(failing + 10)]
+    rows = [with_field(row, "age", "12") if i < failing else row for i, row in enumerate(rows)]
+    rows = [with_field(row, "monthly", "x") if i % 2 else row for i, row in enumerate(rows)]
+    error = contract_error(write_csv(tmp_path, rows))
+    assert error.failures == [
+        f"age: below min 18: {failing} rows failed at lines 2, 3, 4, 5, 6, ...; values 12",
+        f"monthly: wrong dtype: expected float64, could not convert: {(failing + 10) // 2} rows "
+        "failed at lines 3, 5, 7, 9, 11, ...; values 'x'",
+    ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from factories import subscriptions_spec, write_project
@@ -62,3 +64,56 @@ def test_the_declared_delimiter_reads_the_file(tmp_path: Path) -> None:
     data["data"]["read"] = {"delimiter": ";"}
     spec.write_text(yaml.safe_dump(data, sort_keys=False))
     assert load_dataset(load_spec(spec)).shape == (600, 7)
+
+
+# --------------------------------------------------------------------------- hash and typed read
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_the_hash_is_the_sha256_of_the_file_that_was_parsed(tmp_path: Path, suffix: str) -> None:
+    from churn.contract import load_dataset_and_hash
+    from churn.registry.atomic_io import sha256_file
+
+    spec_path = write_project(tmp_path, rows=300)
+    spec = load_spec(spec_path)
+    source = spec.source_path
+    if suffix == ".parquet":
+        parquet = source.with_suffix(".parquet")
+        pd.read_csv(source, dtype=str).to_parquet(parquet)
+        source = parquet
+    frame, digest = load_dataset_and_hash(spec, source)
+    assert len(frame) == 300
+    assert digest == sha256_file(source)
+
+
+def test_a_file_changed_while_it_is_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from churn.contract import reading
+
+    spec = load_spec(write_project(tmp_path, rows=300))
+    parse = reading._read_csv
+
+    def parse_while_appending(*args: Any) -> pd.DataFrame:
+        with spec.source_path.open("a") as handle:
+            handle.write("\n")  # a blank line: same rows, but the size and mtime change
+        return parse(*args)
+
+    monkeypatch.setattr(reading, "_read_csv", parse_while_appending)
+    with pytest.raises(DataContractError, match="changed while it was read"):
+        load_dataset(spec)
+
+
+def test_the_typed_read_and_the_text_read_give_the_same_validated_frame(tmp_path: Path) -> None:
+    spec = load_spec(write_project(tmp_path, rows=400))
+    typed = load_dataset(spec)
+    text = spec.source_path.read_text().splitlines()
+    header = text[0].split(",")
+    fields = text[1].split(",")
+    int_column = next(
+        i for i, name in enumerate(header) if spec.columns[name].dtype == "int" and fields[i]
+    )
+    fields[int_column] += ".0"  # 7.0 in an int column: only the text read takes it
+    text[1] = ",".join(fields)
+    spec.source_path.write_text("\n".join(text) + "\n")
+    pd.testing.assert_frame_equal(load_dataset(spec), typed)

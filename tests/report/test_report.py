@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -516,17 +517,21 @@ def test_report_lists_the_top_at_risk_customers(report: Path, predictions: pd.Da
     assert f"<td>{predictions['id'].iloc[10]}</td>" not in at_risk
 
 
-def test_report_lists_plot_errors(run: Trained, tmp_path: Path) -> None:
-    broken = PlotSet([], ["plot eval_roc: ValueError: <bad> input"])
-    page = write_report(
-        tmp_path,
+def report_page(run: Trained, folder: Path, evaluation: PlotSet) -> str:
+    """The report of ``run`` with no EDA plots and the given evaluation plots."""
+    return write_report(
+        folder,
         manifest_for(run),
         spec_text="",
         predictions=pd.DataFrame(),
         eda=PlotSet([], []),
-        evaluation=broken,
+        evaluation=evaluation,
         top_at_risk=5,
     ).read_text()
+
+
+def test_report_lists_plot_errors(run: Trained, tmp_path: Path) -> None:
+    page = report_page(run, tmp_path, PlotSet([], ["plot eval_roc: ValueError: <bad> input"]))
     assert "<li>plot eval_roc: ValueError: &lt;bad&gt; input</li>" in page
 
 
@@ -615,3 +620,35 @@ def test_data_and_spec_text_are_escaped(tmp_path: Path) -> None:
     page = parse(path)
     assert "script" not in page.tags
     assert sum(evil in chunk for chunk in page.texts) >= 5
+
+
+def test_stratified_sample_is_seeded_keeps_the_balance_and_spares_small_inputs() -> None:
+    from churn.report.figures import stratified_sample
+
+    y = np.array([1] * 300 + [0] * 2700)
+    keep = stratified_sample(y, 1000, seed=4)
+    assert keep is not None and len(set(keep.tolist())) == 1000
+    assert y[keep].sum() == 100
+    assert np.array_equal(keep, stratified_sample(y, 1000, seed=4))  # type: ignore[arg-type]
+    assert stratified_sample(y, 3000, seed=4) is None
+
+
+def test_evaluation_plots_of_a_large_hold_out_are_drawn_from_a_sample(
+    run: Trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = 2500
+    rng = np.random.default_rng(0)
+    y = (rng.random(rows) < 0.3).astype(np.int64)
+    big = {name: copy.copy(result) for name, result in run.results.items()}  # larger hold-out
+    for result in big.values():
+        result.test_proba = np.clip(y * 0.4 + rng.random(rows) * 0.6, 0, 1)
+    split = dataclasses.replace(run.split, y_test=y)
+    monkeypatch.setattr(evaluation_plots, "plot_feature_importance", lambda *args: None)
+    spec = run.spec.model_copy(
+        update={"output": run.spec.output.model_copy(update={"evaluation_max_rows": 1000})}
+    )
+    plots = draw_evaluation(spec, split, big, run.winner, tmp_path)
+    assert plots.sampled and plots.rows_used == 1000
+    assert all(len(result.test_proba) == rows for result in big.values())  # not cut in place
+    page = report_page(run, tmp_path, plots)
+    assert "sample of 1,000 hold-out rows (output.evaluation_max_rows)" in page

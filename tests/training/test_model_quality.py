@@ -32,6 +32,7 @@ class RecordingExecutor(InlineExecutor):
     """Trains in this thread, like the default, and keeps each candidate's result."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.results: dict[str, CandidateResult] = {}
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
