@@ -658,3 +658,19 @@ def test_a_check_failing_on_many_rows_counts_them_all_and_shows_the_first(
         f"monthly: wrong dtype: expected float64, could not convert: {(failing + 10) // 2} rows "
         "failed at lines 3, 5, 7, 9, 11, ...; values 'x'",
     ]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_category_values_are_shared_python_strings(tmp_path: Path, suffix: str) -> None:
+    """scikit-learn's encoders call ``np.asarray`` on a column: with arrow-backed categories
+    that builds one new string per row (2x slower one-hot, 40% more memory at 1M rows)."""
+    rows = [with_field(row, "id", f"C{i}") for i, row in enumerate(ROWS * 40)]
+    spec = make_spec(write_csv(tmp_path, rows))
+    if suffix == "parquet":
+        load_dataset(spec).to_parquet(tmp_path / "data.parquet")
+        spec = make_spec(tmp_path / "data.parquet")
+    plan = load_dataset(spec)["plan"]
+    assert plan.cat.categories.dtype == object
+    values = np.asarray(plan)
+    assert values.dtype == object
+    assert len({id(value) for value in values}) == len(plan.cat.categories)
