@@ -62,6 +62,15 @@ class DataRecord(_Record):
     positives: int
 
 
+class ComputeRecord(_Record):
+    """Where the run's candidates trained: this process, worker processes, or a Dask cluster."""
+
+    executor: Literal["inline", "processes", "dask"]
+    workers: int
+    scheduler: str | None = None
+    """The Dask scheduler's address (``dask`` only)."""
+
+
 class ModelFileRecord(_Record):
     """The winner's model file; ``sha256`` is what loading and promotion verify."""
 
@@ -183,6 +192,7 @@ class RunManifest(_Record):
     champion_before: str | None = None
     data_sha256: str | None = None
     data: DataRecord | None = None
+    compute: ComputeRecord | None = None
     model: ModelFileRecord | None = None
     candidates: dict[str, CandidateRecord] | None = None
     winner: str | None = None

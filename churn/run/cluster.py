@@ -123,6 +123,15 @@ class DaskPool(Executor):
         self._executor = client.get_executor(pure=False)
         self._sent: dict[int, tuple[Any, Any]] = {}
 
+    def describe(self) -> dict[str, Any]:
+        """Where calls run, for the run record (``run.json``'s ``compute``)."""
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        return {
+            "executor": "dask",
+            "workers": len(workers),
+            "scheduler": self.client.scheduler.address,
+        }
+
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` on a worker, its loops fanned out to the cluster."""
         shipped = [self._send_once(arg) for arg in args]

@@ -75,6 +75,10 @@ class InlineExecutor(Executor):
     def __init__(self) -> None:
         self._one_at_a_time = threading.RLock()
 
+    def describe(self) -> dict[str, Any]:
+        """Where calls run, for the run record (``run.json``'s ``compute``)."""
+        return {"executor": "inline", "workers": 1}
+
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Call ``fn`` now; return a finished future holding its result or its exception."""
         future: Future[Any] = Future()
@@ -84,6 +88,24 @@ class InlineExecutor(Executor):
             except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
                 future.set_exception(exc)
         return future
+
+
+class WorkerPool(ProcessPoolExecutor):
+    """Worker processes forked from the fork server (see :func:`start_training_pool`)."""
+
+    def __init__(self, workers: int, context: Any) -> None:
+        super().__init__(max_workers=workers, mp_context=context, initializer=_initialize_worker)
+        self.workers = workers
+
+    def describe(self) -> dict[str, Any]:
+        """Where calls run, for the run record (``run.json``'s ``compute``)."""
+        return {"executor": "processes", "workers": self.workers}
+
+
+def describe_pool(pool: Executor) -> dict[str, Any] | None:
+    """What ``run.json`` records of where candidates trained; None for a foreign executor."""
+    describe = getattr(pool, "describe", None)
+    return describe() if callable(describe) else None
 
 
 def start_training_pool(candidates: int) -> Executor:
@@ -107,9 +129,7 @@ def start_training_pool(candidates: int) -> Executor:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_initialize_worker
-    )
+    return WorkerPool(workers, context)
 
 
 def open_pool(candidates: int, scheduler: Scheduler | None) -> Executor:

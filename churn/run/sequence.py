@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from churn.errors import GateFailure
 from churn.run import report_steps, steps
-from churn.run.pool import InlineExecutor
+from churn.run.pool import InlineExecutor, describe_pool
 from churn.run.preflight import PreparedRun, open_run, validate
 from churn.run.step_log import timed
 from churn.run.steps import RunContext
@@ -98,6 +98,9 @@ def execute_run(
     """
     ctx, frame = run.ctx, run.frame
     try:
+        compute = describe_pool(pool)
+        if compute is not None:
+            ctx.registry.update_manifest(ctx.run_id, compute=compute)
         eda = (
             runner.submit("eda", timed("eda", report_steps.draw_eda), ctx, frame)
             if report

@@ -15,6 +15,7 @@ from flowtools import preserved_logging
 from typer.testing import CliRunner
 
 from churn.registry import Registry
+from churn.run.pool import available_cpus
 from cli.app import app
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
@@ -82,6 +83,9 @@ def test_first_run_promotes_and_an_unchanged_rerun_leaves_the_champion(project: 
     assert first["status"] == "succeeded"
     assert first["decision"]["action"] == "promote"
     assert first["champion_before"] is None and first["champion_after"] == first["run_id"]
+    workers = min(len(subscriptions_spec()["models"]), available_cpus())
+    executor = "processes" if workers > 1 else "inline"
+    assert first["compute"] == {"executor": executor, "workers": workers}
     assert {r["verdict"] for r in first["gates"]["results"]} == {"pass", "skipped"}
     run_dir = home / "runs" / first["run_id"]
     for name in (

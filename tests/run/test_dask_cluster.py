@@ -96,6 +96,10 @@ def test_every_candidate_trains_on_the_workers_with_the_local_runners_metrics(
     local_metrics = metrics_without_times(tmp_path / "local" / "runs" / local["run_id"])
     dask_metrics = metrics_without_times(tmp_path / "dask" / "runs" / dask["run_id"])
     assert dask_metrics == local_metrics  # CV folds, hold-out, thresholds, search tables
+    assert local["compute"] == {"executor": "inline", "workers": 1}
+    assert dask["compute"] == {
+        "executor": "dask", "workers": 2, "scheduler": cluster.scheduler_address
+    }  # fmt: skip
     # The same model: identical probabilities (its pickle's bytes may differ: objects that
     # came back from a worker are no longer shared, so pickle's memo writes them twice).
     rows = pd.read_csv(tmp_path / "subscriptions.csv")
