@@ -2,8 +2,8 @@
 
 For each size: ``churn synth`` writes the rows once (kept in ``--data-dir``), a copy of
 ``benchmarks/scale/spec.yaml`` points at them, then each command runs in a child process
-while this process samples the memory of the child's whole process tree from ``/proc``
-(PSS: pages shared after a fork count once):
+while this process samples the memory (PSS: pages shared after a fork count once) and the CPU
+time of the child's whole process tree from ``/proc``:
 
 1. ``python -m benchmarks.scale.plain FILE`` (pandas + scikit-learn + XGBoost by hand);
 2. ``churn run SPEC`` against a Prefect server that is already running (the cluster's
@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.scale.tree_cpu import TreeCpu
 from churn.run.memory import TreeMemory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,16 +48,17 @@ MEASURED = ("read_pandas", "read_churn", "plain", "churn_run")
 def measure(command: list[str], **env: str) -> dict[str, Any]:
     """Wall seconds, peak tree memory (MB) and stderr of one command; fails on a non-zero exit."""
     load_before = os.getloadavg()[0]
-    cpu_before = _children_cpu()
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **QUIET, **env}, stdout=out, stderr=err
         )
         memory = TreeMemory(child.pid, interval=0.25).start()
+        cpu = TreeCpu(child.pid).start()
         code = child.wait()
         seconds = time.perf_counter() - started
         memory.stop()
+        cpu_seconds = cpu.stop()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
@@ -66,18 +67,12 @@ def measure(command: list[str], **env: str) -> dict[str, Any]:
     return {
         "wall_s": round(seconds, 2),
         "peak_mb": round(memory.overall.megabytes),
-        "cpu_s": round(_children_cpu() - cpu_before, 1),
+        "cpu_s": round(cpu_seconds, 1),
         "load_before": round(load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
         "stdout": stdout,
         "stderr": stderr,
     }
-
-
-def _children_cpu() -> float:
-    """CPU seconds (user + system) of this process's finished children and theirs."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def data_file(rows: int, folder: Path, kind: str) -> Path:
