@@ -17,14 +17,15 @@ from churn.run.memory import tree_pids
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def own_cpu_seconds(pid: int) -> float | None:
-    """User + system seconds of ``pid`` itself (not its children); None when it is gone."""
+def own_cpu(pid: int) -> tuple[str, float] | None:
+    """``pid``'s start time (so a reused pid is another process) and its own user + system
+    seconds (not its children's); None when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is fields[0]
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime: fields 14, 15 of stat
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": fields[0] is field 3, state
+    return fields[19], (int(fields[11]) + int(fields[12])) / TICKS  # starttime; utime, stime
 
 
 class TreeCpu:
@@ -51,14 +52,7 @@ class TreeCpu:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             for pid in tree_pids(self.root):
-                seconds = own_cpu_seconds(pid)
-                if seconds is not None:
-                    self._seen[(pid, _start_time(pid))] = seconds
-
-
-def _start_time(pid: int) -> str:
-    """The process's start time (field 22 of stat), so a reused pid is another process."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
+                found = own_cpu(pid)
+                if found is not None:
+                    started, seconds = found
+                    self._seen[(pid, started)] = seconds

@@ -27,7 +27,8 @@ category    pandas ``category`` (Categorical, missing = NaN): its categories are
             declared ``values`` in the spec's order, else the values found, sorted;
             they are Python strings (an ``object`` index), so scikit-learn's
             ``np.asarray(column)`` is an array of references to a handful of strings,
-            not one new string per row (2x faster one-hot, 40% less memory)
+            not one new string per row (on 800,000 rows: one-hot 1.8x faster,
+            37% less memory)
 =========== ======================================================================
 """
 

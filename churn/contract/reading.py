@@ -41,7 +41,8 @@ BOOL_TRUE = ("true", "True", "TRUE", "1")
 BOOL_FALSE = ("false", "False", "FALSE", "0")
 """Bool words the typed CSV read takes; any other spelling goes through the text read."""
 HASH_BLOCK = 1 << 20
-_SUFFIXES: dict[str, DataFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+SUFFIXES: dict[str, DataFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+"""File suffix -> data format (reading data, scoring files, writing synthetic rows)."""
 _DELIMITERS = {"semicolon": ";", "tab": "\t", "pipe": "|", "comma": ","}
 """Delimiters recognised in a header that read as one column."""
 _MAPPED = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
@@ -77,7 +78,7 @@ def format_of(spec: Spec, path: Path) -> DataFormat:
     """``csv`` or ``parquet``: the spec's ``data.format``, else the file's suffix."""
     if spec.data.format is not None:
         return spec.data.format
-    found = _SUFFIXES.get(path.suffix.lower())
+    found = SUFFIXES.get(path.suffix.lower())
     if found is None:
         fail(path, f"cannot tell the format from the suffix {path.suffix!r}; set data.format")
     return found

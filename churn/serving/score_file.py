@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from churn.contract import CSV_FIRST_LINE, validate
-from churn.contract.reading import text_csv_options
+from churn.contract.reading import SUFFIXES, text_csv_options
 from churn.errors import DataContractError, RegistryError
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
@@ -35,7 +35,6 @@ from churn.spec import Spec
 CHUNK_ROWS = 50_000
 MAX_FAILURES = 20
 """At most this many failure lines (a few per failing chunk) are reported."""
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,7 @@ def score_file(
 
 
 def _format(path: Path, role: str) -> str:
-    found = FORMATS.get(path.suffix.lower())
+    found = SUFFIXES.get(path.suffix.lower())
     if found is None:
         raise DataContractError(
             str(path), [f"cannot tell the {role} format from {path.suffix!r}: use .csv or .parquet"]

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from churn.contract.reading import SUFFIXES, DataFormat
 from churn.errors import ChurnError
 from churn.registry.atomic_io import atomic_write
-
-OutputFormat = Literal["csv", "parquet"]
-FORMATS: dict[str, OutputFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 class OutputError(ChurnError):
@@ -29,13 +27,13 @@ class OutputError(ChurnError):
     exit_code = 2
 
 
-def output_format(path: Path) -> OutputFormat:
+def output_format(path: Path) -> DataFormat:
     """``csv`` or ``parquet`` from the file's suffix.
 
     Raises:
         OutputError: Another suffix.
     """
-    found = FORMATS.get(path.suffix.lower())
+    found = SUFFIXES.get(path.suffix.lower())
     if found is None:
         raise OutputError(
             f"{path}: cannot tell the format from {path.suffix!r}; use .csv or .parquet"
