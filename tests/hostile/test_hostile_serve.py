@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
+import resource
 import statistics
 import threading
 import time
@@ -250,3 +252,47 @@ def test_serve_refuses_a_limit_out_of_range_naming_the_setting() -> None:
     result = CliRunner().invoke(app, ["serve", "--max-headers", "0"], env=env)
     assert result.exit_code == 2
     assert "CHURN_MAX_HEADERS: Input should be greater than or equal to 1, got '0'" in result.output
+
+
+def low_descriptor_limit() -> None:
+    """In the server process: at most :data:`FD_LIMIT` descriptors (ulimit -n)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT, hard))
+
+
+FD_LIMIT = 256
+
+
+def ready_answer(served: Served) -> dict[str, object]:
+    """The /ready answer, on a new connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        connection.request("GET", "/ready")
+        answer: dict[str, object] = json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+    return answer
+
+
+def test_idle_connections_past_the_descriptor_limit_do_not_break_the_champion_reload(
+    world: World,
+) -> None:
+    """More idle sockets than ``ulimit -n``: the cap keeps descriptors free, a reload happens."""
+    flags = ("--idle-timeout=60", "--max-connections=100000")  # capped at 256 - 128 here
+    log = world.folder / "serve.log"
+    with (
+        serving(world.home, world.spec, log, *flags, preexec=low_descriptor_limit) as served,
+        contextlib.ExitStack() as stack,
+    ):
+        before = ready_answer(served)
+        idle = [stack.enter_context(served.connect()) for _ in range(2 * FD_LIMIT)]
+        assert served.open_fds() < FD_LIMIT
+        model = world.home / json.loads((world.home / "champion.json").read_text())["model_path"]
+        os.utime(model)  # a new mtime: the server reloads the champion
+        ends = time.monotonic() + 30
+        while (now := ready_answer(served))["loaded_at"] == before["loaded_at"]:
+            assert time.monotonic() < ends, now
+            time.sleep(0.2)
+        assert now["reload_error"] is None
+        assert sum(closed_within(sock, 0.05) for sock in idle) >= 2 * FD_LIMIT - 128
+    assert "Too many open files" not in log.read_text()
