@@ -181,9 +181,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _refuse(self, status: HTTPStatus, message: str) -> None:
-        """Answer ``status`` with ``message`` as plain text and close the connection."""
+        """Answer ``status`` with ``message`` as plain text and close the connection.
+
+        While an answer to an earlier (pipelined) request is still being written, the
+        connection is only closed: a second answer would be interleaved with it.
+        """
         _warn(str(status.value), f"{status.value} {status.phrase}: {message}")
         self._cancel_arrival()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.transport.close()
+            return
         body = f"{status.phrase}: {message}\n".encode()
         head = [f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode()]
         head += [
