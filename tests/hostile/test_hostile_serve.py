@@ -103,6 +103,15 @@ def test_a_half_sent_request_is_answered_408_after_the_request_timeout(served: S
     assert REQUEST_TIMEOUT - 0.2 <= waited < REQUEST_TIMEOUT + 8
 
 
+def test_a_half_sent_body_is_cut_off_by_the_request_timeout(served: Served) -> None:
+    head = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    with served.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(head + b"Content-Length: 1000\r\n\r\n" + b'{"records": [')
+        assert closed_within(sock, REQUEST_TIMEOUT + 8)
+        assert time.monotonic() - started >= REQUEST_TIMEOUT - 0.2
+
+
 def test_a_header_trickled_byte_by_byte_is_cut_off_by_the_request_timeout(served: Served) -> None:
     with served.connect() as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nX-Slow: ")
