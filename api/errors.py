@@ -106,7 +106,11 @@ class HeadAsGet:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run a HEAD request as GET (the scope is shared, so metrics still see HEAD)."""
+        """Run a HEAD request as GET on a copy of the scope.
+
+        The server keeps reading the original scope while it writes the answer: it must still
+        say HEAD there, or the server expects ``Content-Length`` bytes of body and fails.
+        """
         if scope["type"] != "http" or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
@@ -118,11 +122,11 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        scope["method"] = "GET"
+        inner = {**scope, "method": "GET"}
         try:
-            await self.app(scope, receive, headers_only)
-        finally:
-            scope["method"] = "HEAD"
+            await self.app(inner, receive, headers_only)
+        finally:  # the route found for GET, for the metrics outside; the method stays HEAD
+            scope.update((key, value) for key, value in inner.items() if key != "method")
 
 
 async def json_bodies_only(request: Request) -> None:

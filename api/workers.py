@@ -24,9 +24,11 @@ import signal
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
+from api.server_limits import server_limits
 from churn.orphans import die_with_parent
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -34,6 +36,8 @@ PARENT_ENV = "CHURN_SUPERVISOR_PID"
 FOLDER_PREFIX = "churn-metrics-"
 """Metric folders are named ``churn-metrics-<pid of churn serve>-<random>``."""
 CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+PROTOCOL = "api.protocol:BoundedHttpToolsProtocol"
+"""The HTTP protocol every process serves with (by name: ``--workers N`` processes import it)."""
 HEALTHCHECK_SECONDS = 30
 """How long the supervisor waits for a worker to answer its ping before restarting it
 (uvicorn's 5 s default restarts workers that are still importing on a busy machine)."""
@@ -67,8 +71,9 @@ def run(host: str, port: int, workers: int) -> None:
     """Serve with ``workers`` processes until stopped (one process: no supervisor)."""
     import uvicorn
 
+    bounded: dict[str, Any] = {"http": PROTOCOL, "timeout_keep_alive": server_limits().idle_timeout}
     if workers <= 1:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, **bounded)
         return
     folder, owned = _metrics_folder()
     os.environ[MULTIPROC_ENV] = str(folder)
@@ -81,6 +86,7 @@ def run(host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
+            **bounded,
         )
     finally:
         if owned:

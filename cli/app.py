@@ -208,14 +208,50 @@ def serve(
             "--workers", min=1, help="Worker processes (default: $CHURN_WORKERS or one per CPU)."
         ),
     ] = None,
+    max_header_bytes: Annotated[
+        int | None,
+        typer.Option(help="Largest request head in bytes; more: 431 (default 16384)."),
+    ] = None,
+    max_headers: Annotated[
+        int | None, typer.Option(help="Most header lines per request; more: 431 (default 100).")
+    ] = None,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds a connection may wait between requests (default 5)."),
+    ] = None,
+    request_timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds a request may take to arrive in full; then 408 (default 30)."),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(help="Most open connections per worker; then the longest-idle closes."),
+    ] = None,
 ) -> None:
-    """Serve the champion, the run history and metrics over HTTP (FastAPI + uvicorn)."""
+    """Serve the champion, the run history and metrics over HTTP (FastAPI + uvicorn).
+
+    The bounds on headers, time and connections are also read from CHURN_MAX_HEADER_BYTES,
+    CHURN_MAX_HEADERS, CHURN_IDLE_TIMEOUT, CHURN_REQUEST_TIMEOUT and CHURN_MAX_CONNECTIONS.
+    """
+    from api.server_limits import limits_problem
     from api.workers import default_workers, run
 
-    if home is not None:
-        os.environ["CHURN_HOME"] = str(home)
-    if spec is not None:
-        os.environ["CHURN_SPEC"] = str(spec)
+    flags = {
+        "HOME": home,
+        "SPEC": spec,
+        "MAX_HEADER_BYTES": max_header_bytes,
+        "MAX_HEADERS": max_headers,
+        "IDLE_TIMEOUT": idle_timeout,
+        "REQUEST_TIMEOUT": request_timeout,
+        "MAX_CONNECTIONS": max_connections,
+    }
+    os.environ.update(
+        {f"CHURN_{name}": str(value) for name, value in flags.items() if value is not None}
+    )
+    problem = limits_problem()
+    if problem is not None:
+        typer.echo(f"churn serve: {problem}", err=True)
+        raise typer.Exit(2)
     run(host, port, workers if workers is not None else default_workers())
 
 
