@@ -1,8 +1,9 @@
 """Files a user names as an output are never one of the files the same command reads.
 
 ``churn score FILE -o OUT`` and ``churn synth -o OUT`` (and :func:`churn.serving.score_file.
-score_file` and :func:`churn.synth.synthesize` under them) call :func:`refuse_overwriting_inputs`
-before any work. The output and each input are compared as files (device and inode, symlinks
+score_file` and :func:`churn.synth.synthesize` under them) call :func:`check_output` before any
+work: an existing output must be a regular file (not a folder, FIFO or device), and not one of
+the inputs. The output and each input are compared as files (device and inode, symlinks
 followed), not as path strings, so ``./a.csv``, ``../x/a.csv``, a symlink to ``a.csv`` and a
 hard link of it are all the same file. Nothing happens at import time.
 """
@@ -25,14 +26,18 @@ class OutputError(ChurnError):
     exit_code = 2
 
 
-def refuse_overwriting_inputs(output: Path, inputs: Inputs) -> None:
-    """Refuse an ``output`` that is the same file as any of ``inputs``.
+def check_output(output: Path, inputs: Inputs) -> None:
+    """Refuse an ``output`` that exists but is not a regular file, or is one of ``inputs``.
 
     An output that does not exist yet (or an input that does not) cannot be the same file.
 
     Raises:
-        OutputError: Naming both paths, the input's role and how they are linked.
+        OutputError: Naming the output and what it is, or both paths, the input's role and
+            how they are linked.
     """
+    if output.exists() and not output.is_file():
+        kind = "a folder" if output.is_dir() else "not a regular file"
+        raise OutputError(f"{output}: is {kind}; the output must be a file path")
     target = _identity(output)
     if target is None:
         return

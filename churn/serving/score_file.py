@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from churn.contract import CSV_FIRST_LINE, validate
 from churn.contract.reading import SUFFIXES, text_csv_options
 from churn.errors import DataContractError, RegistryError
-from churn.outputs import Inputs, refuse_overwriting_inputs
+from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
 from churn.serving.threads import serve_single_threaded
@@ -110,15 +110,13 @@ def score_file(
     Raises:
         DataContractError: The file is unreadable or a chunk breaks the contract (the message
             names the file lines); nothing is written.
-        OutputError: ``output`` is ``source``, the spec's data source or a file of
-            ``also_read`` (through links too); nothing is read or written.
+        OutputError: ``output`` is a folder or special file, or it is ``source``, the spec's
+            data source or a file of ``also_read`` (through links too); nothing is written.
     """
     started = time.perf_counter()
     out_format = _format(output, "output")
     _format(source, "input")
-    refuse_overwriting_inputs(
-        output, [("input", source), ("spec's data source", spec.source_path), *also_read]
-    )
+    check_output(output, [("input", source), ("spec's data source", spec.source_path), *also_read])
     totals = {"rows": 0, "churn": 0, "scoring": 0.0}
     failures: list[str] = []
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from churn.contract import load_dataset
-from churn.outputs import Inputs, refuse_overwriting_inputs
+from churn.outputs import Inputs, check_output
 from churn.spec import Spec
 from churn.synth.label_model import fit_label_model
 from churn.synth.rows import synth_chunk
@@ -60,12 +60,13 @@ def synthesize(
 
     Raises:
         DataContractError: The spec's real data breaks its contract.
-        OutputError: The output's suffix or folder is wrong, or it is the spec's data source or
-            a file of ``also_read`` (checked before any work; nothing is written).
+        OutputError: The output's suffix or folder is wrong, it is a folder or special file,
+            or it is the spec's data source or a file of ``also_read`` (checked before any
+            work; nothing is written).
     """
     started = time.perf_counter()
     output_format(output)
-    refuse_overwriting_inputs(output, [("spec's data source", spec.source_path), *also_read])
+    check_output(output, [("spec's data source", spec.source_path), *also_read])
     real = load_dataset(spec)
     model = fit_label_model(spec, real)
     rng = np.random.default_rng(seed)

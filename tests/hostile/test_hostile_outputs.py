@@ -105,6 +105,27 @@ def test_synth_refuses_to_write_over_its_spec_file(world: World) -> None:
     assert spec.read_bytes() == world.spec.read_bytes()
 
 
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_an_output_that_is_a_folder_or_a_fifo_is_refused_before_any_work(
+    world: World, kind: str
+) -> None:
+    output = world.folder / "out.csv"
+    if kind == "folder":
+        output.mkdir()
+    else:
+        os.mkfifo(output)
+    scored = customers(world)
+
+    score = world.churn("score", str(scored), "-o", str(output), "--spec", str(world.spec))
+    synth = world.churn("synth", "--rows", "50", "-o", str(output), "--spec", str(world.spec))
+
+    expected = "a folder" if kind == "folder" else "not a regular file"
+    for code, out in (score, synth):
+        assert code == 2, out
+        assert f"{output}: is {expected}; the output must be a file path" in out
+    assert output.is_dir() if kind == "folder" else output.is_fifo()
+
+
 def test_an_output_beside_the_inputs_is_still_written(world: World) -> None:
     output = world.folder / "scores.csv"
     code, out = world.churn(
