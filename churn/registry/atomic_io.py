@@ -8,7 +8,9 @@ Guarantees:
   target is left as it was. Where Linux allows (``O_TMPFILE``: ext4, xfs, btrfs, tmpfs), the
   temporary file has no name until it is complete, so even a ``kill -9`` mid-write leaves
   nothing behind (the kernel frees the unnamed file); it is linked as ``.NAME.*.tmp`` only for
-  the instant before the rename. Elsewhere a named ``.NAME.*.tmp`` file is written.
+  the instant before the rename. Elsewhere a named ``.NAME.*.tmp`` file is written; a writer
+  holds an ``flock`` on its temporary file, and the next write of the same file removes the
+  ones a killed writer left (:mod:`churn.registry.stale_temps`).
 * The new file gets the mode a plain ``open()`` would give it (0666 less the umask), not the
   0600 of a temporary file, so that another user (the API, a pod) can read it.
 * :func:`to_json` never writes ``NaN`` or infinities: they become ``null``.
@@ -30,6 +32,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final
+
+from churn.registry.stale_temps import hold, remove_stale_temps
 
 _CREATE_MODE: Final = 0o666
 
@@ -87,10 +91,12 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
         ``path``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     unnamed = _unnamed_file(path.parent)
     if unnamed is None:
         _write_named(path, write)
     else:
+        hold(unnamed)
         raw = io.FileIO(unnamed, "wb")
         raw.name = f"/proc/self/fd/{unnamed}"  # a name a writer may read back (to hash it)
         with io.BufferedWriter(raw) as handle:
@@ -109,6 +115,7 @@ def _write_named(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     )
     tmp = Path(handle.name)
     try:
+        hold(handle.fileno())
         with handle:
             write(handle)
             handle.flush()
