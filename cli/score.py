@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cli.bounds import MAX_CHUNK_ROWS
+
 
 def score(
     source: Annotated[Path, typer.Argument(help="CSV or Parquet file of customers to score.")],
@@ -25,7 +27,13 @@ def score(
         typer.Option("--home", help="Registry folder (default: $CHURN_HOME or ./artifacts)."),
     ] = None,
     chunk_rows: Annotated[
-        int, typer.Option("--chunk-rows", min=1, help="Rows read, checked and scored at once.")
+        int,
+        typer.Option(
+            "--chunk-rows",
+            min=1,
+            max=MAX_CHUNK_ROWS,
+            help="Rows read, checked and scored at once.",
+        ),
     ] = 50_000,
 ) -> None:
     """Write id, churn_probability and will_churn (at the served threshold) for every row.
@@ -37,7 +45,10 @@ def score(
     from churn.serving.score_file import score_file, scoring_model
     from churn.spec.loader import DEFAULT_SPEC, load_spec
 
-    loaded = load_spec(spec if spec is not None else DEFAULT_SPEC)
+    spec_file = spec if spec is not None else DEFAULT_SPEC
+    loaded = load_spec(spec_file)
     model = scoring_model(Registry(resolve_home(home)), run)
-    summary = score_file(loaded, model, source, output, chunk_rows=chunk_rows)
+    summary = score_file(
+        loaded, model, source, output, chunk_rows=chunk_rows, also_read=[("spec", spec_file)]
+    )
     typer.echo(summary.to_text())

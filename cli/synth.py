@@ -7,9 +7,13 @@ from typing import Annotated
 
 import typer
 
+from cli.bounds import MAX_CHUNK_ROWS, MAX_SYNTH_ROWS
+
 
 def synth(
-    rows: Annotated[int, typer.Option("--rows", min=1, help="How many rows to write.")],
+    rows: Annotated[
+        int, typer.Option("--rows", min=1, max=MAX_SYNTH_ROWS, help="How many rows to write.")
+    ],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Where to write (.csv or .parquet).")
     ],
@@ -17,9 +21,12 @@ def synth(
         Path | None,
         typer.Option("--spec", help="Spec whose contract and data to follow [spec/telco.yaml]."),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same file.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Same seed, same file.")] = 0,
     chunk_rows: Annotated[
-        int, typer.Option("--chunk-rows", min=1, help="Rows generated and written at once.")
+        int,
+        typer.Option(
+            "--chunk-rows", min=1, max=MAX_CHUNK_ROWS, help="Rows generated and written at once."
+        ),
     ] = 100_000,
 ) -> None:
     """Write rows drawn from the spec's real data, varied, with labels from a fitted model.
@@ -31,6 +38,9 @@ def synth(
     from churn.spec.loader import DEFAULT_SPEC, load_spec
     from churn.synth import synthesize
 
-    loaded = load_spec(spec if spec is not None else DEFAULT_SPEC)
-    summary = synthesize(loaded, rows, output, seed=seed, chunk_rows=chunk_rows)
+    spec_file = spec if spec is not None else DEFAULT_SPEC
+    loaded = load_spec(spec_file)
+    summary = synthesize(
+        loaded, rows, output, seed=seed, chunk_rows=chunk_rows, also_read=[("spec", spec_file)]
+    )
     typer.echo(summary.to_text())

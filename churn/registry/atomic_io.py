@@ -5,7 +5,12 @@ Guarantees:
 * :func:`atomic_write` writes to a temporary file in the same folder, fsyncs it, then
   ``os.replace``s it over the target and fsyncs the folder, so a reader sees the old file or the
   new one, never half of one. On any error (or interrupt) the temporary file is removed and the
-  target is left as it was.
+  target is left as it was. Where Linux allows (``O_TMPFILE``: ext4, xfs, btrfs, tmpfs), the
+  temporary file has no name until it is complete, so even a ``kill -9`` mid-write leaves
+  nothing behind (the kernel frees the unnamed file); it is linked as ``.NAME.*.tmp`` only for
+  the instant before the rename. Elsewhere a named ``.NAME.*.tmp`` file is written; a writer
+  holds an ``flock`` on its temporary file, and the next write of the same file removes the
+  ones a killed writer left (:mod:`churn.registry.stale_temps`).
 * The new file gets the mode a plain ``open()`` would give it (0666 less the umask), not the
   0600 of a temporary file, so that another user (the API, a pod) can read it.
 * :func:`to_json` never writes ``NaN`` or infinities: they become ``null``.
@@ -17,14 +22,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import math
 import os
+import secrets
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final
+
+from churn.registry.stale_temps import hold, remove_stale_temps
 
 _CREATE_MODE: Final = 0o666
 
@@ -82,11 +91,31 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
         ``path``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
+    unnamed = _unnamed_file(path.parent)
+    if unnamed is None:
+        _write_named(path, write)
+    else:
+        hold(unnamed)
+        raw = io.FileIO(unnamed, "wb")
+        raw.name = f"/proc/self/fd/{unnamed}"  # a name a writer may read back (to hash it)
+        with io.BufferedWriter(raw) as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(unnamed)
+            _name_and_replace(unnamed, path)
+    _fsync_dir(path.parent)
+    return path
+
+
+def _write_named(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """:func:`atomic_write` through a named temporary file (removed on any error)."""
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the replace
         mode="wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
     )
     tmp = Path(handle.name)
     try:
+        hold(handle.fileno())
         with handle:
             write(handle)
             handle.flush()
@@ -98,8 +127,50 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
-    return path
+
+
+def _unnamed_file(folder: Path) -> int | None:
+    """A descriptor of a new file in ``folder`` without a name (``O_TMPFILE``), or None.
+
+    None where the platform, the file system or a missing ``/proc`` rules it out; the caller
+    then writes a named temporary file. The mode is a plain ``open()``'s (0666 less the umask).
+    """
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):  # noqa: PTH112 - a str path
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY | os.O_CLOEXEC, _CREATE_MODE)
+    except OSError:  # EOPNOTSUPP, EISDIR (old kernel), ...: the named way says what is wrong
+        return None
+
+
+def _name_and_replace(fd: int, path: Path) -> None:
+    """Give the complete unnamed file ``fd`` a temporary name beside ``path``, then rename it."""
+    tmp = _link_beside(fd, path)
+    try:
+        os.replace(tmp, path)  # noqa: PTH105 - the atomic step, named as the contract names it
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _link_beside(fd: int, path: Path) -> Path:
+    """A new name ``.NAME.*.tmp`` beside ``path`` for the unnamed file ``fd``.
+
+    ``linkat`` with ``AT_SYMLINK_FOLLOW`` on ``/proc/self/fd/N`` names an ``O_TMPFILE`` file;
+    ``os.link`` passes that flag only when it is given a directory descriptor.
+    """
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        while True:
+            name = f".{path.name}.{secrets.token_hex(4)}.tmp"
+            try:
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=folder, follow_symlinks=True)
+            except FileExistsError:
+                continue
+            return path.parent / name
+    finally:
+        os.close(folder)
 
 
 def _fsync_dir(folder: Path) -> None:

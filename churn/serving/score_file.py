@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from churn.contract import CSV_FIRST_LINE, validate
 from churn.contract.reading import SUFFIXES, text_csv_options
 from churn.errors import DataContractError, RegistryError
+from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
 from churn.serving.threads import serve_single_threaded
@@ -93,17 +94,29 @@ def scoring_model(registry: Registry, run_id: str | None = None) -> ScoringModel
 
 
 def score_file(
-    spec: Spec, model: ScoringModel, source: Path, output: Path, *, chunk_rows: int = CHUNK_ROWS
+    spec: Spec,
+    model: ScoringModel,
+    source: Path,
+    output: Path,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    also_read: Inputs = (),
 ) -> ScoreSummary:
     """Validate and score ``source`` chunk by chunk into ``output``; see the module docstring.
+
+    Args:
+        also_read: Other files the caller read (the spec file), which ``output`` must not be.
 
     Raises:
         DataContractError: The file is unreadable or a chunk breaks the contract (the message
             names the file lines); nothing is written.
+        OutputError: ``output`` is a folder or special file, or it is ``source``, the spec's
+            data source or a file of ``also_read`` (through links too); nothing is written.
     """
     started = time.perf_counter()
     out_format = _format(output, "output")
     _format(source, "input")
+    check_output(output, [("input", source), ("spec's data source", spec.source_path), *also_read])
     totals = {"rows": 0, "churn": 0, "scoring": 0.0}
     failures: list[str] = []
 

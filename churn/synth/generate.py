@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from churn.contract import load_dataset
+from churn.outputs import Inputs, check_output
 from churn.spec import Spec
 from churn.synth.label_model import fit_label_model
 from churn.synth.rows import synth_chunk
@@ -44,16 +45,28 @@ class SynthSummary:
 
 
 def synthesize(
-    spec: Spec, rows: int, output: Path, *, seed: int = 0, chunk_rows: int = CHUNK_ROWS
+    spec: Spec,
+    rows: int,
+    output: Path,
+    *,
+    seed: int = 0,
+    chunk_rows: int = CHUNK_ROWS,
+    also_read: Inputs = (),
 ) -> SynthSummary:
     """Write ``rows`` synthetic rows obeying ``spec``'s contract into ``output`` (.csv/.parquet).
 
+    Args:
+        also_read: Other files the caller read (the spec file), which ``output`` must not be.
+
     Raises:
         DataContractError: The spec's real data breaks its contract.
-        OutputError: The output's suffix or folder is wrong (checked before any work).
+        OutputError: The output's suffix or folder is wrong, it is a folder or special file,
+            or it is the spec's data source or a file of ``also_read`` (checked before any
+            work; nothing is written).
     """
     started = time.perf_counter()
     output_format(output)
+    check_output(output, [("spec's data source", spec.source_path), *also_read])
     real = load_dataset(spec)
     model = fit_label_model(spec, real)
     rng = np.random.default_rng(seed)

@@ -17,14 +17,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from churn.contract.reading import SUFFIXES, DataFormat
-from churn.errors import ChurnError
+from churn.outputs import OutputError
 from churn.registry.atomic_io import atomic_write
 
-
-class OutputError(ChurnError):
-    """The output path cannot be written (unknown suffix, missing folder)."""
-
-    exit_code = 2
+__all__ = ["OutputError", "output_format", "write_chunks"]
 
 
 def output_format(path: Path) -> DataFormat:
