@@ -152,7 +152,7 @@ def test_target_encode_on_numeric_columns_names_them() -> None:
     assert info.value.problems == [
         f"spec/telco.yaml:{line}: features.groups[0].steps[1]: step 'target_encode' needs "
         "categorical columns, got tenure (numeric), MonthlyCharges (numeric), TotalCharges "
-        "(numeric), log_total (numeric), avg_monthly_spend (numeric)"
+        "(numeric), avg_monthly_spend (numeric)"
     ]
 
 
