@@ -1,8 +1,8 @@
 """Fitted one-hot, ordinal and target encoders as hash look-ups into their fitted categories.
 
 An encoder's output is 0/1, integer codes or a learned number per category (target encoding),
-so a dict from category to code reproduces it exactly,
-without the per-call validation and array conversion of ``transform``. Keys compare with Python
+so a dict from category to code reproduces it exactly, without the per-call validation and array
+conversion of ``transform``. Keys compare with Python
 equality, as scikit-learn's own category matching does; unknown and missing values get what the
 encoder's ``handle_unknown``, ``drop`` and ``encoded_missing_value`` say, and
 ``handle_unknown="error"`` raises scikit-learn's error. Encoders that group infrequent categories,
