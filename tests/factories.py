@@ -101,6 +101,143 @@ def write_project(folder: Path, spec: dict[str, Any] | None = None, rows: int = 
     return path
 
 
+STATES = [
+    "AK",
+    "AL",
+    "AR",
+    "AZ",
+    "CA",
+    "CO",
+    "CT",
+    "DC",
+    "DE",
+    "FL",
+    "GA",
+    "HI",
+    "IA",
+    "ID",
+    "IL",
+    "IN",
+    "KS",
+    "KY",
+    "LA",
+    "MA",
+    "MD",
+    "ME",
+    "MI",
+    "MN",
+    "MO",
+    "MS",
+    "MT",
+    "NC",
+    "ND",
+    "NE",
+    "NH",
+    "NJ",
+    "NM",
+    "NV",
+    "NY",
+    "OH",
+    "OK",
+    "OR",
+    "PA",
+    "RI",
+    "SC",
+    "SD",
+    "TN",
+    "TX",
+    "UT",
+    "VA",
+    "VT",
+    "WA",
+    "WI",
+    "WV",
+    "WY",
+]
+"""51 levels: the 50 states and DC."""
+PERIODS = {
+    "day": (180.0, 0.17),
+    "eve": (200.0, 0.085),
+    "night": (200.0, 0.045),
+    "intl": (10.0, 0.27),
+}
+"""Usage period -> (mean minutes, price per minute)."""
+
+
+def usage_frame(rows: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """A telecom usage table: minutes and charges per period, a 51-level state, service calls.
+
+    Churn is driven by the total charge (a bill above about 68 drives customers away, whatever
+    period the minutes fall in), by the state (each has its own pull) and by many service calls.
+    """
+    rng = np.random.default_rng(seed)
+    data: dict[str, Any] = {"phone": [f"P{i:06d}" for i in range(rows)]}
+    data["state"] = rng.choice(STATES, size=rows)
+    total = np.zeros(rows)
+    for period, (minutes, price) in PERIODS.items():
+        used = np.clip(rng.normal(minutes, minutes * 0.3, size=rows), 0, None).round(1)
+        charge = (used * price).round(2)
+        data[f"{period}_minutes"], data[f"{period}_charge"] = used, charge
+        total += charge
+    calls = rng.poisson(1.5, size=rows)
+    data["service_calls"] = calls
+    pull = dict(zip(STATES, rng.normal(0.0, 1.2, size=len(STATES)), strict=True))
+    logit = (
+        -2.2
+        + 2.5 * np.tanh((total - 68.0) / 2.0)
+        + np.array([pull[s] for s in data["state"]])
+        + 1.5 * (calls >= 4)
+    )
+    data["churned"] = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame(data)
+
+
+def usage_spec(*, engineered: bool) -> dict[str, Any]:
+    """A spec for :func:`usage_frame`; ``engineered`` adds total charge and minutes (``sum``)
+    and target-encodes the state (else one-hot)."""
+    numbers = [f"{p}_{what}" for p in PERIODS for what in ("minutes", "charge")]
+    derived = [
+        {"name": f"total_{what}", "type": "sum", "columns": [f"{p}_{what}" for p in PERIODS]}
+        for what in ("minutes", "charge")
+    ]
+    state_step = {"type": "target_encode"} if engineered else {"type": "one_hot"}
+    return {
+        "version": 1,
+        "name": "usage",
+        "data": {
+            "source": "usage.csv",
+            "id": "phone",
+            "target": {"column": "churned", "positive": 1},
+        },
+        "columns": {
+            "phone": {"dtype": "str", "unique": True},
+            "state": {"dtype": "category", "values": list(STATES)},
+            **{name: {"dtype": "float", "min": 0} for name in numbers},
+            "service_calls": {"dtype": "int", "min": 0},
+            "churned": {"dtype": "int", "values": [0, 1]},
+        },
+        "features": {
+            "derived": derived if engineered else [],
+            "groups": [
+                {
+                    "name": "usage",
+                    "columns": [*numbers, "service_calls"]
+                    + ([d["name"] for d in derived] if engineered else []),
+                },
+                {"name": "where", "columns": ["state"], "steps": [state_step]},
+            ],
+        },
+        "models": [
+            {
+                "name": "hgb",
+                "type": "hist_gradient_boosting",
+                "params": {"max_iter": 60, "learning_rate": 0.1, "max_depth": 3},
+            }
+        ],
+        "evaluation": {"cv_folds": 3, "split": {"test_size": 0.25, "seed": 11}},
+    }
+
+
 def edited_spec(spec: Path) -> Path:
     """A copy of ``spec`` with a comment added: new inputs, so a passing run promotes again
     (a re-run of the champion's own spec, data and seed is recorded as ``unchanged``)."""

@@ -1,7 +1,8 @@
-"""Fitted one-hot and ordinal encoders as hash look-ups into their fitted categories.
+"""Fitted one-hot, ordinal and target encoders as hash look-ups into their fitted categories.
 
-An encoder's output is 0/1 or integer codes, so a dict from category to code reproduces it exactly,
-without the per-call validation and array conversion of ``transform``. Keys compare with Python
+An encoder's output is 0/1, integer codes or a learned number per category (target encoding),
+so a dict from category to code reproduces it exactly, without the per-call validation and array
+conversion of ``transform``. Keys compare with Python
 equality, as scikit-learn's own category matching does; unknown and missing values get what the
 encoder's ``handle_unknown``, ``drop`` and ``encoded_missing_value`` say, and
 ``handle_unknown="error"`` raises scikit-learn's error. Encoders that group infrequent categories,
@@ -17,7 +18,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
 from churn.serving.fast_inputs import Unsupported, Values
 
@@ -164,6 +165,47 @@ class OrdinalLookup:
         return out
 
 
+class TargetLookup:
+    """A fitted binary ``TargetEncoder`` as look-ups into its learned encodings.
+
+    A new row's encoding is the one learned on all training rows (``encodings_``, what
+    ``transform`` returns); an unseen category, and a missing value when training had none,
+    gets the training churn rate (``target_mean_``).
+
+    Args:
+        encoder: The fitted encoder.
+
+    Raises:
+        Unsupported: The encoder was fitted on another than a binary target.
+    """
+
+    def __init__(self, encoder: TargetEncoder) -> None:
+        if encoder.target_type_ != "binary":
+            raise Unsupported(f"a {encoder.target_type_} target encoder")
+        self._lookups = []
+        self._tables = []
+        for categories, encodings in zip(encoder.categories_, encoder.encodings_, strict=True):
+            missing = [i for i, value in enumerate(categories.tolist()) if _is_missing(value)]
+            self._lookups.append(
+                _Lookup(categories, range(len(categories)), missing[0] if missing else -1)
+            )
+            # code -1 (unknown) picks the last entry: the overall rate
+            self._tables.append(np.append(np.asarray(encodings, np.float64), encoder.target_mean_))
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """One float column per input column: each value's learned encoding."""
+        return self.encode([X[:, i] for i in range(X.shape[1])], X.shape[0])
+
+    def encode(self, columns: Sequence[Values], n: int) -> np.ndarray:
+        """:meth:`transform` of the input given as columns (lists or arrays)."""
+        out = np.empty((n, len(self._lookups)), dtype=np.float64)
+        for i, (lookup, table, values) in enumerate(
+            zip(self._lookups, self._tables, columns, strict=True)
+        ):
+            out[:, i] = table[lookup(values)]
+        return out
+
+
 def _raise_unknown(values: Values, known: np.ndarray, i: int) -> None:
     """sklearn's error for categories the encoder never saw (handle_unknown='error')."""
     seen = set(known.tolist())
@@ -176,8 +218,8 @@ def _raise_unknown(values: Values, known: np.ndarray, i: int) -> None:
         raise ValueError(f"Found unknown categories {unknown} in column {i} during transform")
 
 
-def lookup_encoder(step: Any) -> OneHotLookup | OrdinalLookup | None:
-    """A fitted step as look-ups when it is exactly a one-hot or ordinal encoder.
+def lookup_encoder(step: Any) -> OneHotLookup | OrdinalLookup | TargetLookup | None:
+    """A fitted step as look-ups when it is exactly a one-hot, ordinal or target encoder.
 
     Args:
         step: A fitted transformer.
@@ -192,4 +234,6 @@ def lookup_encoder(step: Any) -> OneHotLookup | OrdinalLookup | None:
         return OneHotLookup(step)
     if type(step) is OrdinalEncoder:
         return OrdinalLookup(step)
+    if type(step) is TargetEncoder:
+        return TargetLookup(step)
     return None

@@ -40,7 +40,7 @@ from churn.serving.fast_inputs import (
     records_frame,
     to_array,
 )
-from churn.serving.fast_steps import Encode, Transform, derive_step, step_transform
+from churn.serving.fast_steps import Encode, Transform, derive_step, reads_text, step_transform
 from churn.serving.threads import single_openmp_thread, threadpools
 from churn.spec import ColumnSpec
 from churn.training.features import DerivedFeatures
@@ -110,7 +110,9 @@ class _Plan:
     """The compiled fast path: derived features, groups in fitted order, the estimator."""
 
     inputs: Mapping[str, str]
-    derived: tuple[tuple[str, tuple[str, ...], Callable[..., np.ndarray]], ...]
+    derived: tuple[tuple[str, tuple[str, ...], bool, Callable[..., np.ndarray]], ...]
+    """Per derived feature: its name, the columns it reads, whether it reads them as they
+    are (text) rather than as float64, and its function."""
     groups: tuple[_Group, ...]
     estimator: Any
 
@@ -121,8 +123,11 @@ class _Plan:
             name: columns[name] if kind == "object" else to_array(columns[name], kind)
             for name, kind in self.inputs.items()
         }
-        for name, reads, compute in self.derived:
-            arrays[name] = compute(*(np.asarray(arrays[c], dtype=np.float64) for c in reads))
+        for name, reads, text, compute in self.derived:
+            if text:
+                arrays[name] = compute(*(arrays[c] for c in reads))
+            else:
+                arrays[name] = compute(*(np.asarray(arrays[c], dtype=np.float64) for c in reads))
         blocks = [group.run(arrays, n) for group in self.groups]
         proba = self.estimator.predict_proba(np.hstack(blocks))
         return np.asarray(proba[:, 1], dtype=np.float64)
@@ -147,10 +152,13 @@ def _compile(pipeline: Pipeline, specs: Mapping[str, ColumnSpec]) -> _Plan:
     derived = []
     for entry in derive.derived if derive is not None else ():
         reads, compute = derive_step(entry)
+        text = reads_text(entry)
+        expected = ("object",) if text else ("int64", "float64", "bool")
         for name in reads:
-            if kinds.get(name) not in ("int64", "float64", "bool"):
-                raise Unsupported(f"derived feature {entry['name']!r} reads non-numeric {name!r}")
-        derived.append((entry["name"], tuple(reads), compute))
+            if kinds.get(name) not in expected:
+                message = f"derived feature {entry['name']!r} reads {name!r} of another kind"
+                raise Unsupported(message)
+        derived.append((entry["name"], tuple(reads), text, compute))
         kinds[entry["name"]] = "object" if entry["type"] == "bins" else "float64"
     groups = []
     for _, trans, columns in ct.transformers_:

@@ -2,10 +2,13 @@
 
 :func:`derive_step` repeats :mod:`churn.training.features`' arithmetic for one derived feature,
 operation by operation, on float arrays, so its values equal those of
-:class:`~churn.training.features.DerivedFeatures` on a DataFrame. :func:`step_transform` turns one
-fitted ``ColumnTransformer`` group step into a function of a numpy array: encoders become look-ups
-(:mod:`churn.serving.fast_encoders`), the known scalers, imputers, discretizers and the log step run
-their own ``transform``, and anything else raises :class:`~churn.serving.fast_inputs.Unsupported`.
+:class:`~churn.training.features.DerivedFeatures` on a DataFrame; the features read across a row
+(sum, count, compare, ...) call the very functions of :mod:`churn.training.row_features`.
+:func:`step_transform` turns one fitted ``ColumnTransformer`` group step into a function of a
+numpy array: encoders (one-hot, ordinal, target) become look-ups
+(:mod:`churn.serving.fast_encoders`), the known scalers, imputers, discretizers and the log step
+run their own ``transform``, and anything else raises
+:class:`~churn.serving.fast_inputs.Unsupported`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sklearn.preprocessing import (
 
 from churn.serving.fast_encoders import lookup_encoder
 from churn.serving.fast_inputs import FloatArray, Unsupported, Values
+from churn.training.row_features import TEXT_INPUTS, row_function
 
 Transform = Callable[[np.ndarray], np.ndarray]
 Encode = Callable[[Sequence[Values], int], np.ndarray]
@@ -83,6 +87,9 @@ def derive_step(entry: Mapping[str, Any]) -> tuple[list[str], Callable[..., np.n
     Raises:
         Unsupported: A derived feature type this module does not know.
     """
+    across = row_function(entry)  # the training transformer's own functions of arrays
+    if across is not None:
+        return across
     kind = entry["type"]
     if kind == "ratio":
         return [entry["numerator"], entry["denominator"]], _ratio
@@ -96,6 +103,11 @@ def derive_step(entry: Mapping[str, Any]) -> tuple[list[str], Callable[..., np.n
         right = bool(entry["right"])
         return [entry["column"]], lambda x: _cut(x, edges, labels, right)
     raise Unsupported(f"derived feature type {kind!r}")
+
+
+def reads_text(entry: Mapping[str, Any]) -> bool:
+    """True when the derived feature reads its columns as they are, not as float64 arrays."""
+    return bool(entry["type"] in TEXT_INPUTS)
 
 
 # --------------------------------------------------------------------------- group steps

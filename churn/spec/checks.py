@@ -127,6 +127,8 @@ def _derived_inputs(spec: Spec) -> Iterator[Problem]:
                 )
             elif column in (spec.data.id, spec.data.target.column):
                 yield loc, f"the id and the target cannot feed a feature, got {column!r}"
+        for where, message in derived.problems(spec.columns):
+            yield (*loc, *where), message
         kinds[derived.name] = derived.produces
 
 

@@ -6,25 +6,26 @@ import datetime as dt
 import itertools
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from churn.spec.base import Kind, Scalar, StrictModel
+from churn.spec.derived import (
+    ClipFeature,
+    CompareFeature,
+    CountFeature,
+    DerivedBase,
+    Log1pFeature,
+    MaxFeature,
+    MeanFeature,
+    MinFeature,
+    PowerFeature,
+    SumFeature,
+)
 
 # --------------------------------------------------------------------------- derived features
 
 
-class _Derived(StrictModel):
-    name: str = Field(min_length=1, description="Name of the new column.")
-    produces: ClassVar[Kind] = "numeric"
-    reads: ClassVar[Kind] = "numeric"
-    """The kind of column the feature reads."""
-
-    def inputs(self) -> list[str]:
-        """Columns this feature reads."""
-        raise NotImplementedError
-
-
-class RatioFeature(_Derived):
+class RatioFeature(DerivedBase):
     """numerator / denominator; a zero denominator gives a missing value (impute it)."""
 
     type: Literal["ratio"] = Field(description="Discriminator.")
@@ -36,7 +37,7 @@ class RatioFeature(_Derived):
         return [self.numerator, self.denominator]
 
 
-class DifferenceFeature(_Derived):
+class DifferenceFeature(DerivedBase):
     """left - right."""
 
     type: Literal["difference"] = Field(description="Discriminator.")
@@ -48,7 +49,7 @@ class DifferenceFeature(_Derived):
         return [self.left, self.right]
 
 
-class ProductFeature(_Derived):
+class ProductFeature(DerivedBase):
     """The product of two or more numeric columns."""
 
     type: Literal["product"] = Field(description="Discriminator.")
@@ -59,7 +60,7 @@ class ProductFeature(_Derived):
         return list(self.columns)
 
 
-class BinsFeature(_Derived):
+class BinsFeature(DerivedBase):
     """Cut a numeric column at fixed edges into labelled buckets (a categorical column)."""
 
     type: Literal["bins"] = Field(description="Discriminator.")
@@ -89,7 +90,7 @@ class BinsFeature(_Derived):
         return self
 
 
-class DaysBetweenFeature(_Derived):
+class DaysBetweenFeature(DerivedBase):
     """Days from ``start`` to ``end`` (two datetime columns); fractional days count."""
 
     type: Literal["days_between"] = Field(description="Discriminator.")
@@ -102,7 +103,7 @@ class DaysBetweenFeature(_Derived):
         return [self.start, self.end]
 
 
-class DaysSinceFeature(_Derived):
+class DaysSinceFeature(DerivedBase):
     """Days from a datetime column to a fixed reference date (e.g. the export date)."""
 
     type: Literal["days_since"] = Field(description="Discriminator.")
@@ -121,7 +122,16 @@ DerivedFeature = Annotated[
     | ProductFeature
     | BinsFeature
     | DaysBetweenFeature
-    | DaysSinceFeature,
+    | DaysSinceFeature
+    | SumFeature
+    | MeanFeature
+    | MinFeature
+    | MaxFeature
+    | CountFeature
+    | CompareFeature
+    | ClipFeature
+    | PowerFeature
+    | Log1pFeature,
     Field(discriminator="type"),
 ]
 
@@ -207,8 +217,38 @@ class OrdinalStep(_Step):
     produces: ClassVar[Kind | None] = "numeric"
 
 
+class TargetEncodeStep(_Step):
+    """Each category -> its smoothed churn rate (sklearn TargetEncoder), for many-level columns.
+
+    Fitting cross-fits: a training row's encoding is learned on the other ``cv`` folds, never
+    from its own label; new rows get the encoding learned on all training rows. An unseen
+    category gets the overall churn rate.
+    """
+
+    type: Literal["target_encode"] = Field(description="Discriminator.")
+    smooth: Literal["auto"] | float = Field(
+        default="auto",
+        description=(
+            "Pull of a rare category towards the overall rate, a number >= 0; auto: "
+            "empirical Bayes."
+        ),
+    )
+    cv: int = Field(default=5, ge=2, description="Folds of the cross-fitting.")
+    seed: int = Field(default=0, description="Seed of the cross-fitting's shuffled folds.")
+    accepts: ClassVar[Kind | None] = "categorical"
+    produces: ClassVar[Kind | None] = "numeric"
+
+    @field_validator("smooth", mode="before")
+    @classmethod
+    def _auto_or_not_negative(cls, value: object) -> object:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if value != "auto" and not (number and value >= 0):  # type: ignore[operator]
+            raise ValueError(f"expected 'auto' or a number >= 0, got {value!r}")
+        return value
+
+
 FeatureStep = Annotated[
-    ImputeStep | ScaleStep | LogStep | BinStep | OneHotStep | OrdinalStep,
+    ImputeStep | ScaleStep | LogStep | BinStep | OneHotStep | OrdinalStep | TargetEncodeStep,
     Field(discriminator="type"),
 ]
 

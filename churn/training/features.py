@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
@@ -24,6 +25,7 @@ from sklearn.preprocessing import (
     OrdinalEncoder,
     RobustScaler,
     StandardScaler,
+    TargetEncoder,
 )
 
 from churn.spec import (
@@ -35,7 +37,9 @@ from churn.spec import (
     OneHotStep,
     OrdinalStep,
     ScaleStep,
+    TargetEncodeStep,
 )
+from churn.training.row_features import TEXT_INPUTS, row_function
 
 
 def _impute(step: ImputeStep) -> SimpleImputer:
@@ -85,6 +89,11 @@ def _ordinal(step: OrdinalStep) -> OrdinalEncoder:
     )
 
 
+def _target_encode(step: TargetEncodeStep) -> TargetEncoder:
+    folds = StratifiedKFold(n_splits=step.cv, shuffle=True, random_state=step.seed)
+    return TargetEncoder(target_type="binary", smooth=step.smooth, cv=folds)
+
+
 STEP_BUILDERS: dict[str, Callable[[Any], Any]] = {
     "impute": _impute,
     "scale": _scale,
@@ -92,6 +101,7 @@ STEP_BUILDERS: dict[str, Callable[[Any], Any]] = {
     "bin": _bin,
     "one_hot": _one_hot,
     "ordinal": _ordinal,
+    "target_encode": _target_encode,
 }
 """Step ``type`` -> builder of the unfitted scikit-learn transformer."""
 
@@ -167,6 +177,14 @@ def _days(delta: pd.Series) -> pd.Series:
 
 
 def _compute(entry: dict[str, Any], frame: pd.DataFrame) -> pd.Series:
+    across = row_function(entry)
+    if across is not None:
+        reads, function = across
+        if entry["type"] in TEXT_INPUTS:
+            arrays = [frame[column].to_numpy(dtype=object) for column in reads]
+        else:
+            arrays = [_numeric(frame, column).to_numpy() for column in reads]
+        return pd.Series(function(*arrays), index=frame.index, dtype="float64")
     kind = entry["type"]
     if kind == "ratio":
         denominator = _numeric(frame, entry["denominator"]).replace(0.0, np.nan)

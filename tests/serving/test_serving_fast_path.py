@@ -54,6 +54,9 @@ COLUMNS: dict[str, Any] = {
     "churned": {"dtype": "int", "values": [0, 1]},
 }
 
+ROW_COLUMNS = ["monthly_fee", "support_calls", "months_active"]
+"""Read across by the sum, mean, min and max features (the fee is missing in some rows)."""
+
 DERIVED: list[dict[str, Any]] = [
     {
         "name": "fee_per_call",
@@ -77,6 +80,30 @@ DERIVED: list[dict[str, Any]] = [
         "right": False,
     },
     {"name": "fee_band", "type": "bins", "column": "monthly_fee", "edges": [0, 40, 80, 200]},
+    *(
+        {"name": f"{how}_{nulls}", "type": how, "columns": ROW_COLUMNS, "nulls": nulls}
+        for how in ("sum", "mean", "min", "max")
+        for nulls in ("propagate", "skip")
+    ),
+    {
+        "name": "picked",
+        "type": "count",
+        "columns": ["plan", "region", "contract", "channel"],
+        "values": ["pro", "north", "yearly", "web"],
+    },
+    {"name": "dear", "type": "compare", "left": "monthly_fee", "op": ">", "right": 60},
+    {
+        "name": "calls_ge_months",
+        "type": "compare",
+        "left": "support_calls",
+        "op": ">=",
+        "right": "months_active",
+    },
+    {"name": "year_one", "type": "compare", "left": "months_active", "op": "==", "right": 12},
+    {"name": "fee_clipped", "type": "clip", "column": "monthly_fee", "lower": 20, "upper": 100},
+    {"name": "months_root", "type": "power", "column": "months_active", "exponent": 0.5},
+    {"name": "per_fee", "type": "power", "column": "monthly_fee", "exponent": -1},
+    {"name": "calls_log", "type": "log1p", "column": "support_calls"},
 ]
 
 EVERY_STEP: list[dict[str, Any]] = [
@@ -143,6 +170,39 @@ MISSING_AS_CATEGORIES: list[dict[str, Any]] = [
     {"name": "channels", "columns": ["channel"], "steps": [{"type": "one_hot"}]},
     {"name": "bands", "columns": ["fee_band"], "steps": [{"type": "one_hot", "drop": "first"}]},
 ]
+
+
+ROW_FEATURES: list[dict[str, Any]] = [
+    {
+        "name": "across",
+        "columns": [
+            f"{how}_{nulls}"
+            for how in ("sum", "mean", "min", "max")
+            for nulls in ("propagate", "skip")
+        ],
+        "steps": [{"type": "impute", "strategy": "median"}, {"type": "scale"}],
+    },
+    {
+        "name": "flags_and_counts",
+        "columns": ["picked", "dear", "calls_ge_months", "year_one"],
+        "steps": [{"type": "impute", "strategy": "most_frequent"}],
+    },
+    {
+        "name": "shapes",
+        "columns": ["fee_clipped", "months_root", "per_fee", "calls_log"],
+        "steps": [{"type": "impute", "strategy": "mean"}],
+    },
+    {"name": "rates", "columns": ["plan", "region"], "steps": [{"type": "target_encode"}]},
+    {
+        "name": "channel_rate",
+        "columns": ["channel"],
+        "steps": [{"type": "target_encode", "smooth": 5.0, "cv": 3}, {"type": "scale"}],
+    },
+    {"name": "contracts", "columns": ["contract"], "steps": [{"type": "one_hot"}]},
+    {"name": "flags", "columns": ["autopay"]},
+]
+"""Every row feature and the target encoder (first step, and before a scaler; missing and unseen
+channels included)."""
 
 
 def frame(rows: int = 1600, seed: int = 3) -> pd.DataFrame:
@@ -253,7 +313,19 @@ def test_fast_path_equals_the_pipeline_for_every_model_and_step_type(
 def test_fast_path_equals_the_pipeline_with_missing_values_as_categories(
     tmp_path: Path, model: str
 ) -> None:
-    spec = write_spec(tmp_path, MISSING_AS_CATEGORIES, model)
+    assert_fast_and_equal(tmp_path, MISSING_AS_CATEGORIES, model)
+
+
+@pytest.mark.parametrize("model", ["logistic_regression", "hist_gradient_boosting", "xgboost"])
+def test_fast_path_equals_the_pipeline_for_row_features_and_target_encoding(
+    tmp_path: Path, model: str
+) -> None:
+    assert_fast_and_equal(tmp_path, ROW_FEATURES, model)
+
+
+def assert_fast_and_equal(folder: Path, groups: list[dict[str, Any]], model: str) -> None:
+    """The spec's pipeline, fitted, is scored on the fast path and equals itself there."""
+    spec = write_spec(folder, groups, model)
     pipeline, rows = fitted(spec)
     scorer = FastScorer(pipeline, inputs(spec))
     assert scorer.fast, scorer.reason

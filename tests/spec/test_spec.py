@@ -68,7 +68,7 @@ def test_unknown_step_type_lists_the_known_ones() -> None:
     text, line = edit("{type: scale, method: standard}", "{type: normalise}")
     assert problems_of(text) == [
         f"spec/telco.yaml:{line}: features.groups[0].steps[1]: unknown type 'normalise'; "
-        "expected one of 'impute', 'scale', 'log', 'bin', 'one_hot', 'ordinal'"
+        "expected one of 'impute', 'scale', 'log', 'bin', 'one_hot', 'ordinal', 'target_encode'"
     ]
 
 
