@@ -32,7 +32,7 @@ def choices_section(manifest: dict[str, Any]) -> Html:
 
 def _row(name: str, entry: dict[str, Any]) -> list[object]:
     members = entry.get("members")
-    title = join([name, tag("small", f"of {', '.join(members)}")]) if members else name
+    title = join([name, " ", tag("small", f"of {', '.join(members)}")]) if members else name
     return [title, _policy(entry), _search(entry), _calibration(entry), _resample(entry)]
 
 

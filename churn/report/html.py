@@ -101,7 +101,7 @@ tr.winner td{background:#fff8c5}
 tr.winner td:first-child{font-weight:600}
 table.metrics th small{display:block;font-weight:400;color:var(--muted)}
 table.metrics .holdout{display:block;font-weight:600}
-table.metrics .cv{display:block;color:var(--muted);white-space:nowrap}
+table.metrics .cv{display:block;color:var(--muted)}
 .tag{margin-left:6px;padding:0 6px;border-radius:4px;background:var(--accent);color:#fff;
 font-size:11px;text-transform:uppercase;vertical-align:middle}
 .verdict{font-weight:600}.verdict-pass{color:var(--green)}.verdict-fail{color:var(--red)}

@@ -24,6 +24,15 @@ from churn.report.markup import (
 )
 
 GREEN, AMBER, RED = "green", "amber", "red"
+UNITS = {"profit": "per customer"}
+"""The unit of a metric that has one, shown under its name in the metrics table."""
+PROFIT_NOTE = (
+    "profit: the expected gain per scored customer, in the currency of the spec's "
+    "evaluation.costs. Every customer flagged gets an offer (offer cost); a flagged churner "
+    "accepts it with the acceptance rate and stays (retained value): (churners flagged × "
+    "(acceptance rate × retained value − offer cost) − stayers flagged × offer cost) ÷ "
+    "customers scored."
+)
 
 
 def section(section_id: str, title: str, *body: object) -> Html:
@@ -173,17 +182,16 @@ def metrics_section(manifest: RunManifest) -> Html:
         metrics.remove(selection)
         metrics.insert(0, selection)
     headers: list[object] = ["candidate", "threshold", "fit s"]
-    headers += [
-        join([metric, tag("small", "selection")]) if metric == selection else metric
-        for metric in metrics
-    ]
+    headers += [_metric_header(metric, selection) for metric in metrics]
     winner = manifest.winner
     rows, classes = [], []
     for name, entry in candidates.items():
         title = join(
             [
                 name,
+                " ",
                 tag("span", "winner", class_="tag") if name == winner else "",
+                " ",
                 tag("small", entry.type, class_="type"),
             ]
         )
@@ -199,8 +207,18 @@ def metrics_section(manifest: RunManifest) -> Html:
         class_="note",
     )
     return section(
-        "metrics", "Metrics", note, table(headers, rows, row_classes=classes, class_="metrics")
+        "metrics",
+        "Metrics",
+        note,
+        table(headers, rows, row_classes=classes, class_="metrics"),
+        tag("p", PROFIT_NOTE, class_="note") if "profit" in metrics else "",
     )
+
+
+def _metric_header(metric: str, selection: str | None) -> Html:
+    notes = [UNITS[metric]] if metric in UNITS else []
+    notes += ["selection"] if metric == selection else []
+    return join([metric, *(join([" ", tag("small", note)]) for note in notes)])
 
 
 def _metric_cell(entry: CandidateRecord, metric: str) -> Html:
@@ -208,8 +226,8 @@ def _metric_cell(entry: CandidateRecord, metric: str) -> Html:
     mean, std = entry.cv_mean.get(metric), entry.cv_std.get(metric)
     if mean is None:
         return esc(holdout)
-    cv = f"CV {number(mean, 3)}" + ("" if std is None else f" ± {number(std, 3)}")
-    return join([tag("span", holdout, class_="holdout"), tag("small", cv, class_="cv")])
+    cv = f"CV {number(mean, 3)}" + ("" if std is None else f" ±\u00a0{number(std, 3)}")
+    return join([tag("span", holdout, class_="holdout"), " ", tag("small", cv, class_="cv")])
 
 
 def at_risk_section(predictions: pd.DataFrame, top: int) -> Html:
