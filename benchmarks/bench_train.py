@@ -110,12 +110,18 @@ def main(argv: list[str]) -> None:
         f"churn run, fresh Prefect home    {fresh:7.1f} s   {fresh / plain:.2f}x (target <= 2.5x)"
     )
     print(f"churn --help (best of 5)         {min(helps):7.3f} s   (target < 0.5 s)")
-    for label in ("running_server", "fresh_prefect_home"):
-        print(f"stages, {label.replace('_', ' ')}:")
-        for name, seconds in summary[f"stages_{label}"].items():
-            print(f"  {name:<28} {seconds:6.2f} s")
+    save(summary, "train.json")
+
+
+def save(summary: dict[str, Any], filename: str) -> None:
+    """Print each ``stages_*`` entry of ``summary``, then write it to benchmarks/results/."""
+    for key, found in summary.items():
+        if key.startswith("stages_"):
+            print(f"stages, {key.removeprefix('stages_').replace('_', ' ')}:")
+            for name, seconds in found.items():
+                print(f"  {name:<28} {seconds:6.2f} s")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (RESULTS / filename).write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ treats the same ones, and the spec's ``na_values``, as missing."""
 BOOL_TRUE = ("true", "True", "TRUE", "1")
 BOOL_FALSE = ("false", "False", "FALSE", "0")
 """Bool words the typed CSV read takes; any other spelling goes through the text read."""
-HASH_BLOCK = 1 << 20
 SUFFIXES: dict[str, DataFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 """File suffix -> data format (reading data, scoring files, writing synthetic rows)."""
 _DELIMITERS = {"semicolon": ";", "tab": "\t", "pipe": "|", "comma": ","}
@@ -63,7 +62,7 @@ def read_frame_and_hash(spec: Spec, path: Path) -> tuple[pd.DataFrame, str]:
     try:
         with path.open("rb") as handle:
             before = _stamp(handle)
-            digest = _sha256(handle)
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
             handle.seek(0)
             read = _read_csv if kind == "csv" else _read_parquet
             frame = read(spec, path, handle)
@@ -92,13 +91,6 @@ def fail(path: Path, message: str) -> NoReturn:
 def _stamp(handle: IO[bytes]) -> tuple[int, int]:
     status = os.fstat(handle.fileno())
     return status.st_size, status.st_mtime_ns
-
-
-def _sha256(handle: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    for block in iter(lambda: handle.read(HASH_BLOCK), b""):
-        digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- CSV

@@ -40,11 +40,8 @@ _CREATE_MODE: Final = 0o666
 
 def sha256_file(path: Path) -> str:
     """The hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def jsonable(value: Any) -> Any:

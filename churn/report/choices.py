@@ -9,31 +9,37 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from churn.report.markup import Html, join, number, table, tag
-from churn.report.sections import section
+from markupsafe import Markup
 
-SECTION_ID = "choices"
+from churn.report.formatting import number
+from churn.report.templating import render
 
 
-def choices_section(manifest: dict[str, Any]) -> Html:
+def choices_section(manifest: dict[str, Any]) -> Markup:
     """One row per candidate: threshold policy, search result, calibration, resampling."""
     candidates = manifest.get("candidates")
-    if not isinstance(candidates, dict) or not candidates:
-        return section(SECTION_ID, "Model choices", tag("p", "No candidate was trained."))
-    rows = [_row(name, entry) for name, entry in candidates.items() if isinstance(entry, dict)]
-    headers = ["candidate", "threshold policy", "search", "calibration", "resampling"]
-    parts: list[object] = [table(headers, rows, class_="choices")]
-    for name, entry in candidates.items():
-        search = entry.get("search") if isinstance(entry, dict) else None
-        if isinstance(search, dict) and search.get("table"):
-            parts.append(_search_table(name, search))
-    return section(SECTION_ID, "Model choices", *parts)
+    entries = candidates.items() if isinstance(candidates, dict) else []
+    rows = [_row(name, entry) for name, entry in entries if isinstance(entry, dict)]
+    searches = [
+        {"name": name, "rows": _search_rows(entry["search"])}
+        for name, entry in entries
+        if isinstance(entry, dict)
+        and isinstance(entry.get("search"), dict)
+        and entry["search"].get("table")
+    ]
+    return render("choices.html.j2", rows=rows, searches=searches)
 
 
-def _row(name: str, entry: dict[str, Any]) -> list[object]:
+def _row(name: str, entry: dict[str, Any]) -> dict[str, Any]:
     members = entry.get("members")
-    title = join([name, tag("small", f"of {', '.join(members)}")]) if members else name
-    return [title, _policy(entry), _search(entry), _calibration(entry), _resample(entry)]
+    return {
+        "name": name,
+        "members": [str(member) for member in members] if isinstance(members, list) else [],
+        "policy": _policy(entry),
+        "search": _search(entry),
+        "calibration": _calibration(entry),
+        "resample": _resample(entry),
+    }
 
 
 def _policy(entry: dict[str, Any]) -> str:
@@ -74,8 +80,8 @@ def _resample(entry: dict[str, Any]) -> str:
     return f"{resample.get('type')} ({resample.get('sampling_strategy')}), training folds only"
 
 
-def _search_table(name: str, search: dict[str, Any]) -> Html:
-    rows = [
+def _search_rows(search: dict[str, Any]) -> list[list[object]]:
+    return [
         [
             row.get("rank"),
             number(row.get("mean_score"), 4),
@@ -85,12 +91,6 @@ def _search_table(name: str, search: dict[str, Any]) -> Html:
         ]
         for row in search["table"]
     ]
-    return join(
-        [
-            tag("h3", f"{name}: search, best {len(rows)} settings"),
-            table(["rank", "mean CV score", "std", "fit s", "parameters"], rows, class_="search"),
-        ]
-    )
 
 
 def _params(params: Any) -> str:

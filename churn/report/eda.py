@@ -166,25 +166,40 @@ def _numeric_panel(
 
 
 def plot_categorical_churn_rate(data: EdaData) -> Figure | None:
-    """One panel per categorical column: churn rate per level, annotated with its count."""
+    """Churn rate per level of every categorical column, with counts, in at most two panels.
+
+    Each panel lists its columns one under the other (name in bold, then its levels), all
+    on one axis each: two axes in all, however many columns, which keeps drawing cheap.
+    """
     if not data.categorical:
         return None
-    tables = [_level_table(data, name) for name in data.categorical]
-    rows, columns = grid_shape(len(tables), GRID_COLUMNS)
-    panel_height = categorical_panel_height(max(len(table) for table in tables))
-    figure = new_figure((GRID_WIDTH, panel_height * rows + 0.4))
-    axes = list(figure.subplots(rows, columns, squeeze=False).flat)
+    tables = [(name, _level_table(data, name)) for name in data.categorical]
+    groups = split_in_two(tables)
+    rows = max(sum(len(table) + 1 for _, table in group) for group in groups)
+    figure = new_figure((GRID_WIDTH, categorical_height(rows)))
+    axes = figure.subplots(1, len(groups), squeeze=False).flat
     overall = float(data.churned.mean()) if data.churned.size else 0.0
-    for ax, name, table in zip(axes, data.categorical, tables, strict=False):
-        _categorical_panel(ax, name, table, overall)
-    hide_unused(axes, len(tables))
+    top = max(float(table["mean"].max()) for _, table in tables)
+    for ax, group in zip(axes, groups, strict=False):
+        _categorical_panel(ax, group, overall, rows=rows, top=top)
     figure.suptitle(f"Churn rate per level (dashed: overall {overall:.1%}; n = customers)")
     return figure
 
 
-def categorical_panel_height(levels: int) -> float:
-    """Height in inches of one grid row whose largest panel shows ``levels`` bars."""
-    return 0.9 + 0.28 * levels
+def categorical_height(rows: int) -> float:
+    """Height in inches of the churn-rate figure whose taller panel has ``rows`` lines."""
+    return 0.9 + 0.22 * rows
+
+
+def split_in_two(
+    tables: list[tuple[str, pd.DataFrame]],
+) -> list[list[tuple[str, pd.DataFrame]]]:
+    """The tables in order, cut where the two parts' line counts are closest (one part if one)."""
+    if len(tables) < 2:
+        return [tables]
+    sizes = np.cumsum([len(table) + 1 for _, table in tables])
+    cut = int(np.argmin(np.abs(sizes[:-1] - (sizes[-1] - sizes[:-1])))) + 1
+    return [tables[:cut], tables[cut:]]
 
 
 def _level_table(data: EdaData, name: str) -> pd.DataFrame:
@@ -208,23 +223,35 @@ def _level_table(data: EdaData, name: str) -> pd.DataFrame:
     return table
 
 
-def _categorical_panel(ax: Axes, name: str, table: pd.DataFrame, overall: float) -> None:
-    positions = np.arange(len(table))
-    rates = table["mean"].to_numpy(dtype=np.float64)
-    bars = ax.barh(positions, rates, color=CHURNED_COLOR, height=0.65)
-    ax.bar_label(
-        bars,
-        labels=[f"{rate:.0%}  n={int(n):,}" for rate, n in zip(rates, table["size"], strict=True)],
-        padding=3,
-        fontsize="small",
-        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5},
-    )
-    ax.set_yticks(positions, [plain(shorten(str(level), 22)) for level in table.index])
-    ax.invert_yaxis()
+def _categorical_panel(
+    ax: Axes, group: list[tuple[str, pd.DataFrame]], overall: float, *, rows: int, top: float
+) -> None:
+    """One axis: per column a bold name line, then one bar per level."""
+    ticks: list[str] = []
+    bold: list[bool] = []
+    bar_rows: list[int] = []
+    labels: list[str] = []
+    rates: list[float] = []
+    for name, table in group:
+        ticks.append(plain(shorten(name, 30)))
+        bold.append(True)
+        for level, size, rate in zip(table.index, table["size"], table["mean"], strict=True):
+            bar_rows.append(len(ticks))
+            ticks.append("  " + plain(shorten(str(level), 26)))
+            bold.append(False)
+            rates.append(float(rate))
+            labels.append(f"{rate:.0%}  n={int(size):,}")
+    bars = ax.barh(bar_rows, rates, color=CHURNED_COLOR, height=0.7)
+    ax.bar_label(bars, labels=labels, padding=3, fontsize="small")
+    ax.set_yticks(range(len(ticks)), ticks)
+    for label, strong in zip(ax.get_yticklabels(), bold, strict=True):
+        if strong:
+            label.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(rows - 0.5, -0.5)
     ax.axvline(overall, color="#555555", linestyle="--", linewidth=1, zorder=1)
-    ax.set_xlim(0, min(1.0, float(rates.max(initial=0.0))) * 1.6 + 0.05)
+    ax.set_xlim(0, min(1.0, top) * 1.45 + 0.05)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_title(plain(shorten(name, 40)))
     style_axes(ax, grid_axis="x")
 
 

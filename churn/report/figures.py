@@ -62,6 +62,8 @@ class PlotSet:
     """How many rows the plots were drawn from."""
     missing_values: dict[str, int] = field(default_factory=dict)
     """Missing values per column over all input rows (EDA only)."""
+    reused_from: str | None = None
+    """The run whose identical plots were copied instead of drawn (EDA only)."""
 
 
 def stratified_sample(

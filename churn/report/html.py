@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 import pandas as pd
+from markupsafe import Markup
 
 from churn.registry.atomic_io import atomic_write
 from churn.registry.record import RunManifest, as_manifest
 from churn.report.choices import choices_section
 from churn.report.figures import PlotSet
-from churn.report.markup import Html, join, tag, void
 from churn.report.sections import (
     at_risk_section,
     badge_color,
@@ -28,10 +28,10 @@ from churn.report.sections import (
     gates_section,
     manifest_text,
     metrics_section,
-    section,
     status_section,
     text_section,
 )
+from churn.report.templating import render
 
 SECTION_IDS = (
     "status",
@@ -67,58 +67,6 @@ CAPTIONS = {
 }
 WIDE_PIXELS = 900
 """Images at least this wide span the whole page; narrower ones share a row."""
-
-STYLE = """
-:root{--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#f6f8fa;--accent:#0969da;
---green:#1a7f37;--amber:#9a6700;--red:#cf222e}
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
-sans-serif;color:var(--ink);background:#fff}
-header{padding:24px 32px 12px;border-bottom:1px solid var(--line);background:var(--bg)}
-header h1{margin:0 0 4px;font-size:24px}
-header p{margin:0;color:var(--muted)}
-nav{margin-top:10px;display:flex;flex-wrap:wrap;gap:6px 16px;font-size:14px}
-nav a{color:var(--accent);text-decoration:none}
-main{max-width:1280px;margin:0 auto;padding:8px 32px 48px}
-section{padding:16px 0;border-bottom:1px solid var(--line)}
-h2{font-size:20px;margin:8px 0 12px}
-h3{font-size:16px;margin:16px 0 8px}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
-dt{color:var(--muted)}
-dd{margin:0;overflow-wrap:anywhere}
-.badge{display:inline-block;padding:3px 12px;border-radius:999px;color:#fff;font-weight:600;
-text-transform:uppercase;letter-spacing:.03em;font-size:13px}
-.badge-green{background:var(--green)}.badge-amber{background:var(--amber)}
-.badge-red{background:var(--red)}
-.table-wrap{overflow-x:auto}
-table{border-collapse:collapse;font-size:14px;font-variant-numeric:tabular-nums}
-th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
-th{background:var(--bg);font-weight:600}
-table.metrics td:nth-child(n+2),table.metrics th:nth-child(n+2){text-align:right}
-table.metrics th{white-space:nowrap}
-table.metrics .type{display:block;color:var(--muted);font-weight:400}
-tr.winner td{background:#fff8c5}
-tr.winner td:first-child{font-weight:600}
-table.metrics th small{display:block;font-weight:400;color:var(--muted)}
-table.metrics .holdout{display:block;font-weight:600}
-table.metrics .cv{display:block;color:var(--muted);white-space:nowrap}
-.tag{margin-left:6px;padding:0 6px;border-radius:4px;background:var(--accent);color:#fff;
-font-size:11px;text-transform:uppercase;vertical-align:middle}
-.verdict{font-weight:600}.verdict-pass{color:var(--green)}.verdict-fail{color:var(--red)}
-.verdict-other{color:var(--muted)}
-.note{color:var(--muted)}
-.errors{color:var(--red)}
-pre{background:var(--bg);border:1px solid var(--line);border-radius:6px;padding:12px;
-overflow-x:auto;font-size:13px;line-height:1.4}
-pre.error{color:var(--red);white-space:pre-wrap}
-.figures{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));grid-auto-flow:row dense;
-gap:16px}
-figure{margin:0;padding:8px;border:1px solid var(--line);border-radius:6px}
-figure.wide{grid-column:1/-1}
-figure img{display:block;max-width:100%;height:auto;margin:0 auto}
-figcaption{color:var(--muted);font-size:13px;margin-top:6px}
-@media (max-width:800px){.figures{grid-template-columns:1fr}main{padding:8px 12px}}
-"""
 
 
 class ReportInputs(TypedDict):
@@ -158,7 +106,13 @@ def render_report(
     sections = [
         status_section(manifest),
         gates_section(manifest),
-        data_section(manifest, eda.missing_values, sampled=eda.sampled, rows_used=eda.rows_used),
+        data_section(
+            manifest,
+            eda.missing_values,
+            sampled=eda.sampled,
+            rows_used=eda.rows_used,
+            reused_from=eda.reused_from,
+        ),
         metrics_section(manifest),
         choices_section(manifest.as_dict()),
         plots_section(eda, evaluation, rows=rows),
@@ -166,94 +120,57 @@ def render_report(
         text_section("spec", "Spec", spec_text, "The spec this run was trained from."),
         text_section("manifest", "Manifest", manifest_text(manifest), "run.json of this run."),
     ]
-    name = manifest.spec_name or "churn"
-    title = f"{name} · run {manifest.run_id}"
-    nav = tag(
-        "nav",
-        join(
-            tag("a", section_id.replace("-", " "), href=f"#{section_id}")
-            for section_id in SECTION_IDS
-        ),
-    )
-    header = tag(
-        "header",
-        tag("h1", f"Churn run report: {name}"),
-        tag(
-            "p",
-            f"run {manifest.run_id} · {manifest.status}",
-            class_=f"status-{badge_color(manifest)}",
-        ),
-        nav,
-    )
-    return (
-        "<!DOCTYPE html>\n"
-        + tag(
-            "html",
-            tag(
-                "head",
-                void("meta", charset="utf-8"),
-                void("meta", name="viewport", content="width=device-width, initial-scale=1"),
-                tag("title", title),
-                tag("style", Html(STYLE)),
-            ),
-            tag("body", header, tag("main", join(sections))),
-            lang="en",
+    return str(
+        render(
+            "report.html.j2",
+            name=manifest.spec_name or "churn",
+            run_id=manifest.run_id,
+            status=manifest.status,
+            color=badge_color(manifest),
+            section_ids=SECTION_IDS,
+            sections=sections,
         )
-        + "\n"
     )
 
 
-def plots_section(eda: PlotSet, evaluation: PlotSet, *, rows: Any) -> Html:
+def plots_section(eda: PlotSet, evaluation: PlotSet, *, rows: Any) -> Markup:
     """The EDA and evaluation images, embedded, with captions; plot errors listed."""
-    parts: list[object] = []
-    for title, plots, note in (
-        ("Data", eda, eda_note(sampled=eda.sampled, rows_used=eda.rows_used, rows=rows)),
-        ("Evaluation", evaluation, _evaluation_note(evaluation)),
-    ):
-        parts += [tag("h3", title), note]
-        figures = [figure_html(path) for path in plots.paths]
-        parts.append(
-            tag("div", join(figures), class_="figures")
-            if figures
-            else tag("p", "No plots.", class_="note")
-        )
-    errors = [*eda.errors, *evaluation.errors]
-    if errors:
-        parts += [
-            tag("h3", "Plot errors"),
-            tag("ul", join(tag("li", error) for error in errors), class_="errors"),
-        ]
-    return section("plots", "Plots", *parts)
-
-
-def _evaluation_note(evaluation: PlotSet) -> Html:
-    if not evaluation.sampled:
-        return Html("")
-    return tag(
-        "p",
-        f"Evaluation plots were drawn from a seeded stratified sample of "
-        f"{evaluation.rows_used:,} hold-out rows (output.evaluation_max_rows); the metrics "
-        f"use every hold-out row.",
-        class_="note",
+    eda_text = eda_note(
+        sampled=eda.sampled, rows_used=eda.rows_used, rows=rows, reused_from=eda.reused_from
     )
+    groups = [
+        {
+            "title": "Data",
+            "note": eda_text,
+            "sample": None,
+            "figures": [figure(path) for path in eda.paths],
+        },
+        {
+            "title": "Evaluation",
+            "note": "",
+            "sample": evaluation.rows_used if evaluation.sampled else None,
+            "figures": [figure(path) for path in evaluation.paths],
+        },
+    ]
+    return render("plots.html.j2", groups=groups, errors=[*eda.errors, *evaluation.errors])
 
 
-def figure_html(path: Path) -> Html:
-    """One ``<figure>`` with the PNG as a base64 data URI, or a note when it is unreadable."""
+def figure(path: Path) -> dict[str, Any]:
+    """What one ``<figure>`` shows: the PNG as a base64 data URI, or why it is unreadable."""
     caption = CAPTIONS.get(path.stem, path.stem.replace("_", " "))
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return tag("figure", tag("figcaption", f"{path.name}: cannot read ({exc.strerror})"))
+        return {"name": path.name, "source": None, "error": exc.strerror, "caption": caption}
     width, height = png_size(data)
-    source = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-    image = void("img", src=source, alt=caption, width=width or None, height=height or None)
-    return tag(
-        "figure",
-        image,
-        tag("figcaption", caption, " ", tag("code", path.name)),
-        class_="wide" if width >= WIDE_PIXELS else None,
-    )
+    return {
+        "name": path.name,
+        "source": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+        "caption": caption,
+        "width": width,
+        "height": height,
+        "wide": width >= WIDE_PIXELS,
+    }
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -1,7 +1,8 @@
 """The sections of the HTML run report, built from the typed run record (``run.json``).
 
-A run that failed early has a status and an error, but maybe no candidates, gates or decision;
-every section says so instead of failing.
+Each function gathers what its section shows and renders its template
+(``templates/<section>.html.j2``). A run that failed early has a status and an error, but maybe
+no candidates, gates or decision; every section says so instead of failing.
 """
 
 from __future__ import annotations
@@ -10,25 +11,22 @@ import json
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from churn.registry.record import CandidateRecord, GateResultRecord, RunManifest
-from churn.report.markup import (
-    Html,
-    definition_list,
-    esc,
-    join,
-    number,
-    signed,
-    table,
-    tag,
-)
+from churn.report.formatting import number, signed
+from churn.report.templating import render
 
 GREEN, AMBER, RED = "green", "amber", "red"
-
-
-def section(section_id: str, title: str, *body: object) -> Html:
-    """``<section id=...><h2>title</h2>body</section>``."""
-    return tag("section", tag("h2", title), *body, id=section_id)
+UNITS = {"profit": "per customer"}
+"""The unit of a metric that has one, shown under its name in the metrics table."""
+PROFIT_NOTE = (
+    "profit: the expected gain per scored customer, in the currency of the spec's "
+    "evaluation.costs. Every customer flagged gets an offer (offer cost); a flagged churner "
+    "accepts it with the acceptance rate and stays (retained value): (churners flagged × "
+    "(acceptance rate × retained value − offer cost) − stayers flagged × offer cost) ÷ "
+    "customers scored."
+)
 
 
 def badge_color(manifest: RunManifest) -> str:
@@ -41,127 +39,99 @@ def badge_color(manifest: RunManifest) -> str:
     return AMBER
 
 
-def status_section(manifest: RunManifest) -> Html:
+def status_section(manifest: RunManifest) -> Markup:
     """Run status and decision with its reason, winner, run id and times."""
-    status = manifest.status
     action = manifest.decision.action if manifest.decision else None
-    badge = tag(
-        "span",
-        f"{status}{f' · {action}' if action else ''}",
-        class_=f"badge badge-{badge_color(manifest)}",
-    )
     reason = manifest.decision.reason if manifest.decision else None
     champion = f"{manifest.champion_before or '—'} → {manifest.champion_after or '—'}"
     times = manifest.as_dict()
-    items = {
-        "Run": manifest.run_id,
-        "Decision": tag("strong", action) if action else None,
-        "Reason": reason,
-        "Winner": manifest.winner or "—",
-        "Selection metric": manifest.selection_metric,
-        "Champion": champion,
-        "Started": times.get("started_at"),
-        "Ended": times.get("ended_at") or "—",
-        "Duration": _duration(manifest),
-        "Seed": manifest.seed,
-        "Spec": _with_hash(manifest.spec_name, manifest.spec_sha256),
-    }
-    error = manifest.error
-    return section(
-        "status",
-        "Status",
-        tag("p", badge, class_="status-line"),
-        definition_list(items),
-        tag("pre", error, class_="error") if error else "",
+    items = [
+        ("Run", manifest.run_id),
+        ("Decision", action),
+        ("Reason", reason),
+        ("Winner", manifest.winner or "—"),
+        ("Selection metric", manifest.selection_metric),
+        ("Champion", champion),
+        ("Started", times.get("started_at")),
+        ("Ended", times.get("ended_at") or "—"),
+        ("Duration", _duration(manifest)),
+        ("Seed", manifest.seed),
+        ("Spec", _with_hash(manifest.spec_name, manifest.spec_sha256)),
+    ]
+    return render(
+        "status.html.j2",
+        status=manifest.status,
+        action=action,
+        color=badge_color(manifest),
+        items=items,
+        error=manifest.error,
     )
 
 
-def gates_section(manifest: RunManifest) -> Html:
+def gates_section(manifest: RunManifest) -> Markup:
     """The gate summary and one table row per threshold."""
     gates = manifest.gates
-    if gates is None:
-        return section("gates", "Gates", tag("p", "No gates were evaluated in this run."))
-    passed = gates.passed
-    prefix = "No thresholds configured; " if gates.empty else ""
-    line = tag(
-        "p",
-        f"{prefix}gates {'passed' if passed else 'failed'}: ",
-        gates.reason,
-        class_=f"verdict-{'pass' if passed else 'fail'}",
-    )
     rows = [
-        [
-            result.kind,
-            result.metric,
-            number(result.value),
-            result.threshold_text(),
-            number(result.champion),
-            _delta_text(result),
-            tag("span", result.verdict, class_=f"verdict verdict-{_verdict_class(result)}"),
-            result.reason,
-        ]
-        for result in gates.results
+        {
+            "kind": result.kind,
+            "metric": result.metric,
+            "value": number(result.value),
+            "threshold": result.threshold_text(),
+            "champion": number(result.champion),
+            "delta": _delta_text(result),
+            "verdict": result.verdict,
+            "verdict_class": _verdict_class(result),
+            "reason": result.reason,
+        }
+        for result in (gates.results if gates else [])
     ]
-    headers = ["kind", "metric", "value", "threshold", "champion", "delta", "verdict", "reason"]
-    body = table(headers, rows) if rows else tag("p", "No thresholds to show.")
-    return section("gates", "Gates", line, body)
+    return render("gates.html.j2", gates=gates, rows=rows)
 
 
 def data_section(
-    manifest: RunManifest, missing: dict[str, int], *, sampled: bool, rows_used: int
-) -> Html:
+    manifest: RunManifest,
+    missing: dict[str, int],
+    *,
+    sampled: bool,
+    rows_used: int,
+    reused_from: str | None = None,
+) -> Markup:
     """Rows, columns, class balance, missing values, and whether EDA used a sample."""
     data = manifest.data
-    rows = data.rows if data else None
     balance = None
     if data is not None and data.rows > 0:
         balance = f"{data.positives:,} churned of {data.rows:,} ({data.positives / data.rows:.1%})"
-    items = {
-        "Source": data.path if data else None,
-        "Rows": number(data.rows) if data else None,
-        "Columns": number(data.columns) if data else None,
-        "Class balance": balance,
-        "Data sha256": manifest.data_sha256,
-    }
-    gaps = {name: count for name, count in missing.items() if count}
-    if gaps:
-        missing_html = table(
-            ["column", "missing values"], [[name, number(count)] for name, count in gaps.items()]
-        )
-    elif missing:
-        missing_html = tag("p", "No missing values in any column.")
-    else:
-        missing_html = tag("p", "Missing values were not counted (no EDA in this run).")
-    return section(
-        "data",
-        "Data",
-        definition_list(items),
-        tag("h3", "Missing values"),
-        missing_html,
-        eda_note(sampled=sampled, rows_used=rows_used, rows=rows),
+    items = [
+        ("Source", data.path if data else None),
+        ("Rows", number(data.rows) if data else None),
+        ("Columns", number(data.columns) if data else None),
+        ("Class balance", balance),
+        ("Data sha256", manifest.data_sha256),
+    ]
+    gaps = [[name, number(count)] for name, count in missing.items() if count]
+    note = eda_note(
+        sampled=sampled,
+        rows_used=rows_used,
+        rows=data.rows if data else None,
+        reused_from=reused_from,
+    )
+    return render("data.html.j2", items=items, gaps=gaps, counted=bool(missing), eda_note=note)
+
+
+def eda_note(*, sampled: bool, rows_used: int, rows: Any, reused_from: str | None = None) -> Markup:
+    """Says whether the EDA plots were drawn from all rows or a sample, or copied."""
+    return render(
+        "eda_note.html.j2",
+        sampled=sampled,
+        rows_used=rows_used,
+        rows=rows,
+        reused_from=reused_from,
     )
 
 
-def eda_note(*, sampled: bool, rows_used: int, rows: Any) -> Html:
-    """Says whether the EDA plots were drawn from all rows or a sample."""
-    if sampled:
-        total = f" of {rows:,}" if isinstance(rows, int) else ""
-        return tag(
-            "p",
-            f"EDA was sampled: the data plots were drawn from a seeded random "
-            f"sample of {rows_used:,}{total} rows (output.eda_max_rows).",
-            class_="note",
-        )
-    if rows_used:
-        return tag("p", f"EDA plots use all {rows_used:,} rows.", class_="note")
-    return Html("")
-
-
-def metrics_section(manifest: RunManifest) -> Html:
+def metrics_section(manifest: RunManifest) -> Markup:
     """Candidate x metric: CV mean ± std and hold-out; the winner's row highlighted."""
-    candidates = manifest.candidates
-    if not candidates:
-        return section("metrics", "Metrics", tag("p", "No candidate was scored in this run."))
+    candidates = manifest.candidates or {}
     selection = manifest.selection_metric
     metrics: list[str] = []
     for entry in candidates.values():
@@ -172,50 +142,44 @@ def metrics_section(manifest: RunManifest) -> Html:
     if selection in metrics:
         metrics.remove(selection)
         metrics.insert(0, selection)
-    headers: list[object] = ["candidate", "threshold", "fit s"]
-    headers += [
-        join([metric, tag("small", "selection")]) if metric == selection else metric
+    headers = [
+        {
+            "metric": metric,
+            "notes": ([UNITS[metric]] if metric in UNITS else [])
+            + (["selection"] if metric == selection else []),
+        }
         for metric in metrics
     ]
-    winner = manifest.winner
-    rows, classes = [], []
-    for name, entry in candidates.items():
-        title = join(
-            [
-                name,
-                tag("span", "winner", class_="tag") if name == winner else "",
-                tag("small", entry.type, class_="type"),
-            ]
-        )
-        row: list[object] = [title, number(entry.threshold, 3), number(entry.fit_seconds, 1)]
-        row += [_metric_cell(entry, metric) for metric in metrics]
-        rows.append(row)
-        classes.append("winner" if name == winner else None)
-    note = tag(
-        "p",
-        "Each cell: the hold-out value (threshold-dependent metrics at the "
-        "candidate's threshold); below it, the mean ± standard deviation over the "
-        "cross-validation folds of the training part.",
-        class_="note",
-    )
-    return section(
-        "metrics", "Metrics", note, table(headers, rows, row_classes=classes, class_="metrics")
+    rows = [
+        {
+            "name": name,
+            "type": entry.type,
+            "winner": name == manifest.winner,
+            "threshold": number(entry.threshold, 3),
+            "fit_seconds": number(entry.fit_seconds, 1),
+            "cells": [_metric_cell(entry, metric) for metric in metrics],
+        }
+        for name, entry in candidates.items()
+    ]
+    return render(
+        "metrics.html.j2",
+        headers=headers,
+        rows=rows,
+        profit_note=PROFIT_NOTE if "profit" in metrics else None,
     )
 
 
-def _metric_cell(entry: CandidateRecord, metric: str) -> Html:
+def _metric_cell(entry: CandidateRecord, metric: str) -> dict[str, str | None]:
     holdout = number(entry.holdout.get(metric), 3)
     mean, std = entry.cv_mean.get(metric), entry.cv_std.get(metric)
     if mean is None:
-        return esc(holdout)
-    cv = f"CV {number(mean, 3)}" + ("" if std is None else f" ± {number(std, 3)}")
-    return join([tag("span", holdout, class_="holdout"), tag("small", cv, class_="cv")])
+        return {"holdout": holdout, "cv": None}
+    cv = f"CV {number(mean, 3)}" + ("" if std is None else f" ±\u00a0{number(std, 3)}")
+    return {"holdout": holdout, "cv": cv}
 
 
-def at_risk_section(predictions: pd.DataFrame, top: int) -> Html:
+def at_risk_section(predictions: pd.DataFrame, top: int) -> Markup:
     """The ``top`` riskiest customers: rank, id, probability, decile, decision."""
-    if predictions.empty:
-        return section("at-risk", "At-risk customers", tag("p", "No predictions in this run."))
     shown = (
         predictions.sort_values("rank", kind="stable").head(top)
         if "rank" in predictions
@@ -231,17 +195,12 @@ def at_risk_section(predictions: pd.DataFrame, top: int) -> Html:
         for record in shown.to_dict(orient="records")
     ]
     headers = [name.replace("_", " ") for name in columns]
-    intro = tag(
-        "p",
-        f"The {len(shown):,} customers most likely to churn, of "
-        f"{len(predictions):,} scored (full list: predictions.csv).",
-    )
-    return section("at-risk", "At-risk customers", intro, table(headers, rows))
+    return render("at_risk.html.j2", headers=headers, rows=rows, total=len(predictions))
 
 
-def text_section(section_id: str, title: str, text: str, note: str) -> Html:
+def text_section(section_id: str, title: str, text: str, note: str) -> Markup:
     """Preformatted, escaped text (the spec YAML, the manifest JSON)."""
-    return section(section_id, title, tag("p", note, class_="note"), tag("pre", text))
+    return render("text.html.j2", id=section_id, title=title, text=text, note=note)
 
 
 def manifest_text(manifest: RunManifest) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from churn.errors import RegistryError
 from churn.run.steps import RunContext
 from churn.training.evaluate import CandidateResult, Split
 
@@ -20,12 +21,41 @@ if TYPE_CHECKING:
 log = logging.getLogger("churn.run")
 
 
-def draw_eda(ctx: RunContext, frame: pd.DataFrame) -> PlotSet:
-    """EDA plots into ``plots/``."""
-    from churn import report
+REUSE_LOOKBACK = 20
+"""How many of the newest earlier runs are searched for EDA plots to reuse."""
 
-    plots = report.draw_eda(ctx.spec, frame, ctx.run_dir / "plots")
+
+def draw_eda(ctx: RunContext, frame: pd.DataFrame) -> PlotSet:
+    """EDA plots into ``plots/``: copied from an earlier run of the same data and EDA settings,
+    else drawn (and recorded in ``plots/eda.json`` for the next run)."""
+    from churn import report
+    from churn.report import eda_reuse
+
+    plots_dir = ctx.run_dir / "plots"
+    try:
+        data_sha256 = ctx.registry.record(ctx.run_id).data_sha256
+    except RegistryError as exc:  # no record to key on: draw, and keep nothing for reuse
+        log.warning("eda: drawing without reuse: %s", exc)
+        data_sha256 = None
+    key = eda_reuse.eda_key(ctx.spec, data_sha256) if data_sha256 else None
+    if key is not None:
+        earlier = (
+            (run_id, ctx.registry.run_dir(run_id) / "plots")
+            for run_id in ctx.registry.run_ids()[: REUSE_LOOKBACK + 1]
+            if run_id != ctx.run_id
+        )
+        reused = eda_reuse.reuse(key, earlier, plots_dir)
+        if reused is not None:
+            log.info(
+                "eda: reused %d plots of run %s (same data and EDA settings)",
+                len(reused.paths),
+                reused.reused_from,
+            )
+            return reused
+    plots = report.draw_eda(ctx.spec, frame, plots_dir)
     _log_plots("eda", plots)
+    if key is not None and not plots.errors:
+        eda_reuse.write_record(plots, plots_dir, key, reused_from=None)
     return plots
 
 

@@ -65,7 +65,7 @@ EVALUATION_PLOTS = {
 EXPECTED_PIXELS = {
     "eda_class_balance": (700, 500),
     "eda_numeric_distributions": (1200, 300),
-    "eda_categorical_churn_rate": (1200, 242),
+    "eda_categorical_churn_rate": (1200, 200),
     "eda_correlation": (800, 700),
     "eda_missing_values": (700, 204),
     "eval_roc": (700, 500),

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from factories import subscriptions_frame, subscriptions_spec
 from matplotlib import image as mpimg
+from wide_report import write_wide_report
 
 from churn.report import SECTION_IDS, build_predictions, draw_eda, draw_evaluation, write_report
 from churn.spec import Spec
@@ -36,6 +37,21 @@ window.addEventListener("load", () => {
 """Appended to the test's copy of the report only: counts images that failed to render."""
 
 WINDOW = (1280, 4000)
+LAPTOP = (1366, 768)
+"""A common laptop screen: every table of the report must fit its width."""
+
+WIDTH_PROBE = """<script>
+window.addEventListener("load", () => {
+  const cut = Array.from(document.querySelectorAll(".table-wrap"))
+    .filter((wrap) => wrap.scrollWidth > wrap.clientWidth + 1)
+    .map((wrap) => wrap.closest("section").id);
+  document.body.dataset.cutTables = cut.join(",") || "none";
+  const first = (selector) => Array.from(document.querySelectorAll(selector))
+    .map((cell) => cell.innerText.replace(/\\s+/g, " ").trim());
+  document.body.dataset.choices = first("table.choices tbody td:first-child").join("|");
+});
+</script>"""
+"""Lists the sections whose table is wider than its box (cut, scrolled), and the choices rows."""
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +179,24 @@ def test_chromium_screenshot_of_the_report_is_a_full_png(
     pixels = mpimg.imread(shot, format="png")
     assert (pixels.shape[1], pixels.shape[0]) == WINDOW
     assert pixels[..., :3].std() > 0.05, "the screenshot is blank"
+
+
+def test_every_table_fits_a_laptop_screen_and_blends_name_their_members(
+    chromium: str, tmp_path: Path
+) -> None:
+    report = write_wide_report(tmp_path / "run")
+    probed = tmp_path / "report.html"
+    probed.write_text(report.read_text().replace("</body>", WIDTH_PROBE + "</body>"))
+    dom = run_chromium(
+        chromium,
+        tmp_path / "profile",
+        f"--window-size={LAPTOP[0]},{LAPTOP[1]}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        probed.as_uri(),
+    ).stdout
+    cut = re.search(r'data-cut-tables="([^"]*)"', dom)
+    assert cut, "the width probe did not run"
+    assert cut.group(1) == "none", f"tables wider than a {LAPTOP[0]} px window: {cut.group(1)}"
+    choices = re.search(r'data-choices="([^"]*)"', dom)
+    assert choices and "blend of logreg, xgb" in choices.group(1).split("|")

@@ -1,0 +1,158 @@
+"""A small job's fixed cost: `churn run` against the plain script a user would write.
+
+The job: the default data (7,043 customers), logistic regression, a random forest of 100
+trees and XGBoost with its defaults, 5-fold CV on the training part, scored on a 20 % hold-out.
+Every measurement is a whole command in a child process, one after the other:
+
+1. the plain script (:func:`plain_script`, run as ``python -m benchmarks.bench_small_job
+   --plain``): pandas, scikit-learn and XGBoost with their defaults, nothing else;
+2. ``churn run`` of the same job with a Prefect server already running (``PREFECT_API_URL``);
+3. ``churn run`` again into the same registry, on the same data (a nightly run: EDA reused);
+4. ``churn run`` from a fresh ``PREFECT_HOME`` (its temporary server creates its database).
+
+    python -m benchmarks.bench_small_job
+
+Prints the ratios (goals: at most 1.5x with a running server, 2.5x from a fresh Prefect home),
+the load average before and after, each run's stages, and writes
+benchmarks/results/small_job.json.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.bench_train import NO_LONG_LIVED, ROOT, save, stages, timed
+
+DATA = ROOT / "data" / "telco_churn.csv"
+MODELS = [
+    {"name": "logreg", "type": "logistic_regression"},
+    {"name": "forest", "type": "random_forest", "params": {"n_estimators": 100}},
+    {"name": "xgb", "type": "xgboost"},
+]
+
+
+def small_spec(folder: Path) -> Path:
+    """The default spec cut down to the small job, written into ``folder``."""
+    spec = yaml.safe_load((ROOT / "spec" / "telco.yaml").read_text())
+    spec["data"]["source"] = str(DATA)
+    spec["models"] = MODELS
+    spec["evaluation"]["cv_folds"] = 5
+    spec["gates"] = {"value": [{"metric": "roc_auc", "lower": 0.5}], "when_empty": "fail"}
+    path = folder / "small-job.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def plain_script() -> None:
+    """What a user writes by hand for the same job (library defaults, no churn)."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import cross_val_score, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from xgboost import XGBClassifier
+
+    frame = pd.read_csv(DATA, na_values=[" "])
+    y = frame.pop("Churn").eq("Yes").astype(int)
+    x = frame.drop(columns="customerID")
+    numeric = ["tenure", "MonthlyCharges", "TotalCharges", "SeniorCitizen"]
+    categorical = [name for name in x.columns if name not in numeric]
+    prepare = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+        ]
+    )
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.2, stratify=y, random_state=42
+    )
+    models = {
+        "logreg": LogisticRegression(max_iter=1000),
+        "forest": RandomForestClassifier(n_estimators=100, random_state=42),
+        "xgb": XGBClassifier(),
+    }
+    for name, model in models.items():
+        pipeline = make_pipeline(prepare, model)
+        cv = cross_val_score(pipeline, x_train, y_train, cv=5, scoring="roc_auc")
+        pipeline.fit(x_train, y_train)
+        holdout = roc_auc_score(y_test, pipeline.predict_proba(x_test)[:, 1])
+        print(f"{name}: CV roc_auc {cv.mean():.4f}, hold-out {holdout:.4f}")
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def main() -> None:
+    """Run the four measurements and print the table."""
+    load_before = load()
+    plain, _ = timed([sys.executable, "-m", "benchmarks.bench_small_job", "--plain"])
+
+    from flows.server import TemporaryServer
+
+    with tempfile.TemporaryDirectory(prefix="churn-small-") as scratch:
+        spec = str(small_spec(Path(scratch)))
+        home = str(Path(scratch) / "home")
+        command = [sys.executable, "-m", "cli", "run", spec, "--home", home]
+        server = TemporaryServer()
+        server.start()
+        try:
+            server.wait_ready(600)
+            warm, warm_log = timed(command, PREFECT_API_URL=server.api_url)
+            again, again_log = timed(command, PREFECT_API_URL=server.api_url)
+        finally:
+            server.stop()
+        with tempfile.TemporaryDirectory(prefix="prefect-home-") as prefect_home:
+            fresh_command = [*command[:-1], str(Path(scratch) / "fresh-home")]
+            fresh, fresh_log = timed(
+                fresh_command,
+                PREFECT_HOME=prefect_home,
+                PREFECT_API_URL="",
+                CHURN_PREFECT_START_TIMEOUT="900",  # a loaded machine creates the database slowly
+                **NO_LONG_LIVED,
+            )
+    load_after = load()
+
+    summary: dict[str, Any] = {
+        "job": "telco 7,043 rows; logreg, forest 100 trees, xgb defaults; 5-fold CV; hold-out",
+        "cpus": len(os.sched_getaffinity(0)),
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "plain_script_s": round(plain, 2),
+        "churn_run_running_server_s": round(warm, 2),
+        "churn_run_again_same_data_s": round(again, 2),
+        "churn_run_fresh_prefect_home_s": round(fresh, 2),
+        "ratio_running_server": round(warm / plain, 2),
+        "ratio_again_same_data": round(again / plain, 2),
+        "ratio_fresh_prefect_home": round(fresh / plain, 2),
+        "stages_running_server": stages(warm_log),
+        "stages_again_same_data": stages(again_log),
+        "stages_fresh_prefect_home": stages(fresh_log),
+    }
+    print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_after}")
+    print(f"plain script                      {plain:7.1f} s")
+    for label, seconds, goal in (
+        ("churn run, running server", warm, "<= 1.5x"),
+        ("churn run again, same data", again, "<= 1.5x"),
+        ("churn run, fresh Prefect home", fresh, "<= 2.5x"),
+    ):
+        print(f"{label:<33} {seconds:7.1f} s   {seconds / plain:.2f}x (goal {goal})")
+    save(summary, "small_job.json")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--plain"]:
+        plain_script()
+    else:
+        main()

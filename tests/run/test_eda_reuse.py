@@ -1,0 +1,89 @@
+"""A run on data already drawn copies the earlier EDA plots, byte for byte, instead of drawing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from factories import edited_spec, subscriptions_spec, write_project
+
+import churn.report
+from churn.contract import load_dataset
+from churn.report import PlotSet, eda_reuse
+from churn.run.sequence import run_in_process
+from churn.spec.loader import load_spec
+
+EDA_PLOTS = {
+    "eda_class_balance.png",
+    "eda_numeric_distributions.png",
+    "eda_categorical_churn_rate.png",
+    "eda_correlation.png",
+    "eda_missing_values.png",
+}
+
+
+def eda_files(home: Path, run_id: str) -> dict[str, bytes]:
+    plots = home / "runs" / run_id / "plots"
+    return {path.name: path.read_bytes() for path in plots.glob("eda_*.png")}
+
+
+def eda_record(home: Path, run_id: str) -> dict[str, object]:
+    return json.loads((home / "runs" / run_id / "plots" / eda_reuse.RECORD).read_text())
+
+
+def refuse_to_draw(*_: object) -> PlotSet:
+    raise AssertionError("EDA was drawn again")
+
+
+def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = write_project(tmp_path, rows=300)
+    home = tmp_path / "home"
+    first = run_in_process(spec, home, report=True)["run_id"]
+    assert set(eda_files(home, first)) == EDA_PLOTS
+    assert eda_record(home, first)["reused_from"] is None
+
+    monkeypatch.setattr(churn.report, "draw_eda", refuse_to_draw)
+    with caplog.at_level(logging.INFO, logger="churn.run"):
+        second = run_in_process(edited_spec(spec), home, report=True)["run_id"]
+
+    assert eda_files(home, second) == eda_files(home, first)
+    assert eda_record(home, second)["reused_from"] == first
+    assert f"eda: reused 5 plots of run {first}" in caplog.text
+    report = (home / "runs" / second / "report.html").read_text()
+    assert f"Copied from run {first}" in report
+    assert "EDA failed" not in report
+
+
+def test_other_eda_settings_draw_the_plots_again(tmp_path: Path) -> None:
+    spec = write_project(tmp_path, rows=300)
+    home = tmp_path / "home"
+    first = run_in_process(spec, home, report=True)["run_id"]
+    raw = subscriptions_spec(output={"eda_max_rows": 1000})
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(json.dumps(raw))
+    second = run_in_process(changed, home, report=True)["run_id"]
+    assert eda_record(home, second)["reused_from"] is None
+    assert eda_record(home, second)["key"] != eda_record(home, first)["key"]
+
+
+def test_a_changed_or_linked_plot_is_not_reused(tmp_path: Path) -> None:
+    spec = load_spec(write_project(tmp_path, rows=300))
+    frame_plots = churn.report.draw_eda(spec, load_dataset(spec), tmp_path / "a")
+    eda_reuse.write_record(frame_plots, tmp_path / "a", "k", reused_from=None)
+    assert eda_reuse.reuse("k", [("a", tmp_path / "a")], tmp_path / "b") is not None
+    assert eda_reuse.reuse("other", [("a", tmp_path / "a")], tmp_path / "c") is None
+
+    tampered = tmp_path / "a" / "eda_correlation.png"
+    tampered.write_bytes(tampered.read_bytes() + b"\0")
+    assert eda_reuse.reuse("k", [("a", tmp_path / "a")], tmp_path / "d") is None
+    linked = shutil.copytree(tmp_path / "b", tmp_path / "linked")
+    assert eda_reuse.reuse("k", [("linked", linked)], tmp_path / "copy") is not None
+    (linked / eda_reuse.RECORD).unlink()
+    (linked / eda_reuse.RECORD).symlink_to(tmp_path / "b" / eda_reuse.RECORD)
+    assert eda_reuse.reuse("k", [("linked", linked)], tmp_path / "e") is None
+    assert not (tmp_path / "d").exists() and not (tmp_path / "e").exists()
