@@ -234,3 +234,15 @@ def test_bad_data_exits_3_naming_the_place_and_leaves_the_registry_alone(
     assert len(output) < 5_000  # nothing large is echoed
     # `churn run` records the refused data as a failed run (champion and ledger untouched)
     assert_untouched(world.home, before, failed_run=command == "run")
+
+
+def test_scoring_a_file_with_inf_exits_3_naming_the_column_not_unexpected_error(
+    world: World,
+) -> None:
+    rewrite("3:3:1e309", "")(world)
+    out = world.folder / "scores.csv"
+    code, output = world.churn("score", str(world.csv), "-o", str(out), "--spec", str(world.spec))
+    assert code == 3, output
+    assert "monthly_fee: infinite values not allowed" in output and "line 4" in output
+    assert "unexpected error" not in output
+    assert not out.exists()
