@@ -83,10 +83,10 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
         RegistryError: The champion cannot be served (exit 1; the message says how to repair).
     """
     spec = load_spec(spec_path)  # a spec error is reported before the ML stack loads
-    from churn.contract import load_dataset, target_vector
+    from churn.contract import load_dataset_and_hash, target_vector
     from churn.training.compile import compile_spec
 
-    frame = load_dataset(spec)
+    frame, _ = load_dataset_and_hash(spec)  # as a run reads it: big enough to split too
     pipelines = compile_spec(spec)
     y = target_vector(spec, frame)
     registry = Registry(resolve_home(home))

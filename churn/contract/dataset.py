@@ -44,6 +44,7 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from churn.contract.failures import failure_lines
+from churn.contract.holdout import check_sizes
 from churn.contract.reading import DataFormat, format_of, read_frame_and_hash
 from churn.contract.schema import build_schema
 from churn.errors import DataContractError
@@ -131,21 +132,30 @@ def load_dataset(spec: Spec, path: Path | None = None) -> pd.DataFrame:
     Raises:
         DataContractError: The file cannot be read, or it breaks the contract.
     """
-    frame, _ = load_dataset_and_hash(spec, path)
-    return frame
+    return _read_and_validate(spec, path)[0]
 
 
 def load_dataset_and_hash(spec: Spec, path: Path | None = None) -> tuple[pd.DataFrame, str]:
     """:func:`load_dataset`, plus the sha256 of exactly the bytes that were parsed.
 
+    This is the data a run trains on (``churn run`` and ``churn check`` read it here), so it
+    must also be big enough for the spec's hold-out, folds and resampling
+    (:func:`~churn.contract.holdout.check_sizes`).
+
     The file is opened once and hashed and parsed from that one open file (a file changed in
     place meanwhile is refused), so the recorded hash belongs to the data the run used.
     """
+    valid, digest = _read_and_validate(spec, path)
+    source = spec.source_path if path is None else Path(path)
+    check_sizes(spec, valid, target_vector(spec, valid), str(source))
+    return valid, digest
+
+
+def _read_and_validate(spec: Spec, path: Path | None) -> tuple[pd.DataFrame, str]:
     path = spec.source_path if path is None else Path(path)
     frame, digest = read_frame_and_hash(spec, path)
     first_line = CSV_FIRST_LINE if format_of(spec, path) == "csv" else None
-    valid = validate(spec, frame, source=str(path), first_line=first_line)
-    return valid, digest
+    return validate(spec, frame, source=str(path), first_line=first_line), digest
 
 
 def target_vector(spec: Spec, frame: pd.DataFrame) -> npt.NDArray[np.int64]:

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn.spec.bounds import shorten
+
 MAX_SHOWN = 5
 """How many sample values and row numbers a failure line shows."""
 
@@ -31,7 +33,7 @@ def render(
     ``cases`` are (row label, value or None) pairs; ``total`` counts the failing rows when
     ``cases`` holds only some of them.
     """
-    head = words if column is None else f"{column}: {words}"
+    head = words if column is None else f"{shorten(column, quote=False)}: {words}"
     cases = _in_frame_order(cases, index)
     if not cases:
         return head
@@ -77,5 +79,5 @@ def _first(items: Sequence[Any], show: Callable[[Any], str]) -> str:
 
 
 def show(value: Any) -> str:
-    """A value as a failure line shows it (text quoted)."""
-    return repr(value) if isinstance(value, str) else str(value)
+    """A value as a failure line shows it: text quoted, long values shortened."""
+    return shorten(value) if isinstance(value, str) else shorten(str(value), quote=False)

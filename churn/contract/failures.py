@@ -36,6 +36,7 @@ from pandera.errors import SchemaErrors
 from churn.contract.failure_text import render, show
 from churn.contract.schema import BOTH_CLASSES, CHECK_DTYPES
 from churn.spec import DType, Scalar, Spec
+from churn.spec.bounds import shorten
 
 SAMPLED_CASES = 1000
 """Failing rows kept per failed check (the first in the frame) to pick the rows and values a
@@ -63,6 +64,7 @@ _ORDER = (
     "nulls",
     "duplicate",
     "values",
+    "infinite",
     "below",
     "above",
     BOTH_CLASSES,
@@ -237,7 +239,7 @@ def _words(spec: Spec, column: str | None, check: str) -> str:
 
 def _did_you_mean(name: str, present: Iterable[Hashable]) -> str:
     close = difflib.get_close_matches(name, [str(p) for p in present], n=1)
-    return f"; similar column in the data: {close[0]!r}" if close else ""
+    return f"; similar column in the data: {shorten(close[0])}" if close else ""
 
 
 def _typed(series: pd.Series, dtype: DType) -> pd.Series:

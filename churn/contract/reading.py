@@ -26,8 +26,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from churn.contract.header import check_names, check_parquet_types
 from churn.errors import DataContractError, one_line
 from churn.spec import DType, Spec
+from churn.spec.bounds import shorten
 
 DataFormat = Literal["csv", "parquet"]
 
@@ -103,6 +105,7 @@ def _read_csv(spec: Spec, path: Path, handle: IO[bytes]) -> pd.DataFrame:
         frame = _text_csv(spec, path, handle)
     if frame.shape[1] == 1 and len(spec.columns) > 1:
         _fail_on_other_delimiter(path, str(frame.columns[0]), spec.data.read.delimiter)
+    check_names(path, frame.columns)
     return frame
 
 
@@ -194,7 +197,7 @@ def _fail_on_other_delimiter(path: Path, header: str, delimiter: str) -> None:
         if other != delimiter and other in header:
             fail(
                 path,
-                f"line 1 reads as a single column {header[:80]!r}: the file looks "
+                f"line 1 reads as a single column {shorten(header)}: the file looks "
                 f"{name}-delimited; set data.read.delimiter: {other!r} in the spec",
             )
 
@@ -209,6 +212,7 @@ def _read_parquet(spec: Spec, path: Path, handle: IO[bytes]) -> pd.DataFrame:
         table = pq.read_table(handle, read_dictionary=categories)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         fail(path, f"not a readable Parquet file: {one_line(exc)}")
+    check_parquet_types(path, table.schema)
     na_values = list(spec.data.read.na_values)
     if na_values:
         table = _strings_missing(table, pa.array(na_values, type=pa.string()))

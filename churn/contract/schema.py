@@ -16,6 +16,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.engines import pandas_engine
@@ -86,8 +87,14 @@ def _check_dtype(column: ColumnSpec) -> Any:
     return CHECK_DTYPES[column.dtype]
 
 
+NOT_FINITE = "infinite values not allowed (allow_inf: true on the column allows them)"
+"""How the check for inf and -inf words its failure."""
+
+
 def _value_checks(column: ColumnSpec) -> list[pa.Check]:
     checks = []
+    if column.dtype == "float" and not column.allow_inf:
+        checks.append(pa.Check(_finite, ignore_na=True, error=NOT_FINITE))
     if column.values is not None:
         allowed = list(column.values)
         checks.append(pa.Check.isin(allowed, error=f"values not in allowed set {allowed}"))
@@ -96,6 +103,10 @@ def _value_checks(column: ColumnSpec) -> list[pa.Check]:
     if column.max is not None:
         checks.append(pa.Check.le(column.max, error=f"above max {_number(column.max)}"))
     return checks
+
+
+def _finite(series: pd.Series) -> pd.Series:
+    return pd.Series(np.isfinite(series.to_numpy(dtype=float)), index=series.index)
 
 
 def _not_duplicated(series: pd.Series) -> pd.Series:

@@ -49,6 +49,10 @@ def kind_of(dtype: str) -> Kind:
 
 
 class StrictModel(BaseModel):
-    """Base of every spec model: immutable, and unknown keys are errors, not silently dropped."""
+    """Base of every spec model: immutable, and unknown keys are errors, not silently dropped.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    No number in a spec may be NaN or infinite (``.nan``, ``.inf``, ``1e309``): a gate bound of
+    ``.nan`` would otherwise compare false both ways and pass anything.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)

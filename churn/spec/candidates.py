@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from churn.spec.base import Metric, Scalar, StrictModel
+from churn.spec.bounds import MAX_CANDIDATES, MAX_NAME_CHARS, MAX_SEARCH_VALUES
 
 # --------------------------------------------------------------------------- search space
 
@@ -15,7 +16,9 @@ class ChoiceSpace(StrictModel):
     """Pick one of the listed values."""
 
     type: Literal["choice"] = Field(description="Discriminator.")
-    values: list[Scalar | None] = Field(min_length=1, description="The values to choose from.")
+    values: list[Scalar | None] = Field(
+        min_length=1, max_length=MAX_SEARCH_VALUES, description="The values to choose from."
+    )
 
 
 class IntSpace(StrictModel):
@@ -96,9 +99,12 @@ class CalibrationSpec(StrictModel):
 
 
 class _Sampler(StrictModel):
-    sampling_strategy: float | Literal["auto"] = Field(
+    sampling_strategy: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = Field(
         default="auto",
-        description="Wanted minority / majority ratio after resampling, or auto (1:1).",
+        description=(
+            "Wanted minority / majority ratio after resampling, in (0, 1], or auto (1:1); "
+            "it must not be below the data's own ratio (checked against the data)."
+        ),
     )
 
 
@@ -132,7 +138,9 @@ ResampleSpec = Annotated[SmoteSpec | SmoteNCSpec | UnderSampleSpec, Field(discri
 class EnsembleSpec(StrictModel):
     """A candidate built from other candidates of the spec, by name."""
 
-    name: str = Field(min_length=1, description="Candidate name (unique).")
+    name: str = Field(
+        min_length=1, max_length=MAX_NAME_CHARS, description="Candidate name (unique)."
+    )
     type: Literal["soft_voting", "stacking"] = Field(
         description=(
             "soft_voting: VotingClassifier averaging probabilities; stacking: StackingClassifier "
@@ -141,10 +149,14 @@ class EnsembleSpec(StrictModel):
     )
     members: list[str] = Field(
         min_length=2,
+        max_length=MAX_CANDIDATES,
         description="Names of estimator candidates (their model steps; no search or calibration).",
     )
-    weights: list[float] | None = Field(
-        default=None, description="soft_voting: one weight per member (equal by default)."
+    weights: list[Annotated[float, Field(ge=0)]] | None = Field(
+        default=None,
+        description=(
+            "soft_voting: one weight (>= 0, at least one > 0) per member (equal by default)."
+        ),
     )
     cv: int = Field(
         default=3, ge=2, le=10, description="stacking: folds for the out-of-fold probabilities."
@@ -159,4 +171,6 @@ class EnsembleSpec(StrictModel):
             raise ValueError(
                 f"weights needs one entry per member ({len(self.members)}), got {len(self.weights)}"
             )
+        if self.weights is not None and not any(self.weights):
+            raise ValueError(f"weights must not all be 0, got {self.weights}")
         return self

@@ -38,6 +38,7 @@ def find_problems(spec: Spec) -> list[Problem]:
         _metrics_reported,
         _ensemble_members,
         _search_spaces,
+        _sizes_bounded,
         _costs_declared,
     )
     return [problem for rule in rules for problem in rule(spec)]
@@ -282,6 +283,40 @@ def _search_spaces(spec: Spec) -> Iterator[Problem]:
                     f"unknown parameter for {model.type}; "
                     f"expected one of {', '.join(sorted(valid))}",
                 )
+
+
+def _sizes_bounded(spec: Spec) -> Iterator[Problem]:
+    """Column names and size parameters (``params`` and search spaces) within their bounds."""
+    from churn.spec.bounds import MAX_NAME_CHARS, PARAM_BOUNDS
+    from churn.spec.candidates import ChoiceSpace, EnsembleSpec, IntSpace
+
+    for name in spec.columns:
+        if len(name) > MAX_NAME_CHARS:
+            yield ("columns", name), f"a column name may have at most {MAX_NAME_CHARS} characters"
+    for index, model in enumerate(spec.models):
+        if isinstance(model, EnsembleSpec):
+            continue
+        values: list[tuple[Location, object]] = [
+            (("params", name), value) for name, value in model.params.items()
+        ]
+        for name, space in model.search.space.items() if model.search else ():
+            loc: Location = ("search", "space", name)
+            if isinstance(space, IntSpace):
+                values.append(((*loc, "high"), space.high))
+            elif isinstance(space, ChoiceSpace):
+                values += [((*loc, "values", i), v) for i, v in enumerate(space.values)]
+        for where, value in values:
+            param = str(where[-1] if where[0] == "params" else where[2])
+            bound = PARAM_BOUNDS.get(param)
+            if bound is not None and _number_over(value, bound):
+                yield (
+                    ("models", index, *where),
+                    f"{param} may be at most {bound:,} (a bound of this project), got {value!r}",
+                )
+
+
+def _number_over(value: object, bound: int) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > bound
 
 
 def _costs_declared(spec: Spec) -> Iterator[Problem]:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from churn.spec.base import DEFAULT_METRICS, Metric, Scalar, StrictModel
+from churn.spec.bounds import MAX_NAME_CHARS, MAX_SEED
 from churn.spec.candidates import CalibrationSpec, EnsembleSpec, ResampleSpec, SearchSpec
 
 # --------------------------------------------------------------------------- models
@@ -24,7 +25,9 @@ ModelType = Literal[
 class ModelSpec(StrictModel):
     """One candidate model."""
 
-    name: str = Field(min_length=1, description="Candidate name (unique).")
+    name: str = Field(
+        min_length=1, max_length=MAX_NAME_CHARS, description="Candidate name (unique)."
+    )
     type: ModelType = Field(description="Which estimator (churn.spec.estimators.MODEL_REGISTRY).")
     params: dict[str, Scalar | None] = Field(
         default_factory=dict, description="Estimator keyword arguments, checked by the estimator."
@@ -78,10 +81,24 @@ class SplitSpec(StrictModel):
 
     test_size: float = Field(default=0.2, gt=0, lt=1, description="Fraction held out.")
     stratify: bool = Field(default=True, description="Keep the class balance in both parts.")
-    seed: int = Field(default=42, ge=0, description="Seed of the split, the folds and the models.")
+    seed: int = Field(
+        default=42,
+        ge=0,
+        le=MAX_SEED,
+        description="Seed of the split, the folds and the models (numpy takes 0 to 2**32 - 1).",
+    )
     time_column: str | None = Field(
         default=None,
         description="If set, the hold-out is the latest test_size fraction by this column.",
+    )
+    min_class_rows: int = Field(
+        default=10,
+        ge=1,
+        le=1_000_000,
+        description=(
+            "Fewest rows of each class the hold-out must hold to judge a model; a smaller "
+            "hold-out is a data error (more data, or a larger test_size)."
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 
 from churn.errors import SpecError
+from churn.spec.bounds import MAX_ECHO, MAX_MESSAGE, shorten
 from churn.spec.checks import Location, Problem, SpecProblems
 from churn.spec.model import Spec
 from churn.spec.yaml_lines import (
@@ -36,8 +37,8 @@ def load_spec_and_text(path: str | Path = DEFAULT_SPEC) -> tuple[Spec, str]:
     """:func:`load_spec`, plus the exact text that was parsed (read once, for the run record)."""
     path = Path(path)
     text = read_spec_text(path)
-    spec = parse_spec(text, source=str(path))
-    return spec.located_at(path.resolve().parent), text
+    spec, located = _parse(text, source=str(path))
+    return spec.located_at(path.resolve().parent, (str(path), located)), text
 
 
 def read_spec_text(path: Path) -> str:
@@ -71,6 +72,11 @@ def read_spec_text(path: Path) -> str:
 
 def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
     """Validate spec text; ``source`` names it in messages. Relative paths resolve from cwd."""
+    return _parse(text, source=source)[0]
+
+
+def _parse(text: str, *, source: str) -> tuple[Spec, LocatedYaml]:
+    """:func:`parse_spec`, plus the located YAML (for naming lines later)."""
     if len(text) > MAX_SPEC_BYTES:
         raise SpecError([f"{source}: larger than {MAX_SPEC_BYTES:,} characters"])
     try:
@@ -93,7 +99,7 @@ def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
     try:
         spec = Spec.model_validate(located.data)
     except ValidationError as exc:
-        problems = [_from_pydantic(error) for error in exc.errors()]
+        problems = [_from_pydantic(error) for error in _one_per_union(exc.errors())]
         raise SpecError(_format(problems, located, source)) from exc
     except SpecProblems as exc:
         raise SpecError(_format(exc.problems, located, source)) from exc
@@ -106,7 +112,7 @@ def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
     ]
     if model_problems:
         raise SpecError(_format(model_problems, located, source))
-    return spec
+    return spec, located
 
 
 def _format(problems: list[Problem], located: LocatedYaml, source: str) -> list[str]:
@@ -114,8 +120,45 @@ def _format(problems: list[Problem], located: LocatedYaml, source: str) -> list[
     for loc, message in problems:
         line = located.line_of(loc)
         where = f"{source}:{line}" if line else source
-        lines.append(f"{where}: {format_path(located.clean_path(loc))}: {message}")
+        path = shorten(format_path(located.clean_path(loc)), quote=False, limit=MAX_ECHO * 2)
+        lines.append(f"{where}: {path}: {shorten(message, quote=False, limit=MAX_MESSAGE)}")
     return lines
+
+
+_SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "none"})
+"""How pydantic names the members of a union of scalars (``Scalar | None``) in a location."""
+
+
+def _one_per_union(errors: list[Any]) -> list[Any]:
+    """Where every member of a scalar union failed, the errors that say more than "not a str":
+    ``params.C: .inf`` is reported once as not finite, not once per member of the union."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        key = loc[:-1] if loc and _is_union_member(loc[-1]) else loc
+        groups.setdefault(key, []).append(error)
+    kept = []
+    for key, group in groups.items():
+        if len(group) == 1:
+            kept += group
+            continue
+        telling = [e for e in group if not str(e["type"]).endswith(("_type", "literal_error"))]
+        if not telling:
+            scalar = "Input should be a string, a number or a boolean"
+            telling = [{**group[0], "msg": scalar}]
+        seen: set[str] = set()
+        for error in telling:
+            if error["msg"] not in seen:
+                seen.add(error["msg"])
+                kept.append({**error, "loc": key})
+    return kept
+
+
+def _is_union_member(part: str | int) -> bool:
+    """Whether a location part is pydantic's name of a union member, not a key of the spec."""
+    return isinstance(part, str) and (
+        part in _SCALAR_TAGS or part.startswith(("constrained-", "literal["))
+    )
 
 
 def _from_pydantic(error: Any) -> Problem:

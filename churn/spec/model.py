@@ -20,6 +20,7 @@ from churn.spec.base import (
     StrictModel,
     kind_of,
 )
+from churn.spec.bounds import MAX_CANDIDATES, MAX_COLUMNS
 from churn.spec.compute import ComputeSpec
 from churn.spec.evaluation import (
     Candidate,
@@ -34,6 +35,8 @@ from churn.spec.features import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from churn.spec.yaml_lines import LocatedYaml
 
 # --------------------------------------------------------------------------- data
 
@@ -95,6 +98,13 @@ class ColumnSpec(StrictModel):
     )
     min: float | None = Field(default=None, description="Smallest allowed value (inclusive).")
     max: float | None = Field(default=None, description="Largest allowed value (inclusive).")
+    allow_inf: bool = Field(
+        default=False,
+        description=(
+            "float only: whether inf and -inf (also text like 1e309 that overflows to inf) are "
+            "allowed; by default a non-finite number breaks the contract."
+        ),
+    )
     description: str | None = Field(default=None, description="What the column means.")
 
     @property
@@ -112,6 +122,8 @@ class ColumnSpec(StrictModel):
             raise ValueError(f"format needs dtype datetime, got dtype {self.dtype!r}")
         if self.values is not None and self.dtype == "datetime":
             raise ValueError("values cannot restrict a datetime column")
+        if self.allow_inf and self.dtype != "float":
+            raise ValueError(f"allow_inf needs dtype float, got dtype {self.dtype!r}")
         return self
 
 
@@ -126,11 +138,15 @@ class Spec(StrictModel):
     description: str | None = Field(default=None, description="What this spec is for.")
     data: DataSpec = Field(description="The data source, id and target.")
     columns: dict[str, ColumnSpec] = Field(
-        min_length=1, description="Every input column and its contract."
+        min_length=1,
+        max_length=MAX_COLUMNS,
+        description="Every input column and its contract.",
     )
     features: FeaturesSpec = Field(description="Derived features, groups and steps, drops.")
     models: list[Candidate] = Field(
-        min_length=1, description="The candidate models and ensembles of them."
+        min_length=1,
+        max_length=MAX_CANDIDATES,
+        description="The candidate models and ensembles of them.",
     )
     evaluation: EvaluationSpec = Field(
         default_factory=EvaluationSpec, description="Split, CV, metrics, threshold."
@@ -146,12 +162,27 @@ class Spec(StrictModel):
     )
 
     _base_dir: Path | None = PrivateAttr(default=None)
+    _lines: tuple[str, LocatedYaml] | None = PrivateAttr(default=None)
 
-    def located_at(self, base_dir: Path) -> Spec:
-        """A copy whose relative data path resolves from ``base_dir`` (the spec file's folder)."""
+    def located_at(self, base_dir: Path, lines: tuple[str, LocatedYaml] | None = None) -> Spec:
+        """A copy whose relative data path resolves from ``base_dir`` (the spec file's folder);
+        ``lines`` (the spec file's name and its located YAML) lets :meth:`place` name lines."""
         copy = self.model_copy()
         copy._base_dir = base_dir
+        copy._lines = lines if lines is not None else self._lines
         return copy
+
+    def place(self, *loc: str | int) -> str:
+        """``spec.yaml:23: evaluation.cv_folds``: where a value of this spec is written (the
+        line of the closest key the file has; no file and line for a spec built in code)."""
+        from churn.spec.yaml_lines import format_path
+
+        path = format_path(loc)
+        if self._lines is None:
+            return path
+        source, located = self._lines
+        line = located.line_of(loc)
+        return f"{source}:{line}: {path}" if line else f"{source}: {path}"
 
     @property
     def source_path(self) -> Path:

@@ -22,18 +22,18 @@ from sklearn.model_selection import (
     TimeSeriesSplit,
     TunedThresholdClassifierCV,
     cross_validate,
-    train_test_split,
 )
 from sklearn.pipeline import Pipeline
 
 from churn.contract import target_vector
+from churn.contract.holdout import holdout_positions
 from churn.spec import LOWER_IS_BETTER, CalibrationSpec, Candidate, ModelSpec, Spec
 from churn.training.compile import compile_spec
 from churn.training.metrics import SKLEARN_SCORERS, compute_metrics, scorer, unneg
 from churn.training.models import data_dependent_params, estimator_prefix
 from churn.training.parallel import cluster_wide_fits, loop_jobs
 from churn.training.search import run_search
-from churn.training.thresholds import threshold_scorer
+from churn.training.thresholds import check_policy_met, threshold_scorer
 
 __all__ = [
     "SKLEARN_SCORERS",
@@ -122,22 +122,10 @@ class CandidateResult:
 
 def split_dataset(spec: Spec, frame: pd.DataFrame) -> Split:
     """Seeded hold-out split: stratified, or the latest rows when ``time_column`` is set."""
-    settings = spec.evaluation.split
     y = target_vector(spec, frame)
     X = frame[spec.feature_columns]
     ids = spec.row_ids(frame)
-    if settings.time_column is not None:
-        order = np.argsort(frame[settings.time_column].to_numpy(), kind="stable")
-        cut = round(len(order) * (1 - settings.test_size))
-        train, test = order[:cut], order[cut:]
-    else:
-        positions = np.arange(len(frame))
-        train, test = train_test_split(
-            positions,
-            test_size=settings.test_size,
-            random_state=settings.seed,
-            stratify=y if settings.stratify else None,
-        )
+    train, test = holdout_positions(spec, frame, y)
     return Split(
         X_train=X.iloc[train],
         X_test=X.iloc[test],
@@ -175,9 +163,17 @@ def calibrated(pipeline: Pipeline, calibration: CalibrationSpec, *, seed: int) -
 
 
 def choose_threshold(
-    spec: Spec, pipeline: Pipeline, split: Split, cv: StratifiedKFold | TimeSeriesSplit
+    spec: Spec,
+    pipeline: Pipeline,
+    split: Split,
+    cv: StratifiedKFold | TimeSeriesSplit,
+    name: str = "",
 ) -> tuple[float, Pipeline]:
-    """The policy's threshold (tuned on CV folds of the training part) and the fitted model."""
+    """The policy's threshold (tuned on CV folds of the training part) and the fitted model.
+
+    Raises:
+        SpecError: A min_recall/min_precision policy that no threshold meets.
+    """
     policy = spec.evaluation.threshold
     if policy.strategy == "fixed":
         return policy.value, clone(pipeline).fit(split.X_train, split.y_train)
@@ -189,6 +185,7 @@ def choose_threshold(
         random_state=spec.evaluation.split.seed,
         n_jobs=loop_jobs(),
     ).fit(split.X_train, split.y_train)
+    check_policy_met(spec, name, float(tuner.best_score_))
     return float(tuner.best_threshold_), tuner.estimator_
 
 
@@ -232,7 +229,7 @@ def _train(
     if model_spec.calibration is not None:
         pipeline = calibrated(pipeline, model_spec.calibration, seed=seed)
     cv = _cv_splitter(spec)
-    threshold, fitted = choose_threshold(spec, pipeline, split, cv)
+    threshold, fitted = choose_threshold(spec, pipeline, split, cv, name)
     scores = cross_validate(
         FixedThresholdClassifier(pipeline, threshold=threshold, response_method="predict_proba"),
         split.X_train,

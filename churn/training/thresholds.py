@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, make_scorer, precision_score, recall_score
 
+from churn.errors import SpecError
 from churn.spec import CostsSpec, Spec
 
 TUNED_SCORERS: dict[str, str] = {
@@ -63,6 +64,30 @@ def _constrained(
     precision = precision_score(y_true, y_pred, zero_division=0)
     held, other = (recall, precision) if constrained == "recall" else (precision, recall)
     return float(other) if held >= floor else float(held - floor - 1.0)
+
+
+def check_policy_met(spec: Spec, name: str, best_score: float) -> None:
+    """Refuse a ``min_recall``/``min_precision`` policy no threshold met on the training folds.
+
+    ``best_score`` is the tuner's best mean score of :func:`_constrained`: below 0 when even the
+    best threshold falls short of the floor (it would otherwise be kept, often flagging nobody).
+
+    Raises:
+        SpecError: Names the policy's line, the floor and the best value reached.
+    """
+    policy = spec.evaluation.threshold
+    if policy.strategy not in ("min_recall", "min_precision") or best_score >= 0:
+        return
+    held = "recall" if policy.strategy == "min_recall" else "precision"
+    floor = float(getattr(policy, held))
+    raise SpecError(
+        [
+            f"{spec.place('evaluation', 'threshold', held)}: candidate {name!r}: no threshold "
+            f"reaches {held} {floor:g} across the training folds (the policy cannot be met; "
+            f"the tuner would otherwise keep a threshold that misses it): lower "
+            f"evaluation.threshold.{held}, or choose another strategy"
+        ]
+    )
 
 
 def threshold_scorer(spec: Spec) -> Any:

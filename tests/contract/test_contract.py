@@ -10,6 +10,7 @@ import hypothesis.strategies as st
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 
 from churn.contract import (
@@ -20,9 +21,9 @@ from churn.contract import (
     target_vector,
     validate,
 )
-from churn.errors import DataContractError
+from churn.errors import DataContractError, SpecError
 from churn.spec import Spec
-from churn.spec.loader import load_spec
+from churn.spec.loader import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 TELCO_SPEC = ROOT / "spec" / "telco.yaml"
@@ -674,3 +675,26 @@ def test_category_values_are_shared_python_strings(tmp_path: Path, suffix: str) 
     values = np.asarray(plan)
     assert values.dtype == object
     assert len({id(value) for value in values}) == len(plan.cat.categories)
+
+
+# --------------------------------------------------------------------------- non-finite numbers
+
+
+def test_inf_in_a_float_column_breaks_the_contract_unless_the_column_allows_it(
+    tmp_path: Path,
+) -> None:
+    rows = [with_field(ROWS[0], "monthly", "inf"), with_field(ROWS[1], "monthly", "-1e309")]
+    path = write_csv(tmp_path, [*rows, *ROWS[2:]])
+    message = str(contract_error(path))
+    assert "monthly: infinite values not allowed" in message
+    assert "2 rows failed at lines 2, 3; values inf, -inf" in message
+
+    columns = {**COLUMNS, "monthly": {"dtype": "float", "allow_inf": True}}
+    frame = load_dataset(make_spec(path, columns=columns))
+    assert np.isinf(frame["monthly"]).sum() == 2
+
+
+def test_allow_inf_is_a_spec_error_on_a_column_that_is_not_float() -> None:
+    columns = {**COLUMNS, "age": {"dtype": "int", "allow_inf": True}}
+    with pytest.raises(SpecError, match=r"columns\.age: allow_inf needs dtype float"):
+        parse_spec(yaml.safe_dump(spec_dict(columns=columns)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ XGB_MODEL = {
     "type": "xgboost",
     "params": {"n_estimators": 20, "learning_rate": 0.1, "max_depth": 3},
 }
+UNREACHABLE_PREFECT = "http://127.0.0.1:9/api"
+"""A Prefect API nobody serves (port 9, discard): a refused run must never need it."""
+REFUSING_COMMANDS = ("check", "run")
 runner = CliRunner()
 
 
@@ -54,6 +58,16 @@ class World:
         """``churn check`` of the project's spec."""
         return self.churn("check", str(self.spec))
 
+    def refused(self, command: str) -> tuple[int, str]:
+        """``churn check`` or ``churn run`` of the project's spec, for an input it must refuse.
+
+        ``run`` is pointed at a Prefect API that does not exist: a refusal must come before
+        Prefect is needed (no temporary server is started), else the run fails otherwise.
+        """
+        env = {"CHURN_HOME": str(self.home), "PREFECT_API_URL": UNREACHABLE_PREFECT}
+        result = runner.invoke(app, [command, str(self.spec)], env=env)
+        return result.exit_code, result.output
+
 
 def copy_world(source: World, folder: Path) -> World:
     """A private copy of ``source`` in ``folder``."""
@@ -67,6 +81,35 @@ def spec_text(**overrides: object) -> str:
     """The subscriptions spec (with an XGBoost candidate) as YAML text."""
     models = [*subscriptions_spec()["models"], XGB_MODEL]
     return yaml.safe_dump(subscriptions_spec(models=models, **overrides), sort_keys=False)
+
+
+def new_runs(home: Path, before: dict[str, bytes]) -> set[str]:
+    """Run folders created since ``before`` (a :func:`snapshot`)."""
+    runs = home / "runs"
+    old = {key.split("/")[1] for key in before if key.startswith("runs/")}
+    return {p.name for p in runs.iterdir()} - old if runs.is_dir() else set()
+
+
+def assert_untouched(home: Path, before: dict[str, bytes], *, failed_run: bool = False) -> None:
+    """The registry is byte-identical to ``before``; with ``failed_run``, but for one new run
+    folder that records the refusal as a failed run (no model, champion and ledger untouched)."""
+    added = new_runs(home, before)
+    after = {
+        key: content
+        for key, content in snapshot(home).items()
+        if not any(key.startswith(f"runs/{run_id}/") for run_id in added)
+    }
+    assert after == before
+    if not failed_run:
+        assert added == set()
+        return
+    assert len(added) <= 1
+    for run_id in added:
+        text = (home / "runs" / run_id / "run.json").read_text()
+        assert len(text) < 20_000  # the refusal is recorded, nothing large echoed into it
+        record = json.loads(text)
+        assert record["status"] == "failed", record
+        assert not (home / "runs" / run_id / "model.joblib").exists()
 
 
 def line_of(text: str, needle: str) -> int:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 import yaml
 from factories import subscriptions_spec
-from hostile_tools import XGB_MODEL, Prepare, World, line_of, snapshot
+from hostile_tools import (
+    REFUSING_COMMANDS,
+    XGB_MODEL,
+    Prepare,
+    World,
+    assert_untouched,
+    line_of,
+    snapshot,
+)
 
+from churn.spec.bounds import MAX_CANDIDATES
 from churn.spec.loader import MAX_SPEC_BYTES
 from churn.spec.yaml_lines import MAX_ALIASES, MAX_DEPTH
 
@@ -142,6 +151,33 @@ def scheduler_not_an_address(world: World) -> str:
     return f"{world.spec}:{line}: compute.scheduler: expected SCHEME://HOST:PORT"
 
 
+def candidate(entry: str, at: str, says: str) -> Prepare:
+    """A fourth candidate (YAML ``entry`` lines, a list item) after the others; the error is
+    named at the line holding ``at``."""
+
+    def prepare(world: World) -> str:
+        replaced(world, "evaluation:\n", f"{entry}evaluation:\n")
+        line = line_of(world.spec.read_text(), at)
+        return f"{world.spec}:{line}: models[3]{says}"
+
+    return prepare
+
+
+def many_candidates(world: World) -> str:
+    models = [{"name": f"m{i}", "type": "dummy"} for i in range(MAX_CANDIDATES + 1)]
+    text = yaml.safe_dump(subscriptions_spec(models=models), sort_keys=False)
+    world.spec.write_text(text)
+    return f"{world.spec}:{line_of(text, 'models:')}: models: list should have at most 100 items"
+
+
+def long_column_name(world: World) -> str:
+    name = "r" * 1000  # YAML's longest plain key is 1024 characters
+    text = world.spec.read_text().replace("region", name)
+    world.spec.write_text(text)
+    line = line_of(text, f"  {name}:\n")
+    return f"{world.spec}:{line}: columns.{'r' * 152}... (1,008 characters): a column name"
+
+
 def missing_file(world: World) -> str:
     world.spec.unlink()
     return f"{world.spec}: cannot read the spec"
@@ -153,6 +189,7 @@ def directory(world: World) -> str:
     return f"{world.spec}: cannot read the spec"
 
 
+LOWER = "gates.value[0].lower"
 CASES: dict[str, Prepare] = {
     "alias-bomb": bomb,
     "too-many-aliases": many_aliases,
@@ -193,19 +230,63 @@ CASES: dict[str, Prepare] = {
     "xgboost-unknown-param": xgb("learning_rat", 0.1, "learning_rat: unknown parameter"),
     "xgboost-n-estimators-0": xgb("n_estimators", 0, "n_estimators: must be an int"),
     "dask-scheduler-not-an-address": scheduler_not_an_address,
+    "gate-bound-nan": edit(
+        "    lower: 0.6", "    lower: .nan", "gates.value[0].lower: expected a finite"
+    ),
+    "gate-bound-inf": edit(
+        "    lower: 0.6", "    lower: -.inf", "gates.value[0].lower: expected a finite"
+    ),
+    "param-overflowing-to-inf": edit(
+        "    max_depth: 4",
+        "    max_depth: 1.0e+309",
+        "models[1].params.max_depth: expected a finite",
+    ),
+    "seed-beyond-numpy": edit(
+        "    seed: 7",
+        "    seed: 4294967296",
+        "evaluation.split.seed: expected less than or equal to 4294967295",
+    ),
+    "negative-seed": edit("    seed: 7", "    seed: -1", "evaluation.split.seed: expected greater"),
+    "ensemble-weights-all-zero": candidate(
+        "- name: vote\n  type: soft_voting\n  members: [logreg, trees]\n  weights: [0, 0]\n",
+        "- name: vote",
+        ": weights must not all be 0",
+    ),
+    "ensemble-weight-negative": candidate(
+        "- name: vote\n  type: soft_voting\n  members: [logreg, trees]\n  weights: [2, -1]\n",
+        "weights: [2, -1]",
+        ".weights[1]: expected greater than or equal to 0",
+    ),
+    "sampling-ratio-over-1": candidate(
+        "- name: smote\n  type: logistic_regression\n  resample:\n    type: smote\n"
+        "    sampling_strategy: 3\n",
+        "sampling_strategy: 3",
+        ".resample.sampling_strategy: expected less than or equal to 1",
+    ),
+    "a-billion-trees": xgb("n_estimators", 10**9, "n_estimators: n_estimators may be at most"),
+    "a-billion-trees-in-a-search": candidate(
+        "- name: searched\n  type: random_forest\n  search:\n    space:\n      n_estimators:\n"
+        "        type: int\n        low: 10\n        high: 1000000000\n",
+        "high: 1000000000",
+        ".search.space.n_estimators.high: n_estimators may be at most 100,000",
+    ),
+    "a-hundred-and-one-candidates": many_candidates,
+    "column-name-of-100k-characters": long_column_name,
     "spec-missing": missing_file,
     "spec-is-a-directory": directory,
 }
 
 
+@pytest.mark.parametrize("command", REFUSING_COMMANDS)
 @pytest.mark.parametrize("prepare", CASES.values(), ids=CASES.keys())
 def test_bad_spec_exits_2_naming_the_place_and_leaves_the_registry_alone(
-    world: World, prepare: Prepare
+    world: World, prepare: Prepare, command: str
 ) -> None:
     place = prepare(world)
     before = snapshot(world.home)
-    code, output = world.check()
+    code, output = world.refused(command)
     assert code == 2, output
     assert place in output, output
     assert "Traceback" not in output
-    assert snapshot(world.home) == before
+    assert len(output) < 5_000  # nothing large is echoed
+    assert_untouched(world.home, before)

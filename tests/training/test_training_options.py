@@ -120,6 +120,20 @@ def test_min_recall_gives_a_lower_threshold_than_min_precision(tmp_path: Path) -
     assert np.mean(by_recall.cv_scores["recall"]) >= 0.85
 
 
+def test_a_threshold_policy_no_threshold_meets_is_a_spec_error_not_a_silent_threshold(
+    tmp_path: Path,
+) -> None:
+    spec, frame = keyed_project(
+        tmp_path, evaluation=evaluation({"strategy": "min_precision", "precision": 1.0})
+    )
+    with pytest.raises(SpecError) as caught:
+        train(spec, frame, "logreg")
+    message = str(caught.value)
+    assert f"{tmp_path / 'spec.yaml'}:" in message
+    assert "evaluation.threshold.precision: candidate 'logreg': no threshold reaches " in message
+    assert "precision 1 across the training folds (the policy cannot be met" in message
+
+
 def test_max_profit_without_costs_is_a_spec_error_with_its_line(tmp_path: Path) -> None:
     message = spec_error(tmp_path, evaluation=evaluation({"strategy": "max_profit"}))
     assert "evaluation.threshold.strategy: max_profit needs an evaluation.costs block" in message
