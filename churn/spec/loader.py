@@ -11,6 +11,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 
 from churn.errors import SpecError
+from churn.settings import DEFAULT_SPEC as DEFAULT_SPEC  # the one default, named in settings
 from churn.spec.checks import Location, Problem, SpecProblems
 from churn.spec.model import Spec
 from churn.spec.yaml_lines import (
@@ -21,7 +22,6 @@ from churn.spec.yaml_lines import (
     load_located,
 )
 
-DEFAULT_SPEC = Path("spec/telco.yaml")
 MAX_SPEC_BYTES: Final = 1_048_576
 """A spec file may be at most 1 MiB (the default spec is about 6 KB)."""
 
