@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from churn.run.compose import Execute, RunOutcome, Say, compose_run
-from churn.settings import ChurnSettings, load_settings
+from churn.settings import ChurnSettings
 from flows.server import TemporaryServer, configured_api_url, long_lived_url
 
 
@@ -88,10 +88,12 @@ class Stopwatch:
 
 
 @contextmanager
-def prefect_steps(say: Say, mark: Callable[[str], None]) -> Iterator[Callable[[], Execute]]:
+def prefect_steps(
+    settings: ChurnSettings, say: Say, mark: Callable[[str], None]
+) -> Iterator[Callable[[], Execute]]:
     """The orchestrator of ``churn run``: Prefect's API starts now; once the data is valid,
     Prefect is imported, its API awaited, and the run executes as the ``churn-train`` flow."""
-    with prefect_api(say, load_settings()) as prefect_settings:
+    with prefect_api(say, settings) as prefect_settings:
 
         def ready() -> Execute:
             import prefect.settings
@@ -123,7 +125,8 @@ def run_training(
     """``churn run``: the run composed with Prefect as its orchestrator.
 
     Raises:
-        SpecError, DataContractError, RegistryError, ClusterError: before the flow starts.
+        SpecError, DataContractError, RegistryError, ClusterError, SettingsError: before the
+            flow starts.
         PrefectServerError: the temporary server did not start (the message says what to do).
     """
     _quiet_prefect_defaults()
@@ -132,7 +135,7 @@ def run_training(
         return compose_run(
             spec_path,
             home,
-            orchestrator=lambda ctx: prefect_steps(say, watch.mark),
+            orchestrator=lambda ctx, settings: prefect_steps(settings, say, watch.mark),
             say=say,
             mark=watch.mark,
         )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from churn.run.preflight import PreparedRun, check_data, open_run
-from churn.settings import load_settings
+from churn.settings import ChurnSettings, load_settings
 
 if TYPE_CHECKING:
     from churn.run.steps import RunContext
@@ -36,9 +36,12 @@ GATES_NOT_MET: Final = 4
 Execute = Callable[[PreparedRun, Executor, bool], dict[str, Any]]
 """Runs the sequence on a checked run with a pool (and the report, or not); returns the
 manifest (run.json)."""
-Orchestrator = Callable[["RunContext"], AbstractContextManager[Callable[[], Execute]]]
-"""Started once the run is open; yields a function that waits until it is ready (called after
-the data is validated) and returns how to execute the run. Stopped when the run ends."""
+Orchestrator = Callable[
+    ["RunContext", ChurnSettings], AbstractContextManager[Callable[[], Execute]]
+]
+"""Started once the run is open (with the settings the run read); yields a function that
+waits until it is ready (called after the data is validated) and returns how to execute the
+run. Stopped when the run ends."""
 Say = Callable[[str], None]
 
 log = logging.getLogger("churn.run")
@@ -71,7 +74,7 @@ class RunOutcome:
 
 
 @contextmanager
-def in_process(ctx: RunContext) -> Iterator[Callable[[], Execute]]:
+def in_process(ctx: RunContext, settings: ChurnSettings) -> Iterator[Callable[[], Execute]]:
     """No orchestrator: each step is called in this process (submitted ones in threads)."""
     from churn.run.sequence import LocalSteps, execute_run
 
@@ -119,7 +122,7 @@ def compose_run(
     with open_run(spec_path, home) as ctx:
         scheduler = named_scheduler(ctx.spec, settings.dask_scheduler) if pool is None else None
         mark("checks")
-        with orchestrator(ctx) as ready:
+        with orchestrator(ctx, settings) as ready:
             if scheduler is not None:
                 say(f"training on the Dask cluster at {scheduler.address} ({scheduler.source})")
             if pool is None:

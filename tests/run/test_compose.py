@@ -35,9 +35,9 @@ def test_an_orchestrator_starts_after_the_checks_and_executes_after_the_data(
     events: list[str] = []
 
     @contextmanager
-    def recording(ctx: Any) -> Iterator[Callable[[], Any]]:
+    def recording(ctx: Any, settings: Any) -> Iterator[Callable[[], Any]]:
         events.append("start")
-        with in_process(ctx) as ready:
+        with in_process(ctx, settings) as ready:
             yield lambda: (events.append("ready"), ready())[1]
         events.append("stop")
 
