@@ -3,21 +3,20 @@
 :func:`load_settings` reads them when a command starts (never at import time) and turns a bad
 value into a :class:`SettingsError` naming the variable (exit code 1). The API's limits extend
 this object (:class:`api.settings.Settings`); the README's "Environment variables" table lists
-every field (a test keeps the two equal). :func:`cpu_limit` is the one count of the CPUs a
-container may use; the image's entrypoint calls it too (``python3 -m churn.settings cpus``).
+every field (a test keeps the two equal). Both worker counts default to
+:func:`churn.cpus.cpu_limit`, the one count of the CPUs a container may use.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import sys
 from pathlib import Path
 from typing import Final, TypeVar, overload
 
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from churn.cpus import CGROUP_ROOT, cpu_limit
 from churn.errors import ChurnError
 
 DEFAULT_SPEC: Final = Path("spec/telco.yaml")
@@ -75,7 +74,7 @@ class ChurnSettings(BaseSettings):
         description="Set by `churn serve` for its worker processes (not for users).",
     )
     cgroup_root: Path = Field(
-        default=Path("/sys/fs/cgroup"),
+        default=CGROUP_ROOT,
         description="Where the CPU limit is read (`cpu.max`, or cgroup v1's `cpu/`); for tests.",
     )
     prefect_api_url: str = Field(
@@ -156,51 +155,3 @@ def _problems(settings: type[BaseSettings], exc: ValidationError) -> str:
         name = next((n for n in names if os.environ.get(n, "").strip()), names[0])
         lines.append(f"{name}={error['input']!r}: {error['msg'].lower()}")
     return "invalid environment: " + "; ".join(lines)
-
-
-def cpu_limit(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
-    """The CPUs this process may use: the cgroup CPU quota (v2 ``cpu.max``, else v1's
-    ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``), rounded up, capped by the CPU affinity.
-
-    ``os.cpu_count()`` sees the node's cores, not the container's quota: under a 1-CPU limit on
-    a 16-core node, 16 OpenMP threads per fit oversubscribe it (one fit ran 90x slower).
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = max(1, cores or 1)
-    quota = _quota(cgroup_root)
-    if quota is None:
-        return cores
-    return max(1, min(cores, math.ceil(quota)))
-
-
-def _quota(root: Path) -> float | None:
-    """CPUs allowed by the cgroup under ``root``; None when unlimited or unreadable."""
-    try:
-        if (root / "cpu.max").is_file():
-            quota, period = (root / "cpu.max").read_text().split()[:2]
-        else:
-            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
-            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
-        if int(quota) <= 0 or int(period) <= 0:
-            return None
-        return int(quota) / int(period)
-    except (OSError, ValueError):  # "max", "-1", missing files: no limit
-        return None
-
-
-def print_cpus(argv: list[str]) -> int:
-    """``python3 -m churn.settings cpus``: print the CPU limit (for the image's entrypoint)."""
-    if argv != ["cpus"]:
-        print("usage: python3 -m churn.settings cpus", file=sys.stderr)
-        return 2
-    try:
-        root = load_settings().cgroup_root
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(cpu_limit(root))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(print_cpus(sys.argv[1:]))

@@ -3,13 +3,13 @@
 #
 # os.cpu_count() and nproc see the host's cores, not the cgroup quota: under a 1-CPU limit on
 # a 16-core node, 16 OpenMP threads per fit oversubscribe the quota (one fit ran 90x slower).
-# The limit is counted once, by churn itself (churn.settings.cpu_limit: cgroup v2 cpu.max, else
+# The limit is counted once, by churn itself (churn.cpus.cpu_limit: cgroup v2 cpu.max, else
 # cgroup v1's quota and period, else the CPU affinity; CHURN_CGROUP_ROOT, default
 # /sys/fs/cgroup, exists for tests). churn sizes its training workers (CHURN_TRAIN_WORKERS) and
 # API processes (CHURN_API_WORKERS) from the same count. Variables already set win.
 set -eu
 
-cpus=$(python3 -m churn.settings cpus)
+cpus=$(python3 -m churn.cpus ${CHURN_CGROUP_ROOT:+"$CHURN_CGROUP_ROOT"})
 : "${OMP_NUM_THREADS:=$cpus}"
 : "${OPENBLAS_NUM_THREADS:=$cpus}"
 : "${MKL_NUM_THREADS:=$cpus}"

@@ -1,10 +1,11 @@
 """The image's entrypoint sizes native thread pools to the container's CPU limit, counted by
-churn itself (``python3 -m churn.settings cpus``)."""
+churn itself (``python3 -m churn.cpus``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,12 +120,25 @@ def test_no_command_is_an_error_with_a_message(tmp_path) -> None:
 
 def test_the_entrypoint_counts_cpus_with_churns_own_function(tmp_path) -> None:
     text = ENTRYPOINT.read_text()
-    assert "python3 -m churn.settings cpus" in text
+    assert "python3 -m churn.cpus" in text
     assert "cpu.max" not in text.split("set -eu", 1)[1]  # no second count in shell
 
 
-def test_an_unusable_churn_variable_stops_the_entrypoint_with_a_message(tmp_path) -> None:
-    result = run_entrypoint("env", CHURN_CGROUP_ROOT=str(tmp_path), CHURN_API_WORKERS="none")
-    assert result.returncode == 1
-    assert "CHURN_API_WORKERS='none'" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_the_cpu_count_loads_no_third_party_library() -> None:
+    probe = (
+        "import sys, churn.cpus; "
+        "print([m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings', "
+        "'numpy', 'yaml', 'typer')])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_bad_call_of_the_cpu_count_is_an_error_with_a_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "churn.cpus", "a", "b"], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "usage: python3 -m churn.cpus [CGROUP_ROOT]" in result.stderr

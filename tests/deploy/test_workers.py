@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from churn.settings import SettingsError, cpu_limit, load_settings
+from churn.cpus import cpu_limit
+from churn.settings import SettingsError, load_settings
 
 CORES = len(os.sched_getaffinity(0))
 
