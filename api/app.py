@@ -28,6 +28,7 @@ from api.state import AppState, ModelHolder
 from churn import __version__
 from churn.registry import Registry, resolve_home
 from churn.serving import load_serving_model
+from churn.settings import load_settings
 from churn.spec.loader import load_spec
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     Raises:
         SpecError: The spec (``CHURN_SPEC``) cannot be loaded.
+        SettingsError: A ``CHURN_*`` variable has an unusable value.
     """
-    settings = settings if settings is not None else Settings()
+    settings = settings if settings is not None else load_settings(Settings)
     spec = load_spec(settings.spec)
     registry = Registry(resolve_home(settings.home))
     records = build_record_schema(spec, max_batch=settings.max_batch)

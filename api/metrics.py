@@ -7,7 +7,6 @@ worker's: counters and histograms are summed; each gauge says how its workers' v
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +16,7 @@ from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from churn.serving import ServingModel
+from churn.settings import load_settings
 
 RUN_STATUSES = ("succeeded", "failed", "running", "incomplete", "unknown")
 SUCCESS_LOOKBACK = 50
@@ -174,7 +174,7 @@ class ApiMetrics:
 
 def multiprocess_mode() -> bool:
     """True when metrics are kept in per-process files (several workers)."""
-    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    return load_settings().prometheus_multiproc_dir is not None
 
 
 def exposition(metrics: ApiMetrics, accept: str) -> tuple[bytes, str]:

@@ -1,31 +1,25 @@
-"""API settings, read from ``CHURN_*`` environment variables when the app is created."""
+"""API settings, read from ``CHURN_*`` environment variables when the app is created: churn's
+settings (:class:`churn.settings.ChurnSettings`: the registry home, the spec, ...) and the API's
+limits."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from churn.settings import ChurnSettings
 
 BYTES_PER_RECORD = 4096
 """Body allowance per record (a Telco record is about 500 bytes of JSON)."""
 
 
-class Settings(BaseSettings):
-    """How the API finds the registry and the spec, and its limits.
+class Settings(ChurnSettings):
+    """How the API finds the registry and the spec (churn's settings), and its limits.
 
-    Every field is read from the environment with the ``CHURN_`` prefix: ``CHURN_HOME``,
-    ``CHURN_SPEC``, ``CHURN_MAX_BATCH``, ``CHURN_RELOAD_INTERVAL``, ``CHURN_MAX_BODY_BYTES``,
-    ``CHURN_BATCH_MAX_WAIT_MS``, ``CHURN_BATCH_MAX_SIZE``.
+    Every field is read from the environment with the ``CHURN_`` prefix: ``CHURN_MAX_BATCH``,
+    ``CHURN_RELOAD_INTERVAL``, ``CHURN_MAX_BODY_BYTES``, ``CHURN_BATCH_MAX_WAIT_MS``,
+    ``CHURN_BATCH_MAX_SIZE``, and churn's own (``CHURN_HOME``, ``CHURN_SPEC``, ...).
     """
 
-    model_config = SettingsConfigDict(env_prefix="CHURN_", frozen=True, extra="ignore")
-
-    home: Path = Field(default=Path("artifacts"), description="The registry home (CHURN_HOME).")
-    spec: Path = Field(
-        default=Path("spec/telco.yaml"),
-        description="The spec whose columns define a /predict record (CHURN_SPEC).",
-    )
     max_batch: int = Field(
         default=1000, ge=1, le=1_000_000, description="Most records one /predict call may send."
     )

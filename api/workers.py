@@ -17,7 +17,6 @@ worker asks Linux to send it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``)
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import shutil
 import signal
@@ -30,12 +29,12 @@ from fastapi import FastAPI
 
 from api.server_limits import server_limits
 from churn.orphans import die_with_parent
+from churn.settings import load_settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PARENT_ENV = "CHURN_SUPERVISOR_PID"
 FOLDER_PREFIX = "churn-metrics-"
 """Metric folders are named ``churn-metrics-<pid of churn serve>-<random>``."""
-CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 PROTOCOL = "api.protocol:BoundedHttpToolsProtocol"
 """The HTTP protocol every process serves with (by name: ``--workers N`` processes import it)."""
 HEALTHCHECK_SECONDS = 30
@@ -43,28 +42,14 @@ HEALTHCHECK_SECONDS = 30
 (uvicorn's 5 s default restarts workers that are still importing on a busy machine)."""
 
 
-def cpu_limit(cpu_max: Path = CPU_MAX) -> int:
-    """The CPUs this process may use: the cgroup v2 quota if one is set, else its CPU affinity."""
-    cpus = len(os.sched_getaffinity(0))
-    with contextlib.suppress(OSError, ValueError):
-        quota, period = cpu_max.read_text().split()[:2]
-        if quota != "max":
-            return max(1, min(cpus, math.ceil(int(quota) / int(period))))
-    return max(1, cpus)
-
-
 def default_workers() -> int:
-    """``CHURN_WORKERS`` if set, else one worker per CPU of the container (:func:`cpu_limit`).
+    """``CHURN_API_WORKERS`` if set, else one worker per CPU of the container (see
+    :meth:`churn.settings.ChurnSettings.serving_workers`).
 
     Raises:
-        ValueError: ``CHURN_WORKERS`` is not a whole number of at least 1.
+        SettingsError: ``CHURN_API_WORKERS`` is not a whole number of at least 1.
     """
-    value = os.environ.get("CHURN_WORKERS", "").strip()
-    if not value:
-        return cpu_limit()
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"CHURN_WORKERS must be a whole number of at least 1, got {value!r}")
-    return int(value)
+    return load_settings().serving_workers()
 
 
 def run(host: str, port: int, workers: int) -> None:
@@ -95,8 +80,8 @@ def run(host: str, port: int, workers: int) -> None:
 
 def _metrics_folder() -> tuple[Path, bool]:
     """An empty folder for the workers' metric files, and whether ``run`` should remove it."""
-    named = os.environ.get(MULTIPROC_ENV)
-    if not named:
+    named = load_settings().prometheus_multiproc_dir
+    if named is None:
         _remove_orphaned_folders(Path(tempfile.gettempdir()))
         return Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")), True
     folder = Path(named)
@@ -150,6 +135,6 @@ def _die_with_parent() -> None:
     """SIGTERM when the parent dies (so the worker shuts down and drops its live gauges); exit
     now if it already has (then this process was re-parented before it could ask)."""
     die_with_parent(signal.SIGTERM)
-    parent = os.environ.get(PARENT_ENV, "")
-    if parent.isdigit() and os.getppid() != int(parent):
+    parent = load_settings().supervisor_pid
+    if parent is not None and os.getppid() != parent:
         raise SystemExit(f"churn serve (pid {parent}) has ended; this worker stops too")

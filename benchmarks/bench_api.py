@@ -39,7 +39,8 @@ from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from churn.contract import load_dataset  # noqa: E402
 from churn.registry import Registry  # noqa: E402
-from churn.run.sequence import run_in_process  # noqa: E402
+from churn.run.compose import compose_run  # noqa: E402
+from churn.run.pool import InlineExecutor  # noqa: E402
 from churn.serving import load_serving_model, single_openmp_thread  # noqa: E402
 from churn.spec.loader import load_spec  # noqa: E402
 from churn.training.evaluate import split_dataset  # noqa: E402
@@ -53,7 +54,7 @@ TIME_LIMIT = 20.0
 
 def train(spec_path: Path, home: Path) -> str:
     """One run of the spec through the library steps; returns the run id."""
-    return str(run_in_process(spec_path, home)["run_id"])
+    return str(compose_run(spec_path, home, pool=InlineExecutor(), report=False).manifest["run_id"])
 
 
 def records(frame: pd.DataFrame, id_column: str, columns: list[str]) -> list[dict[str, Any]]:

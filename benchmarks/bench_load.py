@@ -40,7 +40,8 @@ import yaml  # noqa: E402
 
 from churn.contract import load_dataset  # noqa: E402
 from churn.registry import Registry  # noqa: E402
-from churn.run.sequence import run_in_process  # noqa: E402
+from churn.run.compose import compose_run  # noqa: E402
+from churn.run.pool import InlineExecutor  # noqa: E402
 from churn.serving import load_serving_model, single_openmp_thread  # noqa: E402
 from churn.serving.score_file import score_file, scoring_model  # noqa: E402
 from churn.spec.loader import load_spec  # noqa: E402
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             if home is None:
                 home = scratch / f"home-{model}"
                 print(f"training {model} into {home} ...", flush=True)
-                run_in_process(spec, home)
+                compose_run(spec, home, pool=InlineExecutor(), report=False)
             results.append(measure(model, home, spec, args, scratch))
     for result in results:
         b, s = result["bare"], result["score"]

@@ -52,22 +52,6 @@ class DataContractError(ChurnError):
         super().__init__("\n".join([header, *(f"  {f}" for f in failures)]))
 
 
-class GateFailure(ChurnError):
-    """The winning candidate did not pass the spec's quality gates.
-
-    ``manifest`` is the failed run's run.json, so callers can show what failed and why.
-    """
-
-    exit_code = 4
-
-    def __init__(self, message: str, manifest: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.manifest = manifest or {}
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (str(self), self.manifest)
-
-
 class RegistryError(ChurnError):
     """The run registry is missing something, or is locked by another run."""
 

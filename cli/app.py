@@ -12,10 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from churn.errors import ChurnError
-
-DEFAULT_SPEC = Path("spec/telco.yaml")
-"""``churn.spec.loader.DEFAULT_SPEC``, repeated so that no command loads the ML stack to show
-its help (a test keeps the two equal)."""
+from churn.settings import DEFAULT_SPEC
 
 if TYPE_CHECKING:
     from churn.registry import Registry
@@ -81,16 +78,14 @@ def run(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = F
     Exit codes: 0 promoted or champion kept by policy, 4 gates not met, 3 data contract,
     2 spec, 1 anything else.
     """
-    from churn.errors import GateFailure
     from cli.summary import run_text
     from flows.runtime import run_training
 
-    try:
-        manifest = run_training(str(spec), str(home) if home is not None else None)
-    except GateFailure as exc:
-        emit(exc.manifest, as_json=as_json, text=run_text(exc.manifest))
-        raise
-    emit(manifest, as_json=as_json, text=run_text(manifest))
+    outcome = run_training(str(spec), str(home) if home is not None else None)
+    emit(outcome.manifest, as_json=as_json, text=run_text(outcome.manifest))
+    if outcome.failed:
+        typer.echo(outcome.reason, err=True)
+    raise typer.Exit(outcome.exit_code)
 
 
 def _registry(home: Path | None) -> Registry:
@@ -205,7 +200,9 @@ def serve(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", min=1, help="Worker processes (default: $CHURN_WORKERS or one per CPU)."
+            "--workers",
+            min=1,
+            help="Worker processes (default: $CHURN_API_WORKERS or one per CPU).",
         ),
     ] = None,
     max_header_bytes: Annotated[

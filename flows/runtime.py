@@ -1,15 +1,12 @@
-"""How ``churn run`` starts: everything that can fail fast first, the slow starts overlapped.
+"""How ``churn run`` runs under Prefect: :func:`churn.run.compose.compose_run` with Prefect as
+its orchestrator.
 
-1. The spec is loaded, the registry's run lock taken and the champion's model checked
-   (:func:`churn.run.open_run`): a bad spec, a second run or a damaged champion ends here,
-   before any server or worker process exists.
-2. Prefect's API is found (``PREFECT_API_URL``, a long-lived local server) or a temporary
-   server is started, and the training pool's fork server starts importing the training stack
-   (or, when a Dask scheduler is named, this process connects to it: an unreachable one ends the
-   run with exit 1); both run in other processes while this one validates the data and imports
-   Prefect.
-3. The flow runs the sequence; then the pool and the server are stopped. If this process is
-   killed instead, the kernel stops them (see :mod:`churn.orphans`).
+The composition takes the run lock, loads the spec and checks the champion first; then
+:func:`prefect_steps` finds Prefect's API (``PREFECT_API_URL``, a long-lived local server) or
+starts a temporary server, in another process while this one opens the training pool, validates
+the data and imports Prefect; the flow (:func:`flows.train.run_flow`) runs the sequence; then
+the pool and the server are stopped. If this process is killed instead, the kernel stops them
+(see :mod:`churn.orphans`).
 """
 
 from __future__ import annotations
@@ -20,20 +17,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from churn.run.cluster import named_scheduler
-from churn.run.pool import open_pool
-from churn.run.preflight import open_run, validate
-from flows.server import (
-    TemporaryServer,
-    configured_api_url,
-    long_lived_url,
-    start_timeout,
-)
-
-Say = Callable[[str], None]
+from churn.run.compose import Execute, RunOutcome, Say, compose_run
+from churn.settings import ChurnSettings
+from flows.server import TemporaryServer, configured_api_url, long_lived_url
 
 
 def say_on_stderr(message: str) -> None:
@@ -51,15 +39,15 @@ def _quiet_prefect_defaults() -> None:
 
 
 @contextmanager
-def prefect_api(say: Say) -> Iterator[Callable[[], dict[str, Any]]]:
+def prefect_api(say: Say, settings: ChurnSettings) -> Iterator[Callable[[], dict[str, Any]]]:
     """Find or start Prefect's API; yields a function that waits for it and returns the
     Prefect settings to run under (its URL, and no heartbeats for a temporary server)."""
-    url = configured_api_url() or long_lived_url()
+    url = configured_api_url(settings) or long_lived_url(settings)
     if url is not None:
         yield lambda: {"PREFECT_API_URL": url}
         return
-    fresh = not (_prefect_home() / "prefect.db").exists()
-    timeout = start_timeout()
+    fresh = not (settings.prefect_home.expanduser() / "prefect.db").exists()
+    timeout = settings.prefect_start_timeout
     server = TemporaryServer()
     server.start()  # in the background: the data is validated meanwhile
 
@@ -78,10 +66,6 @@ def prefect_api(say: Say) -> Iterator[Callable[[], dict[str, Any]]]:
         yield ready
     finally:
         server.stop()
-
-
-def _prefect_home() -> Path:
-    return Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
 
 
 class Stopwatch:
@@ -103,51 +87,58 @@ class Stopwatch:
         return f"stages: {parts}; total {time.monotonic() - self._start:.1f} s"
 
 
+@contextmanager
+def prefect_steps(
+    settings: ChurnSettings, say: Say, mark: Callable[[str], None]
+) -> Iterator[Callable[[], Execute]]:
+    """The orchestrator of ``churn run``: Prefect's API starts now; once the data is valid,
+    Prefect is imported, its API awaited, and the run executes as the ``churn-train`` flow."""
+    with prefect_api(say, settings) as prefect_settings:
+
+        def ready() -> Execute:
+            import prefect.settings
+
+            from flows import train
+
+            mark("imports")
+            settings = prefect_settings()
+            mark("waiting for Prefect")
+            say(f"Prefect API {settings['PREFECT_API_URL']}")
+            updates = {getattr(prefect.settings, name): value for name, value in settings.items()}
+
+            def execute(run: Any, pool: Any, report: bool) -> dict[str, Any]:
+                with prefect.settings.temporary_settings(updates=updates):
+                    try:
+                        return train.run_flow(run, pool, report)
+                    finally:
+                        _drain_prefect_workers()
+                        mark("flow")
+
+            return execute
+
+        yield ready
+
+
 def run_training(
     spec_path: str, home: str | None = None, *, say: Say = say_on_stderr
-) -> dict[str, Any]:
-    """``churn run``: check, start Prefect and the workers together, run the flow.
+) -> RunOutcome:
+    """``churn run``: the run composed with Prefect as its orchestrator.
 
     Raises:
-        SpecError, DataContractError, RegistryError, ClusterError: before the flow starts.
-        GateFailure: the gates were not met (the flow run is Failed).
+        SpecError, DataContractError, RegistryError, ClusterError, SettingsError: before the
+            flow starts.
         PrefectServerError: the temporary server did not start (the message says what to do).
     """
     _quiet_prefect_defaults()
     watch = Stopwatch()
     try:
-        with open_run(spec_path, home) as ctx:
-            scheduler = named_scheduler(ctx.spec)  # a malformed address ends the run here
-            watch.mark("checks")
-            with prefect_api(say) as prefect_settings:
-                if scheduler is not None:
-                    say(f"training on the Dask cluster at {scheduler.address} ({scheduler.source})")
-                pool = open_pool(len(ctx.spec.models), scheduler)
-                try:
-                    prepared = validate(ctx)
-                    watch.mark("data")
-                    import prefect.settings
-
-                    from flows import train
-
-                    watch.mark("imports")
-                    settings = prefect_settings()
-                    watch.mark("waiting for Prefect")
-                    say(f"Prefect API {settings['PREFECT_API_URL']}")
-                    updates = {
-                        getattr(prefect.settings, name): value for name, value in settings.items()
-                    }
-                    with prefect.settings.temporary_settings(updates=updates):
-                        try:
-                            manifest: dict[str, Any] = train.run_flow(
-                                spec_path, home, prepared, pool
-                            )
-                            return manifest
-                        finally:
-                            _drain_prefect_workers()
-                            watch.mark("flow")
-                finally:
-                    pool.shutdown(wait=True, cancel_futures=True)
+        return compose_run(
+            spec_path,
+            home,
+            orchestrator=lambda ctx, settings: prefect_steps(settings, say, watch.mark),
+            say=say,
+            mark=watch.mark,
+        )
     finally:
         if "flow" in watch.stages:
             watch.mark("stop")

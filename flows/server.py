@@ -1,7 +1,8 @@
 """Prefect's API for a run: ``PREFECT_API_URL``, a long-lived local server, or a temporary one.
 
-The temporary server is Prefect's own (``prefect.server.api.server:create_app`` under uvicorn,
-as Prefect's ``SubprocessASGIServer`` runs it), started here instead because:
+The temporary server is Prefect's own app (``prefect.server.api.server.create_app`` with its
+public ``ephemeral`` and ``final`` arguments, through :func:`ephemeral_app`) under uvicorn, as
+Prefect's ``SubprocessASGIServer`` runs it, started here instead because:
 
 * it is started *before* Prefect is imported in this process, so its start-up (which creates
   the database on a fresh ``PREFECT_HOME``) overlaps the imports and the data validation;
@@ -31,30 +32,13 @@ from typing import Any, Final
 
 from churn.errors import ChurnError
 from churn.orphans import parent_death_hook
+from churn.settings import ChurnSettings, load_settings
 
 START_TIMEOUT_ENV: Final = "CHURN_PREFECT_START_TIMEOUT"
-DEFAULT_START_TIMEOUT: Final = 180.0
-LONG_LIVED_URL_ENV: Final = "CHURN_PREFECT_LOCAL_URL"
-DEFAULT_LONG_LIVED_URL: Final = "http://127.0.0.1:4200/api"
-"""Where ``prefect server start`` (or ``churn prefect-server``) listens by default."""
 
 
 class PrefectServerError(ChurnError):
     """The temporary Prefect server did not start (exit code 1, with what to do)."""
-
-
-def start_timeout() -> float:
-    """Seconds to wait for the temporary server (``CHURN_PREFECT_START_TIMEOUT``, default 180)."""
-    raw = os.environ.get(START_TIMEOUT_ENV, "")
-    try:
-        value = float(raw) if raw else DEFAULT_START_TIMEOUT
-    except ValueError:
-        raise PrefectServerError(
-            f"{START_TIMEOUT_ENV}={raw!r}: expected a number of seconds"
-        ) from None
-    if value <= 0:
-        raise PrefectServerError(f"{START_TIMEOUT_ENV}={raw!r}: expected a positive number")
-    return value
 
 
 def healthy(api_url: str, *, timeout: float = 0.5) -> bool:
@@ -81,6 +65,14 @@ def _prefect_dir() -> Path:
     return Path(next(iter(found.submodule_search_locations)))
 
 
+def ephemeral_app() -> Any:
+    """Prefect's API app for one command (uvicorn's factory in the server's process): no UI and
+    no background services (``ephemeral``), the last app that process builds (``final``)."""
+    from prefect.server.api.server import create_app
+
+    return create_app(ephemeral=True, final=True)
+
+
 @dataclass
 class TemporaryServer:
     """Prefect's API server in a child process, for the length of one command."""
@@ -100,22 +92,16 @@ class TemporaryServer:
 
     def start(self) -> None:
         """Start the server process and return at once (see :meth:`wait_ready`)."""
-        environment = {
-            **os.environ,
-            "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_EPHEMERAL": "1",
-            "PREFECT__SERVER_FINAL": "1",
-        }
+        _prefect_dir()  # a clear message now when Prefect is missing
+        environment = {**os.environ, "PREFECT_UI_ENABLED": "0"}
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "--app-dir",
-                str(_prefect_dir().parent),
                 "--factory",
-                "prefect.server.api.server:create_app",
+                "flows.server:ephemeral_app",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -185,27 +171,28 @@ class TemporaryServer:
         self._stderr.close()
 
 
-def configured_api_url() -> str | None:
+def configured_api_url(settings: ChurnSettings | None = None) -> str | None:
     """``PREFECT_API_URL`` from the environment, else from the active Prefect profile.
 
     Read without importing Prefect: the profile file is TOML (``prefect config set`` writes it).
     """
-    url = os.environ.get("PREFECT_API_URL", "").strip()
+    settings = settings or load_settings()
+    url = settings.prefect_api_url.strip()
     if url:
         return url
-    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
-    path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    home = settings.prefect_home.expanduser()
+    path = (settings.prefect_profiles_path or home / "profiles.toml").expanduser()
     try:
         profiles = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
+    active = settings.prefect_profile or profiles.get("active") or "ephemeral"
     profile = profiles.get("profiles", {}).get(active, {})
     value = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
     return str(value) if value else None
 
 
-def long_lived_url() -> str | None:
+def long_lived_url(settings: ChurnSettings | None = None) -> str | None:
     """The URL of a local long-lived server (``churn prefect-server``), if one answers."""
-    url = os.environ.get(LONG_LIVED_URL_ENV, DEFAULT_LONG_LIVED_URL)
+    url = (settings or load_settings()).prefect_local_url
     return url if healthy(url, timeout=0.3) else None

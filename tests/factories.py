@@ -263,3 +263,17 @@ def saved_champion(home: Path) -> Path:
             action="promote",
         )
     return home / info["path"]
+
+
+def train_run(
+    spec_path: str | Path, home: str | Path | None = None, *, pool: Any = None, report: bool = False
+) -> dict[str, Any]:
+    """One whole run through :func:`churn.run.compose.compose_run`, without an orchestrator:
+    candidates one after another in this thread (or in ``pool``), no report unless asked; the
+    manifest, also of a run whose gates were not met."""
+    from churn.run.compose import compose_run
+    from churn.run.pool import InlineExecutor
+
+    return compose_run(
+        spec_path, home, pool=pool if pool is not None else InlineExecutor(), report=report
+    ).manifest

@@ -17,7 +17,6 @@ Nothing happens at import time, and constructing a :class:`RegistryHome` touches
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Callable
@@ -27,9 +26,10 @@ from typing import IO, Any, Final
 
 from churn.errors import RegistryError
 from churn.registry.atomic_io import atomic_write, to_json
+from churn.settings import DEFAULT_HOME as DEFAULT_HOME  # the one default, named in settings
+from churn.settings import load_settings
 
 HOME_ENV: Final = "CHURN_HOME"
-DEFAULT_HOME: Final = "artifacts"
 MANIFEST: Final = "run.json"
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -41,7 +41,7 @@ def resolve_home(home: str | Path | None = None) -> Path:
     Args:
         home: An explicit home directory, or None to read the environment.
     """
-    chosen = home if home is not None else os.environ.get(HOME_ENV) or DEFAULT_HOME
+    chosen = home if home is not None else load_settings().home
     return Path(chosen).expanduser().resolve()
 
 

@@ -15,8 +15,7 @@ so workers need the image (the code) but not the registry's volume.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, Final
@@ -40,14 +39,15 @@ class Scheduler:
     timeout: float
 
 
-def named_scheduler(spec: Spec, environ: Mapping[str, str] = os.environ) -> Scheduler | None:
-    """The scheduler this run uses: ``CHURN_DASK_SCHEDULER``, else the spec's; None: local.
+def named_scheduler(spec: Spec, named: str = "") -> Scheduler | None:
+    """The scheduler this run uses: ``named`` (``CHURN_DASK_SCHEDULER``, see
+    :class:`churn.settings.ChurnSettings`), else the spec's; None: local.
 
     Raises:
         ClusterError: ``CHURN_DASK_SCHEDULER`` is not a scheduler address (nor ``local``).
     """
     timeout = spec.compute.connect_timeout
-    raw = environ.get(SCHEDULER_ENV, "").strip()
+    raw = named.strip()
     if raw.lower() == LOCAL:
         return None
     if raw:

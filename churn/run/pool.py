@@ -17,36 +17,17 @@ import threading
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
-from churn.errors import ChurnError
 from churn.orphans import die_with_parent
 
 if TYPE_CHECKING:
     from churn.run.cluster import Scheduler
 
-WORKERS_ENV: Final = "CHURN_WORKERS"
 NATIVE_THREAD_VARIABLES: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 PRELOAD: Final = ["churn.run.forkserver_guard", "churn.run.steps"]
 """What the fork server imports once: a guard that ties its life to ours, then the steps and,
 through them, the whole training stack."""
 
 _LIMITS: list[Any] = []
-
-
-def available_cpus() -> int:
-    """CPUs this process may use: ``CHURN_WORKERS`` when set (the image's entrypoint sets it
-    from the container's CPU limit, which ``os.cpu_count()`` does not see), else the affinity.
-
-    Raises:
-        ChurnError: ``CHURN_WORKERS`` is not a whole number >= 1.
-    """
-    raw = os.environ.get(WORKERS_ENV, "").strip()
-    if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ChurnError(f"{WORKERS_ENV} must be a whole number >= 1, got {raw!r}")
-        return int(raw)
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def limit_native_threads() -> None:
@@ -65,7 +46,7 @@ def _initialize_worker() -> None:
 
 
 class InlineExecutor(Executor):
-    """Runs each call in the calling thread (tests, ``CHURN_WORKERS=1``, a single CPU).
+    """Runs each call in the calling thread (tests, ``CHURN_TRAIN_WORKERS=1``, a single CPU).
 
     One call at a time: candidates submitted from several step threads train one after
     another, so the process holds one fit's working set, not one per candidate, and fits do
@@ -108,13 +89,15 @@ def describe_pool(pool: Executor) -> dict[str, Any] | None:
     return describe() if callable(describe) else None
 
 
-def start_training_pool(candidates: int) -> Executor:
-    """A pool of ``min(candidates, CPUs)`` workers, its fork server starting in the background.
+def start_training_pool(candidates: int, workers: int) -> Executor:
+    """A pool of ``min(candidates, workers)`` workers (``workers``: see
+    :meth:`churn.settings.ChurnSettings.training_workers`), its fork server starting in the
+    background.
 
     Call it early: the fork server imports the training stack while this process does other
     work (loading the spec, starting Prefect's server, validating the data).
     """
-    workers = min(max(1, candidates), available_cpus())
+    workers = min(max(1, candidates), workers)
     if workers == 1 or not sys.platform.startswith("linux"):
         return InlineExecutor()
     previous = {name: os.environ.get(name) for name in NATIVE_THREAD_VARIABLES}
@@ -132,15 +115,15 @@ def start_training_pool(candidates: int) -> Executor:
     return WorkerPool(workers, context)
 
 
-def open_pool(candidates: int, scheduler: Scheduler | None) -> Executor:
+def open_pool(candidates: int, scheduler: Scheduler | None, workers: int) -> Executor:
     """Where a run's candidates train: on the Dask cluster of ``scheduler`` (see
-    :func:`churn.run.cluster.named_scheduler`), else worker processes on this machine.
+    :func:`churn.run.cluster.named_scheduler`), else at most ``workers`` processes here.
 
     Raises:
         ClusterError: The scheduler does not answer, or has no worker, within its timeout.
     """
     if scheduler is None:
-        return start_training_pool(candidates)
+        return start_training_pool(candidates, workers)
     from churn.run.cluster import connect
 
     return connect(scheduler)

@@ -2,7 +2,7 @@
 
 ``open_run`` takes the registry's run lock first (a second run is refused here, before even the ML
 stack is imported), then loads the spec (a spec error stops here, exit 2) and checks the champion's
-model file (a damaged champion stops here, exit 1). ``validate`` then creates the run folder and
+model file (a damaged champion stops here, exit 1). ``check_data`` then creates the run folder and
 reads and validates the data (exit 3), which callers overlap with starting Prefect's server and the
 workers.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,12 +27,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("churn.run")
 
 
-@dataclass(frozen=True)
 class PreparedRun:
-    """A run whose spec, lock, champion and data have all been checked."""
+    """A run whose spec, lock, champion and data have all been checked.
 
-    ctx: RunContext
-    frame: pd.DataFrame
+    A plain class with slots, not a dataclass: handed to the Prefect flow as an argument, it is
+    not stored on Prefect's server (an object it cannot encode is kept as a placeholder), and a
+    dataclass would be deep-copied, DataFrame and all, on the way to that placeholder.
+    """
+
+    __slots__ = ("ctx", "frame")
+
+    def __init__(self, ctx: RunContext, frame: pd.DataFrame) -> None:
+        self.ctx = ctx
+        self.frame = frame
 
 
 @contextmanager
@@ -56,7 +62,7 @@ def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[
             yield ctx
 
 
-def validate(ctx: RunContext) -> PreparedRun:
+def check_data(ctx: RunContext) -> PreparedRun:
     """Create the run folder (status running), then read and validate the data.
 
     Raises:

@@ -1,11 +1,12 @@
 """The one sequence of a run's steps, with its crash handling and report.
 
-``churn run`` (through the Prefect flow), tests and benchmarks all run a run through
-:func:`execute_run`; what differs is only *how* a step is called (:class:`Steps`: inline, or as
-an orchestrator's task) and *where* candidates train (an :class:`~concurrent.futures.Executor`:
-worker processes, or the calling thread). Before it, :func:`churn.run.preflight.preflight` has
-loaded the spec, taken the lock, checked the champion and validated the data, so no orchestrator
-or worker starts for a run that cannot train.
+:func:`churn.run.compose.compose_run` (called by ``churn run``, tests and benchmarks) runs a run
+through :func:`execute_run`; what differs is only *how* a step is called (:class:`Steps`: inline,
+or as an orchestrator's task) and *where* candidates train (an
+:class:`~concurrent.futures.Executor`: worker processes, a Dask cluster, or the calling thread).
+Before it, :func:`churn.run.preflight.open_run` has taken the lock, loaded the spec and checked
+the champion, and :func:`churn.run.preflight.check_data` has validated the data, so nothing
+trains for a run that cannot.
 
 Nothing writes ``champion.json`` or the ledger before the promote step. A run that dies before
 its report is marked failed/incomplete (or, if it died after its promotion committed,
@@ -18,13 +19,11 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from concurrent.futures import ThreadPoolExecutor as _Threads
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from churn.errors import GateFailure
 from churn.run import report_steps, steps
-from churn.run.pool import InlineExecutor, describe_pool
-from churn.run.preflight import PreparedRun, open_run, validate
+from churn.run.pool import describe_pool
+from churn.run.preflight import PreparedRun
 from churn.run.step_log import timed
 from churn.run.steps import RunContext
 from churn.training.evaluate import CandidateResult, Split
@@ -70,7 +69,7 @@ class LocalSteps:
         self._threads.shutdown(wait=True)
 
 
-def train_candidate(pool: Executor, ctx: RunContext, name: str, data: Split) -> CandidateResult:
+def train_in_pool(pool: Executor, ctx: RunContext, name: str, data: Split) -> CandidateResult:
     """Train one candidate in ``pool`` and wait for it (the step a task runner runs)."""
     result = pool.submit(steps.train, ctx, name, data).result()
     metric = ctx.spec.evaluation.selection_metric
@@ -92,9 +91,11 @@ def execute_run(
 ) -> dict[str, Any]:
     """Train every candidate, gate, decide, record, promote, report; return the manifest.
 
+    A run whose gates were not met is returned like any other (its ``decision.run_failed``
+    says so); see :class:`churn.run.compose.RunOutcome`.
+
     Raises:
-        GateFailure: The decision fails the run (exit code 4; the run is recorded first).
-        BaseException: Anything else, after the run is marked incomplete.
+        BaseException: Anything that stopped the run, after the run is marked incomplete.
     """
     ctx, frame = run.ctx, run.frame
     try:
@@ -111,7 +112,7 @@ def execute_run(
         futures = {
             model.name: runner.submit(
                 f"train-{model.name}",
-                timed(f"train-{model.name}", train_candidate),
+                timed(f"train-{model.name}", train_in_pool),
                 pool,
                 ctx,
                 model.name,
@@ -153,7 +154,6 @@ def execute_run(
             winner,
             plots,
         )
-    steps.raise_if_failed(manifest)
     return manifest
 
 
@@ -191,27 +191,3 @@ def _log_verdicts(winner: str, champion: Any, gates: Any, decision: Decision) ->
     for result in gates.results:
         log.info("gate %s %s: %s (%s)", result.kind, result.metric, result.verdict, result.reason)
     log.info("decision: %s (%s)", decision.action, decision.reason)
-
-
-def run_in_process(
-    spec_path: str | Path,
-    home: str | Path | None = None,
-    *,
-    pool: Executor | None = None,
-    report: bool = False,
-) -> dict[str, Any]:
-    """One whole run in this process, without an orchestrator: for tests and benchmarks.
-
-    The same preflight and :func:`execute_run` as ``churn run``; candidates train in ``pool``
-    (default: one after another in this thread). The report is drawn only when asked, and a
-    failed gate is recorded and returned, not raised.
-    """
-    with open_run(spec_path, home) as ctx:
-        prepared = validate(ctx)
-        runner = LocalSteps()
-        try:
-            return execute_run(prepared, runner, pool or InlineExecutor(), report=report)
-        except GateFailure as failure:
-            return failure.manifest
-        finally:
-            runner.close()

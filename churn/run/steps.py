@@ -20,9 +20,7 @@ from typing import Any
 import pandas as pd
 
 from churn.contract import load_dataset_and_hash, target_vector
-from churn.errors import GateFailure
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
-from churn.registry.record import RunManifest, as_manifest
 from churn.spec import Spec
 from churn.spec.loader import load_spec_and_text
 from churn.training.compile import compile_candidate
@@ -254,20 +252,6 @@ def apply_decision(ctx: RunContext, decision: Decision) -> dict[str, Any]:
         ctx.run_id, status=status, champion_after=ctx.registry.champion_id()
     )
     return manifest.as_dict()
-
-
-def raise_if_failed(manifest: RunManifest | dict[str, Any]) -> None:
-    """Fail the run (exit code 4, a Failed flow run) when its decision says so.
-
-    Raises:
-        GateFailure: The gates were not met; carries the manifest as JSON-ready data.
-    """
-    record = as_manifest(manifest)
-    if record.decision is not None and record.decision.run_failed:
-        raise GateFailure(
-            f"run {record.run_id}: quality gates not met: {record.decision.reason}",
-            record.as_dict(),
-        )
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

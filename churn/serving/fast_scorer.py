@@ -20,6 +20,7 @@ typed like the validated training data; :attr:`FastScorer.reason` says why.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -30,6 +31,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
+from churn.private_apis import output_config
 from churn.serving.fast_encoders import lookup_encoder
 from churn.serving.fast_inputs import (
     Columns,
@@ -145,7 +147,7 @@ def _compile(pipeline: Pipeline, specs: Mapping[str, ColumnSpec]) -> _Plan:
     estimator = steps[1][1]
     if not hasattr(estimator, "predict_proba") or len(getattr(estimator, "classes_", ())) != 2:
         raise Unsupported("a final estimator without binary predict_proba")
-    if ct.sparse_output_ or getattr(ct, "_sklearn_output_config", {}).get("transform"):
+    if ct.sparse_output_ or output_config(ct).get("transform"):
         raise Unsupported("a ColumnTransformer with sparse or pandas output")
     inputs = {name: array_kind(specs[name]) for name in _input_names(pipeline, specs)}
     kinds = dict(inputs)
@@ -183,22 +185,21 @@ def _input_names(pipeline: Pipeline, specs: Mapping[str, ColumnSpec]) -> list[st
 
 ROW_INDEPENDENT: Final = frozenset(
     {
-        ("sklearn.ensemble._forest", "RandomForestClassifier"),
-        ("sklearn.ensemble._forest", "ExtraTreesClassifier"),
-        (
-            "sklearn.ensemble._hist_gradient_boosting.gradient_boosting",
-            "HistGradientBoostingClassifier",
-        ),
-        ("sklearn.ensemble._gb", "GradientBoostingClassifier"),
-        ("sklearn.tree._classes", "DecisionTreeClassifier"),
+        ("sklearn.ensemble", "RandomForestClassifier"),
+        ("sklearn.ensemble", "ExtraTreesClassifier"),
+        ("sklearn.ensemble", "HistGradientBoostingClassifier"),
+        ("sklearn.ensemble", "GradientBoostingClassifier"),
+        ("sklearn.tree", "DecisionTreeClassifier"),
         ("sklearn.dummy", "DummyClassifier"),
-        ("xgboost.sklearn", "XGBClassifier"),
+        ("xgboost", "XGBClassifier"),
         ("churn.training.cluster_xgb", "ClusterXGBClassifier"),  # its booster, as above
     }
 )
 """Estimators whose per-row probability does not depend on the other rows of the call: trees
 are walked row by row and summed in a fixed order. A linear model's matrix product may differ
-in the last bits between a one-row and a many-row call (BLAS picks another kernel)."""
+in the last bits between a one-row and a many-row call (BLAS picks another kernel). Named by
+their public modules; an estimator matches when its class is that public class (a module that
+defines the class is imported by the time one is unpickled)."""
 
 
 class FastScorer:
@@ -230,7 +231,10 @@ class FastScorer:
     def batch_invariant(self) -> bool:
         """True when scoring a record with others gives exactly its answer scored alone."""
         estimator = self.pipeline.steps[-1][1]
-        return (type(estimator).__module__, type(estimator).__name__) in ROW_INDEPENDENT
+        return any(
+            getattr(sys.modules.get(module), name, None) is type(estimator)
+            for module, name in ROW_INDEPENDENT
+        )
 
     @property
     def fast(self) -> bool:

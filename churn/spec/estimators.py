@@ -20,13 +20,14 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier, XGBModel
 
+from churn.private_apis import declares_parameter_constraints, validate_estimator_params
 from churn.spec.candidates import EnsembleSpec
 from churn.spec.evaluation import ModelSpec
 from churn.spec.xgboost_params import booster_problems, validate_wrapper_params
 
 
 @dataclass(frozen=True)
-class ModelType:
+class EstimatorKind:
     """How to build one kind of estimator."""
 
     factory: Callable[..., Any]
@@ -46,30 +47,31 @@ def _no_weight(spec: ModelSpec) -> dict[str, Any]:
     return {}
 
 
-MODEL_REGISTRY: dict[str, ModelType] = {
-    "logistic_regression": ModelType(
+MODEL_REGISTRY: dict[str, EstimatorKind] = {
+    "logistic_regression": EstimatorKind(
         LogisticRegression, "random_state", _class_weight, {"max_iter": 1000}
     ),
-    "random_forest": ModelType(RandomForestClassifier, "random_state", _class_weight, {}),
-    "extra_trees": ModelType(ExtraTreesClassifier, "random_state", _class_weight, {}),
-    "hist_gradient_boosting": ModelType(
+    "random_forest": EstimatorKind(RandomForestClassifier, "random_state", _class_weight, {}),
+    "extra_trees": EstimatorKind(ExtraTreesClassifier, "random_state", _class_weight, {}),
+    "hist_gradient_boosting": EstimatorKind(
         HistGradientBoostingClassifier, "random_state", _class_weight, {}
     ),
     # scale_pos_weight needs the training labels: see data_dependent_params().
-    "xgboost": ModelType(
+    "xgboost": EstimatorKind(
         XGBClassifier,
         "random_state",
         _no_weight,
         {"n_jobs": 1, "eval_metric": "logloss", "tree_method": "hist"},
     ),
-    "dummy": ModelType(DummyClassifier, "random_state", _no_weight, {"strategy": "prior"}),
+    "dummy": EstimatorKind(DummyClassifier, "random_state", _no_weight, {"strategy": "prior"}),
 }
 
 
 def param_problems(spec: ModelSpec | EnsembleSpec) -> list[tuple[tuple[str | int, ...], str]]:
     """Unknown parameter names and invalid values, per param.
 
-    scikit-learn models are checked by their ``_parameter_constraints``; XGBoost by
+    scikit-learn models are checked by their ``_parameter_constraints`` (see
+    :mod:`churn.private_apis`); XGBoost by
     :mod:`churn.spec.xgboost_params` (a declared table, then one round on two rows). Ensembles
     have no params of their own; their members are checked in :mod:`churn.spec.checks`.
     """
@@ -86,12 +88,12 @@ def param_problems(spec: ModelSpec | EnsembleSpec) -> list[tuple[tuple[str | int
     if problems:
         return problems
     estimator = kind.factory(**{**kind.defaults, **spec.params})
-    validate = getattr(estimator, "_validate_params", None)
+    validate: Callable[[], None] | None = None
     if isinstance(estimator, XGBModel):
         validate = partial(validate_wrapper_params, estimator)
-    elif not hasattr(estimator, "_parameter_constraints"):
-        validate = None
-    if callable(validate):
+    elif declares_parameter_constraints(estimator):
+        validate = partial(validate_estimator_params, estimator)
+    if validate is not None:
         try:
             validate()
         except (ValueError, TypeError) as exc:  # sklearn InvalidParameterError is both

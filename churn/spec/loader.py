@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from churn.errors import SpecError
 from churn.spec.bounds import MAX_ECHO, MAX_MESSAGE, shorten
+from churn.settings import DEFAULT_SPEC as DEFAULT_SPEC  # the one default, named in settings
 from churn.spec.checks import Location, Problem, SpecProblems
 from churn.spec.model import Spec
 from churn.spec.yaml_lines import (
@@ -22,7 +23,6 @@ from churn.spec.yaml_lines import (
     load_located,
 )
 
-DEFAULT_SPEC = Path("spec/telco.yaml")
 MAX_SPEC_BYTES: Final = 1_048_576
 """A spec file may be at most 1 MiB (the default spec is about 6 KB)."""
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 import warnings
-from numbers import Integral
 from typing import Any, Final
 
 import numpy as np
 import xgboost
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+
+from churn.private_apis import check_constraints, whole_number_at_least
 
 WRAPPER_CONSTRAINTS: Final[dict[str, list[Any]]] = {
-    "n_estimators": [Interval(Integral, 1, None, closed="left"), None],
-    "early_stopping_rounds": [Interval(Integral, 1, None, closed="left"), None],
+    "n_estimators": [whole_number_at_least(1), None],
+    "early_stopping_rounds": [whole_number_at_least(1), None],
     "enable_categorical": ["boolean"],
 }
 """Parameters the wrapper reads itself (the booster never sees them)."""
@@ -38,7 +38,7 @@ def validate_wrapper_params(estimator: xgboost.XGBModel) -> None:
         InvalidParameterError: One is out of range or of the wrong type.
     """
     values = estimator.get_params()
-    validate_parameter_constraints(
+    check_constraints(
         WRAPPER_CONSTRAINTS,
         {name: values[name] for name in WRAPPER_CONSTRAINTS},
         caller_name=type(estimator).__name__,

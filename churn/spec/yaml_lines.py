@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import yaml
 
-Path = tuple[str | int, ...]
+NodePath = tuple[str | int, ...]
 
 
 class YamlSyntaxError(ValueError):
@@ -29,7 +29,7 @@ class LocatedYaml:
     """Plain data from a YAML document plus the 1-based line of every path in it."""
 
     data: Any
-    lines: dict[Path, int] = field(default_factory=dict)
+    lines: dict[NodePath, int] = field(default_factory=dict)
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """Line of the deepest node along ``loc`` that the user wrote.
@@ -41,13 +41,13 @@ class LocatedYaml:
         existing = self._walk(loc, keep_missing=False)
         return self.lines.get(existing)
 
-    def clean_path(self, loc: Sequence[str | int]) -> Path:
+    def clean_path(self, loc: Sequence[str | int]) -> NodePath:
         """``loc`` without validator tags; a missing or extra key is kept so messages name it."""
         return self._walk(loc, keep_missing=True)
 
-    def _walk(self, loc: Sequence[str | int], *, keep_missing: bool) -> Path:
+    def _walk(self, loc: Sequence[str | int], *, keep_missing: bool) -> NodePath:
         node: Any = self.data
-        path: Path = ()
+        path: NodePath = ()
         for part in loc:
             if isinstance(node, dict) and part not in node and part in _tags(node):
                 continue  # a discriminated union's tag
@@ -91,7 +91,7 @@ class YamlLimitError(YamlSyntaxError):
 class YamlDuplicateKeys(YamlSyntaxError):
     """Some mapping repeats a key; ``duplicates`` holds ``(path, first line, repeated line)``."""
 
-    def __init__(self, duplicates: list[tuple[Path, int, int]]) -> None:
+    def __init__(self, duplicates: list[tuple[NodePath, int, int]]) -> None:
         path, first, again = duplicates[0]
         super().__init__(f"duplicate key {format_path(path)} (first at line {first})", again)
         self.duplicates = duplicates
@@ -176,8 +176,8 @@ def load_located(text: str) -> LocatedYaml:
         root = loader.get_single_node()
         if root is None:
             return LocatedYaml(data=None)
-        lines: dict[Path, int] = {}
-        duplicates: list[tuple[Path, int, int]] = []
+        lines: dict[NodePath, int] = {}
+        duplicates: list[tuple[NodePath, int, int]] = []
         _record_lines(root, (), lines, duplicates)  # before merge keys are flattened
         if duplicates:
             raise YamlDuplicateKeys(duplicates)
@@ -209,7 +209,10 @@ def _problem(exc: yaml.MarkedYAMLError) -> str:
 
 
 def _record_lines(
-    node: yaml.Node, path: Path, lines: dict[Path, int], duplicates: list[tuple[Path, int, int]]
+    node: yaml.Node,
+    path: NodePath,
+    lines: dict[NodePath, int],
+    duplicates: list[tuple[NodePath, int, int]],
 ) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):

@@ -60,6 +60,3 @@ def compile_candidate(spec: Spec, model: Candidate) -> Pipeline:
 def compile_spec(spec: Spec) -> dict[str, Pipeline]:
     """Every candidate, by name, in spec order. Each result survives ``sklearn.base.clone``."""
     return {model.name: compile_candidate(spec, model) for model in spec.models}
-
-
-compile = compile_spec

@@ -14,7 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from joblib import parallel_config
-from joblib._dask import DaskDistributedBackend  # joblib's backend for "dask"
+
+from churn.private_apis import dask_distributed_backend
+
+DaskDistributedBackend: Any = dask_distributed_backend()  # joblib's backend for "dask"
 
 
 class LoopsOnlyDaskBackend(DaskDistributedBackend):  # type: ignore[misc]
@@ -30,6 +33,7 @@ class LoopsOnlyDaskBackend(DaskDistributedBackend):  # type: ignore[misc]
         return int(super().effective_n_jobs(n_jobs))
 
     async def _to_func_args(self, func: Any) -> tuple[Any, Any]:
+        # joblib's private hook (see churn.private_apis): how a batch becomes a Dask task.
         batch, tasks = await super()._to_func_args(func)
         return InPlaceBatch(batch), tasks
 

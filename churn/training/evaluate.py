@@ -29,14 +29,13 @@ from churn.contract import target_vector
 from churn.contract.holdout import holdout_positions
 from churn.spec import LOWER_IS_BETTER, CalibrationSpec, Candidate, ModelSpec, Spec
 from churn.training.compile import compile_spec
-from churn.training.metrics import SKLEARN_SCORERS, compute_metrics, scorer, unneg
+from churn.training.metrics import compute_metrics, scorer, unneg
 from churn.training.models import data_dependent_params, estimator_prefix
 from churn.training.parallel import cluster_wide_fits, loop_jobs
 from churn.training.search import run_search
 from churn.training.thresholds import check_policy_met, threshold_scorer
 
 __all__ = [
-    "SKLEARN_SCORERS",
     "CandidateResult",
     "Split",
     "compute_metrics",

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from factories import train_run
 from fastapi.testclient import TestClient
-
-from churn.run.sequence import run_in_process as train_run
 
 __all__ = ["TestClient", "Trained", "record", "train_run"]
 

@@ -16,8 +16,9 @@ import pytest
 from apitools import Trained, record
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from api.workers import cpu_limit, default_workers
+from api.workers import default_workers
 from churn.registry import Registry
+from churn.settings import SettingsError
 
 pytestmark = pytest.mark.slow
 
@@ -171,18 +172,15 @@ def test_two_workers_add_up_metrics_reload_the_champion_and_end_with_serve(
 
 
 def test_the_default_worker_count_follows_the_cgroup_cpu_quota(tmp_path, monkeypatch) -> None:
-    cpu_max = tmp_path / "cpu.max"
-    cpus = len(os.sched_getaffinity(0))
-    cpu_max.write_text("max 100000\n")
-    assert cpu_limit(cpu_max) == cpus
-    cpu_max.write_text("50000 100000\n")
-    assert cpu_limit(cpu_max) == 1
-    cpu_max.write_text(f"{cpus * 100000 + 1} 100000\n")
-    assert cpu_limit(cpu_max) == cpus  # never more than the CPUs the process may run on
-    monkeypatch.setenv("CHURN_WORKERS", "3")
+    (tmp_path / "cpu.max").write_text("50000 100000\n")
+    monkeypatch.setenv("CHURN_CGROUP_ROOT", str(tmp_path))
+    monkeypatch.delenv("CHURN_API_WORKERS", raising=False)
+    monkeypatch.setenv("CHURN_WORKERS", "3")  # the training pool's older name, not the API's
+    assert default_workers() == 1
+    monkeypatch.setenv("CHURN_API_WORKERS", "3")
     assert default_workers() == 3
-    monkeypatch.setenv("CHURN_WORKERS", "two")
-    with pytest.raises(ValueError, match="CHURN_WORKERS must be a whole number"):
+    monkeypatch.setenv("CHURN_API_WORKERS", "two")
+    with pytest.raises(SettingsError, match="CHURN_API_WORKERS='two': input should be a valid"):
         default_workers()
 
 

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import edited_spec, write_project
+from factories import edited_spec, train_run, write_project
 from typer.testing import CliRunner
 
-from churn.run.sequence import run_in_process as train_run
 from cli.app import app
 
 runner = CliRunner()

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import write_project
+from factories import train_run, write_project
 from typer.testing import CliRunner
 
-from churn.run.sequence import run_in_process
 from cli.app import app
 
 runner = CliRunner()
@@ -21,7 +20,7 @@ runner = CliRunner()
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("project")
     home = folder / "home"
-    return home, run_in_process(write_project(folder, rows=300), home)
+    return home, train_run(write_project(folder, rows=300), home)
 
 
 def reproduce(home: Path, run_id: str, *more: str) -> Any:

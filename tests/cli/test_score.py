@@ -10,12 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from factories import subscriptions_frame, subscriptions_spec, write_project
+from factories import subscriptions_frame, subscriptions_spec, train_run, write_project
 from typer.testing import CliRunner
 
 from churn.contract import load_dataset
 from churn.registry import Registry
-from churn.run.sequence import run_in_process as train_run
 from churn.spec.loader import load_spec
 from cli.app import app
 

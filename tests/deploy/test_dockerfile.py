@@ -76,3 +76,18 @@ def test_the_image_answers_to_the_dask_commands_dask_kubernetes_calls() -> None:
     for role in ("scheduler", "worker"):
         assert re.search(rf"exec dask {role} \"\$@\"\\n' > /opt/venv/bin/dask-{role}", build), role
         assert "chmod 755" in build and f"/opt/venv/bin/dask-{role}" in build
+
+
+def test_the_image_sets_no_churn_variable_to_its_default() -> None:
+    from api.settings import Settings
+    from churn.settings import environment_names
+
+    env = " ".join(" ".join(i[1:]) for i in stages()[-1] if i[0] == "ENV")
+    defaults = {
+        name: str(info.default)
+        for field, info in Settings.model_fields.items()
+        for name in environment_names(Settings, field)
+    }
+    churn = dict(re.findall(r"\b(CHURN_[A-Z_]+)=(\S+)", env))
+    assert set(churn) == {"CHURN_HOME", "CHURN_SPEC"}  # the image's own places
+    assert {name: value for name, value in churn.items() if defaults.get(name) == value} == {}

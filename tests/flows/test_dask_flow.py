@@ -9,10 +9,9 @@ from pathlib import Path
 import distributed
 import pytest
 import yaml
-from factories import subscriptions_spec
+from factories import subscriptions_spec, train_run
 from typer.testing import CliRunner
 
-from churn.run.sequence import run_in_process
 from cli.app import app
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
@@ -23,7 +22,7 @@ def test_churn_run_trains_every_candidate_on_the_named_cluster(
 ) -> None:
     spec = project / "spec.yaml"
     spec.write_text(yaml.safe_dump(subscriptions_spec(), sort_keys=False))
-    local = run_in_process(spec, project / "local")
+    local = train_run(spec, project / "local")
     with (
         distributed.LocalCluster(
             n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None

@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
-from factories import subscriptions_spec
+from factories import subscriptions_spec, train_run
 from timing import python_start_cost
 
 from churn.registry import Registry
-from churn.run.sequence import run_in_process
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 
@@ -160,7 +159,7 @@ def test_a_second_run_is_refused_in_under_two_seconds(project: Path) -> None:
 def api(project: Path) -> Iterator[tuple[str, Path]]:
     """A champion, and ``churn serve`` on it in a child process."""
     home = project / "home"
-    run_in_process(write_spec(project, "first.yaml"), home)
+    train_run(write_spec(project, "first.yaml"), home)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

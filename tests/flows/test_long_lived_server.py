@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from churn.settings import load_settings
 from flows.runtime import prefect_api
 from flows.server import healthy, long_lived_url
 
@@ -41,7 +42,7 @@ def test_churn_prefect_server_serves_the_api_and_ui_until_interrupted(
         monkeypatch.setenv("CHURN_PREFECT_LOCAL_URL", url)
         assert long_lived_url() == url
         said: list[str] = []
-        with prefect_api(said.append) as ready:
+        with prefect_api(said.append, load_settings()) as ready:
             assert ready() == {"PREFECT_API_URL": url}
         assert said == []  # nothing started, nothing to wait for
     finally:

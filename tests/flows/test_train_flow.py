@@ -15,7 +15,7 @@ from flowtools import preserved_logging
 from typer.testing import CliRunner
 
 from churn.registry import Registry
-from churn.run.pool import available_cpus
+from churn.settings import load_settings
 from cli.app import app
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
@@ -83,7 +83,7 @@ def test_first_run_promotes_and_an_unchanged_rerun_leaves_the_champion(project: 
     assert first["status"] == "succeeded"
     assert first["decision"]["action"] == "promote"
     assert first["champion_before"] is None and first["champion_after"] == first["run_id"]
-    workers = min(len(subscriptions_spec()["models"]), available_cpus())
+    workers = min(len(subscriptions_spec()["models"]), load_settings().training_workers())
     executor = "processes" if workers > 1 else "inline"
     assert first["compute"] == {"executor": executor, "workers": workers}
     assert {r["verdict"] for r in first["gates"]["results"]} == {"pass", "skipped"}
@@ -145,7 +145,8 @@ def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(
 def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identical(
     champion_project: Path,
 ) -> None:
-    from flows.train import train_flow
+    from prefect import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
 
     project = champion_project
     home = project / "home"
@@ -154,12 +155,21 @@ def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identic
         project, "impossible.yaml", gates={"value": [{"metric": "roc_auc", "lower": 0.999}]}
     )
 
-    state = train_flow(str(impossible), str(home), return_state=True)
-    assert state.is_failed()
-    code, payload = churn_run(impossible, home)
-    assert code == 4
+    result = runner.invoke(app, ["run", str(impossible), "--home", str(home), "--json"])
+    assert result.exit_code == 4, result.output
+    payload = json.loads(result.stdout)
     assert payload["gates"]["results"][0]["verdict"] == "fail"
+    assert f"run {payload['run_id']}: quality gates not met" in result.stderr
+    assert "Traceback" not in result.output
     assert (home / "champion.json").read_bytes() == champion
+    # The flow run itself ended Failed with the reason; the checked run (its DataFrame) and the
+    # pool were arguments, never stored on Prefect's server.
+    with get_client(sync_client=True) as client:
+        (flow_run,) = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
+    assert flow_run.state is not None and flow_run.state.is_failed()
+    assert "quality gates not met" in (flow_run.state.message or "")
+    assert flow_run.parameters["run"] == "<PreparedRun>"
+    assert flow_run.parameters["pool"].startswith("<")
 
 
 def test_a_crash_mid_run_leaves_champion_and_ledger_untouched(

@@ -6,10 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import write_project
+from factories import train_run, write_project
 from hostile_tools import World, copy_world, spec_text
-
-from churn.run.sequence import run_in_process
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +16,7 @@ def trained_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     folder = tmp_path_factory.mktemp("hostile")
     write_project(folder)
     (folder / "spec.yaml").write_text(spec_text())
-    manifest = run_in_process(folder / "spec.yaml", folder / "home")
+    manifest = train_run(folder / "spec.yaml", folder / "home")
     assert manifest["status"] == "succeeded", manifest
     return World(folder, folder / "home", manifest["run_id"])
 

@@ -23,25 +23,25 @@ def spec(scheduler: str | None = IN_SPEC, timeout: float = 30) -> Spec:
 
 
 def test_without_a_scheduler_named_training_stays_local() -> None:
-    assert named_scheduler(spec(None), {}) is None
+    assert named_scheduler(spec(None), "") is None
 
 
 def test_the_spec_names_the_scheduler_when_the_environment_does_not() -> None:
-    assert named_scheduler(spec(), {}) == Scheduler(IN_SPEC, "the spec's compute.scheduler", 30)
+    assert named_scheduler(spec(), "") == Scheduler(IN_SPEC, "the spec's compute.scheduler", 30)
 
 
 def test_the_environment_wins_over_the_spec() -> None:
-    chosen = named_scheduler(spec(), {SCHEDULER_ENV: "dask-scheduler.churn:8786"})
+    chosen = named_scheduler(spec(), "dask-scheduler.churn:8786")
     assert chosen == Scheduler("tcp://dask-scheduler.churn:8786", SCHEDULER_ENV, 30)
 
 
 def test_local_in_the_environment_keeps_a_spec_with_a_scheduler_on_this_machine() -> None:
-    assert named_scheduler(spec(), {SCHEDULER_ENV: " LOCAL "}) is None
+    assert named_scheduler(spec(), " LOCAL ") is None
 
 
 def test_a_malformed_address_in_the_environment_is_a_churn_error_naming_the_variable() -> None:
     with pytest.raises(ClusterError) as info:
-        named_scheduler(spec(None), {SCHEDULER_ENV: "http://scheduler"})
+        named_scheduler(spec(None), "http://scheduler")
     assert str(info.value).startswith(f"{SCHEDULER_ENV}: expected SCHEME://HOST:PORT")
     assert info.value.exit_code == 1
 
@@ -67,7 +67,7 @@ def test_choosing_the_local_path_imports_no_dask(telco_spec_path) -> None:
     code = (
         "import sys; from churn.run.pool import open_pool; "
         "from churn.run.cluster import named_scheduler; from churn.spec import load_spec; "
-        "assert named_scheduler(load_spec(sys.argv[1]), {}) is None; "
+        "assert named_scheduler(load_spec(sys.argv[1]), '') is None; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
     )
     command = [sys.executable, "-c", code, str(telco_spec_path)]

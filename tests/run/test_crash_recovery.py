@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import edited_spec, write_project
+from factories import edited_spec, train_run, write_project
 
-from churn.errors import DataContractError, GateFailure, RegistryError, SpecError
+from churn.errors import DataContractError, RegistryError, SpecError
 from churn.registry import Registry, new_run_id
-from churn.run.sequence import run_in_process
 
 
 @pytest.fixture
@@ -35,11 +34,11 @@ def test_a_crash_between_the_pointer_swap_and_the_ledger_is_reconciled_on_the_sp
     project: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec, home = project
-    first = run_in_process(spec, home)["run_id"]
+    first = train_run(spec, home)["run_id"]
     with monkeypatch.context() as patch:
         die_on_ledger_append(patch, "promote")
         with pytest.raises(MemoryError):
-            run_in_process(edited_spec(spec), home)
+            train_run(edited_spec(spec), home)
     registry = Registry(home)
     second = registry.champion_id()
     assert second is not None and second != first  # the swap had committed
@@ -67,7 +66,7 @@ def test_a_process_killed_after_the_swap_is_reconciled_by_the_next_lock(
     with monkeypatch.context() as patch:
         die_on_ledger_append(patch, "promote")
         with pytest.raises(MemoryError):
-            run_in_process(spec, home)  # first run: nobody marks it (as after a SIGKILL)
+            train_run(spec, home)  # first run: nobody marks it (as after a SIGKILL)
     registry = Registry(home)
     champion = registry.champion_id()
     assert registry.manifest(str(champion))["status"] == "running"
@@ -83,12 +82,12 @@ def test_a_run_that_died_before_the_swap_is_failed_and_changes_nothing(
     project: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec, home = project
-    run_in_process(spec, home)
+    train_run(spec, home)
     before = (home / "champion.json").read_bytes(), (home / "ledger.jsonl").read_bytes()
     with monkeypatch.context() as patch:
         patch.setattr(Registry, "set_champion", _raise)
         with pytest.raises(MemoryError):
-            run_in_process(edited_spec(spec), home)
+            train_run(edited_spec(spec), home)
     registry = Registry(home)
     latest = registry.latest_run()
     assert latest is not None
@@ -115,7 +114,7 @@ def test_rollback_to_a_run_that_failed_and_never_served_is_refused(
     project: tuple[Path, Path],
 ) -> None:
     spec, home = project
-    run_in_process(spec, home)
+    train_run(spec, home)
     failed = new_run_id(datetime.now(UTC))
     registry = Registry(home)
     registry.start_run(failed)
@@ -129,9 +128,8 @@ def test_rollback_to_a_run_that_failed_and_never_served_is_refused(
     [
         SpecError(["spec.yaml:3: x: bad"]),
         DataContractError("data.csv", ["plan: values not in allowed set"]),
-        GateFailure("gates not met", {"run_id": "r"}),
     ],
-    ids=["spec", "data", "gates"],
+    ids=["spec", "data"],
 )
 def test_errors_keep_their_type_fields_and_exit_code_across_processes(error: Exception) -> None:
     copy = pickle.loads(pickle.dumps(error))

@@ -16,11 +16,10 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from factories import subscriptions_spec, write_project
+from factories import subscriptions_spec, train_run, write_project
 
 from churn.registry import Registry
 from churn.run.cluster import DaskPool
-from churn.run.sequence import run_in_process
 from churn.serving import load_serving_model
 from churn.spec import load_spec
 
@@ -78,11 +77,11 @@ def trained_both_ways(
     """The spec with ``models`` run by the local runner, then on the cluster: both manifests
     and the tasks the cluster ran."""
     spec = write_project(tmp_path, subscriptions_spec(models=models), rows=400)
-    local = run_in_process(spec, tmp_path / "local")
+    local = train_run(spec, tmp_path / "local")
     pool = DaskPool(distributed.Client(cluster, set_as_default=False))
     try:
         with distributed.get_task_stream(client=pool.client) as stream:
-            dask = run_in_process(spec, tmp_path / "dask", pool=pool)
+            dask = train_run(spec, tmp_path / "dask", pool=pool)
     finally:
         pool.shutdown(wait=True)
     return local, dask, stream.data

@@ -1,4 +1,4 @@
-"""Training in this process (CHURN_WORKERS=1, one CPU): candidates train one after another."""
+"""Training in this process (CHURN_TRAIN_WORKERS=1, one CPU): candidates train one after another."""
 
 from __future__ import annotations
 

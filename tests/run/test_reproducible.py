@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from factories import write_project
-
-from churn.run.sequence import run_in_process
+from factories import train_run, write_project
 
 VARYING = {"run_id", "started_at", "ended_at", "pid", "champion_after", "spec_path"}
 
@@ -28,7 +26,7 @@ def test_two_runs_of_the_same_inputs_write_the_same_metrics_and_model(tmp_path: 
     for name in ("a", "b"):
         folder = tmp_path / name
         folder.mkdir()
-        manifest = run_in_process(write_project(folder), folder / "home")
+        manifest = train_run(write_project(folder), folder / "home")
         runs.append((manifest, folder / "home" / "runs" / manifest["run_id"]))
     (first, first_dir), (second, second_dir) = runs
 

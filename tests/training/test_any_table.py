@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from factories import train_run
 
 from api.records import build_record_schema, parse_body
 from churn.contract import load_dataset
 from churn.errors import DataContractError, SpecError
 from churn.report.predictions import build_predictions
-from churn.run.sequence import run_in_process
 from churn.spec.loader import load_spec
 from churn.training.compile import compile_spec
 from churn.training.evaluate import evaluate_candidates, select_winner, split_dataset
@@ -96,7 +96,7 @@ def project(folder: Path, spec: dict[str, Any] | None = None) -> Path:
 
 
 def test_a_table_without_an_id_and_with_dates_trains_and_passes_its_gates(tmp_path: Path) -> None:
-    manifest = run_in_process(project(tmp_path), home=tmp_path / "home")
+    manifest = train_run(project(tmp_path), home=tmp_path / "home")
     assert manifest["status"] == "succeeded"
     assert manifest["metrics"]["roc_auc"] > 0.7
     assert manifest["decision"]["action"] == "promote"
@@ -170,7 +170,7 @@ def test_the_served_api_scores_records_without_an_id(tmp_path: Path) -> None:
 
     spec_path = project(tmp_path)
     home = tmp_path / "home"
-    manifest = run_in_process(spec_path, home=home)
+    manifest = train_run(spec_path, home=home)
     record = {
         "Department": "sales",
         "HireDate": "01/02/2023",

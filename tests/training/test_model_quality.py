@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from factories import train_run
 
 from churn.contract import load_dataset
 from churn.run.pool import InlineExecutor
-from churn.run.sequence import run_in_process
 from churn.spec import Spec
 from churn.spec.loader import load_spec
 from churn.training.compile import compile_candidate
@@ -51,7 +51,7 @@ def telco_run(
     pool = RecordingExecutor()
     started = time.perf_counter()
     home = tmp_path_factory.mktemp("telco-home")
-    manifest = run_in_process(telco_spec_path, home=home, pool=pool)
+    manifest = train_run(telco_spec_path, home=home, pool=pool)
     return manifest, pool.results, time.perf_counter() - started
 
 

@@ -1,0 +1,68 @@
+"""Every use of another library's private API, in one place: none of these has a public
+equivalent in the versions churn supports.
+
+* scikit-learn checks an estimator's parameters against its ``_parameter_constraints`` only
+  inside ``fit`` (``BaseEstimator._validate_params``); churn checks a spec's parameters at load
+  time, before anything trains, with the same method and the same wording. XGBoost's wrapper
+  parameters are checked by the same machinery (``sklearn.utils._param_validation``).
+* ``set_output(transform="pandas")`` leaves its choice in ``_sklearn_output_config`` only; the
+  fast serving path must refuse a ``ColumnTransformer`` that returns DataFrames.
+* joblib's Dask backend class lives in ``joblib._dask`` (joblib registers it under the name
+  ``"dask"`` but exports no class); :mod:`churn.training.dask_loops` subclasses it and
+  overrides its ``_to_func_args`` hook.
+
+``tests/test_private_apis.py`` checks that each still exists and behaves as used here in the
+installed versions, so an incompatible release fails there, by name, rather than somewhere in a
+run. Nothing here is imported at churn's import time.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+
+
+def declares_parameter_constraints(estimator: Any) -> bool:
+    """Whether a scikit-learn estimator declares its parameters' constraints."""
+    return hasattr(estimator, "_parameter_constraints")
+
+
+def validate_estimator_params(estimator: Any) -> None:
+    """Check a scikit-learn estimator's parameters as its ``fit`` would, without fitting.
+
+    Raises:
+        InvalidParameterError: (a ``ValueError`` and a ``TypeError``) one is out of range.
+    """
+    estimator._validate_params()
+
+
+def whole_number_at_least(lower: int) -> Any:
+    """The constraint "an int in the range [lower, inf)", as scikit-learn declares its own."""
+    return Interval(Integral, lower, None, closed="left")
+
+
+def check_constraints(
+    constraints: dict[str, list[Any]], values: dict[str, Any], *, caller_name: str
+) -> None:
+    """Check ``values`` against ``constraints`` and word a failure as scikit-learn words its own.
+
+    Raises:
+        InvalidParameterError: A value meets none of its constraints.
+    """
+    validate_parameter_constraints(constraints, values, caller_name=caller_name)
+
+
+def output_config(transformer: Any) -> dict[str, Any]:
+    """What ``transformer.set_output`` chose (``{"transform": "pandas"}``), or ``{}``."""
+    config = getattr(transformer, "_sklearn_output_config", None)
+    return dict(config) if isinstance(config, dict) else {}
+
+
+def dask_distributed_backend() -> type:
+    """joblib's ``DaskDistributedBackend`` class (imports dask.distributed)."""
+    from joblib._dask import DaskDistributedBackend
+
+    backend: type = DaskDistributedBackend
+    return backend

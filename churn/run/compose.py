@@ -1,0 +1,140 @@
+"""The one composition of a run: ``churn run``, the Prefect flow, tests and benchmarks call
+:func:`compose_run`.
+
+1. :func:`~churn.run.preflight.open_run` takes the run lock, loads the spec and checks the
+   champion's model file: a second run, a bad spec or a damaged champion ends here, before any
+   server or worker process exists.
+2. The orchestrator starts (Prefect's API server, in the background) and the training pool opens
+   (the fork server imports the training stack, or this process connects to a Dask scheduler);
+   meanwhile this process creates the run folder and validates the data.
+3. The orchestrator runs :func:`~churn.run.sequence.execute_run` on the checked run; then the
+   pool and the orchestrator are stopped.
+
+The result is a :class:`RunOutcome`: a run whose gates were not met is a value whose
+``exit_code`` is 4, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from churn.run.preflight import PreparedRun, check_data, open_run
+from churn.settings import ChurnSettings, load_settings
+
+if TYPE_CHECKING:
+    from churn.run.steps import RunContext
+
+GATES_NOT_MET: Final = 4
+"""The exit code of a run whose decision fails it (``decision.run_failed``)."""
+
+Execute = Callable[[PreparedRun, Executor, bool], dict[str, Any]]
+"""Runs the sequence on a checked run with a pool (and the report, or not); returns the
+manifest (run.json)."""
+Orchestrator = Callable[
+    ["RunContext", ChurnSettings], AbstractContextManager[Callable[[], Execute]]
+]
+"""Started once the run is open (with the settings the run read); yields a function that
+waits until it is ready (called after the data is validated) and returns how to execute the
+run. Stopped when the run ends."""
+Say = Callable[[str], None]
+
+log = logging.getLogger("churn.run")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run: its manifest, and whether its decision failed it."""
+
+    manifest: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        """True when the gates were not met and the spec's policy fails the run."""
+        return bool((self.manifest.get("decision") or {}).get("run_failed"))
+
+    @property
+    def reason(self) -> str:
+        """``run ID: quality gates not met: REASON`` for a failed run, else the decision."""
+        decision = self.manifest.get("decision") or {}
+        reason = str(decision.get("reason", ""))
+        if self.failed:
+            return f"run {self.manifest.get('run_id')}: quality gates not met: {reason}"
+        return reason
+
+    @property
+    def exit_code(self) -> int:
+        """0, or :data:`GATES_NOT_MET` when the decision fails the run."""
+        return GATES_NOT_MET if self.failed else 0
+
+
+@contextmanager
+def in_process(ctx: RunContext, settings: ChurnSettings) -> Iterator[Callable[[], Execute]]:
+    """No orchestrator: each step is called in this process (submitted ones in threads)."""
+    from churn.run.sequence import LocalSteps, execute_run
+
+    runner = LocalSteps()
+
+    def execute(run: PreparedRun, pool: Executor, report: bool) -> dict[str, Any]:
+        return execute_run(run, runner, pool, report=report)
+
+    try:
+        yield lambda: execute
+    finally:
+        runner.close()
+
+
+def compose_run(
+    spec_path: str | Path,
+    home: str | Path | None = None,
+    *,
+    orchestrator: Orchestrator = in_process,
+    pool: Executor | None = None,
+    report: bool = True,
+    say: Say = log.info,
+    mark: Callable[[str], None] = lambda stage: None,
+) -> RunOutcome:
+    """Open, check, start, execute and shut down one run (see the module's docstring).
+
+    Args:
+        spec_path: The YAML spec.
+        home: The registry home (default: ``CHURN_HOME`` or ``./artifacts``).
+        orchestrator: How the steps are called (default: in this process).
+        pool: Where candidates train; default: the spec's Dask scheduler or this machine's
+            worker processes, opened here and shut down when the run ends.
+        report: Draw the EDA plots and write report.html (tests often skip them).
+        say: Progress for a person.
+        mark: Called with ``checks`` and ``data`` as those stages end (for timings).
+
+    Raises:
+        SpecError, DataContractError, RegistryError, ClusterError, SettingsError: before
+            anything trains.
+    """
+    from churn.run.cluster import named_scheduler
+    from churn.run.pool import open_pool
+
+    settings = load_settings()
+    with open_run(spec_path, home) as ctx:
+        scheduler = named_scheduler(ctx.spec, settings.dask_scheduler) if pool is None else None
+        mark("checks")
+        with orchestrator(ctx, settings) as ready:
+            if scheduler is not None:
+                say(f"training on the Dask cluster at {scheduler.address} ({scheduler.source})")
+            if pool is None:
+                workers = settings.training_workers()
+                training = open_pool(len(ctx.spec.models), scheduler, workers)
+            else:
+                training = pool
+            try:
+                prepared = check_data(ctx)
+                mark("data")
+                execute = ready()
+                return RunOutcome(execute(prepared, training, report))
+            finally:
+                if pool is None:
+                    training.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,157 @@
+"""Every environment variable churn reads, with its default, in one pydantic-settings object.
+
+:func:`load_settings` reads them when a command starts (never at import time) and turns a bad
+value into a :class:`SettingsError` naming the variable (exit code 1). The API's limits extend
+this object (:class:`api.settings.Settings`); the README's "Environment variables" table lists
+every field (a test keeps the two equal). Both worker counts default to
+:func:`churn.cpus.cpu_limit`, the one count of the CPUs a container may use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final, TypeVar, overload
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from churn.cpus import CGROUP_ROOT, cpu_limit
+from churn.errors import ChurnError
+
+DEFAULT_SPEC: Final = Path("spec/telco.yaml")
+"""The spec every command uses when none is named."""
+DEFAULT_HOME: Final = Path("artifacts")
+"""The registry home when neither ``--home`` nor ``CHURN_HOME`` names one."""
+PREFIX: Final = "CHURN_"
+
+
+S = TypeVar("S", bound="ChurnSettings")
+
+
+class SettingsError(ChurnError):
+    """An environment variable churn reads has a value it cannot use (exit code 1)."""
+
+
+class ChurnSettings(BaseSettings):
+    """The environment churn runs in. ``CHURN_*`` fields are churn's own; the others are the
+    variables of Prefect and prometheus-client that churn reads without importing them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True
+    )
+
+    home: Path = Field(default=DEFAULT_HOME, description="The run registry (`--home` wins).")
+    spec: Path = Field(
+        default=DEFAULT_SPEC, description="The spec whose columns the API's `/predict` accepts."
+    )
+    train_workers: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=AliasChoices("CHURN_TRAIN_WORKERS", "CHURN_WORKERS"),
+        description="Training worker processes of `churn run` (at most one per candidate); "
+        "default: the CPU limit. `CHURN_WORKERS`, its older name, is read when it is unset.",
+    )
+    api_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Processes of `churn serve` (`--workers` wins); default: the CPU limit.",
+    )
+    dask_scheduler: str = Field(
+        default="",
+        description="A Dask scheduler for `churn run` (wins over the spec's "
+        "`compute.scheduler`); `local` trains on this machine.",
+    )
+    prefect_start_timeout: float = Field(
+        default=180.0, gt=0, description="Seconds `churn run` waits for Prefect's temporary server."
+    )
+    prefect_local_url: str = Field(
+        default="http://127.0.0.1:4200/api",
+        description="Where `churn run` looks for a long-lived local Prefect server.",
+    )
+    supervisor_pid: int | None = Field(
+        default=None,
+        description="Set by `churn serve` for its worker processes (not for users).",
+    )
+    cgroup_root: Path = Field(
+        default=CGROUP_ROOT,
+        description="Where the CPU limit is read (`cpu.max`, or cgroup v1's `cpu/`); for tests.",
+    )
+    prefect_api_url: str = Field(
+        default="",
+        validation_alias="PREFECT_API_URL",
+        description="Prefect's API (else the active Prefect profile's, else a local server).",
+    )
+    prefect_home: Path = Field(
+        default=Path("~/.prefect"),
+        validation_alias="PREFECT_HOME",
+        description="Prefect's home (its profiles and the temporary server's database).",
+    )
+    prefect_profiles_path: Path | None = Field(
+        default=None,
+        validation_alias="PREFECT_PROFILES_PATH",
+        description="Prefect's profiles file; default `PREFECT_HOME/profiles.toml`.",
+    )
+    prefect_profile: str = Field(
+        default="", validation_alias="PREFECT_PROFILE", description="The active Prefect profile."
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="The metric files of `churn serve --workers N` (default: a fresh temp "
+        "folder, removed at exit).",
+    )
+
+    def training_workers(self) -> int:
+        """Training workers: ``CHURN_TRAIN_WORKERS`` (or ``CHURN_WORKERS``), else the CPU limit."""
+        return self.train_workers or cpu_limit(self.cgroup_root)
+
+    def serving_workers(self) -> int:
+        """API processes: ``CHURN_API_WORKERS``, else the CPU limit."""
+        return self.api_workers or cpu_limit(self.cgroup_root)
+
+
+def environment_names(settings: type[BaseSettings], field: str) -> list[str]:
+    """The environment variables a field is read from, in priority order."""
+    info = settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    if isinstance(alias, str):
+        return [alias]
+    prefix = settings.model_config.get("env_prefix", "")
+    return [f"{prefix}{field}".upper()]
+
+
+@overload
+def load_settings() -> ChurnSettings: ...
+
+
+@overload
+def load_settings(settings: type[S]) -> S: ...
+
+
+def load_settings(settings: type[ChurnSettings] = ChurnSettings) -> ChurnSettings:
+    """The environment as ``settings`` (churn's, or the API's that extend them), read now.
+
+    Raises:
+        SettingsError: A variable's value is unusable; the message names it, its value and what
+            was expected, one line per variable.
+    """
+    try:
+        return settings()
+    except ValidationError as exc:
+        raise SettingsError(_problems(settings, exc)) from None
+
+
+def _problems(settings: type[BaseSettings], exc: ValidationError) -> str:
+    fields = settings.model_fields
+    by_alias = {name: field for field in fields for name in environment_names(settings, field)}
+    lines = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else ""
+        field = by_alias.get(key, key)
+        names = environment_names(settings, field) if field in settings.model_fields else [key]
+        name = next((n for n in names if os.environ.get(n, "").strip()), names[0])
+        lines.append(f"{name}={error['input']!r}: {error['msg'].lower()}")
+    return "invalid environment: " + "; ".join(lines)

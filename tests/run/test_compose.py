@@ -1,0 +1,55 @@
+"""One composition of a run: open, check, start, execute, shut down; gates that fail are a value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from factories import subscriptions_spec, write_project
+
+from churn.registry import Registry
+from churn.run.compose import GATES_NOT_MET, RunOutcome, compose_run, in_process
+from churn.run.pool import InlineExecutor
+
+IMPOSSIBLE = {"value": [{"metric": "roc_auc", "lower": 0.999}]}
+LOGREG = [{"name": "logreg", "type": "logistic_regression"}]
+
+
+def test_a_run_whose_gates_fail_returns_exit_code_4_as_a_value(tmp_path: Path) -> None:
+    spec = write_project(tmp_path, subscriptions_spec(models=LOGREG, gates=IMPOSSIBLE), rows=300)
+
+    outcome = compose_run(spec, tmp_path / "home", pool=InlineExecutor(), report=False)
+
+    assert (outcome.failed, outcome.exit_code) == (True, GATES_NOT_MET)
+    assert outcome.reason.startswith(f"run {outcome.manifest['run_id']}: quality gates not met: ")
+    assert Registry(tmp_path / "home").manifest(outcome.manifest["run_id"])["status"] == "failed"
+    assert not (tmp_path / "home" / "champion.json").exists()
+
+
+def test_an_orchestrator_starts_after_the_checks_and_executes_after_the_data(
+    tmp_path: Path,
+) -> None:
+    spec = write_project(tmp_path, subscriptions_spec(models=LOGREG), rows=300)
+    events: list[str] = []
+
+    @contextmanager
+    def recording(ctx: Any, settings: Any) -> Iterator[Callable[[], Any]]:
+        events.append("start")
+        with in_process(ctx, settings) as ready:
+            yield lambda: (events.append("ready"), ready())[1]
+        events.append("stop")
+
+    outcome = compose_run(
+        spec, tmp_path / "home", orchestrator=recording, report=False, mark=events.append
+    )
+
+    assert events == ["checks", "start", "data", "ready", "stop"]
+    assert (outcome.exit_code, outcome.manifest["decision"]["action"]) == (0, "promote")
+    assert outcome.manifest["compute"]["executor"] in {"inline", "processes"}
+
+
+def test_an_outcome_without_a_failing_decision_exits_0() -> None:
+    kept = {"run_id": "r", "decision": {"action": "keep_champion", "run_failed": False}}
+    assert (RunOutcome(kept).exit_code, RunOutcome(kept).failed) == (0, False)

@@ -1,0 +1,194 @@
+"""Each name means one thing, no dead aliases or re-exports, and the docs point at what exists.
+
+Read from the source with ``ast``; the docstring references are resolved by importing.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("churn", "flows", "api", "cli")
+DOCS = ("README.md", "ARCHITECTURE.md")
+
+SHARED_ON_PURPOSE = {"log", "T", "router"}
+"""Conventional names every module may define (a logger, a type variable, an API router)."""
+KNOWN_TWICE = {
+    "CALIBRATION_BINS",
+    "CHUNK_ROWS",
+    "DESCRIPTION",
+    "RunStatus",
+    "champion",
+    "draw_eda",
+    "run",
+    "score",
+    "show",
+    "write_report",
+}
+"""Names defined in two modules that issue 19's other items (typed records, the report, the
+API) still have to settle; a new one fails the test."""
+STDLIB = sys.stdlib_module_names
+KNOWN_REEXPORTS = ["dataset.py: __all__ re-exports DataFormat, unused here"]
+"""In ``churn/contract`` (another item's); a new one fails the test."""
+
+
+def modules(root: Path = ROOT) -> list[Path]:
+    return sorted(path for package in PACKAGES for path in (root / package).rglob("*.py"))
+
+
+def top_level_names(tree: ast.Module) -> list[str]:
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    return names
+
+
+def defined_twice(root: Path = ROOT) -> dict[str, list[str]]:
+    """Public top-level names defined in more than one module, with those modules."""
+    where: dict[str, list[str]] = defaultdict(list)
+    for path in modules(root):
+        for name in set(top_level_names(ast.parse(path.read_text(encoding="utf-8")))):
+            if not name.startswith("_") and name not in SHARED_ON_PURPOSE:
+                where[name].append(str(path.relative_to(root)))
+    return {name: sorted(files) for name, files in where.items() if len(files) > 1}
+
+
+def shadowed_stdlib_names(root: Path = ROOT) -> list[str]:
+    """Top-level names that mean something else where the standard library's is imported."""
+    imported: set[str] = set()
+    defined: dict[str, str] = {}
+    for path in modules(root):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in STDLIB:
+                imported |= {alias.asname or alias.name for alias in node.names}
+        for name in top_level_names(tree):
+            defined.setdefault(name, str(path.relative_to(root)))
+    return sorted(f"{defined[name]}: {name}" for name in set(defined) & imported)
+
+
+def dead_aliases_and_reexports(path: Path) -> list[str]:
+    """``alias = function_defined_here`` and ``__all__`` entries imported only to be listed."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    found = []
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in here
+        ):
+            found.append(f"{path.name}:{node.lineno} alias of {node.value.id}")
+    if path.name == "__init__.py":
+        return found
+    imported = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    listed = {
+        element.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        and isinstance(node.value, ast.List | ast.Tuple)
+        for element in node.value.elts
+        if isinstance(element, ast.Constant)
+    }
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    for name in sorted(listed & imported - used):
+        found.append(f"{path.name}: __all__ re-exports {name}, unused here")
+    return found
+
+
+def test_no_public_name_is_defined_in_two_modules() -> None:
+    twice = defined_twice()
+    assert "train_candidate" not in twice and "validate" not in twice and "ModelType" not in twice
+    assert set(twice) - KNOWN_TWICE == set(), twice
+
+
+def test_no_module_name_shadows_a_standard_library_name_used_in_the_tree() -> None:
+    assert shadowed_stdlib_names() == []
+
+
+def test_no_dead_alias_or_reexport() -> None:
+    found = [line for path in modules() for line in dead_aliases_and_reexports(path)]
+    assert found == KNOWN_REEXPORTS
+
+
+def test_the_checks_find_planted_problems(tmp_path: Path) -> None:
+    (tmp_path / "churn").mkdir()
+    (tmp_path / "churn" / "a.py").write_text(
+        "from pathlib import Path\nfrom x import SCORERS, used\n__all__ = ['SCORERS', 'used']\n"
+        "def compile_spec(): return used\ncompile = compile_spec\n"
+    )
+    (tmp_path / "churn" / "b.py").write_text("Path = tuple\ndef compile_spec(): ...\n")
+
+    assert defined_twice(tmp_path) == {"compile_spec": ["churn/a.py", "churn/b.py"]}
+    assert shadowed_stdlib_names(tmp_path) == ["churn/b.py: Path"]
+    assert dead_aliases_and_reexports(tmp_path / "churn" / "a.py") == [
+        "a.py:5 alias of compile_spec",
+        "a.py: __all__ re-exports SCORERS, unused here",
+    ]
+
+
+# --------------------------------------------------------------------------- the docs
+
+PATH_IN_DOCS = re.compile(r"`((?:tests|churn|flows|api|cli|k8s|benchmarks|docker)/[\w./-]+)`")
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_repository_path_a_doc_names_exists(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    named = {m.group(1).rstrip(".") for m in PATH_IN_DOCS.finditer(text)}
+    assert len(named) > 5
+    assert sorted(p for p in named if "*" not in p and not (ROOT / p).exists()) == []
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_no_doc_points_outside_the_repository(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    outside = re.findall(r"[`(](\.\./[^`)\s]+)", text)
+    assert [p for p in outside if p != "../data/telco_churn.csv"] == []
+
+
+REFERENCE = re.compile(r":(?:func|mod|class|meth|data|attr):`~?((?:churn|flows|api|cli)\.[\w.]+)`")
+
+
+def resolves(dotted: str) -> bool:
+    """Whether ``dotted`` names a module, or an attribute reachable from one."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(target, name):
+                return False
+            target = getattr(target, name)
+        return True
+    return False
+
+
+def test_every_docstring_reference_names_something_that_exists() -> None:
+    references = {
+        (str(path.relative_to(ROOT)), match.group(1))
+        for path in modules()
+        for match in REFERENCE.finditer(path.read_text(encoding="utf-8"))
+    }
+    assert len(references) > 20
+    assert sorted(ref for ref in references if not resolves(ref[1])) == []

@@ -1,0 +1,140 @@
+"""Other libraries' private APIs are used in one module only, and each still works as used.
+
+When a release of scikit-learn, joblib or Prefect moves one of them, the tests below fail by its
+name (not a spec check or a Dask run somewhere later).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = {"churn", "flows", "api", "cli"}
+ISOLATED = ROOT / "churn" / "private_apis.py"
+PRIVATE_PATH = re.compile(r"\b[a-z]\w*(?:\.\w+)*\._[a-z]\w*")
+"""A dotted module path with a private part (``sklearn.ensemble._forest``)."""
+
+
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        return [node.module]
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return []
+
+
+def _private_module(module: str) -> bool:
+    parts = module.split(".")
+    foreign = parts[0] not in OURS and parts[0] != "__future__"
+    return foreign and any(part.startswith("_") for part in parts)
+
+
+def _looked_up(node: ast.AST) -> str | None:
+    """The private attribute name a ``getattr``/``hasattr``/``setattr`` call looks up."""
+    lookup = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    if not lookup or node.func.id not in {"getattr", "hasattr", "setattr"} or len(node.args) < 2:  # type: ignore[attr-defined]
+        return None
+    name = node.args[1]  # type: ignore[attr-defined]
+    text = str(name.value) if isinstance(name, ast.Constant) else ""
+    return text if text.startswith("_") and not text.startswith("__") else None
+
+
+def _private_text(node: ast.AST) -> bool:
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return False
+    text = node.value
+    return "PREFECT__" in text or bool(PRIVATE_PATH.fullmatch(text) and _private_module(text))
+
+
+def private_uses(path: Path) -> list[str]:
+    """Private modules of other libraries imported or named, private attributes looked up by
+    name, and Prefect's internal ``PREFECT__`` variables, in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        where = f"{path.name}:{getattr(node, 'lineno', 0)}"
+        found += [f"{where} imports {m}" for m in _imported(node) if _private_module(m)]
+        if (name := _looked_up(node)) is not None:
+            found.append(f"{where} looks up {name}")
+        if _private_text(node):
+            found.append(f"{where} names {node.value}")  # type: ignore[attr-defined]
+    return found
+
+
+def test_no_module_but_one_uses_another_librarys_private_api() -> None:
+    sources = sorted(p for package in OURS for p in (ROOT / package).rglob("*.py"))
+    assert len(sources) > 50
+    assert [use for path in sources if path != ISOLATED for use in private_uses(path)] == []
+
+
+def test_the_scan_finds_planted_private_uses(tmp_path: Path) -> None:
+    planted = tmp_path / "m.py"
+    planted.write_text(
+        "from joblib._dask import DaskDistributedBackend\n"
+        "x = getattr(ct, '_sklearn_output_config', {})\n"
+        "ROW = ('sklearn.ensemble._forest', 'RandomForestClassifier')\n"
+        "env = {'PREFECT__SERVER_FINAL': '1'}\n"
+        "from churn._x import y\nimport os\nos._exit\n"
+    )
+    assert private_uses(planted) == [
+        "m.py:1 imports joblib._dask",
+        "m.py:2 looks up _sklearn_output_config",
+        "m.py:3 names sklearn.ensemble._forest",
+        "m.py:4 names PREFECT__SERVER_FINAL",
+    ]
+
+
+# --------------------------------------------------------------------------- each still works
+
+
+def test_sklearn_still_checks_parameter_constraints_without_fitting() -> None:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from churn.private_apis import declares_parameter_constraints, validate_estimator_params
+
+    assert declares_parameter_constraints(RandomForestClassifier())
+    validate_estimator_params(RandomForestClassifier(max_depth=3))
+    with pytest.raises(InvalidParameterError, match="'max_depth' parameter of Random"):
+        validate_estimator_params(RandomForestClassifier(max_depth=-1))
+
+
+def test_sklearn_still_checks_declared_constraints_with_its_wording() -> None:
+    from churn.private_apis import check_constraints, whole_number_at_least
+
+    constraints = {"n_estimators": [whole_number_at_least(1), None]}
+    check_constraints(constraints, {"n_estimators": 5}, caller_name="XGBClassifier")
+    with pytest.raises(ValueError, match=r"must be an int in the range \[1, inf\) or None\. Got 0"):
+        check_constraints(constraints, {"n_estimators": 0}, caller_name="XGBClassifier")
+
+
+def test_set_output_is_still_read_from_the_estimator() -> None:
+    from sklearn.compose import ColumnTransformer
+
+    from churn.private_apis import output_config
+
+    ct = ColumnTransformer([("keep", "passthrough", [0])])
+    assert output_config(ct).get("transform") is None
+    assert output_config(ct.set_output(transform="pandas")) == {"transform": "pandas"}
+
+
+def test_joblibs_dask_backend_still_has_the_hook_churn_overrides() -> None:
+    pytest.importorskip("distributed")
+    from churn.private_apis import dask_distributed_backend
+
+    backend = dask_distributed_backend()
+    hook = backend._to_func_args
+    assert inspect.iscoroutinefunction(hook)
+    assert list(inspect.signature(hook).parameters) == ["self", "func"]
+    assert backend.effective_n_jobs is not None
+
+
+def test_prefects_server_app_still_takes_ephemeral_and_final() -> None:
+    from prefect.server.api.server import create_app
+
+    parameters = inspect.signature(create_app).parameters
+    assert {"ephemeral", "final"} <= set(parameters)
