@@ -11,16 +11,16 @@ import functools
 import resource
 
 from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from churn.settings import ChurnSettings
 
 FD_RESERVE = 128
 """Descriptors kept free of connections for the champion reload, registry reads and logs."""
 
 
-class ServerLimits(BaseSettings):
-    """Bounds on what one client may make the server hold (``CHURN_`` environment variables)."""
-
-    model_config = SettingsConfigDict(env_prefix="CHURN_", frozen=True, extra="ignore")
+class ServerLimits(ChurnSettings):
+    """Bounds on what one client may make the server hold (``CHURN_`` environment variables),
+    beside churn's own settings; :class:`api.settings.Settings` extends it."""
 
     max_header_bytes: int = Field(
         default=16384,

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from churn.settings import ChurnSettings
+from api.server_limits import ServerLimits
 
 BYTES_PER_RECORD = 4096
 """Body allowance per record (a Telco record is about 500 bytes of JSON)."""
 
 
-class Settings(ChurnSettings):
+class Settings(ServerLimits):
     """How the API finds the registry and the spec (churn's settings), and its limits.
 
     Every field is read from the environment with the ``CHURN_`` prefix: ``CHURN_MAX_BATCH``,

@@ -12,7 +12,7 @@ from typing import Any
 from markupsafe import Markup
 
 from churn.report.formatting import number
-from churn.report.templating import render
+from churn.report.templating import render_template
 
 
 def choices_section(manifest: dict[str, Any]) -> Markup:
@@ -27,7 +27,7 @@ def choices_section(manifest: dict[str, Any]) -> Markup:
         and isinstance(entry.get("search"), dict)
         and entry["search"].get("table")
     ]
-    return render("choices.html.j2", rows=rows, searches=searches)
+    return render_template("choices.html.j2", rows=rows, searches=searches)
 
 
 def _row(name: str, entry: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from churn.report.figures import (
     hide_unused,
     new_figure,
     plain,
-    shorten,
+    shorten_label,
     style_axes,
 )
 from churn.spec import Spec
@@ -138,7 +138,7 @@ def _numeric_panel(
 ) -> None:
     known = ~np.isnan(values)
     missing = int((~known).sum())
-    ax.set_title(plain(shorten(name, 40)) + (f"  ({missing:,} missing)" if missing else ""))
+    ax.set_title(plain(shorten_label(name, 40)) + (f"  ({missing:,} missing)" if missing else ""))
     style_axes(ax, grid_axis="y")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     groups = [
@@ -233,11 +233,11 @@ def _categorical_panel(
     labels: list[str] = []
     rates: list[float] = []
     for name, table in group:
-        ticks.append(plain(shorten(name, 30)))
+        ticks.append(plain(shorten_label(name, 30)))
         bold.append(True)
         for level, size, rate in zip(table.index, table["size"], table["mean"], strict=True):
             bar_rows.append(len(ticks))
-            ticks.append("  " + plain(shorten(str(level), 26)))
+            ticks.append("  " + plain(shorten_label(str(level), 26)))
             bold.append(False)
             rates.append(float(rate))
             labels.append(f"{rate:.0%}  n={int(size):,}")
@@ -262,7 +262,7 @@ def plot_correlation(data: EdaData) -> Figure | None:
     values = {name: as_float(data.frame[name]) for name in data.numeric}
     values[data.target_label] = data.churned.astype(np.float64)
     matrix = pd.DataFrame(values).corr()
-    labels = [plain(shorten(str(name), 24)) for name in matrix.columns]
+    labels = [plain(shorten_label(str(name), 24)) for name in matrix.columns]
     figure = new_figure(CORRELATION_SIZE)
     ax = figure.subplots()
     colors = colormaps["RdBu_r"].with_extremes(bad="#eeeeee")
@@ -300,7 +300,7 @@ def plot_missing_values(missing: dict[str, int], rows: int) -> Figure:
     shares = [gaps[name] / max(rows, 1) for name in names]
     bars = ax.barh(range(len(names)), shares, color="#8172b3", height=0.6)
     ax.bar_label(bars, labels=[f"{gaps[name]:,}" for name in names], padding=3)
-    ax.set_yticks(range(len(names)), [plain(shorten(name, 30)) for name in names])
+    ax.set_yticks(range(len(names)), [plain(shorten_label(name, 30)) for name in names])
     ax.invert_yaxis()
     ax.set_xlim(0, max(shares) * 1.3)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))

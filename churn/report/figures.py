@@ -142,6 +142,6 @@ def color_of(index: int) -> str:
     return CANDIDATE_COLORS[index % len(CANDIDATE_COLORS)]
 
 
-def shorten(text: str, limit: int = 28) -> str:
+def shorten_label(text: str, limit: int = 28) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

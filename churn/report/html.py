@@ -31,7 +31,7 @@ from churn.report.sections import (
     status_section,
     text_section,
 )
-from churn.report.templating import render
+from churn.report.templating import render_template
 
 SECTION_IDS = (
     "status",
@@ -121,7 +121,7 @@ def render_report(
         text_section("manifest", "Manifest", manifest_text(manifest), "run.json of this run."),
     ]
     return str(
-        render(
+        render_template(
             "report.html.j2",
             name=manifest.spec_name or "churn",
             run_id=manifest.run_id,
@@ -152,7 +152,7 @@ def plots_section(eda: PlotSet, evaluation: PlotSet, *, rows: Any) -> Markup:
             "figures": [figure(path) for path in evaluation.paths],
         },
     ]
-    return render("plots.html.j2", groups=groups, errors=[*eda.errors, *evaluation.errors])
+    return render_template("plots.html.j2", groups=groups, errors=[*eda.errors, *evaluation.errors])
 
 
 def figure(path: Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from churn.report.figures import (
     color_of,
     new_figure,
     plain,
-    shorten,
+    shorten_label,
     stratified_sample,
     style_axes,
 )
@@ -91,7 +91,7 @@ def plot_feature_importance(spec: Spec, split: Split, result: CandidateResult) -
         height=0.65,
         error_kw={"ecolor": "#333333", "capsize": 2, "linewidth": 1},
     )
-    ax.set_yticks(positions, [plain(shorten(name, 32)) for name in table.index])
+    ax.set_yticks(positions, [plain(shorten_label(name, 32)) for name in table.index])
     ax.invert_yaxis()
     ax.axvline(0, color="#555555", linewidth=0.8)
     ax.set_xlabel(
@@ -145,7 +145,9 @@ def plot_model_comparison(spec: Spec, results: dict[str, CandidateResult], winne
                 zorder=4,
                 label="hold-out" if index == 0 else None,
             )
-    labels = [plain(shorten(name, 18)) + ("\n(winner)" if name == winner else "") for name in names]
+    labels = [
+        plain(shorten_label(name, 18)) + ("\n(winner)" if name == winner else "") for name in names
+    ]
     ax.set_xticks(positions, labels)
     for tick, name in zip(ax.get_xticklabels(), names, strict=True):
         if name == winner:

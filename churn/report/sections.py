@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from churn.registry.record import CandidateRecord, GateResultRecord, RunManifest
 from churn.report.formatting import number, signed
-from churn.report.templating import render
+from churn.report.templating import render_template
 
 GREEN, AMBER, RED = "green", "amber", "red"
 UNITS = {"profit": "per customer"}
@@ -58,7 +58,7 @@ def status_section(manifest: RunManifest) -> Markup:
         ("Seed", manifest.seed),
         ("Spec", _with_hash(manifest.spec_name, manifest.spec_sha256)),
     ]
-    return render(
+    return render_template(
         "status.html.j2",
         status=manifest.status,
         action=action,
@@ -85,7 +85,7 @@ def gates_section(manifest: RunManifest) -> Markup:
         }
         for result in (gates.results if gates else [])
     ]
-    return render("gates.html.j2", gates=gates, rows=rows)
+    return render_template("gates.html.j2", gates=gates, rows=rows)
 
 
 def data_section(
@@ -115,12 +115,14 @@ def data_section(
         rows=data.rows if data else None,
         reused_from=reused_from,
     )
-    return render("data.html.j2", items=items, gaps=gaps, counted=bool(missing), eda_note=note)
+    return render_template(
+        "data.html.j2", items=items, gaps=gaps, counted=bool(missing), eda_note=note
+    )
 
 
 def eda_note(*, sampled: bool, rows_used: int, rows: Any, reused_from: str | None = None) -> Markup:
     """Says whether the EDA plots were drawn from all rows or a sample, or copied."""
-    return render(
+    return render_template(
         "eda_note.html.j2",
         sampled=sampled,
         rows_used=rows_used,
@@ -161,7 +163,7 @@ def metrics_section(manifest: RunManifest) -> Markup:
         }
         for name, entry in candidates.items()
     ]
-    return render(
+    return render_template(
         "metrics.html.j2",
         headers=headers,
         rows=rows,
@@ -195,12 +197,12 @@ def at_risk_section(predictions: pd.DataFrame, top: int) -> Markup:
         for record in shown.to_dict(orient="records")
     ]
     headers = [name.replace("_", " ") for name in columns]
-    return render("at_risk.html.j2", headers=headers, rows=rows, total=len(predictions))
+    return render_template("at_risk.html.j2", headers=headers, rows=rows, total=len(predictions))
 
 
 def text_section(section_id: str, title: str, text: str, note: str) -> Markup:
     """Preformatted, escaped text (the spec YAML, the manifest JSON)."""
-    return render("text.html.j2", id=section_id, title=title, text=text, note=note)
+    return render_template("text.html.j2", id=section_id, title=title, text=text, note=note)
 
 
 def manifest_text(manifest: RunManifest) -> str:

@@ -27,6 +27,6 @@ def environment() -> Environment:
     )
 
 
-def render(template: str, **context: Any) -> Markup:
+def render_template(template: str, **context: Any) -> Markup:
     """``template`` rendered with ``context``, as markup other templates embed unescaped."""
     return Markup(environment().get_template(template).render(**context))

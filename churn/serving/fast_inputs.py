@@ -13,16 +13,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from churn.spec import ColumnSpec
+from churn.training.row_features import FloatArray as FloatArray  # the one float array type
 
 Columns = Mapping[str, Sequence[Any]]
 """Input as columns: column name -> one value per record (None for missing)."""
 Values = Sequence[Any] | np.ndarray
 """One column: a list of Python values or a 1-d array."""
-FloatArray = npt.NDArray[np.float64]
 
 
 class Unsupported(Exception):

@@ -16,10 +16,8 @@ from pydantic import Field, field_validator, model_validator
 from churn.spec.base import Kind, StrictModel
 
 if TYPE_CHECKING:
+    from churn.spec.checks import Problem  # a location relative to the entry, and what is wrong
     from churn.spec.model import ColumnSpec
-
-Problem = tuple[tuple[str | int, ...], str]
-"""A location relative to the derived entry, and what is wrong there."""
 
 
 class DerivedBase(StrictModel):

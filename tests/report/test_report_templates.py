@@ -50,14 +50,14 @@ def test_templates_autoescape_and_refuse_undefined_names() -> None:
     assert environment.autoescape is True
     assert (
         str(
-            templating.render(
+            templating.render_template(
                 "eda_note.html.j2", sampled=False, rows_used=0, rows=None, reused_from=EVIL
             )
         ).count("&lt;script&gt;")
         == 1
     )
     with pytest.raises(Exception, match="undefined"):
-        templating.render("eda_note.html.j2")
+        templating.render_template("eda_note.html.j2")
 
 
 def test_the_wheel_ships_every_template(tmp_path: Path) -> None:
