@@ -5,14 +5,15 @@ or 503 under the API) where it cannot, and never a traceback, a 500 or a hang.""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import shutil
+import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,25 +57,36 @@ def fifo_in_place_of(path: Path) -> Path:
     return path
 
 
-def release(fifo: Path) -> None:
-    """Give a reader blocked on ``fifo`` an end of file (so a hung test can end)."""
-    for _ in range(20):
-        try:
+def release(fifo: Path, seconds: float = 5.0) -> None:
+    """Keep giving readers blocked on ``fifo`` an end of file for a while (so a hung test ends)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):  # ENXIO: nobody is reading right now
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError:
-            return
+        time.sleep(0.01)
 
 
 def without_hang(call: Callable[[], T], fifo: Path | None = None) -> T:
-    """``call()`` in a thread; a test failure if it has not returned after :data:`HANG` s."""
-    with ThreadPoolExecutor(1) as pool:
-        future = pool.submit(call)
+    """``call()`` in a daemon thread; a test failure if it has not returned after :data:`HANG` s
+    (the thread is then left behind, never waited for)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
         try:
-            return future.result(timeout=HANG)
-        except FutureTimeout:
-            if fifo is not None:
-                release(fifo)
-            pytest.fail(f"hung for {HANG} s" + (f" on the FIFO {fifo}" if fifo else ""))
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(HANG)
+    if thread.is_alive():
+        if fifo is not None:
+            release(fifo)
+        pytest.fail(f"hung for {HANG} s" + (f" on the FIFO {fifo}" if fifo else ""))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
 
 
 def api_answers(world: World, paths: list[str], fifo: Path | None = None) -> dict[str, Any]:
