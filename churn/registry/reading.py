@@ -22,6 +22,7 @@ Nothing happens at import time.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -75,6 +76,11 @@ def open_regular(
     except FileNotFoundError:
         raise
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            raise RegistryError(
+                f"{what} {path} is a symlink; registry files are never read through a symlink "
+                "(replace it with the file itself)"
+            ) from None
         raise RegistryError(f"{what} {path}: cannot open it: {exc.strerror or exc}") from None
     try:
         size = regular_size(fd, path, what=what)

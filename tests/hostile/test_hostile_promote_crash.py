@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 
-from hostile_tools import World
+from hostile_tools import World, twin
 
 from churn.registry import Registry
 
@@ -34,18 +33,6 @@ KILLED_AFTER_THE_POINTER = textwrap.dedent(
     """
 )
 TIMEOUT = 300
-
-
-def twin(world: World) -> str:
-    """A second run: a copy of the world's run under another id, its record saying so."""
-    twin_id = world.run_id[:-6] + "bbbbbb"
-    shutil.copytree(world.run, world.home / "runs" / twin_id)
-    path = world.home / "runs" / twin_id / "run.json"
-    record = json.loads(path.read_text())
-    record["run_id"] = twin_id
-    record["model"]["path"] = f"runs/{twin_id}/model.joblib"
-    path.write_text(json.dumps(record, indent=2))
-    return twin_id
 
 
 def churn_process(

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
-from hostile_tools import World, snapshot
+from hostile_tools import World, snapshot, twin
 
 from api.app import create_app
 from api.settings import Settings
@@ -29,18 +30,6 @@ DEEP = "[" * 100_000 + "]" * 100_000
 HANG = 120
 """Seconds after which a command counts as hung (a loaded machine takes 40 s for a check)."""
 T = TypeVar("T")
-
-
-def twin(world: World) -> str:
-    """A second run: a copy of the world's run under another id, its record saying so."""
-    twin_id = world.run_id[:-6] + "bbbbbb"
-    shutil.copytree(world.run, world.home / "runs" / twin_id)
-    path = world.home / "runs" / twin_id / "run.json"
-    record = json.loads(path.read_text())
-    record["run_id"] = twin_id
-    record["model"]["path"] = f"runs/{twin_id}/model.joblib"
-    path.write_text(json.dumps(record, indent=2))
-    return twin_id
 
 
 def edit_pointer(world: World, **fields: Any) -> Path:
@@ -323,3 +312,25 @@ def test_show_names_a_run_json_whose_run_id_is_not_its_folder(world: World) -> N
     foreign_id(world)
     code, output = world.churn("show", world.run_id)
     assert_clean(code, output, exit_code=1, says="says run_id '../../../etc', not the name of")
+
+
+# ------------------------------------------- issue 19, item 7: the API reads the run's spec copy
+
+
+def test_a_fifo_in_place_of_the_champions_spec_copy_does_not_hang_the_api(world: World) -> None:
+    fifo = fifo_in_place_of(world.run / "spec.yaml")
+    answers = api_answers(world, ["/ready", "/models/champion"], fifo)
+    assert [answer.status_code for answer in answers.values()] == [200, 200]
+
+
+def test_the_champions_spec_copy_is_not_read_through_a_symlink(world: World) -> None:
+    """An outside file that would refuse the champion (a column's kind changed) if it were read."""
+    copy = world.run / "spec.yaml"
+    document = yaml.safe_load(copy.read_text())
+    document["columns"]["support_calls"]["dtype"] = "str"
+    outside = world.folder / "outside.yaml"
+    outside.write_text(yaml.safe_dump(document, sort_keys=False))
+    copy.unlink()
+    copy.symlink_to(outside)
+    answers = api_answers(world, ["/ready"])
+    assert answers["/ready"].status_code == 200, answers["/ready"].text
