@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -30,7 +29,9 @@ from api.info_cache import LatestRunAnswer
 from api.metrics import ApiMetrics
 from api.records import RecordSchema
 from api.settings import Settings
+from churn.errors import RegistryError
 from churn.registry import Registry
+from churn.registry.reading import MAX_POINTER_BYTES, parse_json, read_regular
 from churn.serving import ServingModel
 from churn.spec import Spec
 
@@ -116,6 +117,8 @@ class ModelHolder:
             seen = self._fingerprint()
         except OSError as exc:
             return self._failed(f"cannot read {self._path}: {exc}", None)
+        except RegistryError as exc:
+            return self._failed(str(exc), None)
         if seen == self._seen:
             return False
         if seen is None:
@@ -151,19 +154,19 @@ class ModelHolder:
         return False
 
     def _fingerprint(self) -> Fingerprint | None:
+        """None when there is no champion.json (read as every registry file: bounded, regular)."""
         try:
-            raw = self._path.read_bytes()
+            raw = read_regular(self._path, what="champion pointer", limit=MAX_POINTER_BYTES)
         except FileNotFoundError:
             return None
-        return hashlib.sha256(raw).hexdigest(), _model_stat(self._path.parent, raw)
+        return hashlib.sha256(raw).hexdigest(), _model_stat(self._path, raw)
 
 
-def _model_stat(home: Path, raw: bytes) -> tuple[int, int, int] | None:
+def _model_stat(pointer_path: Path, raw: bytes) -> tuple[int, int, int] | None:
     try:
-        pointer: Any = json.loads(raw)
-        path = home / str(pointer["model_path"])
-        stat = path.stat()
-    except (ValueError, TypeError, KeyError, OSError):
+        pointer: Any = parse_json(raw, source=str(pointer_path))
+        stat = (pointer_path.parent / str(pointer["model_path"])).stat()
+    except (RegistryError, TypeError, KeyError, OSError):
         return None
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 

@@ -79,14 +79,15 @@ def _num(value: Any) -> str:
 def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
     """Re-run ``run_id`` from its manifest, spec copy and data, and compare every metric."""
     from churn.contract import load_dataset_and_hash
+    from churn.registry.runs import SPEC_COPY
     from churn.run.steps import package_versions
     from churn.spec.loader import parse_spec
     from churn.training.evaluate import evaluate_candidates
 
     manifest = registry.manifest(run_id)
     found = Reproduction(run_id)
-    copy = registry.run_dir(run_id) / "spec.yaml"
-    text = copy.read_text(encoding="utf-8")
+    copy = registry.run_dir(run_id) / SPEC_COPY
+    text = registry.spec_copy_text(run_id)
     if hashlib.sha256(text.encode("utf-8")).hexdigest() != manifest.get("spec_sha256"):
         found.problems.append(f"{copy}: the spec copy differs from the recorded spec_sha256")
     spec = parse_spec(text, source=str(copy))

@@ -6,23 +6,31 @@ Every promotion, rejection, hold and rollback is one line (``action``, ``run_id`
 Guarantees:
 
 * A line is only ever appended, then flushed and fsynced; earlier lines are never rewritten.
-* A torn last line (a crash mid-append) stays on its own line: the next append starts on a new
-  line, and readers log and skip lines they cannot parse instead of failing.
+  An append that fails (a full disk) cuts its half-written bytes off again, so it leaves no
+  torn line.
+* A torn last line (a process killed mid-append) stays on its own line: the next append starts
+  on a new line, and readers log and skip lines they cannot read (torn, not UTF-8, not JSON,
+  nested too deep, over 1 MiB) instead of failing.
 
 Nothing happens at import time.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from churn.errors import RegistryError
 from churn.registry.atomic_io import to_json
+from churn.registry.reading import (
+    MAX_LEDGER_BYTES,
+    MAX_LEDGER_LINE_BYTES,
+    open_regular,
+    parse_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,36 +74,67 @@ def append_event(
     line.setdefault("reason", "")
     text = to_json(line) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab") as handle:
-        if handle.tell() > 0 and not _ends_with_newline(path):
+    with open_regular(path, what="ledger", limit=None, append=True) as handle:
+        start = os.fstat(handle.fileno()).st_size
+        if start > 0 and os.pread(handle.fileno(), 1, start - 1) != b"\n":
             text = "\n" + text  # a torn last line from a crash stays on its own line
-        handle.write(text.encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
+        try:
+            _write_all(handle.fileno(), text.encode("utf-8"))
+        except OSError as exc:
+            _truncate(handle, start)
+            raise RegistryError(
+                f"could not append to the ledger {path}: {exc.strerror or exc}; the line was "
+                f"not written ({line['action']} of run {line['run_id']})"
+            ) from exc
     return line
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
     """Every readable line of the ledger at ``path``, oldest first (none if it is missing).
 
-    Unreadable lines are logged and skipped.
+    Unreadable lines (torn, not UTF-8, not JSON, nested too deep, longer than
+    :data:`~churn.registry.reading.MAX_LEDGER_LINE_BYTES`) are logged and skipped.
+
+    Raises:
+        RegistryError: The ledger is not a regular file or is larger than
+            :data:`~churn.registry.reading.MAX_LEDGER_BYTES`.
     """
+    events = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with open_regular(path, what="ledger", limit=MAX_LEDGER_BYTES) as handle:
+            for number, line in enumerate(_bounded_lines(handle), start=1):
+                event = _event(line, f"{path}:{number}")
+                if event is not None:
+                    events.append(event)
     except FileNotFoundError:
         return []
-    events = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            log.warning("%s:%d: skipping unreadable ledger line", path, number)
-            continue
-        if isinstance(event, dict):
-            events.append(event)
     return events
+
+
+def _bounded_lines(handle: IO[bytes]) -> Iterator[bytes | None]:
+    """The file's lines; None in place of a line longer than the bound (read in pieces)."""
+    while line := handle.readline(MAX_LEDGER_LINE_BYTES + 1):
+        if len(line) <= MAX_LEDGER_LINE_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := handle.readline(MAX_LEDGER_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def _event(line: bytes | None, source: str) -> dict[str, Any] | None:
+    """One ledger line as a dict; None (logged) when it is blank or unreadable."""
+    if line is None:
+        log.warning("%s: skipping a line over %d bytes", source, MAX_LEDGER_LINE_BYTES)
+        return None
+    if not line.strip():
+        return None
+    try:
+        event = parse_json(line, source=source)
+    except RegistryError as exc:
+        log.warning("skipping unreadable ledger line: %s", exc)
+        return None
+    return event if isinstance(event, dict) else None
 
 
 def champion_history(events: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -124,7 +163,39 @@ def champion_before(history: list[str], current: str) -> str | None:
     return earlier[-1] if earlier else None
 
 
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as handle:
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1) == b"\n"
+def ledger_disagreement(
+    champion: Mapping[str, Any], events: Iterable[Mapping[str, Any]], ledger: Path
+) -> str | None:
+    """Why champion.json and the ledger disagree, or None when its last champion move is it.
+
+    Args:
+        champion: champion.json (its ``run_id``).
+        events: The ledger's lines, oldest first.
+        ledger: The ledger file, for the message.
+    """
+    moves = [e for e in events if e.get("action") in CHAMPION_ACTIONS]
+    if moves and moves[-1].get("run_id") == champion["run_id"]:
+        return None
+    last = (
+        f"the last champion move is to run {moves[-1].get('run_id')}"
+        if moves
+        else "no run was ever made champion"
+    )
+    return f"champion.json names run {champion['run_id']}, but in the ledger {ledger} {last}"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd`` and fsync it (a short write is continued)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
+
+
+def _truncate(handle: IO[bytes], size: int) -> None:
+    """Cut a half-written line off (best effort: the disk may refuse this too)."""
+    try:
+        os.ftruncate(handle.fileno(), size)
+        os.fsync(handle.fileno())
+    except OSError:
+        log.warning("could not remove a half-written ledger line from %s", handle.name)

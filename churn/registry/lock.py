@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from churn.errors import RegistryError
+from churn.registry.reading import parse_json, regular_size
 
 
 @contextlib.contextmanager
@@ -44,8 +45,12 @@ def hold_run_lock(
         RegistryError: Another open lock (any process, this one included) holds it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise RegistryError(f"run lock {path}: cannot open it: {exc.strerror or exc}") from None
+    try:
+        regular_size(fd, path, what="run lock")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -65,8 +70,8 @@ def hold_run_lock(
 
 def _held_message(fd: int, path: Path) -> str:
     try:
-        holder = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
-    except (OSError, ValueError):
+        holder = parse_json(os.pread(fd, 4096, 0), source=str(path))
+    except (OSError, RegistryError):
         holder = {}
     if not isinstance(holder, dict):
         holder = {}

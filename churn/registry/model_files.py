@@ -24,6 +24,7 @@ import joblib
 
 from churn.errors import RegistryError
 from churn.registry.atomic_io import atomic_write, sha256_file
+from churn.registry.reading import read_regular
 
 
 def dump_model(path: Path, obj: Any) -> dict[str, Any]:
@@ -48,10 +49,10 @@ def read_verified(path: Path, sha256: str) -> bytes:
     """The bytes of ``path``, refused unless they hash to ``sha256``.
 
     Raises:
-        RegistryError: The file is missing or its hash does not match.
+        RegistryError: The file is missing, is not a regular file, or its hash does not match.
     """
     try:
-        data = path.read_bytes()
+        data = read_regular(path, what="model file", limit=None)
     except FileNotFoundError:
         raise RegistryError(f"model file missing: {path}") from None
     actual = hashlib.sha256(data).hexdigest()

@@ -13,14 +13,15 @@ Guarantees:
   existed reads back to the same JSON. New records add ``record_version`` (:data:`RECORD_VERSION`);
   a record without it (version 0) is read as it is.
 * A damaged or foreign run.json raises :class:`RunNotFound` naming the file and the first fields
-  that do not fit; a record from a newer churn is refused with its version.
+  that do not fit; so does one that is not a regular file, is larger than 16 MiB, nests deeper
+  than the registry's JSON bound (see :mod:`churn.registry.reading`), or whose ``run_id`` is
+  not the name of its folder. A record from a newer churn is refused with its version.
 
 Nothing happens at import time.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, fiel
 
 from churn.errors import RegistryError
 from churn.registry.atomic_io import atomic_write, to_json
+from churn.registry.reading import MAX_RECORD_BYTES, parse_json, read_regular
 
 RECORD_VERSION: Final = 1
 """The version of the run record this churn writes; it reads every version up to this one."""
@@ -242,22 +244,27 @@ def as_manifest(
     try:
         return RunManifest.model_validate(value)
     except ValidationError as exc:
-        raise RegistryError(f"{source}: not a run record: {_problems(exc)}") from None
+        raise RegistryError(f"{source}: not a run record: {validation_problems(exc)}") from None
 
 
 def read_manifest(path: Path, run_id: str) -> RunManifest:
     """Read and validate one run's run.json.
 
     Raises:
-        RunNotFound: The file is missing, is not JSON, is not a run record (the message names the
-            file and the fields), or was written by a newer churn.
+        RunNotFound: The file is missing, not a regular file, too large, not JSON (or nested
+            too deep), not a run record (the message names the file and the fields), a record
+            of another run than ``run_id``, or written by a newer churn.
     """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_regular(path, what=f"run {run_id}:", limit=MAX_RECORD_BYTES)
     except FileNotFoundError:
         raise RunNotFound(f"run {run_id} not found (no {path})") from None
-    except (OSError, ValueError) as exc:
-        raise RunNotFound(f"run {run_id}: unreadable {path}: {exc}") from None
+    except RegistryError as exc:
+        raise RunNotFound(str(exc)) from None
+    try:
+        data = parse_json(raw, source=str(path))
+    except RegistryError as exc:
+        raise RunNotFound(f"run {run_id}: unreadable {exc}") from None
     if not isinstance(data, dict):
         raise RunNotFound(f"run {run_id}: {path} is not a JSON object")
     version = data.get("record_version", 0)
@@ -267,9 +274,16 @@ def read_manifest(path: Path, run_id: str) -> RunManifest:
             f"to {RECORD_VERSION}: upgrade churn to read it"
         )
     try:
-        return RunManifest.model_validate(data)
+        manifest = RunManifest.model_validate(data)
     except ValidationError as exc:
-        raise RunNotFound(f"run {run_id}: {path} is not a run record: {_problems(exc)}") from None
+        problems = validation_problems(exc)
+        raise RunNotFound(f"run {run_id}: {path} is not a run record: {problems}") from None
+    if manifest.run_id != run_id:
+        raise RunNotFound(
+            f"run {run_id}: {path} says run_id {manifest.run_id!r:.80}, not the name of its "
+            "folder; a run.json belongs in the folder of its own run"
+        )
+    return manifest
 
 
 def write_manifest(path: Path, manifest: RunManifest) -> Path:
@@ -291,7 +305,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _problems(exc: ValidationError) -> str:
+def validation_problems(exc: ValidationError) -> str:
+    """The first fields of a validation error in words: ``gates.results[1].verdict: ...``."""
     errors = exc.errors(include_url=False)
     words = [
         f"{_field(e['loc'])}: {e['msg']}"

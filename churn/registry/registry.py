@@ -36,8 +36,9 @@ Nothing happens at import time, and constructing a :class:`Registry` touches no 
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from churn.errors import RegistryError
@@ -49,12 +50,16 @@ from churn.registry.ledger import (
     append_event,
     champion_before,
     champion_history,
+    ledger_disagreement,
     read_events,
 )
 from churn.registry.lock import hold_run_lock
 from churn.registry.model_files import load_verified, read_verified
+from churn.registry.pointer import MAX_REASON_CHARS, read_pointer
 from churn.registry.record import RunManifest
 from churn.registry.runs import RunStore
+
+log = logging.getLogger(__name__)
 
 
 class Registry(RunStore):
@@ -74,57 +79,77 @@ class Registry(RunStore):
     # ----------------------------------------------------------------------- models
 
     def load_champion(self) -> tuple[dict[str, Any], Any] | None:
-        """The champion pointer and its verified model, or None when there is no champion."""
+        """The champion pointer and its verified model, or None when there is no champion.
+
+        Raises:
+            RegistryError: The pointer is damaged, disagrees with its run's record, or its
+                model file is missing or altered.
+        """
         champion = self.champion()
         if champion is None:
             return None
-        path = self.inside(champion["model_path"], "champion model file")
-        return champion, load_verified(path, champion["model_sha256"])
+        return champion, load_verified(self._recorded_model(champion), champion["model_sha256"])
 
     def verify_champion(self) -> dict[str, Any] | None:
-        """The champion pointer after checking its model file's hash (nothing is unpickled).
+        """The champion pointer after checking it against its run's record, the model file's hash
+        and the ledger (nothing is unpickled).
 
         Cheap enough to run before anything trains, so a damaged champion stops a run at once.
 
         Raises:
-            RegistryError: champion.json is unreadable, or its model file is missing or altered.
+            RegistryError: champion.json is unreadable or a field does not fit, its model file is
+                not the one its run recorded, is missing or altered, or the ledger's last
+                champion move names another run.
         """
         champion = self.champion()
         if champion is None:
             return None
         try:
-            path = self.inside(champion["model_path"], "champion model file")
-            read_verified(path, champion["model_sha256"])
+            read_verified(self._recorded_model(champion), champion["model_sha256"])
         except RegistryError as exc:
             raise RegistryError(
                 f"the champion (run {champion['run_id']}) cannot be served: {exc}; repair the "
                 "pointer with `churn rollback --reason ...` or `churn promote RUN --reason ...`"
             ) from None
+        disagreement = ledger_disagreement(champion, self.ledger(), self.ledger_path)
+        if disagreement:
+            raise RegistryError(
+                f"{disagreement}: a promote or rollback died half-way; the next `churn run`, "
+                "`churn promote` or `churn rollback` writes the missing ledger line"
+            )
         return champion
+
+    def _recorded_model(self, champion: Mapping[str, Any]) -> Path:
+        """The champion's model file, if it is the one its run's own record names (path, hash).
+
+        Raises:
+            RegistryError: The run's record is unreadable, has no model, or names another file
+                or hash; or the file is outside the home or reached through a symlink.
+        """
+        run_id = champion["run_id"]
+        model = self.record(run_id).model
+        if model is None or (model.path, model.sha256) != (
+            champion["model_path"],
+            champion["model_sha256"],
+        ):
+            recorded = "no model" if model is None else f"{model.path} (sha256 {model.sha256})"
+            raise RegistryError(
+                f"{self.champion_path}: model_path {champion['model_path']} (sha256 "
+                f"{champion['model_sha256']}) is not the model run {run_id} recorded: {recorded}"
+            )
+        return self.inside(model.path, "champion model file")
 
     # ----------------------------------------------------------------------- champion
 
     def champion(self) -> dict[str, Any] | None:
-        """champion.json, or None when no model has been promoted yet.
+        """champion.json, every field checked, or None when no model has been promoted yet.
 
         Raises:
-            RegistryError: champion.json exists but is unreadable (never treated as "no champion",
-                which would let the next run silently replace it).
+            RegistryError: champion.json exists but is unreadable or a field does not fit (see
+                :mod:`churn.registry.pointer`); never treated as "no champion", which would let
+                the next run silently replace it.
         """
-        self.inside(self.champion_path, "champion pointer")
-        try:
-            data = json.loads(self.champion_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise RegistryError(
-                f"unreadable {self.champion_path}: {exc}; restore it (ledger.jsonl lists every "
-                "champion) or remove it to start without a champion"
-            ) from None
-        fields = ("run_id", "model_path", "model_sha256")
-        if not isinstance(data, dict) or not all(isinstance(data.get(f), str) for f in fields):
-            raise RegistryError(f"{self.champion_path} is not a champion pointer: {data!r}")
-        return data
+        return read_pointer(self.inside(self.champion_path, "champion pointer"))
 
     def set_champion(
         self,
@@ -156,6 +181,10 @@ class Registry(RunStore):
         """
         if action not in CHAMPION_ACTIONS:
             raise RegistryError(f"action must be one of {sorted(CHAMPION_ACTIONS)}, got {action!r}")
+        if len(reason) > MAX_REASON_CHARS:
+            raise RegistryError(
+                f"the reason is {len(reason):,} characters long; at most {MAX_REASON_CHARS:,}"
+            )
         path = self.run_dir(run_id) / check_name(model_name, "model file name")
         read_verified(self.inside(path, "model file"), model_sha256)
         previous = self.champion()
@@ -171,10 +200,21 @@ class Registry(RunStore):
             "reason": reason,
             "action": action,
         }
-        self.write_json(self.champion_path, pointer)
-        self.append_ledger(
-            {"action": action, "run_id": run_id, "previous": pointer["previous"], "reason": reason}
-        )
+        self.write_json(self.champion_path, pointer)  # the commit point
+        try:
+            self.append_ledger(
+                {
+                    "action": action,
+                    "run_id": run_id,
+                    "previous": pointer["previous"],
+                    "reason": reason,
+                }
+            )
+        except RegistryError as exc:
+            raise RegistryError(
+                f"run {run_id} is now the champion ({self.champion_path} was replaced), but {exc}; "
+                "the next `churn run`, `churn promote` or `churn rollback` writes it"
+            ) from None
         return pointer
 
     def mark_incomplete(self, run_id: str, error: str) -> RunManifest:
@@ -199,8 +239,7 @@ class Registry(RunStore):
 
     def _ledger_catch_up(self, champion: Mapping[str, Any]) -> None:
         """Append the ledger line of the current champion when a crash left it out."""
-        moves = [e for e in self.ledger() if e.get("action") in CHAMPION_ACTIONS]
-        if moves and moves[-1].get("run_id") == champion["run_id"]:
+        if not ledger_disagreement(champion, self.ledger(), self.ledger_path):
             return
         self.append_ledger(
             {
@@ -336,4 +375,20 @@ class Registry(RunStore):
         lock_path = self.inside(self.lock_path, "run lock")
         with hold_run_lock(lock_path, run_id, now=self._now) as holder:
             self.recover_interrupted(exclude=run_id)
+            self._recover_champion_move()
             yield holder
+
+    def _recover_champion_move(self) -> None:
+        """Write the ledger line of a promote or rollback that died after its commit point.
+
+        Replacing champion.json commits a move; a process killed (or a disk that filled) before
+        its ledger line was written leaves the pointer ahead of the ledger. A damaged pointer
+        is left alone here: the promote or rollback that repairs it writes its own line.
+        """
+        try:
+            champion = self.champion()
+        except RegistryError as exc:
+            log.warning("champion pointer not reconciled with the ledger: %s", exc)
+            return
+        if champion is not None:
+            self._ledger_catch_up(champion)

@@ -20,12 +20,13 @@ import os
 import platform
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from churn import __version__
 from churn.errors import RegistryError
 from churn.registry.home import MANIFEST, RegistryHome, check_name, is_safe_name
 from churn.registry.model_files import dump_model, load_verified
+from churn.registry.reading import read_regular
 from churn.registry.record import (
     RECORD_VERSION,
     RunManifest,
@@ -35,7 +36,13 @@ from churn.registry.record import (
     write_manifest,
 )
 
-__all__ = ["RunNotFound", "RunStore"]
+__all__ = ["MAX_SPEC_COPY_BYTES", "SPEC_COPY", "RunNotFound", "RunStore"]
+
+SPEC_COPY: Final = "spec.yaml"
+"""The copy of the spec a run was trained with, in its folder."""
+MAX_SPEC_COPY_BYTES: Final = 1_048_576
+"""As ``churn.spec.loader.MAX_SPEC_BYTES`` (the registry does not import the spec package; a
+test keeps the two equal)."""
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +107,26 @@ class RunStore(RegistryHome):
         except RegistryError as exc:
             raise RunNotFound(str(exc)) from None
         return read_manifest(path, run_id)
+
+    def spec_copy_text(self, run_id: str) -> str:
+        """The text of the run's spec copy (``spec.yaml``), to parse with the spec loader.
+
+        Read as every registry file is: inside the home through no symlink, a regular file of at
+        most :data:`MAX_SPEC_COPY_BYTES`, UTF-8.
+
+        Raises:
+            RegistryError: The copy is missing, unreadable, too large or not UTF-8.
+        """
+        path = self.inside(self.run_dir(run_id) / SPEC_COPY, f"run {run_id}: spec copy")
+        what = f"run {run_id}: spec copy"
+        try:
+            raw = read_regular(path, what=what, limit=MAX_SPEC_COPY_BYTES)
+        except FileNotFoundError:
+            raise RegistryError(f"{what} {path} is missing") from None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RegistryError(f"{what} {path}: not UTF-8 at byte {exc.start}") from None
 
     def manifest(self, run_id: str) -> dict[str, Any]:
         """The run's validated run.json as JSON-ready data (see :meth:`record`)."""

@@ -17,17 +17,17 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-import yaml
 from sklearn.pipeline import Pipeline
 
-from churn.errors import RegistryError
+from churn.errors import RegistryError, SpecError
 from churn.registry import Registry
 from churn.serving.fast_inputs import (
     Unsupported,
 )
 from churn.serving.fast_scorer import FastScorer
 from churn.serving.threads import serve_single_threaded
-from churn.spec import ColumnSpec, kind_of
+from churn.spec import ColumnSpec
+from churn.spec.loader import parse_spec
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +105,22 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
 def _kind_changes(
     registry: Registry, run_id: str, specs: Mapping[str, ColumnSpec], names: Sequence[str]
 ) -> list[str]:
-    """Input columns whose kind differs between the run's spec copy and the serving spec."""
+    """Input columns whose kind differs between the run's spec copy and the serving spec.
+
+    The copy is read as every registry file is (:meth:`Registry.spec_copy_text`) and parsed by
+    the bounded spec loader; a copy that cannot be read or parsed is named in a warning and
+    nothing is compared.
+    """
     try:
-        document = yaml.safe_load((registry.run_dir(run_id) / "spec.yaml").read_text("utf-8"))
-        trained = document["columns"]
-    except (OSError, yaml.YAMLError, TypeError, KeyError):
-        return []  # no readable copy: nothing to compare
+        trained = parse_spec(registry.spec_copy_text(run_id), source=f"run {run_id}: spec.yaml")
+    except (RegistryError, SpecError) as exc:
+        log.warning("champion %s: spec copy not compared with the serving spec: %s", run_id, exc)
+        return []
     changes = []
     for name in names:
-        entry = trained.get(name) if isinstance(trained, dict) else None
-        dtype = entry.get("dtype") if isinstance(entry, dict) else None
-        if dtype is None:
-            continue
-        if kind_of(str(dtype)) != specs[name].kind:
-            changes.append(f"{name} as {dtype} (the serving spec says {specs[name].dtype})")
+        column = trained.columns.get(name)
+        if column is not None and column.kind != specs[name].kind:
+            changes.append(f"{name} as {column.dtype} (the serving spec says {specs[name].dtype})")
     return changes
 
 

@@ -135,3 +135,15 @@ def move_out(path: Path, outside: Path) -> None:
 
 Prepare = Callable[[World], str]
 """Damages a world and returns the text the error must contain (the place it names)."""
+
+
+def twin(world: World) -> str:
+    """A second run: a copy of the world's run under another id, its record saying so."""
+    twin_id = world.run_id[:-6] + "bbbbbb"
+    shutil.copytree(world.run, world.home / "runs" / twin_id)
+    path = world.home / "runs" / twin_id / "run.json"
+    record = json.loads(path.read_text())
+    record["run_id"] = twin_id
+    record["model"]["path"] = f"runs/{twin_id}/model.joblib"
+    path.write_text(json.dumps(record, indent=2))
+    return twin_id

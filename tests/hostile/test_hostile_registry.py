@@ -41,7 +41,7 @@ def model_outside(world: World) -> tuple[tuple[str, ...], str]:
     outside.write_bytes((world.run / "model.joblib").read_bytes())
     data["model_path"] = str(outside)
     path.write_text(json.dumps(data))
-    return CHECK, f"champion model file {outside} is outside the registry"
+    return CHECK, f"model_path '{outside}' is not the model file of run {world.run_id}"
 
 
 def linked(relative: str, command: tuple[str, ...], says: str) -> Case:

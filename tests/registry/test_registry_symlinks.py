@@ -67,7 +67,7 @@ def test_a_champion_pointer_naming_a_file_outside_the_home_is_refused(
     outside = tmp_path / "outside.joblib"
     shutil.copy(home / "runs" / RUN / "model.joblib", outside)
     pointer.write_text(pointer.read_text().replace(f"runs/{RUN}/model.joblib", str(outside)))
-    with pytest.raises(RegistryError, match="is outside the registry"):
+    with pytest.raises(RegistryError, match=f"model_path '{outside}' is not the model file of run"):
         Registry(home).verify_champion()
 
 
