@@ -89,12 +89,13 @@ def quantiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def serve(home: Path, max_batch: int) -> tuple[uvicorn.Server, threading.Thread, str]:
-    """The API on a free loopback port, in a daemon thread."""
+def serve(home: Path, **settings: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """The API on a free loopback port, in a daemon thread (reloading off unless ``settings``
+    say otherwise)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    app = create_app(Settings(home=home, spec=SPEC, reload_interval=0, max_batch=max_batch))
+    app = create_app(Settings(**{"home": home, "spec": SPEC, "reload_interval": 0, **settings}))
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )

@@ -5,11 +5,13 @@ included), one after the other on the same spec and data:
 
 1. the plain script (``benchmarks/plain_train.py``): read, validate, then the same candidates'
    CV, threshold tuning, refit and hold-out scoring, one after another, nothing else;
-2. ``churn run`` with a Prefect server already running (``PREFECT_API_URL`` set, the cluster's
+2. the library steps in one process, candidates one after another (``benchmarks/
+   library_run.py``: the model-quality tests' run, which a test once bounded at two minutes);
+3. ``churn run`` with a Prefect server already running (``PREFECT_API_URL`` set, the cluster's
    shape and ``churn prefect-server``'s);
-3. ``churn run`` from a fresh ``PREFECT_HOME`` (a new machine or pod: its temporary server
+4. ``churn run`` from a fresh ``PREFECT_HOME`` (a new machine or pod: its temporary server
    creates its database first);
-4. ``churn --help``, best of five.
+5. ``churn --help``, best of five.
 
     python -m benchmarks.bench_train [SPEC]
 
@@ -73,9 +75,10 @@ def churn_run(spec: str, **env: str) -> tuple[float, str]:
 
 
 def main(argv: list[str]) -> None:
-    """Run the four measurements and print the table."""
+    """Run the five measurements and print the table."""
     spec = argv[0] if argv else "spec/telco.yaml"
     plain, _ = timed([sys.executable, "-m", "benchmarks.plain_train", spec])
+    library, _ = timed([sys.executable, "-m", "benchmarks.library_run", spec])
 
     from flows.server import TemporaryServer
 
@@ -96,6 +99,8 @@ def main(argv: list[str]) -> None:
         "spec": spec,
         "cpus": len(os.sched_getaffinity(0)),
         "plain_script_s": round(plain, 2),
+        "library_in_process_s": round(library, 2),
+        "ratio_library_in_process": round(library / plain, 2),
         "churn_run_running_server_s": round(warm, 2),
         "churn_run_fresh_prefect_home_s": round(fresh, 2),
         "ratio_running_server": round(warm / plain, 2),
@@ -105,6 +110,7 @@ def main(argv: list[str]) -> None:
         "stages_fresh_prefect_home": stages(fresh_log),
     }
     print(f"plain script                     {plain:7.1f} s")
+    print(f"library steps, in process        {library:7.1f} s   {library / plain:.2f}x")
     print(f"churn run, running server        {warm:7.1f} s   {warm / plain:.2f}x (target <= 1.5x)")
     print(
         f"churn run, fresh Prefect home    {fresh:7.1f} s   {fresh / plain:.2f}x (target <= 2.5x)"

@@ -3,14 +3,19 @@
 pandas reads the file (no contract), then per candidate, one after the other: 3-fold CV at
 the fixed threshold, a refit on the training part and the hold-out scores; the same split,
 features, estimators and parameters as ``churn run`` on that spec (keep the two in step).
-No orchestrator, registry, plots or report.
+No orchestrator, registry, plots or report. Two forms, as a user would write it:
 
-    python -m benchmarks.scale.plain DATA_FILE
+- ``defaults``: the libraries' defaults. XGBoost's ``n_jobs`` unset (one thread per core for
+  its tree building), ``cross_validate`` one fold after another;
+- ``folds``: the folds in parallel (``cross_validate(n_jobs=-1)``: one joblib worker process per
+  core), each fit on one thread (XGBoost ``n_jobs=1``), so the cores are not shared twice.
+
+    python -m benchmarks.scale.plain DATA_FILE [--form defaults|folds]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from pathlib import Path
 from typing import Any
@@ -60,18 +65,22 @@ SCORERS = {
 }
 
 
-def candidates() -> dict[str, Any]:
-    """The spec's two candidates with churn's defaults for them."""
+FORMS = ("defaults", "folds")
+
+
+def candidates(form: str) -> dict[str, Any]:
+    """The spec's two candidates with churn's defaults for them; XGBoost's threads by ``form``."""
+    threads = {"n_jobs": 1} if form == "folds" else {}
     return {
         "logreg": LogisticRegression(C=0.5, max_iter=1000, random_state=SEED),
         "xgb": XGBClassifier(
             n_estimators=200,
             learning_rate=0.1,
             max_depth=4,
-            n_jobs=1,
             eval_metric="logloss",
             tree_method="hist",
             random_state=SEED,
+            **threads,
         ),
     }
 
@@ -111,7 +120,7 @@ def read(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def main(path: Path) -> None:
+def main(path: Path, form: str) -> None:
     """Fit and score both candidates; print the winner and the seconds per stage."""
     started = time.perf_counter()
     frame = read(path)
@@ -124,13 +133,20 @@ def main(path: Path) -> None:
     print(f"read+split {time.perf_counter() - started:.2f} s", flush=True)
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=SEED)
     results = {}
-    for name, estimator in candidates().items():
+    for name, estimator in candidates(form).items():
         begun = time.perf_counter()
         pipeline = Pipeline([("features", features()), ("model", estimator)])
         fixed = FixedThresholdClassifier(
             pipeline, threshold=THRESHOLD, response_method="predict_proba"
         )
-        cv = cross_validate(fixed, X_train, y_train, cv=folds, scoring=SCORERS)
+        cv = cross_validate(
+            fixed,
+            X_train,
+            y_train,
+            cv=folds,
+            scoring=SCORERS,
+            n_jobs=-1 if form == "folds" else None,
+        )
         fitted = clone(fixed).fit(X_train, y_train)
         proba = fitted.predict_proba(X_test)[:, 1]
         holdout = holdout_metrics(y_test, proba)
@@ -145,4 +161,8 @@ def main(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale.plain")
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--form", choices=FORMS, default="defaults")
+    args = parser.parse_args()
+    main(args.data, args.form)

@@ -167,9 +167,9 @@ def test_a_request_after_the_interval_starts_a_check_off_the_request_path(tmp_pa
     time.sleep(0.05)
     assert loaded == ["a"]
     now[0] += 2.0
-    started = time.monotonic()
-    holder.poke()
-    assert time.monotonic() - started < 0.5
+    holder.poke()  # returns while the load it started is held back (its cost on the request
+    # path is measured in benchmarks/bench_request_path.py)
+    assert loaded == ["a"], "poke() waited for the load it started"
     assert holder.current.run_id == "a"  # type: ignore[union-attr]
     release.set()
     assert wait_for(lambda: holder.current.run_id == "b")  # type: ignore[union-attr]

@@ -8,12 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from factories import edited_spec, subscriptions_spec, write_project
+from factories import edited_spec, subscriptions_spec, train_run, write_project
 
 import churn.report
 from churn.contract import load_dataset
 from churn.report import PlotSet, eda_reuse
-from churn.run.sequence import run_in_process
 from churn.spec.loader import load_spec
 
 EDA_PLOTS = {
@@ -43,13 +42,13 @@ def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
 ) -> None:
     spec = write_project(tmp_path, rows=300)
     home = tmp_path / "home"
-    first = run_in_process(spec, home, report=True)["run_id"]
+    first = train_run(spec, home, report=True)["run_id"]
     assert set(eda_files(home, first)) == EDA_PLOTS
     assert eda_record(home, first)["reused_from"] is None
 
     monkeypatch.setattr(churn.report, "draw_eda", refuse_to_draw)
     with caplog.at_level(logging.INFO, logger="churn.run"):
-        second = run_in_process(edited_spec(spec), home, report=True)["run_id"]
+        second = train_run(edited_spec(spec), home, report=True)["run_id"]
 
     assert eda_files(home, second) == eda_files(home, first)
     assert eda_record(home, second)["reused_from"] == first
@@ -62,11 +61,11 @@ def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
 def test_other_eda_settings_draw_the_plots_again(tmp_path: Path) -> None:
     spec = write_project(tmp_path, rows=300)
     home = tmp_path / "home"
-    first = run_in_process(spec, home, report=True)["run_id"]
+    first = train_run(spec, home, report=True)["run_id"]
     raw = subscriptions_spec(output={"eda_max_rows": 1000})
     changed = tmp_path / "changed.yaml"
     changed.write_text(json.dumps(raw))
-    second = run_in_process(changed, home, report=True)["run_id"]
+    second = train_run(changed, home, report=True)["run_id"]
     assert eda_record(home, second)["reused_from"] is None
     assert eda_record(home, second)["key"] != eda_record(home, first)["key"]
 

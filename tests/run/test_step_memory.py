@@ -60,9 +60,18 @@ def test_timed_steps_log_seconds_and_peak_only_while_measuring(
 
 
 def test_overlapping_watches_with_equal_peaks_each_end_cleanly() -> None:
+    """An ended block's peak is no longer raised, even when another block's peak equals it."""
     memory = TreeMemory(interval=10)  # no thread: samples only at the watches' edges
     with memory.watch() as first:
         with memory.watch() as second:
             first.bytes = second.bytes = 1  # equal values, different blocks
-        first.bytes = 2
-    assert memory.sample() > 0
+        assert first.bytes == second.bytes > 1  # both got the inner block's closing sample
+        second.bytes = 0
+        memory.sample()
+        assert second.bytes == 0, "the inner block ended but its peak is still being raised"
+        assert first.bytes > 1
+        first.bytes = 0
+    assert first.bytes > 0  # the outer block's closing sample
+    first.bytes = 0
+    memory.sample()
+    assert (first.bytes, second.bytes) == (0, 0), "an ended block's peak is still being raised"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -45,19 +44,19 @@ class RecordingExecutor(InlineExecutor):
 @pytest.fixture(scope="module")
 def telco_run(
     telco_spec_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[dict[str, Any], dict[str, CandidateResult], float]:
+) -> tuple[dict[str, Any], dict[str, CandidateResult]]:
     """One whole run of the default spec in this process (the Telco data trains once for the
-    module): its record, every candidate's result, and how long it took."""
+    module): its record and every candidate's result. (How long it takes is measured against
+    the plain script in ``benchmarks/bench_train.py``, not bounded here.)"""
     pool = RecordingExecutor()
-    started = time.perf_counter()
     home = tmp_path_factory.mktemp("telco-home")
     manifest = train_run(telco_spec_path, home=home, pool=pool)
-    return manifest, pool.results, time.perf_counter() - started
+    return manifest, pool.results
 
 
 @pytest.fixture(scope="module")
 def telco(
-    telco_spec_path: Path, telco_run: tuple[dict[str, Any], dict[str, CandidateResult], float]
+    telco_spec_path: Path, telco_run: tuple[dict[str, Any], dict[str, CandidateResult]]
 ) -> tuple[Spec, pd.DataFrame, dict[str, CandidateResult]]:
     spec = load_spec(telco_spec_path)
     return spec, load_dataset(spec), telco_run[1]
@@ -104,17 +103,16 @@ def test_shuffled_telco_labels_give_a_roc_auc_near_one_half(telco) -> None:
     assert abs(result.holdout["roc_auc"] - 0.5) < 0.05
 
 
-def test_a_whole_run_of_the_default_spec_takes_under_two_minutes(telco, telco_run) -> None:
-    manifest, results, elapsed = telco_run
+def test_a_whole_run_of_the_default_spec_trains_every_candidate(telco, telco_run) -> None:
+    manifest, results = telco_run
     assert manifest["status"] == "succeeded"
     assert set(results) == set(manifest["candidates"]) == {m.name for m in telco[0].models}
-    assert elapsed < 120, f"{elapsed:.0f} s (sequential, in process; the flow trains in parallel)"
 
 
 def test_the_run_records_exactly_what_its_candidates_measured(telco_run) -> None:
     """(Training twice gives the same record: tests/run/test_reproducible.py and
     ``churn reproduce``'s tests check it on every candidate type, at a fraction of the cost.)"""
-    manifest, results, _ = telco_run
+    manifest, results = telco_run
     for name, result in results.items():
         recorded = manifest["candidates"][name]
         assert recorded["holdout"] == result.holdout
