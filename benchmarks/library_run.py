@@ -1,8 +1,8 @@
 """One whole run of a spec through the library steps, in one process, with no orchestrator.
 
 The shape of the model-quality tests' run (``compose_run`` with an ``InlineExecutor``:
-candidates one after another in this thread, a scratch registry, no report), as a command ``benchmarks/bench_train.py`` times
-against the plain script.
+candidates one after another in this thread, a scratch registry, no report), as a command
+``benchmarks/bench_train.py`` times against the plain script.
 
     python -m benchmarks.library_run [SPEC]
 """

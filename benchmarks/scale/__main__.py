@@ -194,7 +194,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--one-worker",
         action="store_true",
-        help="Also run churn with CHURN_TRAIN_WORKERS=1 (candidates one after another, one worker).",
+        help="Also run churn with CHURN_TRAIN_WORKERS=1 (the candidates in turn, in one worker).",
     )
     parser.add_argument(
         "--dask-scheduler",
