@@ -211,12 +211,14 @@ def parse_body(schema: RecordSchema, body: bytes) -> tuple[list[str], dict[str, 
             ]
         ) from None
     records = payload.get("records") if isinstance(payload, dict) else None
-    if isinstance(records, list) and len(records) > schema.max_batch:
+    if not isinstance(records, list):  # not a list of records: the model's validation words it
+        records = None
+    if records is not None and len(records) > schema.max_batch:
         raise PayloadTooLarge(
             f"{len(records)} records in one request; at most {schema.max_batch} "
             "(CHURN_MAX_BATCH): split the batch"
         )
-    if isinstance(payload, dict) and len(payload) == 1 and len(records or ()) >= COLUMNAR_MIN:
+    if records is not None and len(payload) == 1 and len(records) >= COLUMNAR_MIN:
         columns = schema.columnar.columns(records)
         if columns is not None:
             return columns.pop(schema.id_column), columns

@@ -118,7 +118,7 @@ def test_kill_9_during_training_leaves_no_server_worker_or_tracker_behind(projec
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         lines = cmdlines(children_of(process.pid))
-        server = any("prefect.server.api.server:create_app" in line for line in lines)
+        server = any("flows.server:ephemeral_app" in line for line in lines)
         workers = sum("multiprocessing" in line for line in lines)
         if server and workers >= 2:  # the fork server and at least one worker
             break

@@ -126,6 +126,12 @@ CASES: dict[str, Case] = {
         415,
         "Content-Type application/x-www-form-urlencoded",
     ),
+    "records-not-a-list": Case(
+        Request("POST", "/predict", body({"records": True})), 422, '"loc":["body","records"]'
+    ),
+    "records-a-number": Case(
+        Request("POST", "/predict", body({"records": 70})), 422, '"loc":["body","records"]'
+    ),
     "megabyte-string-field": Case(
         Request("POST", "/predict", body({"records": [good_record(account_id=HUGE)]})),
         422,
