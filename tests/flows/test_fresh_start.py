@@ -58,6 +58,7 @@ def churn(command: str, project: Path, **env: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 def test_a_first_run_on_a_fresh_prefect_home_succeeds_while_every_core_is_busy(
     project: Path, tmp_path: Path, busy_cores: BusyCores
 ) -> None:
@@ -87,6 +88,7 @@ def test_a_first_run_on_a_fresh_prefect_home_succeeds_while_every_core_is_busy(
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_a_server_that_cannot_start_in_time_says_what_to_do(project: Path, tmp_path: Path) -> None:
     result = churn(
         "run",

@@ -194,6 +194,7 @@ def api(project: Path) -> Iterator[tuple[str, Path]]:
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_ten_kills_at_seeded_random_moments_leave_a_consistent_registry(
     project: Path, api: tuple[str, Path]
 ) -> None:
