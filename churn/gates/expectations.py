@@ -434,14 +434,14 @@ def _segments(
     """(segment label, row positions) for each level or bin, in the column's order."""
     if bins is not None:
         binned = pd.cut(values, bins=list(bins))
-        order = [str(interval) for interval in binned.cat.categories]
-        labels = binned.astype(str).where(binned.notna(), NONE_SEGMENT)
+        order = [f"({edge.left:g}, {edge.right:g}]" for edge in binned.cat.categories]
+        order.append(NONE_SEGMENT)
+        codes = np.asarray(order)[binned.cat.codes.to_numpy()]  # code -1 (no bin): the last
     else:
         order = [str(level) for level in _levels(values.to_frame(), str(values.name))]
-        labels = values.astype(str).where(values.notna(), NONE_SEGMENT)
-    order.append(NONE_SEGMENT)
+        order.append(NONE_SEGMENT)
+        codes = values.astype(str).where(values.notna(), NONE_SEGMENT).to_numpy()
     wanted = None if only is None else {str(segment) for segment in only}
-    codes = labels.to_numpy()
     found: list[tuple[str, npt.NDArray[np.int64]]] = []
     for segment in order:
         positions = np.flatnonzero(codes == segment)
