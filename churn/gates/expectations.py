@@ -445,9 +445,11 @@ def _segments(
     found: list[tuple[str, npt.NDArray[np.int64]]] = []
     for segment in order:
         positions = np.flatnonzero(codes == segment)
-        if positions.size and (wanted is None or segment in wanted):
+        if (positions.size and wanted is None) or (wanted is not None and segment in wanted):
             found.append((segment, positions))
-    return found
+    named = {segment for segment, _ in found}
+    absent = [str(segment) for segment in only or () if str(segment) not in named]
+    return found + [(segment, np.empty(0, dtype=np.int64)) for segment in absent]
 
 
 def _out_of_bounds(

@@ -81,7 +81,7 @@ def test_undefined_resamples_are_left_out_and_an_undefined_value_is_none() -> No
 
 
 @pytest.mark.model
-@pytest.mark.xdist_group("telco")
+@pytest.mark.xdist_group("gates-telco")
 @pytest.mark.parametrize("metric", ["roc_auc", "recall"])
 def test_slice_intervals_equal_a_direct_bootstrap_on_the_same_rows(
     telco: Telco, champion: GateModel, metric: str
@@ -120,7 +120,7 @@ class IndexSpy(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
 
 @pytest.mark.model
-@pytest.mark.xdist_group("telco")
+@pytest.mark.xdist_group("gates-telco")
 def test_declared_slices_score_hold_out_rows_only(telco: Telco, champion: GateModel) -> None:
     spy = IndexSpy()
     spied = GateModel("spied", Pipeline([("spy", spy), *champion.pipeline.steps]), 0.3)

@@ -104,7 +104,10 @@ def test_slices_gate_big_segments_and_only_report_small_ones(
     assert "enterprise" not in message  # too few rows: reported, not gated
 
 
-def test_numeric_column_in_bins_and_rows_outside_them(model: GateModel, rows: LabelledRows) -> None:
+def test_bins_rows_outside_them_and_segments_asked_for(
+    model: GateModel, rows: LabelledRows
+) -> None:
+    sizes = rows.X["plan"].value_counts().to_dict()
     evidence = slice_metrics(model, rows, "months_active", "roc_auc", bins=[0, 12, 36])
     assert [item.segment for item in evidence] == ["(0, 12]", "(12, 36]", "<none>"]
     assert sum(item.rows for item in evidence) == len(rows)
@@ -113,6 +116,9 @@ def test_numeric_column_in_bins_and_rows_outside_them(model: GateModel, rows: La
         model, rows, "months_active", "roc_auc", bins=[0, 12, 36], segments=["(0, 12]"]
     )
     assert [item.segment for item in only] == ["(0, 12]"]
+    asked = slice_metrics(model, rows, "plan", "recall", lower=0.0, segments=["pro", "gold"])
+    assert [(item.segment, item.rows) for item in asked] == [("pro", sizes["pro"]), ("gold", 0)]
+    assert (asked[1].value, asked[1].passed) == (None, None)  # asked for, absent: reported
 
 
 def test_slice_change_without_a_champion_reports_and_against_itself_passes(

@@ -12,7 +12,7 @@ from churn.gates.expectations import DirectionFailed, InvarianceFailed, SliceFai
 from churn.gates.subjects import GateModel, SliceEvidence, collecting
 from churn.training.metrics import compute_metrics
 
-pytestmark = [pytest.mark.model, pytest.mark.xdist_group("telco")]
+pytestmark = [pytest.mark.model, pytest.mark.xdist_group("gates-telco")]
 
 SEED = 0
 
