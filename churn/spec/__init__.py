@@ -80,6 +80,7 @@ from churn.spec.model import (
     Spec,
     TargetSpec,
 )
+from churn.spec.slices import SliceSpec
 
 __all__ = [
     "COST_METRICS",
@@ -134,6 +135,7 @@ __all__ = [
     "Scalar",
     "ScaleStep",
     "SearchSpec",
+    "SliceSpec",
     "Spec",
     "SplitSpec",
     "StrictModel",

@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from churn.spec.slices import slice_problems
+
 if TYPE_CHECKING:
     from churn.spec.base import Kind
     from churn.spec.model import Spec
@@ -40,6 +42,7 @@ def find_problems(spec: Spec) -> list[Problem]:
         _search_spaces,
         _sizes_bounded,
         _costs_declared,
+        slice_problems,
     )
     return [problem for rule in rules for problem in rule(spec)]
 

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from churn.spec.base import DEFAULT_METRICS, Metric, Scalar, StrictModel
 from churn.spec.bounds import MAX_NAME_CHARS, MAX_SEED
 from churn.spec.candidates import CalibrationSpec, EnsembleSpec, ResampleSpec, SearchSpec
+from churn.spec.slices import SliceSpec
 
 # --------------------------------------------------------------------------- models
 
@@ -224,6 +225,10 @@ class GatesSpec(StrictModel):
     when_empty: Literal["fail", "pass"] = Field(
         default="fail",
         description="With no thresholds at all: fail the run, or pass and say so in the record.",
+    )
+    slices: list[SliceSpec] = Field(
+        default_factory=list,
+        description="Metric per segment of a column, gated by a bound and/or versus the champion.",
     )
 
 
