@@ -56,13 +56,17 @@ def data_location(spec: Spec) -> Location:
 
 
 def shown(location: Location) -> str:
-    """``location`` as messages and records show it: a URL without user, password or query."""
+    """``location`` as messages and records show it: a URL without password or query, and
+    without a user beside a password or in an ``https`` URL (``abfs://container@account/...``
+    keeps its container)."""
     if not isinstance(location, str):
         return str(location)
     parts = urlsplit(location)
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
+    if parts.username and parts.password is None and parts.scheme.lower() not in WEB:
+        host = f"{parts.username}@{host}"
     query = "?..." if parts.query else ""
     return urlunsplit((parts.scheme, host, parts.path, "", "")) + query
 

@@ -66,6 +66,10 @@ def test_urls_are_told_from_paths_and_shown_without_credentials() -> None:
     assert not is_url("data/a.csv") and not is_url("http://host/a.csv") and not is_url(3)
     assert shown("https://user:pa55@host:8443/x/a.csv?sig=abc") == "https://host:8443/x/a.csv?..."
     assert shown("s3://KEY:SECRET@bucket/a.csv") == "s3://bucket/a.csv"
+    assert shown("https://token@host/a.csv") == "https://host/a.csv"
+    assert shown("abfs://box@acct.dfs.core.windows.net/a.csv") == (
+        "abfs://box@acct.dfs.core.windows.net/a.csv"
+    )
     assert shown(Path("data/a.csv")) == "data/a.csv"
 
 
