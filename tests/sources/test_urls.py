@@ -224,3 +224,24 @@ def test_an_untrusted_certificate_is_refused(
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     with pytest.raises(DataContractError, match=r"cannot read the object: .*certificate"):
         load_dataset_and_hash(load_spec(spec_at(tmp_path, f"{https_server.url}/plain.csv")))
+
+
+# --------------------------------------------------------------------------- az://
+
+
+def test_az_needs_an_account_and_never_shows_its_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No Azure stand-in runs here: the account is required, and a refused read (no route to
+    the account's host from this machine) names the URL, never the key."""
+    spec = load_spec(spec_at(tmp_path, "az://box/exports/subscriptions.csv"))
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_NAME", raising=False)
+    with pytest.raises(DataContractError, match="set AZURE_STORAGE_ACCOUNT_NAME"):
+        load_dataset_and_hash(spec)
+    key = "a2V5LW5ldmVyLXNob3du"
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "churnnowhere")
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_KEY", key)
+    with pytest.raises(DataContractError, match="cannot read the object") as refused:
+        load_dataset_and_hash(spec)
+    assert str(refused.value).startswith("az://box/exports/subscriptions.csv: ")
+    assert key not in str(refused.value)
