@@ -48,7 +48,7 @@ from churn.contract.holdout import check_sizes
 from churn.contract.reading import DataFormat, format_of, read_frame_and_hash
 from churn.contract.schema import build_schema
 from churn.errors import DataContractError
-from churn.sources.urls import Location, as_location, data_location, shown
+from churn.sources.urls import DataLocation, as_location, data_location, shown
 from churn.spec import DType, Spec
 
 __all__ = ["CSV_FIRST_LINE", "DataFormat", "load_dataset", "load_dataset_and_hash", "read_data"]
@@ -157,7 +157,7 @@ def _read_and_validate(spec: Spec, path: Path | str | None) -> tuple[pd.DataFram
     return validate(spec, frame, source=shown(location), first_line=first_line), digest
 
 
-def _location(spec: Spec, path: Path | str | None) -> Location:
+def _location(spec: Spec, path: Path | str | None) -> DataLocation:
     """``path`` (a file or URL), else the spec's ``data.source``."""
     return data_location(spec) if path is None else as_location(path)
 

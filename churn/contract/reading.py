@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from churn.contract.header import check_names, check_parquet_types
 from churn.errors import DataContractError, one_line
-from churn.sources.urls import Location, fetched, shown, suffix_of
+from churn.sources.urls import DataLocation, fetched, shown, suffix_of
 from churn.spec import DType, Spec
 from churn.spec.bounds import shorten
 
@@ -50,7 +50,7 @@ _MAPPED = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 """Arrow types read into pandas' nullable dtypes, so a null stays a null until validation."""
 
 
-def read_frame_and_hash(spec: Spec, path: Location) -> tuple[pd.DataFrame, str]:
+def read_frame_and_hash(spec: Spec, path: DataLocation) -> tuple[pd.DataFrame, str]:
     """The raw frame (0-based ``RangeIndex``) and the sha256 of the bytes it was parsed from.
 
     ``path`` may be a URL (:mod:`churn.sources.urls`): the object is fetched once into a
@@ -81,7 +81,7 @@ def read_frame_and_hash(spec: Spec, path: Location) -> tuple[pd.DataFrame, str]:
     return frame, digest
 
 
-def format_of(spec: Spec, path: Location) -> DataFormat:
+def format_of(spec: Spec, path: DataLocation) -> DataFormat:
     """``csv`` or ``parquet``: the spec's ``data.format``, else the file's (or URL's) suffix."""
     if spec.data.format is not None:
         return spec.data.format
@@ -92,7 +92,7 @@ def format_of(spec: Spec, path: Location) -> DataFormat:
     return found
 
 
-def fail(path: Location, message: str) -> NoReturn:
+def fail(path: DataLocation, message: str) -> NoReturn:
     """Raise the :class:`DataContractError` for a file that cannot be read."""
     raise DataContractError(shown(path), [message])
 
@@ -105,7 +105,7 @@ def _stamp(handle: IO[bytes]) -> tuple[int, int]:
 # --------------------------------------------------------------------------- CSV
 
 
-def _read_csv(spec: Spec, path: Location, handle: IO[bytes]) -> pd.DataFrame:
+def _read_csv(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataFrame:
     frame = _typed_csv(spec, handle)
     if frame is None:
         handle.seek(0)
@@ -165,7 +165,7 @@ def text_csv_options(spec: Spec) -> dict[str, Any]:
     }
 
 
-def _text_csv(spec: Spec, path: Location, handle: IO[bytes]) -> pd.DataFrame:
+def _text_csv(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataFrame:
     """Every column as text, by pandas: pandas never guesses a dtype, and its errors name lines."""
     options = spec.data.read
     try:
@@ -198,7 +198,7 @@ def _undecodable(content: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
     )
 
 
-def _fail_on_other_delimiter(path: Location, header: str, delimiter: str) -> None:
+def _fail_on_other_delimiter(path: DataLocation, header: str, delimiter: str) -> None:
     """A one-column read of a file whose header holds another delimiter: say which to set."""
     for name, other in _DELIMITERS.items():
         if other != delimiter and other in header:
@@ -212,7 +212,7 @@ def _fail_on_other_delimiter(path: Location, header: str, delimiter: str) -> Non
 # --------------------------------------------------------------------------- Parquet
 
 
-def _read_parquet(spec: Spec, path: Location, handle: IO[bytes]) -> pd.DataFrame:
+def _read_parquet(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataFrame:
     """Text columns declared ``category`` are read as dictionaries (pandas Categoricals)."""
     categories = [name for name, column in spec.columns.items() if column.dtype == "category"]
     try:

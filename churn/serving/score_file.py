@@ -31,7 +31,7 @@ from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
 from churn.serving.threads import serve_single_threaded
-from churn.sources.urls import Location, data_location, fetched, shown, suffix_of
+from churn.sources.urls import DataLocation, data_location, fetched, shown, suffix_of
 from churn.spec import Spec
 
 CHUNK_ROWS = 50_000
@@ -97,7 +97,7 @@ def scoring_model(registry: Registry, run_id: str | None = None) -> ScoringModel
 def score_file(
     spec: Spec,
     model: ScoringModel,
-    source: Location,
+    source: DataLocation,
     output: Path,
     *,
     chunk_rows: int = CHUNK_ROWS,
@@ -175,7 +175,7 @@ def score_file(
     )
 
 
-def _format(path: Location, role: str) -> str:
+def _format(path: DataLocation, role: str) -> str:
     suffix = suffix_of(path)
     found = SUFFIXES.get(suffix.lower())
     if found is None:
@@ -185,7 +185,9 @@ def _format(path: Location, role: str) -> str:
     return found
 
 
-def _chunks(spec: Spec, source: Location, rows: int) -> Iterator[tuple[pd.DataFrame, int | None]]:
+def _chunks(
+    spec: Spec, source: DataLocation, rows: int
+) -> Iterator[tuple[pd.DataFrame, int | None]]:
     """(raw chunk, file line of its first row; None for Parquet) in file order.
 
     CSV is read as text with the spec's read options, as the contract reads a training file.
@@ -201,7 +203,7 @@ def _chunks(spec: Spec, source: Location, rows: int) -> Iterator[tuple[pd.DataFr
 
 
 def _read_chunks(
-    spec: Spec, source: Location, data: Path | IO[bytes], rows: int
+    spec: Spec, source: DataLocation, data: Path | IO[bytes], rows: int
 ) -> Iterator[tuple[pd.DataFrame, int | None]]:
     try:
         if _format(source, "input") == "parquet":

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 from churn.errors import DataContractError, one_line
 from churn.spec import Spec
 
-Location = Path | str
+DataLocation = Path | str
 """Where data is: a local path, or a URL (a ``str`` for which :func:`is_url` holds)."""
 
 OBJECT_STORES: Final = ("s3", "gs", "az", "abfs", "abfss")
@@ -45,17 +45,17 @@ def is_url(source: object) -> bool:
     return source.split("://", 1)[0].lower() in (*OBJECT_STORES, *WEB)
 
 
-def as_location(source: Path | str) -> Location:
+def as_location(source: Path | str) -> DataLocation:
     """A URL as it is written, anything else as a path."""
     return source if isinstance(source, str) and is_url(source) else Path(source)
 
 
-def data_location(spec: Spec) -> Location:
+def data_location(spec: Spec) -> DataLocation:
     """The spec's data: its URL as written, else the file resolved against the spec's folder."""
     return spec.data.source if is_url(spec.data.source) else spec.source_path
 
 
-def shown(location: Location) -> str:
+def shown(location: DataLocation) -> str:
     """``location`` as messages and records show it: a URL without password or query, and
     without a user beside a password or in an ``https`` URL (``abfs://container@account/...``
     keeps its container)."""
@@ -71,7 +71,7 @@ def shown(location: Location) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", "")) + query
 
 
-def suffix_of(location: Location) -> str:
+def suffix_of(location: DataLocation) -> str:
     """The file suffix of a path or of a URL's path (``.csv``, ``.parquet``; ``""`` if none)."""
     if isinstance(location, str):
         return PurePosixPath(urlsplit(location).path).suffix

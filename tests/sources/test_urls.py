@@ -27,7 +27,8 @@ from churn.spec.loader import load_spec
 from cli.app import app
 from cli.reproduce import reproduce_run
 
-pytestmark = pytest.mark.object_store
+pytestmark = [pytest.mark.object_store, pytest.mark.xdist_group("object-store")]
+"""One worker starts the servers and runs these tests (--dist loadgroup)."""
 
 ROWS = 300
 
