@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 from typing import IO, Any, Literal, NoReturn
 
 import pandas as pd
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 
 from churn.contract.header import check_names, check_parquet_types
 from churn.errors import DataContractError, one_line
-from churn.sources.urls import DataLocation, fetched, shown, suffix_of
+from churn.sources.urls import DataLocation, fetched, is_url, shown, suffix_of
 from churn.spec import DType, Spec
 from churn.spec.bounds import shorten
 
@@ -61,9 +62,10 @@ def read_frame_and_hash(spec: Spec, path: DataLocation) -> tuple[pd.DataFrame, s
     """
     kind = format_of(spec, path)  # an unknown suffix is reported before the file is read
     read = _read_csv if kind == "csv" else _read_parquet
-    if isinstance(path, str):
-        with fetched(path) as (fetched_file, fetched_digest):
+    if is_url(path):
+        with fetched(str(path)) as (fetched_file, fetched_digest):
             return read(spec, shown(path), fetched_file), fetched_digest
+    path = Path(path)  # a path given as text
     if not path.exists():
         fail(path, "file not found; check data.source (relative to the spec file's folder)")
     if not path.is_file():

@@ -31,7 +31,7 @@ from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
 from churn.serving.threads import serve_single_threaded
-from churn.sources.urls import DataLocation, data_location, fetched, shown, suffix_of
+from churn.sources.urls import DataLocation, data_location, fetched, is_url, shown, suffix_of
 from churn.spec import Spec
 
 CHUNK_ROWS = 50_000
@@ -119,7 +119,7 @@ def score_file(
     _format(source, "input")
     read = [("input", source), ("spec's data source", data_location(spec))]
     check_output(
-        output, [(role, path) for role, path in read if isinstance(path, Path)] + [*also_read]
+        output, [(role, Path(path)) for role, path in read if not is_url(path)] + [*also_read]
     )
     totals = {"rows": 0, "churn": 0, "scoring": 0.0}
     failures: list[str] = []
@@ -193,10 +193,11 @@ def _chunks(
     CSV is read as text with the spec's read options, as the contract reads a training file.
     A URL is fetched once into a temporary file first (:func:`~churn.sources.urls.fetched`).
     """
-    if isinstance(source, str):
-        with fetched(source) as (handle, _):
+    if is_url(source):
+        with fetched(str(source)) as (handle, _):
             yield from _read_chunks(spec, source, handle, rows)
         return
+    source = Path(source)  # a path given as text
     if not source.is_file():
         raise DataContractError(str(source), ["file not found (or not a file)"])
     yield from _read_chunks(spec, source, source, rows)

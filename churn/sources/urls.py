@@ -59,7 +59,7 @@ def shown(location: DataLocation) -> str:
     """``location`` as messages and records show it: a URL without password or query, and
     without a user beside a password or in an ``https`` URL (``abfs://container@account/...``
     keeps its container)."""
-    if not isinstance(location, str):
+    if not isinstance(location, str) or not is_url(location):
         return str(location)
     parts = urlsplit(location)
     host = parts.hostname or ""
@@ -73,9 +73,9 @@ def shown(location: DataLocation) -> str:
 
 def suffix_of(location: DataLocation) -> str:
     """The file suffix of a path or of a URL's path (``.csv``, ``.parquet``; ``""`` if none)."""
-    if isinstance(location, str):
+    if isinstance(location, str) and is_url(location):
         return PurePosixPath(urlsplit(location).path).suffix
-    return location.suffix
+    return Path(location).suffix
 
 
 @contextmanager
