@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,19 @@ def test_an_unreachable_endpoint_is_a_clear_error(
     ) as refused:
         load_dataset_and_hash(load_spec(spec_at(tmp_path, "s3://churn-data/ready.csv")))
     assert s3_server.secret not in str(refused.value)
+
+
+def test_churn_check_names_the_url_without_credentials(s3_env: S3Server, tmp_path: Path) -> None:
+    """`churn check` reads an s3:// source (given with inline credentials, which pyarrow takes)
+    and shows the URL without them."""
+    url = s3_env.put("check/subscriptions.csv", csv_bytes(subscriptions_frame(ROWS)))
+    inline = url.replace("s3://", f"s3://churn-tests:{s3_env.secret}@")
+    spec = spec_at(tmp_path, inline)
+    arguments = ["check", str(spec), "--home", str(tmp_path / "home"), "--json"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["data"] == url
+    assert s3_env.secret not in result.output
 
 
 # --------------------------------------------------------------------------- a run and a score
