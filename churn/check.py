@@ -84,6 +84,7 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
     """
     spec = load_spec(spec_path)  # a spec error is reported before the ML stack loads
     from churn.contract import load_dataset_and_hash, target_vector
+    from churn.sources.urls import data_location, shown
     from churn.training.compile import compile_spec
 
     frame, _ = load_dataset_and_hash(spec)  # as a run reads it: big enough to split too
@@ -94,7 +95,7 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
     return CheckSummary(
         spec_path=str(spec_path),
         spec_name=spec.name,
-        data_path=str(spec.source_path),
+        data_path=shown(data_location(spec)),
         rows=len(frame),
         columns=frame.shape[1],
         positives=int(y.sum()),

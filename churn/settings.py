@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Final, TypeVar, overload
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churn.cpus import CGROUP_ROOT, cpu_limit
@@ -94,6 +94,18 @@ class ChurnSettings(BaseSettings):
     )
     prefect_profile: str = Field(
         default="", validation_alias="PREFECT_PROFILE", description="The active Prefect profile."
+    )
+    azure_storage_account_name: str = Field(
+        default="",
+        validation_alias="AZURE_STORAGE_ACCOUNT_NAME",
+        description="The Azure storage account of `az://container/path` data URLs "
+        "(`abfs://container@account.dfs.core.windows.net/path` names it in the URL).",
+    )
+    azure_storage_account_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="AZURE_STORAGE_ACCOUNT_KEY",
+        description="Its account key for `az://` URLs; unset: Azure's default credential "
+        "(environment, workload or managed identity). Never printed.",
     )
     prometheus_multiproc_dir: Path | None = Field(
         default=None,

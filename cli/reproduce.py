@@ -81,6 +81,7 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
     from churn.contract import load_dataset_and_hash
     from churn.registry.runs import SPEC_COPY
     from churn.run.steps import package_versions
+    from churn.sources.urls import is_url, shown
     from churn.spec.loader import parse_spec
     from churn.training.evaluate import evaluate_candidates
 
@@ -95,10 +96,13 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
         found.problems.append(
             f"seed {spec.evaluation.split.seed} != recorded {manifest.get('seed')}"
         )
-    data_path = Path((manifest.get("data") or {}).get("path", spec.data.source))
+    recorded = Path((manifest.get("data") or {}).get("path", spec.data.source))
+    data_path = spec.data.source if is_url(spec.data.source) else recorded  # with credentials
     frame, data_sha256 = load_dataset_and_hash(spec, data_path)
     if data_sha256 != manifest.get("data_sha256"):
-        found.problems.append(f"{data_path}: the data changed since the run (sha256 differs)")
+        found.problems.append(
+            f"{shown(data_path)}: the data changed since the run (sha256 differs)"
+        )
     recorded_versions = manifest.get("versions") or {}
     found.versions = {
         name: (recorded_versions.get(name), now)

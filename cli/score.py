@@ -11,7 +11,13 @@ from cli.bounds import MAX_CHUNK_ROWS
 
 
 def score(
-    source: Annotated[Path, typer.Argument(help="CSV or Parquet file of customers to score.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="CSV or Parquet file of customers to score, or its s3://, gs://, az:// or "
+            "https:// URL (credentials from the environment)."
+        ),
+    ],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Where to write (.csv or .parquet).")
     ],
@@ -43,12 +49,18 @@ def score(
     """
     from churn.registry import Registry, resolve_home
     from churn.serving.score_file import score_file, scoring_model
+    from churn.sources.urls import as_location
     from churn.spec.loader import DEFAULT_SPEC, load_spec
 
     spec_file = spec if spec is not None else DEFAULT_SPEC
     loaded = load_spec(spec_file)
     model = scoring_model(Registry(resolve_home(home)), run)
     summary = score_file(
-        loaded, model, source, output, chunk_rows=chunk_rows, also_read=[("spec", spec_file)]
+        loaded,
+        model,
+        as_location(source),
+        output,
+        chunk_rows=chunk_rows,
+        also_read=[("spec", spec_file)],
     )
     typer.echo(summary.to_text())

@@ -48,6 +48,7 @@ from churn.contract.holdout import check_sizes
 from churn.contract.reading import DataFormat, format_of, read_frame_and_hash
 from churn.contract.schema import build_schema
 from churn.errors import DataContractError
+from churn.sources.urls import DataLocation, as_location, data_location, shown
 from churn.spec import DType, Spec
 
 __all__ = ["CSV_FIRST_LINE", "DataFormat", "load_dataset", "load_dataset_and_hash", "read_data"]
@@ -65,7 +66,7 @@ _WHOLE_NUMBER = re.compile(_WHOLE_NUMBER_PATTERN)
 # --------------------------------------------------------------------------- reading
 
 
-def read_data(spec: Spec, path: Path | None = None) -> pd.DataFrame:
+def read_data(spec: Spec, path: Path | str | None = None) -> pd.DataFrame:
     """Read the data file as it is, without checking it.
 
     Declared columns are typed from the spec where the file allows it (see
@@ -74,7 +75,7 @@ def read_data(spec: Spec, path: Path | None = None) -> pd.DataFrame:
 
     Args:
         spec: The validated spec; gives the path, the format and the read options.
-        path: Read this file instead of ``spec.source_path``.
+        path: Read this file (or URL) instead of the spec's ``data.source``.
 
     Returns:
         The raw frame with a 0-based ``RangeIndex``.
@@ -82,8 +83,7 @@ def read_data(spec: Spec, path: Path | None = None) -> pd.DataFrame:
     Raises:
         DataContractError: The file is missing, empty or unreadable; the message names it.
     """
-    path = spec.source_path if path is None else Path(path)
-    return read_frame_and_hash(spec, path)[0]
+    return read_frame_and_hash(spec, _location(spec, path))[0]
 
 
 # --------------------------------------------------------------------------- validation
@@ -126,7 +126,7 @@ def validate(
     return _finalize(spec, valid)
 
 
-def load_dataset(spec: Spec, path: Path | None = None) -> pd.DataFrame:
+def load_dataset(spec: Spec, path: Path | str | None = None) -> pd.DataFrame:
     """Read and validate the spec's data file (or ``path``); see :func:`validate`.
 
     Raises:
@@ -135,7 +135,7 @@ def load_dataset(spec: Spec, path: Path | None = None) -> pd.DataFrame:
     return _read_and_validate(spec, path)[0]
 
 
-def load_dataset_and_hash(spec: Spec, path: Path | None = None) -> tuple[pd.DataFrame, str]:
+def load_dataset_and_hash(spec: Spec, path: Path | str | None = None) -> tuple[pd.DataFrame, str]:
     """:func:`load_dataset`, plus the sha256 of exactly the bytes that were parsed.
 
     This is the data a run trains on (``churn run`` and ``churn check`` read it here), so it
@@ -146,16 +146,20 @@ def load_dataset_and_hash(spec: Spec, path: Path | None = None) -> tuple[pd.Data
     place meanwhile is refused), so the recorded hash belongs to the data the run used.
     """
     valid, digest = _read_and_validate(spec, path)
-    source = spec.source_path if path is None else Path(path)
-    check_sizes(spec, valid, target_vector(spec, valid), str(source))
+    check_sizes(spec, valid, target_vector(spec, valid), shown(_location(spec, path)))
     return valid, digest
 
 
-def _read_and_validate(spec: Spec, path: Path | None) -> tuple[pd.DataFrame, str]:
-    path = spec.source_path if path is None else Path(path)
-    frame, digest = read_frame_and_hash(spec, path)
-    first_line = CSV_FIRST_LINE if format_of(spec, path) == "csv" else None
-    return validate(spec, frame, source=str(path), first_line=first_line), digest
+def _read_and_validate(spec: Spec, path: Path | str | None) -> tuple[pd.DataFrame, str]:
+    location = _location(spec, path)
+    frame, digest = read_frame_and_hash(spec, location)
+    first_line = CSV_FIRST_LINE if format_of(spec, location) == "csv" else None
+    return validate(spec, frame, source=shown(location), first_line=first_line), digest
+
+
+def _location(spec: Spec, path: Path | str | None) -> DataLocation:
+    """``path`` (a file or URL), else the spec's ``data.source``."""
+    return data_location(spec) if path is None else as_location(path)
 
 
 def target_vector(spec: Spec, frame: pd.DataFrame) -> npt.NDArray[np.int64]:

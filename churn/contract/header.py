@@ -22,7 +22,7 @@ READABLE = "numbers, booleans, text, dictionaries of text, dates and timestamps"
 """The Parquet types churn reads, in words."""
 
 
-def check_names(path: Path, names: Iterable[object]) -> None:
+def check_names(path: Path | str, names: Iterable[object]) -> None:
     """Refuse column names longer than :data:`MAX_NAME_CHARS` characters, shown shortened.
 
     Raises:
@@ -40,7 +40,7 @@ def check_names(path: Path, names: Iterable[object]) -> None:
         )
 
 
-def check_parquet_types(path: Path, schema: pa.Schema) -> None:
+def check_parquet_types(path: Path | str, schema: pa.Schema) -> None:
     """Refuse Parquet columns whose type churn cannot read, naming each column and its type.
 
     Raises:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from churn.contract.header import check_names, check_parquet_types
 from churn.errors import DataContractError, one_line
+from churn.sources.urls import DataLocation, fetched, is_url, shown, suffix_of
 from churn.spec import DType, Spec
 from churn.spec.bounds import shorten
 
@@ -50,13 +51,21 @@ _MAPPED = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 """Arrow types read into pandas' nullable dtypes, so a null stays a null until validation."""
 
 
-def read_frame_and_hash(spec: Spec, path: Path) -> tuple[pd.DataFrame, str]:
+def read_frame_and_hash(spec: Spec, path: DataLocation) -> tuple[pd.DataFrame, str]:
     """The raw frame (0-based ``RangeIndex``) and the sha256 of the bytes it was parsed from.
+
+    ``path`` may be a URL (:mod:`churn.sources.urls`): the object is fetched once into a
+    temporary file, hashed, and parsed from it like a local file.
 
     Raises:
         DataContractError: The file is missing, empty, unreadable, or changed while read.
     """
     kind = format_of(spec, path)  # an unknown suffix is reported before the file is read
+    read = _read_csv if kind == "csv" else _read_parquet
+    if is_url(path):
+        with fetched(str(path)) as (fetched_file, fetched_digest):
+            return read(spec, shown(path), fetched_file), fetched_digest
+    path = Path(path)  # a path given as text
     if not path.exists():
         fail(path, "file not found; check data.source (relative to the spec file's folder)")
     if not path.is_file():
@@ -66,7 +75,6 @@ def read_frame_and_hash(spec: Spec, path: Path) -> tuple[pd.DataFrame, str]:
             before = _stamp(handle)
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
             handle.seek(0)
-            read = _read_csv if kind == "csv" else _read_parquet
             frame = read(spec, path, handle)
             if _stamp(handle) != before:
                 fail(path, "the file changed while it was read; run again once it is written")
@@ -75,19 +83,20 @@ def read_frame_and_hash(spec: Spec, path: Path) -> tuple[pd.DataFrame, str]:
     return frame, digest
 
 
-def format_of(spec: Spec, path: Path) -> DataFormat:
-    """``csv`` or ``parquet``: the spec's ``data.format``, else the file's suffix."""
+def format_of(spec: Spec, path: DataLocation) -> DataFormat:
+    """``csv`` or ``parquet``: the spec's ``data.format``, else the file's (or URL's) suffix."""
     if spec.data.format is not None:
         return spec.data.format
-    found = SUFFIXES.get(path.suffix.lower())
+    suffix = suffix_of(path)
+    found = SUFFIXES.get(suffix.lower())
     if found is None:
-        fail(path, f"cannot tell the format from the suffix {path.suffix!r}; set data.format")
+        fail(path, f"cannot tell the format from the suffix {suffix!r}; set data.format")
     return found
 
 
-def fail(path: Path, message: str) -> NoReturn:
+def fail(path: DataLocation, message: str) -> NoReturn:
     """Raise the :class:`DataContractError` for a file that cannot be read."""
-    raise DataContractError(str(path), [message])
+    raise DataContractError(shown(path), [message])
 
 
 def _stamp(handle: IO[bytes]) -> tuple[int, int]:
@@ -98,7 +107,7 @@ def _stamp(handle: IO[bytes]) -> tuple[int, int]:
 # --------------------------------------------------------------------------- CSV
 
 
-def _read_csv(spec: Spec, path: Path, handle: IO[bytes]) -> pd.DataFrame:
+def _read_csv(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataFrame:
     frame = _typed_csv(spec, handle)
     if frame is None:
         handle.seek(0)
@@ -158,7 +167,7 @@ def text_csv_options(spec: Spec) -> dict[str, Any]:
     }
 
 
-def _text_csv(spec: Spec, path: Path, handle: IO[bytes]) -> pd.DataFrame:
+def _text_csv(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataFrame:
     """Every column as text, by pandas: pandas never guesses a dtype, and its errors name lines."""
     options = spec.data.read
     try:
@@ -191,7 +200,7 @@ def _undecodable(content: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
     )
 
 
-def _fail_on_other_delimiter(path: Path, header: str, delimiter: str) -> None:
+def _fail_on_other_delimiter(path: DataLocation, header: str, delimiter: str) -> None:
     """A one-column read of a file whose header holds another delimiter: say which to set."""
     for name, other in _DELIMITERS.items():
         if other != delimiter and other in header:
@@ -205,7 +214,7 @@ def _fail_on_other_delimiter(path: Path, header: str, delimiter: str) -> None:
 # --------------------------------------------------------------------------- Parquet
 
 
-def _read_parquet(spec: Spec, path: Path, handle: IO[bytes]) -> pd.DataFrame:
+def _read_parquet(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataFrame:
     """Text columns declared ``category`` are read as dictionaries (pandas Categoricals)."""
     categories = [name for name, column in spec.columns.items() if column.dtype == "category"]
     try:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
 from churn.run.step_log import measuring, timed
+from churn.sources.urls import data_location, shown
 from churn.spec.loader import load_spec_and_text
 
 if TYPE_CHECKING:
@@ -76,5 +77,5 @@ def check_data(ctx: RunContext) -> PreparedRun:
     except BaseException as exc:
         ctx.registry.mark_incomplete(ctx.run_id, f"{type(exc).__name__}: {exc}")
         raise
-    log.info("validated %s: %d rows x %d columns", ctx.spec.source_path, *frame.shape)
+    log.info("validated %s: %d rows x %d columns", shown(data_location(ctx.spec)), *frame.shape)
     return PreparedRun(ctx, frame)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from churn.contract import load_dataset_and_hash, target_vector
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.sources.urls import data_location, shown
 from churn.spec import Spec
 from churn.spec.loader import load_spec_and_text
 from churn.training.compile import compile_candidate
@@ -123,12 +124,12 @@ def start_run(ctx: RunContext) -> Path:
 def load_data(ctx: RunContext) -> pd.DataFrame:
     """Read and validate the data; record its hash, size and class balance in the manifest."""
     frame, data_sha256 = load_dataset_and_hash(ctx.spec)
-    source = ctx.spec.source_path
+    source = shown(data_location(ctx.spec))  # a URL without its credentials
     ctx.registry.update_manifest(
         ctx.run_id,
         data_sha256=data_sha256,
         data={
-            "path": str(source),
+            "path": source,
             "rows": len(frame),
             "columns": frame.shape[1],
             "positives": int(target_vector(ctx.spec, frame).sum()),

@@ -31,6 +31,7 @@ from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
 from churn.serving.threads import serve_single_threaded
+from churn.sources.urls import DataLocation, data_location, fetched, is_url, shown, suffix_of
 from churn.spec import Spec
 
 CHUNK_ROWS = 50_000
@@ -96,7 +97,7 @@ def scoring_model(registry: Registry, run_id: str | None = None) -> ScoringModel
 def score_file(
     spec: Spec,
     model: ScoringModel,
-    source: Path,
+    source: DataLocation,
     output: Path,
     *,
     chunk_rows: int = CHUNK_ROWS,
@@ -116,7 +117,10 @@ def score_file(
     started = time.perf_counter()
     out_format = _format(output, "output")
     _format(source, "input")
-    check_output(output, [("input", source), ("spec's data source", spec.source_path), *also_read])
+    read = [("input", source), ("spec's data source", data_location(spec))]
+    check_output(
+        output, [(role, Path(path)) for role, path in read if not is_url(path)] + [*also_read]
+    )
     totals = {"rows": 0, "churn": 0, "scoring": 0.0}
     failures: list[str] = []
 
@@ -126,7 +130,7 @@ def score_file(
             frame = frame.drop(columns=[spec.data.target.column], errors="ignore")
             try:
                 valid = validate(
-                    spec, frame, source=str(source), first_line=first_line, with_target=False
+                    spec, frame, source=shown(source), first_line=first_line, with_target=False
                 )
             except DataContractError as exc:  # go on checking, so every failure is reported
                 failures.extend(exc.failures[: MAX_FAILURES - len(failures)])
@@ -155,9 +159,9 @@ def score_file(
         if writer is not None:
             writer.close()
         if failures:
-            raise DataContractError(str(source), failures)
+            raise DataContractError(shown(source), failures)
         if totals["rows"] == 0:
-            raise DataContractError(str(source), ["no rows to score"])
+            raise DataContractError(shown(source), ["no rows to score"])
 
     atomic_write(output, write)
     return ScoreSummary(
@@ -171,28 +175,43 @@ def score_file(
     )
 
 
-def _format(path: Path, role: str) -> str:
-    found = SUFFIXES.get(path.suffix.lower())
+def _format(path: DataLocation, role: str) -> str:
+    suffix = suffix_of(path)
+    found = SUFFIXES.get(suffix.lower())
     if found is None:
         raise DataContractError(
-            str(path), [f"cannot tell the {role} format from {path.suffix!r}: use .csv or .parquet"]
+            shown(path), [f"cannot tell the {role} format from {suffix!r}: use .csv or .parquet"]
         )
     return found
 
 
-def _chunks(spec: Spec, source: Path, rows: int) -> Iterator[tuple[pd.DataFrame, int | None]]:
+def _chunks(
+    spec: Spec, source: DataLocation, rows: int
+) -> Iterator[tuple[pd.DataFrame, int | None]]:
     """(raw chunk, file line of its first row; None for Parquet) in file order.
 
     CSV is read as text with the spec's read options, as the contract reads a training file.
+    A URL is fetched once into a temporary file first (:func:`~churn.sources.urls.fetched`).
     """
+    if is_url(source):
+        with fetched(str(source)) as (handle, _):
+            yield from _read_chunks(spec, source, handle, rows)
+        return
+    source = Path(source)  # a path given as text
     if not source.is_file():
         raise DataContractError(str(source), ["file not found (or not a file)"])
+    yield from _read_chunks(spec, source, source, rows)
+
+
+def _read_chunks(
+    spec: Spec, source: DataLocation, data: Path | IO[bytes], rows: int
+) -> Iterator[tuple[pd.DataFrame, int | None]]:
     try:
         if _format(source, "input") == "parquet":
-            for batch in pq.ParquetFile(source).iter_batches(batch_size=rows):
+            for batch in pq.ParquetFile(data).iter_batches(batch_size=rows):
                 yield batch.to_pandas(), None
             return
-        reader = pd.read_csv(source, **text_csv_options(spec), chunksize=rows)
+        reader = pd.read_csv(data, **text_csv_options(spec), chunksize=rows)
         with reader:
             for frame in reader:
                 yield frame.reset_index(drop=True), CSV_FIRST_LINE + int(frame.index[0])
@@ -200,4 +219,4 @@ def _chunks(spec: Spec, source: Path, rows: int) -> Iterator[tuple[pd.DataFrame,
         if isinstance(exc, DataContractError):
             raise
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataContractError(str(source), [f"cannot read the file: {reason}"]) from None
+        raise DataContractError(shown(source), [f"cannot read the file: {reason}"]) from None

@@ -10,18 +10,28 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import yaml
 from cronsim import CronSim, CronSimError
 from kube import ROOT, Doc, containers, env, find, workloads
 
 Check = Callable[[list[Doc]], list[str]]
 SPEC_FILE = "telco.yaml"
+DB_SPEC_FILE = "telco-db.yaml"
+"""spec/telco.yaml reading PostgreSQL: the spec the base's jobs run."""
 SPEC_MOUNT = "/app/spec"
 HOME_MOUNT = "/var/lib/churn"
+DATABASE_SECRET = "churn-database"
+"""The Secret holding the database URL (created by hand, never rendered from the repo)."""
 
 
 def nightly_at_two(docs: list[Doc]) -> list[str]:
     """The CronJob's schedule parses and fires at 02:00 every day, in an explicit time zone."""
-    spec = find(docs, "CronJob", "churn-train")["spec"]
+    return daily_at(docs, "churn-train", 2)
+
+
+def daily_at(docs: list[Doc], name: str, hour: int) -> list[str]:
+    """CronJob ``name`` fires at ``hour``:00 every day, in an explicit time zone."""
+    spec = find(docs, "CronJob", name)["spec"]
     try:
         zone = ZoneInfo(spec.get("timeZone", ""))
     except (ZoneInfoNotFoundError, ValueError):
@@ -33,14 +43,19 @@ def nightly_at_two(docs: list[Doc]) -> list[str]:
     except CronSimError as exc:
         return [f"schedule {spec['schedule']!r} does not parse: {exc}"]
     days = [(t - start.replace(hour=0)).days for t in times]
-    if any((t.hour, t.minute) != (2, 0) for t in times) or days != list(range(1, 8)):
-        return [f"schedule {spec['schedule']!r} is not 02:00 daily: fires {times}"]
+    if any((t.hour, t.minute) != (hour, 0) for t in times) or days != list(range(1, 8)):
+        return [f"schedule {spec['schedule']!r} is not {hour:02d}:00 daily: fires {times}"]
     return []
 
 
 def job_policy(docs: list[Doc]) -> list[str]:
     """One run at a time, bounded in time and retries; exit 2-4 fail the Job without a retry."""
-    cron = find(docs, "CronJob", "churn-train")["spec"]
+    return cron_policy(docs, "churn-train", {2, 3, 4})
+
+
+def cron_policy(docs: list[Doc], name: str, fail_at_once: set[int]) -> list[str]:
+    """CronJob ``name``: one at a time, bounded; ``fail_at_once`` exit codes are not retried."""
+    cron = find(docs, "CronJob", name)["spec"]
     job = cron["jobTemplate"]["spec"]
     problems = [f"concurrencyPolicy is {cron.get('concurrencyPolicy')}, expected Forbid"]
     problems = problems if cron.get("concurrencyPolicy") != "Forbid" else []
@@ -59,8 +74,10 @@ def job_policy(docs: list[Doc]) -> list[str]:
         if rule.get("action") == "FailJob" and rule.get("onExitCodes", {}).get("operator") == "In"
         for code in rule["onExitCodes"].get("values", [])
     }
-    if not {2, 3, 4} <= fail_codes:
-        problems.append(f"exit codes 2, 3, 4 must fail the Job at once; FailJob on {fail_codes}")
+    if not fail_at_once <= fail_codes:
+        problems.append(
+            f"exit codes {sorted(fail_at_once)} must fail the Job at once; FailJob on {fail_codes}"
+        )
     if job["template"]["spec"].get("restartPolicy") != "Never":
         problems.append("restartPolicy must be Never (a failed run is not restarted in place)")
     return problems
@@ -134,7 +151,8 @@ def one_image(docs: list[Doc]) -> list[str]:
 
 
 def spec_config_map(docs: list[Doc]) -> list[str]:
-    """The spec ConfigMap holds spec/telco.yaml byte for byte, and is what the pods mount."""
+    """The spec ConfigMap holds spec/telco.yaml byte for byte (and telco-db.yaml, the same but
+    for data.source), is what the pods mount, and the job runs one of its specs."""
     maps = [
         d
         for d in docs
@@ -149,11 +167,12 @@ def spec_config_map(docs: list[Doc]) -> list[str]:
             "the ConfigMap's telco.yaml differs from spec/telco.yaml: "
             "cp spec/telco.yaml k8s/base/spec/telco.yaml"
         )
+    problems += _same_but_the_source(maps[0].get("data", {}), expected)
     map_name = maps[0]["metadata"]["name"]
     for name, template in workloads(docs):
         volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
         for c in containers(template):
-            if c["name"] not in ("train", "api"):
+            if c["name"] not in ("train", "api", "score"):
                 continue
             mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
             volume = volumes.get(mounts.get(SPEC_MOUNT, ""), {})
@@ -162,8 +181,26 @@ def spec_config_map(docs: list[Doc]) -> list[str]:
             if HOME_MOUNT not in mounts:
                 problems.append(f"{name}: CHURN_HOME ({HOME_MOUNT}) is not mounted")
     job = find(docs, "CronJob", "churn-train")["spec"]["jobTemplate"]["spec"]["template"]
-    if f"{SPEC_MOUNT}/{SPEC_FILE}" not in containers(job)[0].get("args", []):
-        problems.append(f"the job does not run {SPEC_MOUNT}/{SPEC_FILE}")
+    specs = {f"{SPEC_MOUNT}/{key}" for key in maps[0].get("data", {})}
+    if not specs & set(containers(job)[0].get("args", [])):
+        problems.append(f"the job runs none of the ConfigMap's specs {sorted(specs)}")
+    return problems
+
+
+def _same_but_the_source(files: dict[str, str], expected: str) -> list[str]:
+    """telco-db.yaml, when the map holds it, is telco.yaml but for a SQL ``data.source``."""
+    if DB_SPEC_FILE not in files:
+        return []
+    database, shipped = yaml.safe_load(files[DB_SPEC_FILE]), yaml.safe_load(expected)
+    source = database["data"].pop("source", None)
+    shipped["data"].pop("source")
+    problems = []
+    if database != shipped:
+        problems.append(f"{DB_SPEC_FILE} differs from spec/{SPEC_FILE} beyond data.source")
+    if not isinstance(source, dict) or source.get("kind") != "sql":
+        problems.append(f"{DB_SPEC_FILE}: data.source is not a SQL source: {source!r}")
+    elif ":as_of" not in str(source.get("query", "")):
+        problems.append(f"{DB_SPEC_FILE}: the query does not bind :as_of (the snapshot date)")
     return problems
 
 
@@ -240,6 +277,96 @@ def runs_on_dask(docs: list[Doc]) -> list[str]:
     mounts = [m["mountPath"] for m in containers(worker)[0].get("volumeMounts", [])]
     if mounts != ["/tmp"]:
         problems.append(f"Deployment/dask-worker mounts {mounts}; only /tmp (no registry)")
+    return problems
+
+
+def database_from_secret(docs: list[Doc]) -> list[str]:
+    """Base: training and scoring run telco-db.yaml, whose ``url_file`` is the database
+    Secret's key mounted read-only in both; no URL with a password is in any manifest, and
+    no Secret is rendered (it is created by hand)."""
+    problems = [
+        f"Secret/{d['metadata']['name']} is in the manifests: create it by hand"
+        for d in docs
+        if d["kind"] == "Secret"
+    ]
+    files = next(
+        d["data"]
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("churn-spec")
+    )
+    source = yaml.safe_load(files.get(DB_SPEC_FILE, "data: {}"))["data"].get("source") or {}
+    url_file = str(source.get("url_file", "")) if isinstance(source, dict) else ""
+    for name, container_name in (("churn-train", "train"), ("churn-score", "score")):
+        template = find(docs, "CronJob", name)["spec"]["jobTemplate"]["spec"]["template"]
+        container = next(c for c in containers(template) if c["name"] == container_name)
+        if f"{SPEC_MOUNT}/{DB_SPEC_FILE}" not in container.get("args", []):
+            problems.append(f"{name} does not run {SPEC_MOUNT}/{DB_SPEC_FILE}")
+        problems += _secret_file_mounted(name, template, container, url_file)
+    for name, template in workloads(docs):
+        for c in containers(template):
+            for variable in c.get("env") or []:
+                value = str(variable.get("value", ""))
+                if "://" in value and "@" in value:
+                    problems.append(f"{name} {variable['name']} holds a URL with credentials")
+    return problems
+
+
+def _secret_file_mounted(name: str, template: Doc, container: Doc, url_file: str) -> list[str]:
+    volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        secret = volumes.get(mount["name"], {}).get("secret", {})
+        if secret.get("secretName") != DATABASE_SECRET:
+            continue
+        paths = {f"{mount['mountPath']}/{item['path']}" for item in secret.get("items", [])}
+        if url_file not in paths:
+            return [f"{name}: the spec's url_file {url_file!r} is not the Secret's {paths}"]
+        if mount.get("readOnly") is not True or secret.get("optional", False):
+            return [f"{name}: the {DATABASE_SECRET} Secret is optional or mounted writable"]
+        return []
+    return [f"{name}: the {DATABASE_SECRET} Secret is not mounted"]
+
+
+def scores_after_training(docs: list[Doc]) -> list[str]:
+    """Base: churn-score runs `churn score --spec SPEC --to-table SCHEMA.TABLE` at 03:00 daily,
+    an hour after training, in training's time zone and with training's spec; one at a time,
+    bounded, exit 2 and 3 not retried; it reads the registry read-only."""
+    score = find(docs, "CronJob", "churn-score")["spec"]
+    train = find(docs, "CronJob", "churn-train")["spec"]
+    problems = daily_at(docs, "churn-score", 3) + cron_policy(docs, "churn-score", {2, 3})
+    if score.get("timeZone") != train.get("timeZone"):
+        problems.append(f"timeZone {score.get('timeZone')} is not training's")
+    template = score["jobTemplate"]["spec"]["template"]
+    args = containers(template)[0].get("args", [])
+    trained = containers(train["jobTemplate"]["spec"]["template"])[0].get("args", [])
+    spec = args[args.index("--spec") + 1] if "--spec" in args[:-1] else None
+    table = args[args.index("--to-table") + 1] if "--to-table" in args[:-1] else ""
+    if args[:2] != ["churn", "score"] or spec not in trained:
+        problems.append(
+            f"churn-score does not run `churn score --spec` with training's spec: {args}"
+        )
+    if len(table.split(".")) != 2 or "-o" in args or "--output" in args:
+        problems.append(f"churn-score does not write to one SCHEMA.TABLE: {args}")
+    home = [
+        m for m in containers(template)[0].get("volumeMounts", []) if m["mountPath"] == HOME_MOUNT
+    ]
+    if not home or home[0].get("readOnly") is not True:
+        problems.append(f"churn-score: {HOME_MOUNT} is not mounted read-only")
+    return problems
+
+
+def trains_on_the_shipped_file(docs: list[Doc]) -> list[str]:
+    """Offline overlay: training runs spec/telco.yaml (the file in the image), no workload
+    mounts the database Secret, and nothing scores into a database."""
+    job = find(docs, "CronJob", "churn-train")["spec"]["jobTemplate"]["spec"]["template"]
+    problems = []
+    if f"{SPEC_MOUNT}/{SPEC_FILE}" not in containers(job)[0].get("args", []):
+        problems.append(f"the job does not run {SPEC_MOUNT}/{SPEC_FILE}")
+    for name, template in workloads(docs):
+        for volume in template["spec"].get("volumes", []):
+            if volume.get("secret", {}).get("secretName") == DATABASE_SECRET:
+                problems.append(f"{name} still mounts the {DATABASE_SECRET} Secret")
+    if any(d["kind"] == "CronJob" and d["metadata"]["name"] == "churn-score" for d in docs):
+        problems.append("CronJob/churn-score is still deployed")
     return problems
 
 

@@ -81,6 +81,79 @@ def test_offline_overlay_runs_without_a_prefect_server(offline, base) -> None:
     assert checks.runs_offline(base) != []
 
 
+@pytest.mark.parametrize("variant", ["base", "dask"])
+def test_training_and_scoring_read_the_database_from_the_secret(variant, request) -> None:
+    docs = request.getfixturevalue(variant)
+    assert checks.database_from_secret(docs) == []
+    assert checks.scores_after_training(docs) == []
+
+
+def test_offline_overlay_trains_on_the_shipped_file_without_a_database(offline, base) -> None:
+    assert checks.trains_on_the_shipped_file(offline) == []
+    assert checks.trains_on_the_shipped_file(base) != []
+
+
+def score_cron(docs: list[Doc]) -> Doc:
+    return find(docs, "CronJob", "churn-score")["spec"]
+
+
+def score_container(docs: list[Doc]) -> Doc:
+    return containers(score_cron(docs)["jobTemplate"]["spec"]["template"])[0]
+
+
+def score_volumes(docs: list[Doc]) -> list[Doc]:
+    volumes: list[Doc] = score_cron(docs)["jobTemplate"]["spec"]["template"]["spec"]["volumes"]
+    return volumes
+
+
+def secret_volume(docs: list[Doc]) -> Doc:
+    return next(v for v in score_volumes(docs) if "secret" in v)["secret"]
+
+
+SECRET_MUTATIONS: list[tuple[str, Mutation]] = [
+    ("secret rendered", lambda d: d.append(
+        {"kind": "Secret", "metadata": {"name": "churn-database"}, "stringData": {"url": "x"}})),
+    ("url in env", lambda d: job_container(d).setdefault("env", []).append(
+        {"name": "CHURN_DATABASE_URL", "value": "postgresql://churn:pw@db/churn"})),
+    ("other secret", lambda d: secret_volume(d).update(secretName="other")),
+    ("other key path", lambda d: secret_volume(d)["items"][0].update(path="url")),
+    ("optional secret", lambda d: secret_volume(d).update(optional=True)),
+    ("writable mount", lambda d: score_container(d)["volumeMounts"][-1].pop("readOnly")),
+    ("file spec", lambda d: job_container(d).update(args=["churn", "run", "/app/spec/telco.yaml"])),
+    ("sql source dropped", lambda d: spec_map(d)["data"].update(
+        {"telco-db.yaml": spec_map(d)["data"]["telco.yaml"]})),
+]  # fmt: skip
+SCORE_MUTATIONS: list[tuple[str, Mutation]] = [
+    ("at 02:00", lambda d: score_cron(d).update(schedule="0 2 * * *")),
+    ("other zone", lambda d: score_cron(d).update(timeZone="Europe/Paris")),
+    ("concurrent", lambda d: score_cron(d).update(concurrencyPolicy="Allow")),
+    ("contract retried", lambda d: score_cron(d)["jobTemplate"]["spec"].pop("podFailurePolicy")),
+    ("to a file", lambda d: score_container(d).update(
+        args=["churn", "score", "--spec", "/app/spec/telco-db.yaml", "-o", "/tmp/s.csv"])),
+    ("other spec", lambda d: score_container(d)["args"].__setitem__(3, "/app/spec/telco.yaml")),
+    ("unqualified table", lambda d: score_container(d)["args"].__setitem__(5, "scores")),
+    ("registry writable", lambda d: score_container(d)["volumeMounts"][0].pop("readOnly")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "mutate", [m for _, m in SECRET_MUTATIONS], ids=[w for w, _ in SECRET_MUTATIONS]
+)
+def test_database_check_fails_on_a_broken_manifest(mutate, base) -> None:
+    broken = copy.deepcopy(base)
+    mutate(broken)
+    assert checks.database_from_secret(broken) != []
+
+
+@pytest.mark.parametrize(
+    "mutate", [m for _, m in SCORE_MUTATIONS], ids=[w for w, _ in SCORE_MUTATIONS]
+)
+def test_scoring_check_fails_on_a_broken_manifest(mutate, base) -> None:
+    broken = copy.deepcopy(base)
+    mutate(broken)
+    assert checks.scores_after_training(broken) != []
+
+
 def test_dask_overlay_trains_on_its_scheduler_and_the_base_on_this_pod(dask, base) -> None:
     assert checks.runs_on_dask(dask) == []
     assert "CHURN_DASK_SCHEDULER" not in env(job_container(base))
@@ -226,4 +299,9 @@ def test_kubernetes_validate_fails_on_a_broken_manifest(mutate, base) -> None:
 
 def test_every_workload_is_walked(base) -> None:
     names = {name for name, _ in workloads(base)}
-    assert names == {"CronJob/churn-train", "Deployment/churn-api", "Deployment/prefect-server"}
+    assert names == {
+        "CronJob/churn-train",
+        "CronJob/churn-score",
+        "Deployment/churn-api",
+        "Deployment/prefect-server",
+    }

@@ -1,0 +1,1 @@
+"""Where data comes from beyond a local file: URLs (``urls``)."""
