@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from churn.spec.base import DEFAULT_METRICS, Metric, Scalar, StrictModel
 from churn.spec.bounds import MAX_NAME_CHARS, MAX_SEED
 from churn.spec.candidates import CalibrationSpec, EnsembleSpec, ResampleSpec, SearchSpec
+from churn.spec.gate_tests import GateTests, GateTestsSpec
 
 # --------------------------------------------------------------------------- models
 
@@ -224,6 +225,13 @@ class GatesSpec(StrictModel):
     when_empty: Literal["fail", "pass"] = Field(
         default="fail",
         description="With no thresholds at all: fail the run, or pass and say so in the record.",
+    )
+    tests: GateTests = Field(
+        default_factory=GateTestsSpec,
+        description=(
+            "pytest gate tests beside the spec (a list of paths, or the block with time limits); "
+            "a failing or erroring test fails the gates like a failed threshold."
+        ),
     )
 
 
