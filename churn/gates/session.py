@@ -162,10 +162,21 @@ class _Counter:
         self.count = len(session.items)
 
 
+def _root(spec: Spec, paths: Sequence[Path]) -> Path:
+    """The spec's folder, or (for tests elsewhere, ``churn gate --tests``) their common folder:
+    test ids and file names are relative to it."""
+    folder = spec.folder.resolve()
+    declarative = declarative_module_path() if declared_slices(spec) else None
+    own = [p for p in paths if p != declarative] or [folder]
+    if all(p.is_relative_to(folder) for p in own):
+        return folder
+    return Path(os.path.commonpath([p if p.is_dir() else p.parent for p in own]))
+
+
 def _session(spec: Spec, paths: Sequence[Path], plugins: list[object], *extra: str) -> int:
     """One isolated in-process pytest session; test modules it imported are forgotten after."""
     before = set(sys.modules)
-    args = [*ISOLATION, "--rootdir", str(spec.folder), *extra, *(str(p) for p in paths)]
+    args = [*ISOLATION, "--rootdir", str(_root(spec, paths)), *extra, *(str(p) for p in paths)]
     try:
         with redirect_stdout(io.StringIO()):  # pytest's terminal report: churn words its own
             return int(pytest.main(args, plugins=plugins))
