@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -24,7 +24,11 @@ from churn.gates.session import gate_test_paths, run_gate_tests
 from churn.gates.subjects import GateModel, GateTestOutcome, LabelledRows
 from churn.registry import Registry, RunManifest
 from churn.spec import Spec
-from churn.training.evaluate import CandidateResult, Split, split_dataset
+
+if TYPE_CHECKING:  # churn gate needs only the split, not the training stack
+    import pandas as pd
+
+    from churn.training.evaluate import CandidateResult, Split
 
 TRAIN_SAMPLE_ROWS: Final = 2000
 """Most training rows the ``train_sample`` fixture holds (a seeded sample)."""
@@ -51,16 +55,16 @@ def limits_of(spec: Spec) -> GateLimits:
     return GateLimits(test_s=tests.test_timeout_s, total_s=tests.total_timeout_s)
 
 
-def labelled(split: Split, *, seed: int) -> tuple[LabelledRows, LabelledRows]:
+def labelled(
+    X_train: pd.DataFrame, y_train: Any, X_test: pd.DataFrame, y_test: Any, *, seed: int
+) -> tuple[LabelledRows, LabelledRows]:
     """The hold-out rows, and a seeded sample of at most :data:`TRAIN_SAMPLE_ROWS` training rows."""
-    holdout = LabelledRows(X=split.X_test, y=np.asarray(split.y_test, dtype=np.int64))
-    rows = len(split.y_train)
+    holdout = LabelledRows(X=X_test, y=np.asarray(y_test, dtype=np.int64))
+    rows = len(y_train)
     chosen = np.arange(rows)
     if rows > TRAIN_SAMPLE_ROWS:
         chosen = np.sort(np.random.default_rng(seed).choice(rows, TRAIN_SAMPLE_ROWS, replace=False))
-    train = LabelledRows(
-        X=split.X_train.iloc[chosen], y=np.asarray(split.y_train, dtype=np.int64)[chosen]
-    )
+    train = LabelledRows(X=X_train.iloc[chosen], y=np.asarray(y_train, dtype=np.int64)[chosen])
     return holdout, train
 
 
@@ -79,7 +83,8 @@ def run_gate_tests_step(
     paths = gate_test_paths(spec)
     if not paths:
         return []
-    holdout, train = labelled(data, seed=spec.evaluation.split.seed)
+    seed = spec.evaluation.split.seed
+    holdout, train = labelled(data.X_train, data.y_train, data.X_test, data.y_test, seed=seed)
     champion = _champion_model(registry)
     names = [winner]
     if spec.gates.tests.every_candidate:
@@ -125,7 +130,8 @@ def recorded_subjects(registry: Registry, run_id: str) -> tuple[GateSubjects, Ru
         SpecError: The spec copy no longer loads.
         DataContractError: The data changed since the run (its hold-out would not be the run's).
     """
-    from churn.contract import load_dataset_and_hash
+    from churn.contract import load_dataset_and_hash, target_vector
+    from churn.contract.holdout import holdout_positions
     from churn.spec.loader import parse_spec
 
     record = registry.record(run_id)
@@ -145,7 +151,12 @@ def recorded_subjects(registry: Registry, run_id: str) -> tuple[GateSubjects, Ru
             str(data_path),
             [f"the data changed since run {run_id} (sha256 differs): its hold-out is gone"],
         )
-    holdout, train = labelled(split_dataset(spec, frame), seed=spec.evaluation.split.seed)
+    y = target_vector(spec, frame)
+    X = frame[spec.feature_columns]
+    fit, held = holdout_positions(spec, frame, y)  # the run's own split (training.evaluate's)
+    holdout, train = labelled(
+        X.iloc[fit], y[fit], X.iloc[held], y[held], seed=spec.evaluation.split.seed
+    )
     pipeline = registry.load_model(run_id, record.model.sha256, name=record.model.name)
     candidate = record.candidate or run_id
     threshold = DEFAULT_THRESHOLD if record.threshold is None else record.threshold
