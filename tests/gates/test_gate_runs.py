@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
@@ -146,20 +143,14 @@ def test_churn_gate_runs_a_recorded_runs_tests_without_training(passed_run, tmp_
     assert missing.exit_code == 2 and "--tests nope: no such file or folder" in missing.output
 
 
-def test_plain_pytest_with_churn_run_gets_the_recorded_fixtures(passed_run) -> None:
+def test_plain_pytest_with_churn_run_gets_the_recorded_fixtures(passed_run, capsys) -> None:
     spec, home, manifest = passed_run
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
-    command += ["--churn-run", manifest["run_id"], "--churn-home", str(home)]
+    args = ["-p", "no:cacheprovider", "-p", "no:xdist", "--import-mode=importlib", "-q"]
+    args += ["--churn-run", manifest["run_id"], "--churn-home", str(home)]
 
-    done = subprocess.run(
-        [*command, str(spec.parent / "gates")],
-        capture_output=True,
-        text=True,
-        cwd=spec.parent,
-        env=env,
-        timeout=300,
-    )
+    code = pytest.main([*args, str(spec.parent / "gates")])  # the pytest11 entry point
 
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 passed" in done.stdout
+    assert code == 0, capsys.readouterr().out
+    assert "3 passed" in capsys.readouterr().out
+    unknown = pytest.main([*args[:-4], "--churn-run", "nope", "--churn-home", str(home)])
+    assert unknown == pytest.ExitCode.USAGE_ERROR
