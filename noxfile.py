@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 
 import nox
@@ -60,10 +61,14 @@ def coverage(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def gate(session: nox.Session) -> None:
-    """Train the default spec into a scratch registry; fail when its quality gates fail."""
+    """Train the default spec into a scratch registry (its gate tests run inside the run), then
+    run its gate tests again with `churn gate RUN`; fail when a gate or a gate test fails."""
     session.install(*CONSTRAINTS, "-e", ".")
     with tempfile.TemporaryDirectory(prefix="churn-gate-") as home:  # no champion: a first run
         session.run("churn", "run", "spec/telco.yaml", "--home", home, *session.posargs)
+        listing = session.run("churn", "runs", "--home", home, "--json", silent=True)
+        run_id = json.loads(str(listing))[0]["run_id"]
+        session.run("churn", "gate", run_id, "--home", home)
 
 
 @nox.session(python=PYTHON)

@@ -60,6 +60,18 @@ class Readiness(Out):
     )
 
 
+class GateTestCounts(Out):
+    """How a run's gate tests ended (every candidate tested), and which did not pass."""
+
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    skipped: int = 0
+    not_passed: list[str] = Field(
+        default_factory=list, description="``candidate: test id`` of each failed or erroring test."
+    )
+
+
 class GateVerdict(Out):
     """The quality gates' verdict on a run, and what it decided."""
 
@@ -67,6 +79,11 @@ class GateVerdict(Out):
     action: str | None = Field(default=None, description="promote, reject, keep_champion or hold.")
     run_failed: bool | None = None
     reason: str | None = None
+    tests: GateTestCounts | None = Field(
+        default=None,
+        description="The gate tests' outcomes (left out when the spec has none).",
+        exclude_if=lambda value: value is None,
+    )
 
 
 class AppInfo(Out):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from api.schemas import Champion, GateVerdict, RunDetail, RunStatus, RunSummary
+from api.schemas import Champion, GateTestCounts, GateVerdict, RunDetail, RunStatus, RunSummary
+from churn.gates.subjects import GateTestOutcome
 from churn.registry import RunManifest
 from churn.serving import ServingModel
 
@@ -58,6 +60,18 @@ def gate_verdict(manifest: RunManifest) -> GateVerdict | None:
         action=decision.action if decision else None,
         run_failed=decision.run_failed if decision else None,
         reason=(decision.reason if decision else None) or (gates.reason if gates else None),
+        tests=_test_counts(gates.tests) if gates is not None and gates.tests else None,
+    )
+
+
+def _test_counts(outcomes: list[GateTestOutcome]) -> GateTestCounts:
+    """The gate tests' outcomes counted, with the ones that did not pass named."""
+    counts = Counter(o.outcome for o in outcomes)
+    return GateTestCounts(
+        **{kind: counts.get(kind, 0) for kind in ("passed", "failed", "error", "skipped")},
+        not_passed=[
+            f"{o.candidate}: {o.nodeid}" for o in outcomes if o.outcome in ("failed", "error")
+        ],
     )
 
 

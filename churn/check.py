@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from churn.registry import Registry, resolve_home
+from churn.spec import Spec
 from churn.spec.loader import load_spec
 
 
@@ -26,6 +27,8 @@ class CheckSummary:
     """The registry home whose champion was verified."""
     champion: str | None = None
     """The champion's run id (its model file matches its recorded hash), or None."""
+    gate_tests: int = 0
+    """Gate tests collected (``gates.tests`` and declared slices); none of them ran."""
 
     @property
     def positive_rate(self) -> float:
@@ -49,6 +52,7 @@ class CheckSummary:
             "candidates": self.candidates,
             "home": self.home,
             "champion": self.champion,
+            "gate_tests": self.gate_tests,
         }
 
     def to_text(self) -> str:
@@ -65,6 +69,8 @@ class CheckSummary:
         lines += [f"  {name:<12} {steps}" for name, steps in self.candidates.items()]
         verified = f"run {self.champion} (model hash verified)" if self.champion else "none yet"
         lines.append(f"champion   {verified} in {self.home}")
+        if self.gate_tests:
+            lines.append(f"gate tests {self.gate_tests} collected (not run)")
         lines.append("ok: spec valid, data valid, every candidate compiles, champion servable")
         return "\n".join(lines)
 
@@ -78,7 +84,8 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
             model file must match its recorded hash (nothing is unpickled).
 
     Raises:
-        SpecError: The spec is invalid (exit 2).
+        SpecError: The spec is invalid, or a gate test is missing, does not import or asks for
+            an unknown fixture (exit 2).
         DataContractError: The data breaks the contract (exit 3).
         RegistryError: The champion cannot be served (exit 1; the message says how to repair).
     """
@@ -89,6 +96,7 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
 
     frame, _ = load_dataset_and_hash(spec)  # as a run reads it: big enough to split too
     pipelines = compile_spec(spec)
+    gate_tests = _collect_gate_tests(spec)
     y = target_vector(spec, frame)
     registry = Registry(resolve_home(home))
     champion = registry.verify_champion()
@@ -107,4 +115,16 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
         },
         home=str(registry.home),
         champion=champion["run_id"] if champion else None,
+        gate_tests=gate_tests,
     )
+
+
+def _collect_gate_tests(spec: Spec) -> int:
+    """Collect the spec's gate tests without running one (a problem is a SpecError, exit 2)."""
+    from churn.gates.configured import has_gate_tests
+
+    if not has_gate_tests(spec):
+        return 0
+    from churn.gates.session import check_gate_tests, gate_test_paths
+
+    return check_gate_tests(spec, gate_test_paths(spec))

@@ -10,6 +10,9 @@ equivalent in the versions churn supports.
 * joblib's Dask backend class lives in ``joblib._dask`` (joblib registers it under the name
   ``"dask"`` but exports no class); :mod:`churn.training.dask_loops` subclasses it and
   overrides its ``_to_func_args`` hook.
+* pytest resolves a test's fixtures only when the test is set up; ``churn check`` names a gate
+  test asking for a fixture nobody provides at collection time, through the session's fixture
+  manager (``session._fixturemanager.getfixturedefs``), so nothing of the test runs.
 
 ``tests/test_private_apis.py`` checks that each still exists and behaves as used here in the
 installed versions, so an incompatible release fails there, by name, rather than somewhere in a
@@ -66,3 +69,13 @@ def dask_distributed_backend() -> type:
 
     backend: type = DaskDistributedBackend
     return backend
+
+
+def unknown_fixtures(item: Any) -> list[str]:
+    """The fixture names a collected pytest test asks for that no fixture provides."""
+    manager = item.session._fixturemanager
+    return [
+        name
+        for name in item.fixturenames
+        if name != "request" and not manager.getfixturedefs(name, item)
+    ]

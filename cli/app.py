@@ -290,6 +290,10 @@ from cli.reproduce import reproduce_command  # noqa: E402 - imports churn lazily
 
 app.command(name="reproduce")(exits_with_error_codes(reproduce_command))
 
+from cli.gate import gate_command  # noqa: E402 - imports churn lazily
+
+app.command(name="gate")(exits_with_error_codes(gate_command))
+
 
 def main() -> None:
     """Entry point for ``python -m churn``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from churn.gates.subjects import GateTestOutcome
 from churn.registry import RunManifest, as_manifest
 
 
@@ -53,6 +54,8 @@ def run_text(manifest: RunManifest | Mapping[str, Any]) -> str:
         lines += ["", "gates"]
         if rows:
             lines += _table(["kind", "metric", "value", "threshold", "champion", "verdict"], rows)
+        if record.gates.tests:
+            lines += ["", *gate_tests_lines(record.gates.tests)]
         lines.append(f"  {record.gates.reason}")
     if record.decision is not None:
         lines += ["", f"decision: {record.decision.action}: {record.decision.reason}"]
@@ -63,6 +66,28 @@ def run_text(manifest: RunManifest | Mapping[str, Any]) -> str:
     if record.error:
         lines.append(f"error: {record.error}")
     return "\n".join(lines)
+
+
+def gate_tests_lines(outcomes: Sequence[GateTestOutcome]) -> list[str]:
+    """The gate tests as a table: test, candidate, outcome, seconds, where, message."""
+    rows = [
+        [
+            o.nodeid,
+            o.candidate,
+            o.outcome,
+            f"{o.duration_s:.2f}",
+            f"{o.file}:{o.line}" if o.file and o.line and o.outcome in ("failed", "error") else "",
+            " ".join(o.message.split())[:120],
+        ]
+        for o in outcomes
+    ]
+    header = ["test", "candidate", "outcome", "s", "where", "message"]
+    counts = ", ".join(
+        f"{sum(o.outcome == kind for o in outcomes)} {kind}"
+        for kind in ("passed", "failed", "error", "skipped")
+        if any(o.outcome == kind for o in outcomes)
+    )
+    return [f"gate tests ({counts or 'none collected'})", *_table(header, rows)]
 
 
 def runs_text(manifests: Sequence[RunManifest | Mapping[str, Any]]) -> str:

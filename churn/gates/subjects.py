@@ -22,13 +22,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import numpy.typing as npt
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:  # the run record (churn.registry) reads this module without the ML stack
+    import numpy.typing as npt
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 TestOutcomeKind = Literal["passed", "failed", "error", "skipped"]
 

@@ -30,6 +30,7 @@ from typing import IO, Any, Final, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, field_serializer
 
 from churn.errors import RegistryError
+from churn.gates.subjects import GateTestOutcome
 from churn.registry.atomic_io import atomic_write, to_json
 from churn.registry.reading import MAX_RECORD_BYTES, parse_json, read_regular
 
@@ -159,6 +160,8 @@ class GateReportRecord(_Record):
     when_empty: Literal["fail", "pass"]
     reason: str
     results: list[GateResultRecord]
+    tests: list[GateTestOutcome] = []
+    """Every gate test's outcome (``gates.tests``, declared slices); absent without gate tests."""
 
 
 class DecisionRecord(_Record):

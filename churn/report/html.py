@@ -20,6 +20,7 @@ from churn.registry.atomic_io import atomic_write
 from churn.registry.record import RunManifest, as_manifest
 from churn.report.choices import choices_section
 from churn.report.figures import PlotSet
+from churn.report.gate_tests import gate_tests_section
 from churn.report.sections import (
     at_risk_section,
     badge_color,
@@ -36,6 +37,7 @@ from churn.report.templating import render_template
 SECTION_IDS = (
     "status",
     "gates",
+    "gate-tests",
     "data",
     "metrics",
     "choices",
@@ -106,6 +108,7 @@ def render_report(
     sections = [
         status_section(manifest),
         gates_section(manifest),
+        gate_tests_section(manifest.gates.tests if manifest.gates else []),
         data_section(
             manifest,
             eda.missing_values,

@@ -64,13 +64,21 @@ def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[
 
 
 def check_data(ctx: RunContext) -> PreparedRun:
-    """Create the run folder (status running), then read and validate the data.
+    """Collect the gate tests, create the run folder (status running), then read and validate
+    the data.
 
     Raises:
+        SpecError: A gate test path is missing, a test file does not import, or a test asks for
+            an unknown fixture (nothing is written).
         DataContractError: The data breaks the contract (the run is recorded as failed).
     """
+    from churn.gates.configured import has_gate_tests
     from churn.run import steps
 
+    if has_gate_tests(ctx.spec):  # exit 2 before anything is written
+        from churn.gates.session import check_gate_tests, gate_test_paths
+
+        check_gate_tests(ctx.spec, gate_test_paths(ctx.spec))
     steps.start_run(ctx)
     try:
         frame = timed("load-data", steps.load_data)(ctx)

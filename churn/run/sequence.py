@@ -21,6 +21,8 @@ from concurrent.futures import Executor, Future
 from concurrent.futures import ThreadPoolExecutor as _Threads
 from typing import Any, Protocol, TypeVar
 
+from churn.gates.configured import has_gate_tests
+from churn.gates.subjects import GateTestOutcome
 from churn.run import report_steps, steps
 from churn.run.pool import describe_pool
 from churn.run.preflight import PreparedRun
@@ -125,13 +127,35 @@ def execute_run(
         champion = runner.call(
             "score-champion", timed("score-champion", steps.score_champion), ctx, data, frame
         )
+        tests = None
+        if has_gate_tests(ctx.spec):
+            from churn.run.gate_tests import run_gate_tests_step  # imports pytest
+
+            tests = runner.call(
+                "gate-tests",
+                timed("gate-tests", run_gate_tests_step),
+                ctx.spec,
+                ctx.registry,
+                results,
+                winner,
+                data,
+            )
         gates, decision = runner.call(
-            "gate", timed("gate", steps.judge), ctx, results[winner], champion
+            "gate", timed("gate", steps.judge), ctx, results[winner], champion, tests or []
         )
         decision = _unchanged_if_same_inputs(ctx, decision)
         _log_verdicts(winner, champion, gates, decision)
+        _log_tests(tests or [])
         runner.call(
-            "record", timed("record", steps.record), ctx, results, winner, champion, gates, decision
+            "record",
+            timed("record", steps.record),
+            ctx,
+            results,
+            winner,
+            champion,
+            gates,
+            decision,
+            tests,
         )
         manifest = runner.call("promote", timed("promote", steps.apply_decision), ctx, decision)
     except BaseException as exc:
@@ -180,6 +204,20 @@ def _unchanged_if_same_inputs(ctx: RunContext, decision: Decision) -> Decision:
         ),
         run_failed=False,
     )
+
+
+def _log_tests(outcomes: list[GateTestOutcome]) -> None:
+    for outcome in outcomes:
+        where = f" ({outcome.file}:{outcome.line})" if outcome.file and outcome.line else ""
+        text = " ".join(outcome.message.split())[:300]
+        log.info(
+            "gate test %s [%s]: %s%s%s",
+            outcome.nodeid,
+            outcome.candidate,
+            outcome.outcome,
+            f": {text}" if text else "",
+            where if outcome.outcome in ("failed", "error") else "",
+        )
 
 
 def _log_verdicts(winner: str, champion: Any, gates: Any, decision: Decision) -> None:

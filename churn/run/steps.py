@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 import pandas as pd
 
 from churn.contract import load_dataset_and_hash, target_vector
+from churn.gates.subjects import GateTestOutcome
+from churn.gates.verdict import decide_with_tests, gate_report_fields
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
 from churn.sources.urls import data_location, shown
 from churn.spec import Spec
@@ -170,9 +173,13 @@ def score_champion(ctx: RunContext, data: Split, frame: pd.DataFrame) -> Champio
 
 
 def judge(
-    ctx: RunContext, winner: CandidateResult, champion: ChampionScore | None
+    ctx: RunContext,
+    winner: CandidateResult,
+    champion: ChampionScore | None,
+    tests: Sequence[GateTestOutcome] = (),
 ) -> tuple[GateReport, Decision]:
-    """Gates on the winner's hold-out metrics, then the promotion decision."""
+    """Gates on the winner's hold-out metrics (and its gate tests' outcomes), then the
+    promotion decision."""
     champion_metrics = None
     if champion is not None:
         # A champion that could not be scored counts as present with no metrics: change
@@ -180,7 +187,7 @@ def judge(
         champion_metrics = champion.metrics or {}
     report = evaluate_gates(ctx.spec.gates, winner.holdout, champion_metrics)
     decision = decide(report, ctx.spec.promotion, has_champion=champion is not None)
-    return report, decision
+    return report, decide_with_tests(decision, tests, winner.name)
 
 
 def metrics_rows(results: dict[str, CandidateResult]) -> list[dict[str, Any]]:
@@ -205,8 +212,11 @@ def record(
     champion: ChampionScore | None,
     report: GateReport,
     decision: Decision,
+    tests: Sequence[GateTestOutcome] | None = None,
 ) -> dict[str, Any]:
     """Write metrics.json, metrics.csv and the winner's model; put it all in the manifest.
+
+    ``tests`` are the gate tests' outcomes (None when the spec has no gate tests).
 
     Returns:
         The manifest as JSON-ready data (``RunManifest.as_dict()``).
@@ -230,7 +240,7 @@ def record(
             if champion is None
             else {"run_id": champion.run_id, "metrics": champion.metrics, "error": champion.error}
         ),
-        gates=report.to_dict(),
+        gates=gate_report_fields(report, tests or (), winner, ran=tests is not None),
         decision=decision.to_dict(),
     )
     return manifest.as_dict()

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from churn.spec.base import DEFAULT_METRICS, Metric, Scalar, StrictModel
 from churn.spec.bounds import MAX_NAME_CHARS, MAX_SEED
 from churn.spec.candidates import CalibrationSpec, EnsembleSpec, ResampleSpec, SearchSpec
+from churn.spec.gate_tests import GateTests, GateTestsSpec
 from churn.spec.slices import SliceSpec
 
 # --------------------------------------------------------------------------- models
@@ -229,6 +230,13 @@ class GatesSpec(StrictModel):
     slices: list[SliceSpec] = Field(
         default_factory=list,
         description="Metric per segment of a column, gated by a bound and/or versus the champion.",
+    )
+    tests: GateTests = Field(
+        default_factory=GateTestsSpec,
+        description=(
+            "pytest gate tests beside the spec (a list of paths, or the block with time limits); "
+            "a failing or erroring test fails the gates like a failed threshold."
+        ),
     )
 
 

@@ -185,6 +185,11 @@ class Spec(StrictModel):
         return f"{source}:{line}: {path}" if line else f"{source}: {path}"
 
     @property
+    def folder(self) -> Path:
+        """The spec file's folder (the cwd for a spec built in code): relative paths start here."""
+        return self._base_dir or Path.cwd()
+
+    @property
     def source_path(self) -> Path:
         """The data file, resolved against the spec file's folder (or the cwd)."""
         source = Path(self.data.source)
