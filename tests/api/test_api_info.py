@@ -15,8 +15,8 @@ def test_app_info_reports_the_champion_and_the_latest_run(
 ) -> None:
     registry = Registry(trained.home)
     champion = registry.champion()
-    champion_run = registry.manifest(trained.first)
-    latest = registry.manifest(trained.second)  # the newest run
+    champion_run = registry.record(trained.first).as_dict()
+    latest = registry.record(trained.second).as_dict()  # the newest run
     body = client.get("/app-info").json()
     assert body["status"] == "ok"
     for metric in ("accuracy", "precision", "recall", "f1", "roc_auc"):

@@ -192,7 +192,7 @@ def test_a_crash_mid_run_leaves_champion_and_ledger_untouched(
     assert "killed while recording" in result.output
     assert (home / "champion.json").read_bytes() == champion
     assert (home / "ledger.jsonl").read_bytes() == ledger
-    latest = Registry(home).latest_run()
+    latest = Registry(home).latest_record()
     assert latest is not None
     assert (latest["status"], latest["incomplete"]) == ("failed", True)
     assert "MemoryError: killed while recording" in latest["error"]
