@@ -9,7 +9,7 @@ from typing import Any
 
 from factories import subscriptions_spec, write_project
 
-from churn.registry import Registry
+from churn.registry import Registry, as_manifest
 from churn.run.compose import GATES_NOT_MET, RunOutcome, compose_run, in_process
 from churn.run.pool import InlineExecutor
 
@@ -52,5 +52,6 @@ def test_an_orchestrator_starts_after_the_checks_and_executes_after_the_data(
 
 
 def test_an_outcome_without_a_failing_decision_exits_0() -> None:
-    kept = {"run_id": "r", "decision": {"action": "keep_champion", "run_failed": False}}
-    assert (RunOutcome(kept).exit_code, RunOutcome(kept).failed) == (0, False)
+    decision = {"action": "keep_champion", "run_failed": False, "reason": "kept"}
+    kept = RunOutcome(as_manifest({"run_id": "r", "status": "succeeded", "decision": decision}))
+    assert (kept.exit_code, kept.failed, kept.reason) == (0, False, "kept")
