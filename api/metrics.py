@@ -149,10 +149,9 @@ class ApiMetrics:
         self._served = (model.run_id, model.candidate or "", model.model_type or "")
         self.champion.labels(*self._served).set(1)
         self.champion_threshold.set(model.threshold)
-        metrics = model.pointer.get("metrics")
-        for name, value in metrics.items() if isinstance(metrics, Mapping) else ():
-            if isinstance(value, int | float):
-                self.champion_metric.labels(str(name)).set(float(value))
+        for name, value in model.pointer.metrics.items():
+            if value is not None:
+                self.champion_metric.labels(name).set(value)
 
     def load_failed(self) -> None:
         """A load attempt failed (the previous champion, if any, keeps serving)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -12,6 +11,7 @@ from typing import Any, Final
 from api.schemas import Champion, GateTestCounts, GateVerdict, RunDetail, RunStatus, RunSummary
 from churn.gates.subjects import GateTestOutcome
 from churn.registry import RunManifest
+from churn.registry.pointer import ChampionPointer
 from churn.serving import ServingModel
 
 PLOT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}(\.[A-Za-z0-9_-]+)*\.png$")
@@ -38,16 +38,6 @@ def run_status(manifest: RunManifest) -> RunStatus:
 def last_time(manifest: RunManifest) -> datetime | None:
     """When the run ended, else when it started."""
     return manifest.ended_at or manifest.started_at
-
-
-def numbers(value: Any) -> dict[str, float | None]:
-    """A metrics mapping with numeric values only (others become None)."""
-    if not isinstance(value, Mapping):
-        return {}
-    return {
-        str(k): float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-        for k, v in value.items()
-    }
 
 
 def gate_verdict(manifest: RunManifest) -> GateVerdict | None:
@@ -88,13 +78,14 @@ def detail(manifest: RunManifest, champion_id: str | None, folder: Path) -> RunD
         for p in (plots_dir.iterdir() if plots_dir.is_dir() else ())
         if PLOT_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink()  # as get_plot
     )
-    fields = manifest.as_dict()
+    candidates = {name: entry.as_dict() for name, entry in (manifest.candidates or {}).items()}
+    gates, scores, data = manifest.gates, manifest.champion_scores, manifest.data
     return RunDetail(
         **_summary_fields(manifest, champion_id),
-        candidates=fields.get("candidates") or None,
-        gate_results=fields.get("gates") or None,
-        champion_scores=fields.get("champion_scores") or None,
-        data=fields.get("data") or None,
+        candidates=candidates or None,
+        gate_results=gates.as_dict() if gates else None,
+        champion_scores=scores.as_dict() if scores else None,
+        data=data.as_dict() if data else None,
         versions=manifest.versions or None,
         error=manifest.error,
         selection_metric=manifest.selection_metric,
@@ -106,18 +97,17 @@ def detail(manifest: RunManifest, champion_id: str | None, folder: Path) -> RunD
 def champion(model: ServingModel) -> Champion:
     """The serving model as a Champion."""
     pointer = model.pointer
-    threshold = pointer.get("threshold")
     return Champion(
         run_id=model.run_id,
         model=model.candidate,
         model_type=model.model_type,
-        model_sha256=_str(pointer.get("model_sha256")),
-        metrics=numbers(pointer.get("metrics")),
-        threshold=float(threshold) if isinstance(threshold, int | float) else model.threshold,
-        promoted_at=parse_time(pointer.get("promoted_at")),
-        action=_str(pointer.get("action")),
-        reason=_str(pointer.get("reason")),
-        previous=_str(pointer.get("previous")),
+        model_sha256=pointer.model_sha256,
+        metrics=dict(pointer.metrics),
+        threshold=pointer.threshold if pointer.threshold is not None else model.threshold,
+        promoted_at=parse_time(pointer.promoted_at),
+        action=_action(pointer),
+        reason=pointer.reason,
+        previous=pointer.previous,
         loaded_at=model.loaded_at,
         fast_path=model.scorer.fast,
     )
@@ -139,5 +129,6 @@ def _summary_fields(manifest: RunManifest, champion_id: str | None) -> dict[str,
     }
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def _action(pointer: ChampionPointer) -> str | None:
+    """The pointer's action as champion.json says it (None when an older churn wrote none)."""
+    return pointer.action if "action" in pointer.model_fields_set else None

@@ -54,7 +54,7 @@ TIME_LIMIT = 20.0
 
 def train(spec_path: Path, home: Path) -> str:
     """One run of the spec through the library steps; returns the run id."""
-    return str(compose_run(spec_path, home, pool=InlineExecutor(), report=False).manifest["run_id"])
+    return compose_run(spec_path, home, pool=InlineExecutor(), report=False).manifest.run_id
 
 
 def records(frame: pd.DataFrame, id_column: str, columns: list[str]) -> list[dict[str, Any]]:

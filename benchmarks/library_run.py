@@ -20,7 +20,7 @@ def main(spec_path: str) -> None:
 
     with tempfile.TemporaryDirectory(prefix="churn-library-run-") as home:
         manifest = compose_run(spec_path, home, pool=InlineExecutor(), report=False).manifest
-    print(manifest["status"])
+    print(manifest.status)
 
 
 if __name__ == "__main__":

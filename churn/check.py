@@ -114,7 +114,7 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
             for name, pipeline in pipelines.items()
         },
         home=str(registry.home),
-        champion=champion["run_id"] if champion else None,
+        champion=champion.run_id if champion else None,
         gate_tests=gate_tests,
     )
 

@@ -82,7 +82,7 @@ def run(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = F
     from flows.runtime import run_training
 
     outcome = run_training(str(spec), str(home) if home is not None else None)
-    emit(outcome.manifest, as_json=as_json, text=run_text(outcome.manifest))
+    emit(outcome.manifest.as_dict(), as_json=as_json, text=run_text(outcome.manifest))
     if outcome.failed:
         typer.echo(outcome.reason, err=True)
     raise typer.Exit(outcome.exit_code)
@@ -100,8 +100,8 @@ def runs(home: HomeOpt = None, as_json: JsonOpt = False, limit: int = 20) -> Non
     """List runs, newest first."""
     from cli.summary import runs_text
 
-    manifests = _registry(home).runs(limit=limit)
-    emit(manifests, as_json=as_json, text=runs_text(manifests))
+    records = _registry(home).records(limit=limit)
+    emit([r.as_dict() for r in records], as_json=as_json, text=runs_text(records))
 
 
 @app.command()
@@ -114,8 +114,8 @@ def show(
     """Show one run: candidates, gates, decision."""
     from cli.summary import run_text
 
-    manifest = _registry(home).manifest(run_id)
-    emit(manifest, as_json=as_json, text=run_text(manifest))
+    record = _registry(home).record(run_id)
+    emit(record.as_dict(), as_json=as_json, text=run_text(record))
 
 
 @app.command()
@@ -125,7 +125,7 @@ def champion(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     from cli.summary import champion_text
 
     pointer = _registry(home).champion()
-    emit(pointer or {}, as_json=as_json, text=champion_text(pointer))
+    emit(pointer.as_dict() if pointer else {}, as_json=as_json, text=champion_text(pointer))
 
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why; recorded in the ledger.")]
@@ -145,7 +145,7 @@ def promote(
     registry = _registry(home)
     with registry.lock(run_id):
         pointer = registry.promote(run_id, reason=reason, forced=True)
-    emit(pointer, as_json=as_json, text=champion_text(pointer))
+    emit(pointer.as_dict(), as_json=as_json, text=champion_text(pointer))
 
 
 @app.command()
@@ -162,7 +162,7 @@ def rollback(
     registry = _registry(home)
     with registry.lock():
         pointer = registry.rollback(reason=reason, to=to)
-    emit(pointer, as_json=as_json, text=champion_text(pointer))
+    emit(pointer.as_dict(), as_json=as_json, text=champion_text(pointer))
 
 
 @app.command()
@@ -176,14 +176,14 @@ def report(
 
     registry = _registry(home)
     if run_id is None:
-        latest = registry.latest_run()
+        latest = registry.latest_record()
         if latest is None:
             raise RegistryError(f"no runs in {registry.home}")
-        run_id = str(latest["run_id"])
+        run_id = latest.run_id
     path = registry.run_dir(run_id) / "report.html"
     registry.inside(path, f"run {run_id}: report")  # never a path through a symlink
     if not path.is_file():
-        registry.manifest(run_id)  # says "run not found" for an unknown run
+        registry.record(run_id)  # says "run not found" for an unknown run
         raise RegistryError(f"run {run_id} has no report ({path})")
     typer.echo(str(path))
 

@@ -85,25 +85,23 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
     from churn.spec.loader import parse_spec
     from churn.training.evaluate import evaluate_candidates
 
-    manifest = registry.manifest(run_id)
+    manifest = registry.record(run_id)
     found = Reproduction(run_id)
     copy = registry.run_dir(run_id) / SPEC_COPY
     text = registry.spec_copy_text(run_id)
-    if hashlib.sha256(text.encode("utf-8")).hexdigest() != manifest.get("spec_sha256"):
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != manifest.spec_sha256:
         found.problems.append(f"{copy}: the spec copy differs from the recorded spec_sha256")
     spec = parse_spec(text, source=str(copy))
-    if spec.evaluation.split.seed != manifest.get("seed"):
-        found.problems.append(
-            f"seed {spec.evaluation.split.seed} != recorded {manifest.get('seed')}"
-        )
-    recorded = Path((manifest.get("data") or {}).get("path", spec.data.source))
-    data_path = spec.data.source if is_url(spec.data.source) else recorded  # with credentials
+    if spec.evaluation.split.seed != manifest.seed:
+        found.problems.append(f"seed {spec.evaluation.split.seed} != recorded {manifest.seed}")
+    recorded_path = Path(manifest.data.path if manifest.data else spec.data.source)
+    data_path = spec.data.source if is_url(spec.data.source) else recorded_path  # credentials
     frame, data_sha256 = load_dataset_and_hash(spec, data_path)
-    if data_sha256 != manifest.get("data_sha256"):
+    if data_sha256 != manifest.data_sha256:
         found.problems.append(
             f"{shown(data_path)}: the data changed since the run (sha256 differs)"
         )
-    recorded_versions = manifest.get("versions") or {}
+    recorded_versions = manifest.versions or {}
     found.versions = {
         name: (recorded_versions.get(name), now)
         for name, now in package_versions().items()
@@ -112,15 +110,15 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
     if found.problems:
         return found
     results = evaluate_candidates(spec, frame)
-    for name, recorded in (manifest.get("candidates") or {}).items():
+    for name, recorded in (manifest.candidates or {}).items():
         result = results.get(name)
         if result is None:
             found.differences.append(_row(name, "candidate", "recorded", "missing now"))
             continue
         fresh = result.summary()
-        _compare(found, name, "threshold", recorded.get("threshold"), fresh["threshold"])
-        for block in ("holdout", "cv_mean"):
-            for metric, value in (recorded.get(block) or {}).items():
+        _compare(found, name, "threshold", recorded.threshold, fresh["threshold"])
+        for block, metrics in (("holdout", recorded.holdout), ("cv_mean", recorded.cv_mean)):
+            for metric, value in metrics.items():
                 now = fresh[block].get(metric)
                 _compare(found, name, f"{block}.{metric}", value, now)
     return found

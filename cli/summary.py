@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from churn.gates.subjects import GateTestOutcome
-from churn.registry import RunManifest, as_manifest
+from churn.registry import RunManifest
+from churn.registry.pointer import ChampionPointer
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -28,9 +29,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def run_text(manifest: RunManifest | Mapping[str, Any]) -> str:
+def run_text(record: RunManifest) -> str:
     """Candidates x metrics, the winner, every gate and the decision of one run."""
-    record = as_manifest(manifest)
     lines = [f"run {record.run_id}  status {record.status}"]
     if record.candidates:
         metrics = list(next(iter(record.candidates.values())).holdout)
@@ -90,31 +90,30 @@ def gate_tests_lines(outcomes: Sequence[GateTestOutcome]) -> list[str]:
     return [f"gate tests ({counts or 'none collected'})", *_table(header, rows)]
 
 
-def runs_text(manifests: Sequence[RunManifest | Mapping[str, Any]]) -> str:
+def runs_text(records: Sequence[RunManifest]) -> str:
     """One line per run, newest first."""
-    if not manifests:
+    if not records:
         return "no runs yet"
     rows = []
-    for manifest in manifests:
-        record = as_manifest(manifest)
+    for record in records:
         metric = (record.metrics or {}).get(record.selection_metric or "roc_auc")
         action = record.decision.action if record.decision else "-"
         rows.append([record.run_id, record.status, record.winner or "-", _fmt(metric), action])
     return "\n".join(_table(["run", "status", "winner", "metric", "decision"], rows))
 
 
-def champion_text(champion: dict[str, Any] | None) -> str:
+def champion_text(champion: ChampionPointer | None) -> str:
     """The champion pointer."""
     if champion is None:
         return "no champion yet"
-    metrics = ", ".join(f"{k} {_fmt(v)}" for k, v in (champion.get("metrics") or {}).items())
+    metrics = ", ".join(f"{k} {_fmt(v)}" for k, v in champion.metrics.items())
     return "\n".join(
         [
-            f"champion   {champion['run_id']} ({champion.get('action')})",
-            f"promoted   {champion.get('promoted_at')}",
-            f"threshold  {_fmt(champion.get('threshold'), 3)}",
-            f"model      {champion.get('model_path')} sha256 {champion.get('model_sha256')}",
+            f"champion   {champion.run_id} ({champion.action})",
+            f"promoted   {champion.promoted_at}",
+            f"threshold  {_fmt(champion.threshold, 3)}",
+            f"model      {champion.model_path} sha256 {champion.model_sha256}",
             f"metrics    {metrics}",
-            f"reason     {champion.get('reason')}",
+            f"reason     {champion.reason}",
         ]
     )

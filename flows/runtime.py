@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from churn.registry.record import RunManifest
 from churn.run.compose import Execute, RunOutcome, Say, compose_run
 from churn.settings import ChurnSettings
 from flows.server import TemporaryServer, configured_api_url, long_lived_url
@@ -106,7 +107,7 @@ def prefect_steps(
             say(f"Prefect API {settings['PREFECT_API_URL']}")
             updates = {getattr(prefect.settings, name): value for name, value in settings.items()}
 
-            def execute(run: Any, pool: Any, report: bool) -> dict[str, Any]:
+            def execute(run: Any, pool: Any, report: bool) -> RunManifest:
                 with prefect.settings.temporary_settings(updates=updates):
                     try:
                         return train.run_flow(run, pool, report)

@@ -22,6 +22,7 @@ from prefect.futures import PrefectFuture
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from churn.registry import RunManifest
 from churn.run.compose import RunOutcome
 from churn.run.preflight import PreparedRun
 from churn.run.sequence import execute_run
@@ -53,10 +54,10 @@ def _task(name: str, fn: Callable[..., Any]) -> Any:
     log_prints=False,
     validate_parameters=False,
 )
-def train_flow(run: PreparedRun, pool: Executor, report: bool = True) -> dict[str, Any]:
-    """Train, gate and (maybe) promote ``run`` with candidates in ``pool``; return the manifest.
+def train_flow(run: PreparedRun, pool: Executor, report: bool = True) -> RunManifest:
+    """Train, gate and (maybe) promote ``run`` with candidates in ``pool``; return its record.
 
-    A winner that does not pass the gates ends the flow run Failed (its data is the manifest).
+    A winner that does not pass the gates ends the flow run Failed (its data is the record).
     Steps submitted alongside others (EDA, each candidate) wait in the task runner's threads.
     """
     manifest = execute_run(run, PrefectSteps(), pool, report=report)
@@ -68,15 +69,15 @@ def train_flow(run: PreparedRun, pool: Executor, report: bool = True) -> dict[st
     return manifest
 
 
-def run_flow(run: PreparedRun, pool: Executor, report: bool = True) -> dict[str, Any]:
-    """Run :func:`train_flow`; return the manifest, also when the gates failed the flow run.
+def run_flow(run: PreparedRun, pool: Executor, report: bool = True) -> RunManifest:
+    """Run :func:`train_flow`; return the run's record, also when the gates failed the flow run.
 
     Raises:
         BaseException: What stopped the run (the flow run crashed or failed with it).
     """
     state = train_flow(run, pool, report, return_state=True)
     data = state.result(raise_on_failure=False)
-    if isinstance(data, dict) and state.is_failed() == RunOutcome(data).failed:
+    if isinstance(data, RunManifest) and state.is_failed() == RunOutcome(data).failed:
         return data
     state.result()  # raises what stopped the run
     raise RuntimeError(f"the flow run ended {state.type.value} without a manifest")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from churn.registry import Registry
+from churn.registry import Registry, RunManifest
 
 PLANS = ["basic", "pro", "enterprise"]
 REGIONS = ["north", "south", "east", "west"]
@@ -255,22 +255,22 @@ def saved_champion(home: Path) -> Path:
     with registry.lock():
         registry.set_champion(
             run_id,
-            model_name=info["name"],
-            model_sha256=info["sha256"],
+            model_name=info.name,
+            model_sha256=info.sha256,
             metrics={},
             threshold=0.5,
             reason="test",
             action="promote",
         )
-    return home / info["path"]
+    return home / info.path
 
 
 def train_run(
     spec_path: str | Path, home: str | Path | None = None, *, pool: Any = None, report: bool = False
-) -> dict[str, Any]:
+) -> RunManifest:
     """One whole run through :func:`churn.run.compose.compose_run`, without an orchestrator:
     candidates one after another in this thread (or in ``pool``), no report unless asked; the
-    manifest, also of a run whose gates were not met."""
+    run's record, also of a run whose gates were not met."""
     from churn.run.compose import compose_run
     from churn.run.pool import InlineExecutor
 

@@ -192,3 +192,29 @@ def test_every_docstring_reference_names_something_that_exists() -> None:
     }
     assert len(references) > 20
     assert sorted(ref for ref in references if not resolves(ref[1])) == []
+
+
+DECISION_ACTIONS = {"promote", "keep_champion", "hold", "reject", "unchanged"}
+"""The actions a run's decision may take (``churn.registry.record.Action``)."""
+
+
+def string_sets(root: Path = ROOT) -> list[tuple[str, frozenset[str]]]:
+    """Every ``Literal[...]``, set or tuple display of two or more strings, with its place."""
+    found = []
+    for path in modules(root):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            elements: list[ast.expr] = []
+            if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
+                elements = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else []
+            elif isinstance(node, ast.Set | ast.Tuple | ast.List):
+                elements = list(node.elts)
+            words = {e.value for e in elements if isinstance(e, ast.Constant)}
+            if len(words) > 1 and all(isinstance(word, str) for word in words):
+                found.append((f"{path.relative_to(root)}:{node.lineno}", frozenset(words)))
+    return found
+
+
+def test_the_decision_actions_are_spelled_out_once() -> None:
+    places = sorted({place for place, words in string_sets() if words >= DECISION_ACTIONS})
+
+    assert len(places) == 1 and places[0].startswith("churn/registry/record.py:"), places

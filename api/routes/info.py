@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from api.deps import HolderDep, RegistryDep, StateDep
 from api.schemas import AppInfo
 from api.state import ModelHolder
-from api.views import gate_verdict, last_time, numbers, parse_time, run_status
+from api.views import gate_verdict, last_time, parse_time, run_status
 from churn.registry import Registry, RegistryError
 
 router = APIRouter(tags=["info"])
@@ -30,7 +30,7 @@ def build_app_info(registry: Registry, holder: ModelHolder) -> AppInfo:
     latest = registry.latest_record()
     fields: dict[str, object] = {"status": "no_model"}
     if model is not None:
-        metrics = numbers(model.pointer.get("metrics"))
+        metrics = model.pointer.metrics
         fields.update(
             status="degraded" if holder.error else "ok",
             model=model.candidate,
@@ -38,7 +38,7 @@ def build_app_info(registry: Registry, holder: ModelHolder) -> AppInfo:
             run_id=model.run_id,
             threshold=model.threshold,
             threshold_policy=_threshold_policy(registry, model.run_id, model.candidate),
-            promoted_at=parse_time(model.pointer.get("promoted_at")),
+            promoted_at=parse_time(model.pointer.promoted_at),
             **{
                 name: metrics.get(name)
                 for name in ("accuracy", "precision", "recall", "f1", "roc_auc")

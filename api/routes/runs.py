@@ -96,4 +96,4 @@ def _champion_id(registry: Registry) -> str | None:
         pointer = registry.champion()
     except Exception:  # noqa: BLE001 - an unreadable pointer means no champion to flag
         return None
-    return pointer["run_id"] if pointer else None
+    return pointer.run_id if pointer else None

@@ -6,10 +6,9 @@ rejected, the run fails, exit code 4). Outcomes of other candidates are recorded
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from churn.gates.subjects import GateTestOutcome
-from churn.training.gates import Decision, GateReport
+from churn.registry.record import DecisionRecord, GateReportRecord
 
 MAX_REASONS = 3
 
@@ -46,24 +45,24 @@ def tests_reason(outcomes: Sequence[GateTestOutcome], winner: str) -> str:
 
 
 def gate_report_fields(
-    report: GateReport, outcomes: Sequence[GateTestOutcome], winner: str, *, ran: bool
-) -> dict[str, Any]:
+    report: GateReportRecord, outcomes: Sequence[GateTestOutcome], winner: str, *, ran: bool
+) -> GateReportRecord:
     """The gate report as run.json records it, with the tests' outcomes when they ran."""
-    fields = report.to_dict()
     if not ran:
-        return fields
+        return report
+    fields = report.as_dict()
     fields["tests"] = [o.model_dump() for o in outcomes]
     fields["reason"] = f"{fields['reason']}; {tests_reason(outcomes, winner)}"
     if tests_failed(outcomes, winner):
         fields["passed"] = False
         fields["passed_value"] = False
-    return fields
+    return GateReportRecord.model_validate(fields)
 
 
 def decide_with_tests(
-    decision: Decision, outcomes: Sequence[GateTestOutcome], winner: str
-) -> Decision:
+    decision: DecisionRecord, outcomes: Sequence[GateTestOutcome], winner: str
+) -> DecisionRecord:
     """The decision once the winner's gate tests are in: a failure rejects and fails the run."""
     if not tests_failed(outcomes, winner):
         return decision
-    return Decision("reject", True, tests_reason(outcomes, winner))
+    return DecisionRecord(action="reject", run_failed=True, reason=tests_reason(outcomes, winner))

@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, get_args
 
 from churn.errors import RegistryError
 from churn.registry.atomic_io import to_json
@@ -31,15 +31,14 @@ from churn.registry.reading import (
     open_regular,
     parse_json,
 )
+from churn.registry.record import Action, ChampionAction
 
 log = logging.getLogger(__name__)
 
-LEDGER_ACTIONS: Final = frozenset(
-    {"promote", "reject", "keep_champion", "hold", "unchanged", "force_promote", "rollback"}
-)
-"""Every action a ledger line may record."""
-CHAMPION_ACTIONS: Final = frozenset({"promote", "force_promote", "rollback"})
+CHAMPION_ACTIONS: Final = frozenset(get_args(ChampionAction))
 """Ledger actions that move the champion pointer."""
+LEDGER_ACTIONS: Final = frozenset(get_args(Action)) | CHAMPION_ACTIONS
+"""Every action a ledger line may record: a run's decision, or a move of the champion."""
 
 
 def append_event(
@@ -164,24 +163,24 @@ def champion_before(history: list[str], current: str) -> str | None:
 
 
 def ledger_disagreement(
-    champion: Mapping[str, Any], events: Iterable[Mapping[str, Any]], ledger: Path
+    champion: str, events: Iterable[Mapping[str, Any]], ledger: Path
 ) -> str | None:
     """Why champion.json and the ledger disagree, or None when its last champion move is it.
 
     Args:
-        champion: champion.json (its ``run_id``).
+        champion: The run id champion.json names.
         events: The ledger's lines, oldest first.
         ledger: The ledger file, for the message.
     """
     moves = [e for e in events if e.get("action") in CHAMPION_ACTIONS]
-    if moves and moves[-1].get("run_id") == champion["run_id"]:
+    if moves and moves[-1].get("run_id") == champion:
         return None
     last = (
         f"the last champion move is to run {moves[-1].get('run_id')}"
         if moves
         else "no run was ever made champion"
     )
-    return f"champion.json names run {champion['run_id']}, but in the ledger {ledger} {last}"
+    return f"champion.json names run {champion}, but in the ledger {ledger} {last}"
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -38,6 +38,13 @@ RECORD_VERSION: Final = 1
 """The version of the run record this churn writes; it reads every version up to this one."""
 
 RunStatus = Literal["running", "succeeded", "failed"]
+Action = Literal["promote", "keep_champion", "hold", "reject", "unchanged"]
+"""What a run's decision does with its winner (the one definition of the vocabulary)."""
+ChampionAction = Literal["promote", "force_promote", "rollback"]
+"""How a run became the champion (champion.json's ``action``; a ledger line moving it)."""
+GateKind = Literal["value", "change"]
+Verdict = Literal["pass", "fail", "skipped"]
+Direction = Literal["higher", "lower"]
 Metrics = dict[str, float | None]
 """Metric values by name; a metric that could not be computed (NaN) is null on disk."""
 
@@ -119,16 +126,23 @@ class ChampionScoresRecord(_Record):
 
 
 class GateResultRecord(_Record):
-    """The verdict of one threshold, with the numbers that led to it."""
+    """The verdict of one threshold, with the numbers that led to it.
 
-    kind: Literal["value", "change"]
+    Built by :func:`churn.training.gates.evaluate_gates` with every field set. ``value`` is the
+    candidate's metric (None when it was not computed). For a change threshold, ``champion`` is
+    the champion's metric on the same hold-out, ``delta`` is ``candidate - champion`` and
+    ``relative_delta`` is ``delta / |champion|`` (both raw, before any sign flip for
+    lower-is-better metrics; ``relative_delta`` is None for a zero champion).
+    """
+
+    kind: GateKind
     metric: str
-    verdict: Literal["pass", "fail", "skipped"]
+    verdict: Verdict
     reason: str
     value: float | None = None
     lower: float | None = None
     upper: float | None = None
-    direction: Literal["higher", "lower"] | None = None
+    direction: Direction | None = None
     min_absolute_change: float | None = None
     min_relative_change: float | None = None
     champion: float | None = None
@@ -151,7 +165,12 @@ class GateResultRecord(_Record):
 
 
 class GateReportRecord(_Record):
-    """Every threshold's result and whether the value and change gates passed."""
+    """Every threshold's result and whether the value and change gates passed.
+
+    Built by :func:`churn.training.gates.evaluate_gates`, which derives the flags and the reason
+    from the results; ``empty`` means no threshold is configured and ``when_empty`` (the spec's
+    policy for that case) then decides ``passed_value``.
+    """
 
     passed: bool
     passed_value: bool
@@ -165,9 +184,12 @@ class GateReportRecord(_Record):
 
 
 class DecisionRecord(_Record):
-    """What happened to the winner, and whether the run counts as failed (exit code 4)."""
+    """What happened to the winner, and whether the run counts as failed (exit code 4).
 
-    action: Literal["promote", "keep_champion", "hold", "reject", "unchanged"]
+    Built by :func:`churn.training.gates.decide`.
+    """
+
+    action: Action
     run_failed: bool
     reason: str
 
@@ -234,16 +256,12 @@ class RunManifest(_Record):
         return as_manifest(merged, source=f"run {self.run_id}")
 
 
-def as_manifest(
-    value: RunManifest | Mapping[str, Any], *, source: str = "run record"
-) -> RunManifest:
-    """``value`` as a :class:`RunManifest` (validated when it is a mapping).
+def as_manifest(value: Mapping[str, Any], *, source: str = "run record") -> RunManifest:
+    """``value`` validated as a :class:`RunManifest`.
 
     Raises:
         RegistryError: The mapping is not a run record; the message names ``source`` and fields.
     """
-    if isinstance(value, RunManifest):
-        return value
     try:
         return RunManifest.model_validate(value)
     except ValidationError as exc:
@@ -303,8 +321,6 @@ def _plain(value: Any) -> Any:
     """Nested records as dicts, so a merged record is validated as a whole."""
     if isinstance(value, _Record):
         return value.as_dict()
-    if hasattr(value, "to_dict"):  # the training side's GateReport and Decision
-        return value.to_dict()
     return value
 
 

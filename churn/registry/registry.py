@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from churn.errors import RegistryError
+from churn.registry.atomic_io import jsonable
 from churn.registry.home import (
     check_name,
 )
@@ -55,7 +56,7 @@ from churn.registry.ledger import (
 )
 from churn.registry.lock import hold_run_lock
 from churn.registry.model_files import load_verified, read_verified
-from churn.registry.pointer import MAX_REASON_CHARS, read_pointer
+from churn.registry.pointer import MAX_REASON_CHARS, ChampionPointer, as_pointer, read_pointer
 from churn.registry.record import RunManifest
 from churn.registry.runs import RunStore
 
@@ -78,7 +79,7 @@ class Registry(RunStore):
 
     # ----------------------------------------------------------------------- models
 
-    def load_champion(self) -> tuple[dict[str, Any], Any] | None:
+    def load_champion(self) -> tuple[ChampionPointer, Any] | None:
         """The champion pointer and its verified model, or None when there is no champion.
 
         Raises:
@@ -88,9 +89,9 @@ class Registry(RunStore):
         champion = self.champion()
         if champion is None:
             return None
-        return champion, load_verified(self._recorded_model(champion), champion["model_sha256"])
+        return champion, load_verified(self._recorded_model(champion), champion.model_sha256)
 
-    def verify_champion(self) -> dict[str, Any] | None:
+    def verify_champion(self) -> ChampionPointer | None:
         """The champion pointer after checking it against its run's record, the model file's hash
         and the ledger (nothing is unpickled).
 
@@ -105,13 +106,13 @@ class Registry(RunStore):
         if champion is None:
             return None
         try:
-            read_verified(self._recorded_model(champion), champion["model_sha256"])
+            read_verified(self._recorded_model(champion), champion.model_sha256)
         except RegistryError as exc:
             raise RegistryError(
-                f"the champion (run {champion['run_id']}) cannot be served: {exc}; repair the "
+                f"the champion (run {champion.run_id}) cannot be served: {exc}; repair the "
                 "pointer with `churn rollback --reason ...` or `churn promote RUN --reason ...`"
             ) from None
-        disagreement = ledger_disagreement(champion, self.ledger(), self.ledger_path)
+        disagreement = ledger_disagreement(champion.run_id, self.ledger(), self.ledger_path)
         if disagreement:
             raise RegistryError(
                 f"{disagreement}: a promote or rollback died half-way; the next `churn run`, "
@@ -119,29 +120,29 @@ class Registry(RunStore):
             )
         return champion
 
-    def _recorded_model(self, champion: Mapping[str, Any]) -> Path:
+    def _recorded_model(self, champion: ChampionPointer) -> Path:
         """The champion's model file, if it is the one its run's own record names (path, hash).
 
         Raises:
             RegistryError: The run's record is unreadable, has no model, or names another file
                 or hash; or the file is outside the home or reached through a symlink.
         """
-        run_id = champion["run_id"]
+        run_id = champion.run_id
         model = self.record(run_id).model
         if model is None or (model.path, model.sha256) != (
-            champion["model_path"],
-            champion["model_sha256"],
+            champion.model_path,
+            champion.model_sha256,
         ):
             recorded = "no model" if model is None else f"{model.path} (sha256 {model.sha256})"
             raise RegistryError(
-                f"{self.champion_path}: model_path {champion['model_path']} (sha256 "
-                f"{champion['model_sha256']}) is not the model run {run_id} recorded: {recorded}"
+                f"{self.champion_path}: model_path {champion.model_path} (sha256 "
+                f"{champion.model_sha256}) is not the model run {run_id} recorded: {recorded}"
             )
         return self.inside(model.path, "champion model file")
 
     # ----------------------------------------------------------------------- champion
 
-    def champion(self) -> dict[str, Any] | None:
+    def champion(self) -> ChampionPointer | None:
         """champion.json, every field checked, or None when no model has been promoted yet.
 
         Raises:
@@ -161,7 +162,7 @@ class Registry(RunStore):
         threshold: float | None,
         reason: str,
         action: str,
-    ) -> dict[str, Any]:
+    ) -> ChampionPointer:
         """Point champion.json at a run's model (atomically), then append a ledger line.
 
         The model file's hash is checked first, so the pointer never names a file that would be
@@ -177,7 +178,7 @@ class Registry(RunStore):
             action: ``promote``, ``force_promote`` or ``rollback``.
 
         Returns:
-            The new champion.json content.
+            The new champion pointer (what champion.json now holds).
         """
         if action not in CHAMPION_ACTIONS:
             raise RegistryError(f"action must be one of {sorted(CHAMPION_ACTIONS)}, got {action!r}")
@@ -188,25 +189,30 @@ class Registry(RunStore):
         path = self.run_dir(run_id) / check_name(model_name, "model file name")
         read_verified(self.inside(path, "model file"), model_sha256)
         previous = self.champion()
-        pointer = {
-            "run_id": run_id,
-            "model_name": model_name,
-            "model_path": path.relative_to(self.home).as_posix(),
-            "model_sha256": model_sha256,
-            "metrics": dict(metrics),
-            "threshold": threshold,
-            "promoted_at": self._now(),
-            "previous": previous["run_id"] if previous else None,
-            "reason": reason,
-            "action": action,
-        }
-        self.write_json(self.champion_path, pointer)  # the commit point
+        pointer = as_pointer(
+            jsonable(
+                {
+                    "run_id": run_id,
+                    "model_name": model_name,
+                    "model_path": path.relative_to(self.home).as_posix(),
+                    "model_sha256": model_sha256,
+                    "metrics": dict(metrics),
+                    "threshold": threshold,
+                    "promoted_at": self._now(),
+                    "previous": previous.run_id if previous else None,
+                    "reason": reason,
+                    "action": action,
+                }
+            ),
+            source=f"the champion pointer to run {run_id}",
+        )
+        self.write_json(self.champion_path, pointer.as_dict())  # the commit point
         try:
             self.append_ledger(
                 {
                     "action": action,
                     "run_id": run_id,
-                    "previous": pointer["previous"],
+                    "previous": pointer.previous,
                     "reason": reason,
                 }
             )
@@ -226,7 +232,7 @@ class Registry(RunStore):
         Any other run is marked failed and incomplete.
         """
         champion = self.champion()
-        if champion is None or champion["run_id"] != run_id:
+        if champion is None or champion.run_id != run_id:
             return super().mark_incomplete(run_id, error)
         self._ledger_catch_up(champion)
         return self.update_manifest(
@@ -237,21 +243,21 @@ class Registry(RunStore):
             ended_at=self._now(),
         )
 
-    def _ledger_catch_up(self, champion: Mapping[str, Any]) -> None:
+    def _ledger_catch_up(self, champion: ChampionPointer) -> None:
         """Append the ledger line of the current champion when a crash left it out."""
-        if not ledger_disagreement(champion, self.ledger(), self.ledger_path):
+        if not ledger_disagreement(champion.run_id, self.ledger(), self.ledger_path):
             return
         self.append_ledger(
             {
-                "action": champion.get("action", "promote"),
-                "run_id": champion["run_id"],
-                "previous": champion.get("previous"),
-                "reason": champion.get("reason"),
+                "action": champion.action,
+                "run_id": champion.run_id,
+                "previous": champion.previous,
+                "reason": champion.reason,
                 "recovered": True,
             }
         )
 
-    def promote(self, run_id: str, *, reason: str, forced: bool) -> dict[str, Any]:
+    def promote(self, run_id: str, *, reason: str, forced: bool) -> ChampionPointer:
         """Make a run's saved model the champion.
 
         Reads ``model``, ``metrics`` and ``threshold`` from the run's run.json. A forced promotion
@@ -274,12 +280,12 @@ class Registry(RunStore):
 
     def _point_at(
         self, run_id: str, manifest: RunManifest, *, reason: str, action: str
-    ) -> dict[str, Any]:
+    ) -> ChampionPointer:
         model = manifest.model
         if model is None:
             raise RegistryError(f"run {run_id} has no saved model; only runs with a model qualify")
         current = self.champion()
-        if current is not None and current["run_id"] == run_id:
+        if current is not None and current.run_id == run_id:
             raise RegistryError(f"run {run_id} is already the champion")
         return self.set_champion(
             run_id,
@@ -299,7 +305,7 @@ class Registry(RunStore):
         """
         return champion_history(self.ledger())
 
-    def rollback(self, *, reason: str, to: str | None = None) -> dict[str, Any]:
+    def rollback(self, *, reason: str, to: str | None = None) -> ChampionPointer:
         """Move the champion pointer back to the previous champion, or to the run ``to``.
 
         Raises:
@@ -312,7 +318,7 @@ class Registry(RunStore):
         current = self.champion()
         if current is None:
             raise RegistryError(f"nothing to roll back: no champion in {self.home}")
-        target = to if to is not None else self._previous_champion(current["run_id"])
+        target = to if to is not None else self._previous_champion(current.run_id)
         manifest = self.record(target)
         if manifest.status == "failed" and target not in self.champion_history():
             raise RegistryError(
@@ -346,7 +352,7 @@ class Registry(RunStore):
     def champion_id(self) -> str | None:
         """The champion's run id, or None."""
         champion = self.champion()
-        return champion["run_id"] if champion else None
+        return champion.run_id if champion else None
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every readable ledger line, oldest first; unreadable lines are logged and skipped."""

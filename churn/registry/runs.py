@@ -29,6 +29,7 @@ from churn.registry.model_files import dump_model, load_verified
 from churn.registry.reading import read_regular
 from churn.registry.record import (
     RECORD_VERSION,
+    ModelFileRecord,
     RunManifest,
     RunNotFound,
     as_manifest,
@@ -53,9 +54,8 @@ _MANIFEST_LOCK = threading.RLock()
 class RunStore(RegistryHome):
     """Runs and their models under one home directory (see :class:`RegistryHome`).
 
-    Manifests are :class:`~churn.registry.record.RunManifest` records; :meth:`record` and
-    :meth:`records` return them, :meth:`manifest` and :meth:`runs` their JSON form (what
-    ``churn show --json`` prints).
+    Manifests are :class:`~churn.registry.record.RunManifest` records, and every read returns
+    them (:meth:`record`, :meth:`records`, :meth:`latest_record`); ``as_dict()`` is their JSON.
     """
 
     def start_run(self, run_id: str, **fields: Any) -> Path:
@@ -128,10 +128,6 @@ class RunStore(RegistryHome):
         except UnicodeDecodeError as exc:
             raise RegistryError(f"{what} {path}: not UTF-8 at byte {exc.start}") from None
 
-    def manifest(self, run_id: str) -> dict[str, Any]:
-        """The run's validated run.json as JSON-ready data (see :meth:`record`)."""
-        return self.record(run_id).as_dict()
-
     def update_manifest(self, run_id: str, **fields: Any) -> RunManifest:
         """Replace top-level ``fields`` of run.json, validated, atomically; return the record.
 
@@ -158,7 +154,7 @@ class RunStore(RegistryHome):
     def run_ids(self) -> list[str]:
         """Every run folder's id, newest first (ids start with the run's UTC start time).
 
-        A symlinked run folder is not a run: it is left out (and :meth:`manifest` refuses it).
+        A symlinked run folder is not a run: it is left out (and :meth:`record` refuses it).
         """
         if not self.runs_dir.is_dir() or self.runs_dir.is_symlink():
             return []
@@ -183,19 +179,10 @@ class RunStore(RegistryHome):
                 log.warning("skipping run folder %s: %s", self.run_dir(run_id), exc)
         return found
 
-    def runs(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """:meth:`records` as JSON-ready data."""
-        return [record.as_dict() for record in self.records(limit)]
-
     def latest_record(self) -> RunManifest | None:
         """The newest readable run record, or None."""
         records = self.records(limit=1)
         return records[0] if records else None
-
-    def latest_run(self) -> dict[str, Any] | None:
-        """:meth:`latest_record` as JSON-ready data, or None."""
-        latest = self.latest_record()
-        return None if latest is None else latest.as_dict()
 
     def recover_interrupted(self, *, exclude: str | None = None) -> list[str]:
         """Mark runs still ``running`` as incomplete; call only while holding the lock.
@@ -221,19 +208,19 @@ class RunStore(RegistryHome):
 
     # ----------------------------------------------------------------------- models
 
-    def save_model(self, run_id: str, obj: Any, name: str = "model.joblib") -> dict[str, Any]:
+    def save_model(self, run_id: str, obj: Any, name: str = "model.joblib") -> ModelFileRecord:
         """Write ``obj`` with joblib (compress=3) into the run folder and record it in run.json.
 
         The manifest's ``model`` field becomes ``{"name", "path", "sha256", "bytes"}``; that hash
         is the one ``promote`` checks and :meth:`load_model` requires.
 
         Returns:
-            ``{"name", "path" (relative to the home), "sha256", "bytes"}``.
+            The model file's record (``path`` relative to the home).
         """
         path = self.run_dir(run_id) / check_name(name, "model file name")
         self.record(run_id)  # the run must exist
         digest = dump_model(path, obj)
-        info = {"name": name, "path": path.relative_to(self.home).as_posix(), **digest}
+        info = ModelFileRecord(name=name, path=path.relative_to(self.home).as_posix(), **digest)
         self.update_manifest(run_id, model=info)
         return info
 

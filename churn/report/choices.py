@@ -1,6 +1,6 @@
 """The report's "choices" section: how each candidate was tuned, thresholded and calibrated.
 
-Reads only the candidate summaries in run.json (``threshold_policy``, ``search``,
+Reads only the typed candidate records of run.json (``threshold_policy``, ``search``,
 ``calibration``, ``resample``, ``members``), so old runs without them render an empty note.
 """
 
@@ -11,40 +11,36 @@ from typing import Any
 
 from markupsafe import Markup
 
+from churn.registry.record import CandidateRecord, RunManifest
 from churn.report.formatting import number
 from churn.report.templating import render_template
 
 
-def choices_section(manifest: dict[str, Any]) -> Markup:
+def choices_section(manifest: RunManifest) -> Markup:
     """One row per candidate: threshold policy, search result, calibration, resampling."""
-    candidates = manifest.get("candidates")
-    entries = candidates.items() if isinstance(candidates, dict) else []
-    rows = [_row(name, entry) for name, entry in entries if isinstance(entry, dict)]
+    entries = (manifest.candidates or {}).items()
+    rows = [_row(name, entry) for name, entry in entries]
     searches = [
-        {"name": name, "rows": _search_rows(entry["search"])}
+        {"name": name, "rows": _search_rows(entry.search["table"])}
         for name, entry in entries
-        if isinstance(entry, dict)
-        and isinstance(entry.get("search"), dict)
-        and entry["search"].get("table")
+        if entry.search and entry.search.get("table")
     ]
     return render_template("choices.html.j2", rows=rows, searches=searches)
 
 
-def _row(name: str, entry: dict[str, Any]) -> dict[str, Any]:
-    members = entry.get("members")
+def _row(name: str, entry: CandidateRecord) -> dict[str, Any]:
     return {
         "name": name,
-        "members": [str(member) for member in members] if isinstance(members, list) else [],
-        "policy": _policy(entry),
-        "search": _search(entry),
-        "calibration": _calibration(entry),
-        "resample": _resample(entry),
+        "members": list(entry.members or []),
+        "policy": _policy(entry.threshold_policy),
+        "search": _search(entry.search),
+        "calibration": _calibration(entry.calibration),
+        "resample": _resample(entry.resample),
     }
 
 
-def _policy(entry: dict[str, Any]) -> str:
-    policy = entry.get("threshold_policy")
-    if not isinstance(policy, dict):
+def _policy(policy: dict[str, Any] | None) -> str:
+    if policy is None:
         return "—"
     settings = {k: v for k, v in policy.items() if k not in ("strategy", "threshold")}
     said = ", ".join(f"{k} {v}" for k, v in settings.items())
@@ -52,9 +48,8 @@ def _policy(entry: dict[str, Any]) -> str:
     return f"{policy.get('strategy')}{f' ({said})' if said else ''} -> {chosen}"
 
 
-def _search(entry: dict[str, Any]) -> str:
-    search = entry.get("search")
-    if not isinstance(search, dict):
+def _search(search: dict[str, Any] | None) -> str:
+    if search is None:
         return "—"
     return (
         f"{search.get('method')} x {search.get('n_iter')}, "
@@ -62,9 +57,8 @@ def _search(entry: dict[str, Any]) -> str:
     )
 
 
-def _calibration(entry: dict[str, Any]) -> str:
-    calibration = entry.get("calibration")
-    if not isinstance(calibration, dict):
+def _calibration(calibration: dict[str, Any] | None) -> str:
+    if calibration is None:
         return "—"
     return (
         f"{calibration.get('method')} (cv {calibration.get('cv')}): Brier "
@@ -73,14 +67,13 @@ def _calibration(entry: dict[str, Any]) -> str:
     )
 
 
-def _resample(entry: dict[str, Any]) -> str:
-    resample = entry.get("resample")
-    if not isinstance(resample, dict):
+def _resample(resample: dict[str, Any] | None) -> str:
+    if resample is None:
         return "—"
     return f"{resample.get('type')} ({resample.get('sampling_strategy')}), training folds only"
 
 
-def _search_rows(search: dict[str, Any]) -> list[list[object]]:
+def _search_rows(table: list[dict[str, Any]]) -> list[list[object]]:
     return [
         [
             row.get("rank"),
@@ -89,7 +82,7 @@ def _search_rows(search: dict[str, Any]) -> list[list[object]]:
             number(row.get("fit_seconds"), 2),
             _params(row.get("params")),
         ]
-        for row in search["table"]
+        for row in table
     ]
 
 

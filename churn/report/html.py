@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
@@ -17,7 +16,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from churn.registry.atomic_io import atomic_write
-from churn.registry.record import RunManifest, as_manifest
+from churn.registry.record import RunManifest
 from churn.report.choices import choices_section
 from churn.report.figures import PlotSet
 from churn.report.gate_tests import gate_tests_section
@@ -81,16 +80,14 @@ class ReportInputs(TypedDict):
     top_at_risk: int
 
 
-def write_report(
-    run_dir: Path, manifest: RunManifest | Mapping[str, Any], **inputs: Unpack[ReportInputs]
-) -> Path:
+def write_report(run_dir: Path, manifest: RunManifest, **inputs: Unpack[ReportInputs]) -> Path:
     """Write ``run_dir/report.html`` (atomically) and return its path."""
     data = render_report(manifest, **inputs).encode("utf-8")
     return atomic_write(run_dir / "report.html", lambda stream: stream.write(data))
 
 
 def render_report(
-    manifest: RunManifest | Mapping[str, Any],
+    manifest: RunManifest,
     *,
     spec_text: str,
     predictions: pd.DataFrame,
@@ -98,12 +95,7 @@ def render_report(
     evaluation: PlotSet,
     top_at_risk: int,
 ) -> str:
-    """The whole report page as one string (``manifest`` is validated as a run record).
-
-    Raises:
-        RegistryError: ``manifest`` is not a run record.
-    """
-    manifest = as_manifest(manifest)
+    """The whole report page as one string, from the run's typed record."""
     rows = manifest.data.rows if manifest.data else None
     sections = [
         status_section(manifest),
@@ -117,7 +109,7 @@ def render_report(
             reused_from=eda.reused_from,
         ),
         metrics_section(manifest),
-        choices_section(manifest.as_dict()),
+        choices_section(manifest),
         plots_section(eda, evaluation, rows=rows),
         at_risk_section(predictions, top_at_risk),
         text_section("spec", "Spec", spec_text, "The spec this run was trained from."),

@@ -8,6 +8,7 @@ no candidates, gates or decision; every section says so instead of failing.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -44,7 +45,6 @@ def status_section(manifest: RunManifest) -> Markup:
     action = manifest.decision.action if manifest.decision else None
     reason = manifest.decision.reason if manifest.decision else None
     champion = f"{manifest.champion_before or '—'} → {manifest.champion_after or '—'}"
-    times = manifest.as_dict()
     items = [
         ("Run", manifest.run_id),
         ("Decision", action),
@@ -52,8 +52,8 @@ def status_section(manifest: RunManifest) -> Markup:
         ("Winner", manifest.winner or "—"),
         ("Selection metric", manifest.selection_metric),
         ("Champion", champion),
-        ("Started", times.get("started_at")),
-        ("Ended", times.get("ended_at") or "—"),
+        ("Started", _iso(manifest.started_at)),
+        ("Ended", _iso(manifest.ended_at) or "—"),
         ("Duration", _duration(manifest)),
         ("Seed", manifest.seed),
         ("Spec", _with_hash(manifest.spec_name, manifest.spec_sha256)),
@@ -229,6 +229,10 @@ def _delta_text(result: GateResultRecord) -> str:
 
 def _verdict_class(result: GateResultRecord) -> str:
     return "other" if result.verdict == "skipped" else result.verdict
+
+
+def _iso(time: datetime | None) -> str | None:
+    return time.isoformat() if time is not None else None
 
 
 def _duration(manifest: RunManifest) -> str | None:

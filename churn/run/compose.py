@@ -22,8 +22,9 @@ from concurrent.futures import Executor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
+from churn.registry.record import RunManifest
 from churn.run.preflight import PreparedRun, check_data, open_run
 from churn.settings import ChurnSettings, load_settings
 
@@ -33,9 +34,9 @@ if TYPE_CHECKING:
 GATES_NOT_MET: Final = 4
 """The exit code of a run whose decision fails it (``decision.run_failed``)."""
 
-Execute = Callable[[PreparedRun, Executor, bool], dict[str, Any]]
-"""Runs the sequence on a checked run with a pool (and the report, or not); returns the
-manifest (run.json)."""
+Execute = Callable[[PreparedRun, Executor, bool], RunManifest]
+"""Runs the sequence on a checked run with a pool (and the report, or not); returns the run's
+record (run.json)."""
 Orchestrator = Callable[
     ["RunContext", ChurnSettings], AbstractContextManager[Callable[[], Execute]]
 ]
@@ -49,22 +50,22 @@ log = logging.getLogger("churn.run")
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """A finished run: its manifest, and whether its decision failed it."""
+    """A finished run: its record, and whether its decision failed it."""
 
-    manifest: dict[str, Any]
+    manifest: RunManifest
 
     @property
     def failed(self) -> bool:
         """True when the gates were not met and the spec's policy fails the run."""
-        return bool((self.manifest.get("decision") or {}).get("run_failed"))
+        return self.manifest.run_failed
 
     @property
     def reason(self) -> str:
         """``run ID: quality gates not met: REASON`` for a failed run, else the decision."""
-        decision = self.manifest.get("decision") or {}
-        reason = str(decision.get("reason", ""))
+        decision = self.manifest.decision
+        reason = decision.reason if decision is not None else ""
         if self.failed:
-            return f"run {self.manifest.get('run_id')}: quality gates not met: {reason}"
+            return f"run {self.manifest.run_id}: quality gates not met: {reason}"
         return reason
 
     @property
@@ -80,7 +81,7 @@ def in_process(ctx: RunContext, settings: ChurnSettings) -> Iterator[Callable[[]
 
     runner = LocalSteps()
 
-    def execute(run: PreparedRun, pool: Executor, report: bool) -> dict[str, Any]:
+    def execute(run: PreparedRun, pool: Executor, report: bool) -> RunManifest:
         return execute_run(run, runner, pool, report=report)
 
     try:

@@ -109,13 +109,9 @@ def _champion_model(registry: Registry) -> GateModel | None:
     if loaded is None:
         return None
     pointer, pipeline = loaded
-    recorded = pointer.get("threshold")
-    threshold = DEFAULT_THRESHOLD if recorded is None else float(recorded)
+    threshold = DEFAULT_THRESHOLD if pointer.threshold is None else float(pointer.threshold)
     return GateModel(
-        name=str(pointer.get("candidate") or pointer["run_id"]),
-        pipeline=pipeline,
-        threshold=threshold,
-        run_id=str(pointer["run_id"]),
+        name=pointer.run_id, pipeline=pipeline, threshold=threshold, run_id=pointer.run_id
     )
 
 

@@ -7,11 +7,12 @@ model and decision stand.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from churn.errors import RegistryError
+from churn.registry.record import RunManifest
 from churn.run.steps import RunContext
 from churn.training.evaluate import CandidateResult, Split
 
@@ -69,7 +70,7 @@ def eda_failed(exc: BaseException) -> PlotSet:
 
 def write_report(
     ctx: RunContext,
-    manifest: dict[str, Any],
+    manifest: RunManifest,
     frame: pd.DataFrame,
     data: Split,
     results: dict[str, CandidateResult],

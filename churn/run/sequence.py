@@ -23,13 +23,18 @@ from typing import Any, Protocol, TypeVar
 
 from churn.gates.configured import has_gate_tests
 from churn.gates.subjects import GateTestOutcome
+from churn.registry.record import (
+    ChampionScoresRecord,
+    DecisionRecord,
+    GateReportRecord,
+    RunManifest,
+)
 from churn.run import report_steps, steps
 from churn.run.pool import describe_pool
 from churn.run.preflight import PreparedRun
 from churn.run.step_log import timed
 from churn.run.steps import RunContext
 from churn.training.evaluate import CandidateResult, Split
-from churn.training.gates import Decision
 
 T = TypeVar("T")
 log = logging.getLogger("churn.run")
@@ -90,8 +95,8 @@ def train_in_pool(pool: Executor, ctx: RunContext, name: str, data: Split) -> Ca
 
 def execute_run(
     run: PreparedRun, runner: Steps, pool: Executor, *, report: bool = True
-) -> dict[str, Any]:
-    """Train every candidate, gate, decide, record, promote, report; return the manifest.
+) -> RunManifest:
+    """Train every candidate, gate, decide, record, promote, report; return the run's record.
 
     A run whose gates were not met is returned like any other (its ``decision.run_failed``
     says so); see :class:`churn.run.compose.RunOutcome`.
@@ -143,7 +148,6 @@ def execute_run(
         gates, decision = runner.call(
             "gate", timed("gate", steps.judge), ctx, results[winner], champion, tests or []
         )
-        decision = _unchanged_if_same_inputs(ctx, decision)
         _log_verdicts(winner, champion, gates, decision)
         _log_tests(tests or [])
         runner.call(
@@ -181,31 +185,6 @@ def execute_run(
     return manifest
 
 
-def _unchanged_if_same_inputs(ctx: RunContext, decision: Decision) -> Decision:
-    """A promotion of the champion's own inputs (spec, data, seed) is ``unchanged`` instead."""
-    if decision.action != "promote":
-        return decision
-    champion = ctx.registry.champion()
-    if champion is None:
-        return decision
-    try:
-        theirs = ctx.registry.manifest(champion["run_id"])
-        ours = ctx.registry.manifest(ctx.run_id)
-    except Exception:  # noqa: BLE001 - an unreadable champion record just means "changed"
-        return decision
-    keys = ("spec_sha256", "data_sha256", "seed")
-    if any(theirs.get(key) is None or theirs.get(key) != ours.get(key) for key in keys):
-        return decision
-    return Decision(
-        action="unchanged",
-        reason=(
-            f"same spec, data and seed as the champion {champion['run_id']}: "
-            "the champion stays in service"
-        ),
-        run_failed=False,
-    )
-
-
 def _log_tests(outcomes: list[GateTestOutcome]) -> None:
     for outcome in outcomes:
         where = f" ({outcome.file}:{outcome.line})" if outcome.file and outcome.line else ""
@@ -220,7 +199,12 @@ def _log_tests(outcomes: list[GateTestOutcome]) -> None:
         )
 
 
-def _log_verdicts(winner: str, champion: Any, gates: Any, decision: Decision) -> None:
+def _log_verdicts(
+    winner: str,
+    champion: ChampionScoresRecord | None,
+    gates: GateReportRecord,
+    decision: DecisionRecord,
+) -> None:
     log.info("winner: %s", winner)
     if champion is None:
         log.info("no champion yet: change thresholds are skipped")

@@ -24,6 +24,13 @@ from churn.contract import load_dataset_and_hash, target_vector
 from churn.gates.subjects import GateTestOutcome
 from churn.gates.verdict import decide_with_tests, gate_report_fields
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.registry.record import (
+    ChampionScoresRecord,
+    DecisionRecord,
+    GateReportRecord,
+    ModelFileRecord,
+    RunManifest,
+)
 from churn.sources.urls import data_location, shown
 from churn.spec import Spec
 from churn.spec.loader import load_spec_and_text
@@ -36,7 +43,7 @@ from churn.training.evaluate import (
     split_dataset,
     train_candidate,
 )
-from churn.training.gates import Decision, GateReport, decide, evaluate_gates
+from churn.training.gates import decide, evaluate_gates
 
 VERSIONED_PACKAGES = ("churn", "scikit-learn", "xgboost", "pandas", "numpy", "pandera", "prefect")
 MODEL_FILE = "model.joblib"
@@ -56,15 +63,6 @@ class RunContext:
     def run_dir(self) -> Path:
         """``runs/<run_id>/``."""
         return self.registry.run_dir(self.run_id)
-
-
-@dataclass(frozen=True)
-class ChampionScore:
-    """The current champion, re-scored on this run's hold-out (``error`` when it could not be)."""
-
-    run_id: str
-    metrics: dict[str, float] | None
-    error: str | None = None
 
 
 def package_versions() -> dict[str, str]:
@@ -118,7 +116,7 @@ def start_run(ctx: RunContext) -> Path:
         seed=ctx.spec.evaluation.split.seed,
         versions=package_versions(),
         selection_metric=ctx.spec.evaluation.selection_metric,
-        champion_before=champion["run_id"] if champion else None,
+        champion_before=champion.run_id if champion else None,
     )
     ctx.registry.write_text(folder / "spec.yaml", ctx.spec_text)
     return folder
@@ -148,7 +146,7 @@ def split(ctx: RunContext, frame: pd.DataFrame) -> Split:
 
 def train(ctx: RunContext, name: str, data: Split) -> CandidateResult:
     """Compile and train one candidate."""
-    model = next(model for model in ctx.spec.models if model.name == name)
+    model = ctx.spec.candidate(name)
     return train_candidate(ctx.spec, name, compile_candidate(ctx.spec, model), data)
 
 
@@ -157,36 +155,49 @@ def select(ctx: RunContext, results: dict[str, CandidateResult]) -> str:
     return select_winner(ctx.spec, results)
 
 
-def score_champion(ctx: RunContext, data: Split, frame: pd.DataFrame) -> ChampionScore | None:
+def score_champion(
+    ctx: RunContext, data: Split, frame: pd.DataFrame
+) -> ChampionScoresRecord | None:
     """Re-score the champion on this run's hold-out; None when there is no champion."""
     loaded = ctx.registry.load_champion()
     if loaded is None:
         return None
     pointer, model = loaded
-    recorded = pointer.get("threshold")
-    threshold = 0.5 if recorded is None else float(recorded)
+    threshold = 0.5 if pointer.threshold is None else pointer.threshold
     try:
         metrics = rescore(ctx.spec, model, threshold, data, frame)
     except Exception as exc:  # noqa: BLE001 - recorded; the change gates then fail on it
-        return ChampionScore(pointer["run_id"], None, f"{type(exc).__name__}: {exc}")
-    return ChampionScore(pointer["run_id"], metrics)
+        error = f"{type(exc).__name__}: {exc}"
+        return ChampionScoresRecord(run_id=pointer.run_id, metrics=None, error=error)
+    return ChampionScoresRecord(run_id=pointer.run_id, metrics=metrics, error=None)
 
 
 def judge(
     ctx: RunContext,
     winner: CandidateResult,
-    champion: ChampionScore | None,
+    champion: ChampionScoresRecord | None,
     tests: Sequence[GateTestOutcome] = (),
-) -> tuple[GateReport, Decision]:
+) -> tuple[GateReportRecord, DecisionRecord]:
     """Gates on the winner's hold-out metrics (and its gate tests' outcomes), then the
-    promotion decision."""
+    promotion decision.
+
+    The decision reads this run's record and the champion's (their spec and data hashes and
+    seeds decide whether the winner merely repeats the champion).
+    """
     champion_metrics = None
+    champion_record = None
     if champion is not None:
         # A champion that could not be scored counts as present with no metrics: change
         # thresholds then fail ("metric missing") instead of being skipped as on a first run.
         champion_metrics = champion.metrics or {}
+        champion_record = ctx.registry.record(champion.run_id)
     report = evaluate_gates(ctx.spec.gates, winner.holdout, champion_metrics)
-    decision = decide(report, ctx.spec.promotion, has_champion=champion is not None)
+    decision = decide(
+        report,
+        ctx.spec.promotion,
+        run=ctx.registry.record(ctx.run_id),
+        champion=champion_record,
+    )
     return report, decide_with_tests(decision, tests, winner.name)
 
 
@@ -209,17 +220,17 @@ def record(
     ctx: RunContext,
     results: dict[str, CandidateResult],
     winner: str,
-    champion: ChampionScore | None,
-    report: GateReport,
-    decision: Decision,
+    champion: ChampionScoresRecord | None,
+    report: GateReportRecord,
+    decision: DecisionRecord,
     tests: Sequence[GateTestOutcome] | None = None,
-) -> dict[str, Any]:
+) -> RunManifest:
     """Write metrics.json, metrics.csv and the winner's model; put it all in the manifest.
 
     ``tests`` are the gate tests' outcomes (None when the spec has no gate tests).
 
     Returns:
-        The manifest as JSON-ready data (``RunManifest.as_dict()``).
+        The run's record as written.
     """
     summaries = {name: result.summary() for name, result in results.items()}
     best = results[winner]
@@ -227,30 +238,26 @@ def record(
         ctx.run_dir / "metrics.json", {"winner": winner, "candidates": summaries}
     )
     ctx.registry.write_text(ctx.run_dir / "metrics.csv", _csv(metrics_rows(results)))
-    model = ctx.registry.save_model(ctx.run_id, best.pipeline, name=MODEL_FILE)
-    manifest = ctx.registry.update_manifest(
+    saved = ctx.registry.save_model(ctx.run_id, best.pipeline, name=MODEL_FILE)
+    model = ModelFileRecord(**saved.as_dict(), candidate=winner, type=best.model_type)
+    return ctx.registry.update_manifest(
         ctx.run_id,
         candidates=summaries,
         winner=winner,
-        model={**model, "name": MODEL_FILE, "candidate": winner, "type": best.model_type},
+        model=model,
         metrics=best.holdout,
         threshold=best.threshold,
-        champion_scores=(
-            None
-            if champion is None
-            else {"run_id": champion.run_id, "metrics": champion.metrics, "error": champion.error}
-        ),
+        champion_scores=champion,
         gates=gate_report_fields(report, tests or (), winner, ran=tests is not None),
-        decision=decision.to_dict(),
+        decision=decision,
     )
-    return manifest.as_dict()
 
 
-def apply_decision(ctx: RunContext, decision: Decision) -> dict[str, Any]:
+def apply_decision(ctx: RunContext, decision: DecisionRecord) -> RunManifest:
     """Promote, or write the ledger line that says why not; then close the run's manifest.
 
     Returns:
-        The closed manifest as JSON-ready data (``RunManifest.as_dict()``).
+        The closed run record.
     """
     if decision.action == "promote":
         ctx.registry.promote(ctx.run_id, reason=decision.reason, forced=False)
@@ -259,10 +266,9 @@ def apply_decision(ctx: RunContext, decision: Decision) -> dict[str, Any]:
             {"action": decision.action, "run_id": ctx.run_id, "reason": decision.reason}
         )
     status = "failed" if decision.run_failed else "succeeded"
-    manifest = ctx.registry.finish_run(
+    return ctx.registry.finish_run(
         ctx.run_id, status=status, champion_after=ctx.registry.champion_id()
     )
-    return manifest.as_dict()
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

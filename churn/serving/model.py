@@ -14,13 +14,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import MappingProxyType
-from typing import Any
 
 from sklearn.pipeline import Pipeline
 
 from churn.errors import RegistryError, SpecError
 from churn.registry import Registry
+from churn.registry.pointer import ChampionPointer
 from churn.serving.fast_inputs import (
     Unsupported,
 )
@@ -43,7 +42,7 @@ class ServingModel:
     run_id: str
     scorer: FastScorer
     threshold: float
-    pointer: Mapping[str, Any]
+    pointer: ChampionPointer
     """champion.json as loaded."""
     candidate: str | None = None
     model_type: str | None = None
@@ -75,7 +74,7 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
     if loaded is None:
         return None
     pointer, pipeline = loaded
-    run_id = str(pointer["run_id"])
+    run_id = pointer.run_id
     if not isinstance(pipeline, Pipeline) or not hasattr(pipeline, "predict_proba"):
         raise RegistryError(f"champion {run_id}: the model file holds no scikit-learn Pipeline")
     try:
@@ -91,12 +90,11 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
     if scorer.reason:
         log.warning("champion %s is scored through the pipeline: %s", run_id, scorer.reason)
     candidate, model_type = _candidate(registry, run_id)
-    threshold = pointer.get("threshold")
     return ServingModel(
         run_id=run_id,
         scorer=scorer,
-        threshold=float(threshold) if threshold is not None else 0.5,
-        pointer=MappingProxyType(dict(pointer)),
+        threshold=pointer.threshold if pointer.threshold is not None else 0.5,
+        pointer=pointer,
         candidate=candidate,
         model_type=model_type,
     )

@@ -81,14 +81,13 @@ def scoring_model(registry: Registry, run_id: str | None = None) -> ScoringModel
         if loaded is None:
             raise RegistryError(f"no champion in {registry.home}: promote a run or pass --run")
         pointer, pipeline = loaded
-        run_id, threshold = str(pointer["run_id"]), pointer.get("threshold")
+        run_id, threshold = pointer.run_id, pointer.threshold
     else:
-        manifest = registry.manifest(run_id)
-        model = manifest.get("model")
-        if not isinstance(model, dict) or not isinstance(model.get("sha256"), str):
+        manifest = registry.record(run_id)
+        if manifest.model is None:
             raise RegistryError(f"run {run_id} has no recorded model to score with")
-        pipeline = registry.load_model(run_id, model["sha256"], name=str(model["name"]))
-        threshold = manifest.get("threshold")
+        pipeline = registry.load_model(run_id, manifest.model.sha256, name=manifest.model.name)
+        threshold = manifest.threshold
     return ScoringModel(
         run_id, serve_single_threaded(pipeline), float(threshold) if threshold else 0.5
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from churn.errors import SpecError
 from churn.spec.base import (
     DType,
     Kind,
@@ -183,6 +184,20 @@ class Spec(StrictModel):
         source, located = self._lines
         line = located.line_of(loc)
         return f"{source}:{line}: {path}" if line else f"{source}: {path}"
+
+    def candidate(self, name: str) -> Candidate:
+        """The ``models`` entry called ``name``.
+
+        Raises:
+            SpecError: No candidate has that name (the message lists the ones there are).
+        """
+        for model in self.models:
+            if model.name == name:
+                return model
+        known = ", ".join(model.name for model in self.models)
+        raise SpecError(
+            [f"{self.place('models')}: no candidate named {name!r} (the spec has {known})"]
+        )
 
     @property
     def folder(self) -> Path:

@@ -41,7 +41,7 @@ def model_step(spec: Spec, model: Candidate) -> Any:
 
 def member_spec(spec: Spec, name: str) -> ModelSpec:
     """The estimator candidate called ``name`` (ensembles name only those)."""
-    found = next(m for m in spec.models if m.name == name)
+    found = spec.candidate(name)
     assert isinstance(found, ModelSpec)  # enforced by churn.spec.checks
     return found
 

@@ -143,11 +143,6 @@ def _cv_splitter(spec: Spec, folds: int | None = None) -> StratifiedKFold | Time
     return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=spec.evaluation.split.seed)
 
 
-def candidate_spec(spec: Spec, name: str) -> Candidate:
-    """The models entry called ``name``."""
-    return next(model for model in spec.models if model.name == name)
-
-
 def calibrated(pipeline: Pipeline, calibration: CalibrationSpec, *, seed: int) -> Pipeline:
     """The pipeline with its model step wrapped in ``CalibratedClassifierCV``.
 
@@ -194,7 +189,7 @@ def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> 
     Everything before the hold-out scoring sees only the training part: the search and the
     threshold tuner cross-validate inside it, and resampling runs inside training folds.
     """
-    model_spec = candidate_spec(spec, name)
+    model_spec = spec.candidate(name)
     with cluster_wide_fits(getattr(model_spec, "distributed", False)):
         return _train(spec, name, model_spec, pipeline, split)
 

@@ -1,4 +1,4 @@
-"""Quality gates: value thresholds and change-versus-champion thresholds -> GateReport -> Decision.
+"""Quality gates: value and change-versus-champion thresholds -> gate report -> decision.
 
 Semantics follow TFX Evaluator / MLflow model validation:
 
@@ -19,131 +19,33 @@ Semantics follow TFX Evaluator / MLflow model validation:
   thresholds are skipped and recorded as skipped. With no thresholds at all, the spec's
   ``gates.when_empty`` policy decides and the report says so.
 
-Everything here is pure: no I/O, no clock, no randomness.
+Everything here is pure: no I/O, no clock, no randomness. The results are the registry's own
+records (:mod:`churn.registry.record`): what is judged here is exactly what run.json holds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
+from churn.registry.record import (
+    Action,
+    DecisionRecord,
+    Direction,
+    GateReportRecord,
+    GateResultRecord,
+    RunManifest,
+)
 from churn.spec import LOWER_IS_BETTER, ChangeThreshold, GatesSpec, PromotionSpec, ValueThreshold
-
-GateKind = Literal["value", "change"]
-Verdict = Literal["pass", "fail", "skipped"]
-Direction = Literal["higher", "lower"]
-Action = Literal["promote", "keep_champion", "hold", "reject", "unchanged"]
 
 _REL_TOL = 1e-9
 _ABS_TOL = 1e-12
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """The verdict of one threshold, with every number that led to it.
-
-    ``value`` is the candidate's metric (None when it was not computed). For a change threshold,
-    ``champion`` is the champion's metric on the same hold-out, ``delta`` is
-    ``candidate - champion`` and ``relative_delta`` is ``delta / |champion|`` (both raw, before
-    any sign flip for lower-is-better metrics; ``relative_delta`` is None for a zero champion).
-    """
-
-    kind: GateKind
-    metric: str
-    verdict: Verdict
-    reason: str
-    value: float | None = None
-    lower: float | None = None
-    upper: float | None = None
-    direction: Direction | None = None
-    min_absolute_change: float | None = None
-    min_relative_change: float | None = None
-    champion: float | None = None
-    delta: float | None = None
-    relative_delta: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class GateReport:
-    """Every threshold's result, and whether the value and change gates passed.
-
-    ``empty`` means the spec configures no threshold at all; ``when_empty`` is the spec's policy
-    for that case and decides ``passed_value``.
-    """
-
-    results: tuple[GateResult, ...]
-    when_empty: Literal["fail", "pass"] = "fail"
-
-    @property
-    def empty(self) -> bool:
-        """True when no threshold is configured."""
-        return not self.results
-
-    @property
-    def passed_value(self) -> bool:
-        """True when every value threshold passed (and an empty gate set is allowed to pass)."""
-        if self.empty:
-            return self.when_empty == "pass"
-        return all(r.verdict == "pass" for r in self.results if r.kind == "value")
-
-    @property
-    def passed_change(self) -> bool:
-        """True when no change threshold failed (skipped ones do not fail)."""
-        return not any(r.verdict == "fail" for r in self.results if r.kind == "change")
-
-    @property
-    def passed(self) -> bool:
-        """True when both the value and the change gates passed."""
-        return self.passed_value and self.passed_change
-
-    @property
-    def failures(self) -> tuple[GateResult, ...]:
-        """The results whose verdict is fail."""
-        return tuple(r for r in self.results if r.verdict == "fail")
-
-    @property
-    def reason(self) -> str:
-        """One sentence summing the report up."""
-        if self.empty:
-            return f"no thresholds configured (gates.when_empty: {self.when_empty})"
-        if self.failures:
-            return "; ".join(r.reason for r in self.failures)
-        counts = {v: sum(r.verdict == v for r in self.results) for v in ("pass", "skipped")}
-        text = f"all {counts['pass']} threshold{'s' if counts['pass'] != 1 else ''} passed"
-        if counts["skipped"]:
-            text += f", {counts['skipped']} skipped (no champion)"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: flags, reason and one dict per result."""
-        return {
-            "passed": self.passed,
-            "passed_value": self.passed_value,
-            "passed_change": self.passed_change,
-            "empty": self.empty,
-            "when_empty": self.when_empty,
-            "reason": self.reason,
-            "results": [r.to_dict() for r in self.results],
-        }
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What happens to the candidate, and whether the run counts as failed (CLI exit 4)."""
-
-    action: Action
-    run_failed: bool
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field."""
-        return asdict(self)
+_UNSET_NUMBERS: Final = {
+    name: None for name, field in GateResultRecord.model_fields.items() if not field.is_required()
+}
+"""Every optional field of a gate result, so a result records all of them (as run.json always
+has)."""
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -151,9 +53,9 @@ class Decision:
 
 def evaluate_gates(
     gates: GatesSpec,
-    candidate: Mapping[str, float],
-    champion: Mapping[str, float] | None,
-) -> GateReport:
+    candidate: Mapping[str, float | None],
+    champion: Mapping[str, float | None] | None,
+) -> GateReportRecord:
     """Judge the candidate's hold-out metrics against the spec's thresholds.
 
     Args:
@@ -166,10 +68,52 @@ def evaluate_gates(
     """
     results = [_value_result(t, candidate) for t in gates.value]
     results += [_change_result(t, candidate, champion) for t in gates.change]
-    return GateReport(results=tuple(results), when_empty=gates.when_empty)
+    return _report(results, gates.when_empty)
 
 
-def _metric(metrics: Mapping[str, float], name: str) -> float | None:
+def _report(
+    results: list[GateResultRecord], when_empty: Literal["fail", "pass"]
+) -> GateReportRecord:
+    """The report of ``results``: value gates pass when every value threshold passed (or, with
+    no threshold at all, when ``when_empty`` is pass); change gates when none failed (skipped
+    ones do not fail)."""
+    empty = not results
+    if empty:
+        passed_value = when_empty == "pass"
+    else:
+        passed_value = all(r.verdict == "pass" for r in results if r.kind == "value")
+    passed_change = not any(r.verdict == "fail" for r in results if r.kind == "change")
+    return GateReportRecord(
+        passed=passed_value and passed_change,
+        passed_value=passed_value,
+        passed_change=passed_change,
+        empty=empty,
+        when_empty=when_empty,
+        reason=_report_reason(results, when_empty),
+        results=results,
+    )
+
+
+def _report_reason(results: list[GateResultRecord], when_empty: str) -> str:
+    """One sentence summing the results up."""
+    if not results:
+        return f"no thresholds configured (gates.when_empty: {when_empty})"
+    failed = [r.reason for r in results if r.verdict == "fail"]
+    if failed:
+        return "; ".join(failed)
+    counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "skipped")}
+    text = f"all {counts['pass']} threshold{'s' if counts['pass'] != 1 else ''} passed"
+    if counts["skipped"]:
+        text += f", {counts['skipped']} skipped (no champion)"
+    return text
+
+
+def _result(**fields: Any) -> GateResultRecord:
+    """A gate result with every field set (None where ``fields`` says nothing)."""
+    return GateResultRecord(**{**_UNSET_NUMBERS, **fields})
+
+
+def _metric(metrics: Mapping[str, float | None], name: str) -> float | None:
     """The metric as a float, or None when it is absent or NaN."""
     raw = metrics.get(name)
     if raw is None:
@@ -178,23 +122,25 @@ def _metric(metrics: Mapping[str, float], name: str) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _missing_reason(metrics: Mapping[str, float], name: str, whose: str) -> str:
+def _missing_reason(metrics: Mapping[str, float | None], name: str, whose: str) -> str:
     state = "is NaN" if name in metrics else "was not computed"
     return f"{whose}metric {name!r} {state}"
 
 
-def _value_result(threshold: ValueThreshold, candidate: Mapping[str, float]) -> GateResult:
+def _value_result(
+    threshold: ValueThreshold, candidate: Mapping[str, float | None]
+) -> GateResultRecord:
     name, lower, upper = threshold.metric, threshold.lower, threshold.upper
     value = _metric(candidate, name)
     common: dict[str, Any] = {"kind": "value", "metric": name, "lower": lower, "upper": upper}
     if value is None:
-        return GateResult(**common, verdict="fail", reason=_missing_reason(candidate, name, ""))
+        return _result(**common, verdict="fail", reason=_missing_reason(candidate, name, ""))
     if lower is not None and value < lower:
-        return GateResult(
+        return _result(
             **common, value=value, verdict="fail", reason=f"{name} {value:.6g} < lower {lower:g}"
         )
     if upper is not None and value > upper:
-        return GateResult(
+        return _result(
             **common, value=value, verdict="fail", reason=f"{name} {value:.6g} > upper {upper:g}"
         )
     bounds = [f"{name} {value:.6g}"]
@@ -202,7 +148,7 @@ def _value_result(threshold: ValueThreshold, candidate: Mapping[str, float]) -> 
         bounds.append(f">= lower {lower:g}")
     if upper is not None:
         bounds.append(f"{'and ' if lower is not None else ''}<= upper {upper:g}")
-    return GateResult(**common, value=value, verdict="pass", reason=" ".join(bounds))
+    return _result(**common, value=value, verdict="pass", reason=" ".join(bounds))
 
 
 def resolve_direction(threshold: ChangeThreshold) -> Direction:
@@ -219,9 +165,9 @@ def _at_least(x: float, bound: float) -> bool:
 
 def _change_result(
     threshold: ChangeThreshold,
-    candidate: Mapping[str, float],
-    champion: Mapping[str, float] | None,
-) -> GateResult:
+    candidate: Mapping[str, float | None],
+    champion: Mapping[str, float | None] | None,
+) -> GateResultRecord:
     name, direction = threshold.metric, resolve_direction(threshold)
     common: dict[str, Any] = {
         "kind": "change",
@@ -232,15 +178,15 @@ def _change_result(
     }
     value = _metric(candidate, name)
     if champion is None:
-        return GateResult(
+        return _result(
             **common, value=value, verdict="skipped", reason="skipped: no champion (first run)"
         )
     if value is None:
-        return GateResult(**common, verdict="fail", reason=_missing_reason(candidate, name, ""))
+        return _result(**common, verdict="fail", reason=_missing_reason(candidate, name, ""))
     base = _metric(champion, name)
     if base is None:
         reason = _missing_reason(champion, name, "champion ")
-        return GateResult(**common, value=value, verdict="fail", reason=reason)
+        return _result(**common, value=value, verdict="fail", reason=reason)
     return _judge_change(threshold, direction, value, base, common)
 
 
@@ -250,21 +196,21 @@ def _judge_change(
     value: float,
     base: float,
     common: dict[str, Any],
-) -> GateResult:
+) -> GateResultRecord:
     delta = value - base
     relative = delta / abs(base) if base != 0 else None
     numbers: dict[str, Any] = {"value": value, "champion": base, "delta": delta}
     numbers["relative_delta"] = relative
     if math.isnan(delta):
         reason = f"{threshold.metric} change is undefined ({value} vs champion {base})"
-        return GateResult(**common, **numbers, verdict="fail", reason=reason)
+        return _result(**common, **numbers, verdict="fail", reason=reason)
     sign = 1.0 if direction == "higher" else -1.0
     gain, what = sign * delta, ("change" if direction == "higher" else "improvement (lower)")
     head = f"{threshold.metric} {what} {gain:+.6g} (candidate {value:.6g}, champion {base:.6g})"
     min_abs = threshold.min_absolute_change
     if not _at_least(gain, min_abs):
         reason = f"{head} < min_absolute_change {min_abs:g}"
-        return GateResult(**common, **numbers, verdict="fail", reason=reason)
+        return _result(**common, **numbers, verdict="fail", reason=reason)
     parts = [f"{head} >= min_absolute_change {min_abs:g}"]
     min_rel = threshold.min_relative_change
     if min_rel is not None and relative is None:
@@ -275,48 +221,78 @@ def _judge_change(
         rel_gain = sign * relative
         if not _at_least(rel_gain, min_rel):
             reason = f"{head}; relative {rel_gain:+.6g} < min_relative_change {min_rel:g}"
-            return GateResult(**common, **numbers, verdict="fail", reason=reason)
+            return _result(**common, **numbers, verdict="fail", reason=reason)
         parts.append(f"relative {rel_gain:+.6g} >= min_relative_change {min_rel:g}")
-    return GateResult(**common, **numbers, verdict="pass", reason="; ".join(parts))
+    return _result(**common, **numbers, verdict="pass", reason="; ".join(parts))
 
 
 # --------------------------------------------------------------------------- decision
 
 
-def decide(report: GateReport, promotion: PromotionSpec, *, has_champion: bool) -> Decision:
+def decide(
+    report: GateReportRecord,
+    promotion: PromotionSpec,
+    *,
+    run: RunManifest,
+    champion: RunManifest | None,
+) -> DecisionRecord:
     """Turn a gate report and the promotion policy into an action.
 
     Rules, in order: failed value gates (or no thresholds under ``when_empty: fail``) reject the
     candidate and fail the run; with no champion, ``first_run`` promotes or holds; failed change
     gates keep the champion (``on_regression: keep_champion``) or reject and fail the run
-    (``on_regression: fail``); otherwise the candidate is promoted.
+    (``on_regression: fail``); a candidate trained from the champion's own inputs (the same
+    spec, data and seed, each recorded in both runs) is ``unchanged`` and the champion stays;
+    otherwise the candidate is promoted.
 
     Args:
         report: The gate report of the winning candidate.
         promotion: The spec's promotion policy.
-        has_champion: Whether a champion exists.
+        run: The record of the run being decided (its spec and data hashes and its seed).
+        champion: The champion's run record, or None when there is no champion.
 
     Returns:
         The action, whether the run failed, and a reason sentence.
     """
     if not report.passed_value:
-        return Decision("reject", True, f"value gates failed: {report.reason}")
-    if not has_champion:
+        return _decision("reject", True, f"value gates failed: {report.reason}")
+    if champion is None:
         if promotion.first_run == "hold":
-            return Decision(
+            return _decision(
                 "hold",
                 False,
                 f"first run held for `churn promote` (promotion.first_run: hold); {report.reason}",
             )
-        return Decision("promote", False, f"first run, no champion: {report.reason}")
+        return _decision("promote", False, f"first run, no champion: {report.reason}")
     if not report.passed_change:
         if promotion.on_regression == "keep_champion":
-            return Decision(
+            return _decision(
                 "keep_champion",
                 False,
                 f"champion kept (promotion.on_regression: keep_champion): {report.reason}",
             )
-        return Decision(
+        return _decision(
             "reject", True, f"change gates failed (promotion.on_regression: fail): {report.reason}"
         )
-    return Decision("promote", False, f"passed the gates versus the champion: {report.reason}")
+    if _same_inputs(run, champion):
+        return _decision(
+            "unchanged",
+            False,
+            f"same spec, data and seed as the champion {champion.run_id}: "
+            "the champion stays in service",
+        )
+    return _decision("promote", False, f"passed the gates versus the champion: {report.reason}")
+
+
+def _same_inputs(run: RunManifest, champion: RunManifest) -> bool:
+    """Whether both runs recorded the same spec, data and seed (an unrecorded one differs)."""
+    pairs = (
+        (run.spec_sha256, champion.spec_sha256),
+        (run.data_sha256, champion.data_sha256),
+        (run.seed, champion.seed),
+    )
+    return all(theirs is not None and ours == theirs for ours, theirs in pairs)
+
+
+def _decision(action: Action, run_failed: bool, reason: str) -> DecisionRecord:
+    return DecisionRecord(action=action, run_failed=run_failed, reason=reason)

@@ -42,7 +42,7 @@ def data_dependent_params(
     if isinstance(model, EnsembleSpec):
         found: dict[str, Any] = {}
         for name in model.members:
-            member = next(m for m in spec.models if m.name == name)
+            member = spec.candidate(name)
             found.update(data_dependent_params(spec, member, y_train, f"{prefix}{name}__"))
         return found
     inner = estimator_prefix(model, prefix)

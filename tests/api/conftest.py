@@ -29,14 +29,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     folder = tmp_path_factory.mktemp("project")
     spec_path = write_project(folder)
     home = folder / "home"
-    first = train_run(spec_path, home)["run_id"]
+    first = train_run(spec_path, home).run_id
     other = tmp_path_factory.mktemp("project2")
     second = train_run(write_project(other, subscriptions_spec(models=SECOND_MODELS)), home)
     registry = Registry(home)
-    if registry.champion()["run_id"] != first:  # type: ignore[index]
+    if registry.champion().run_id != first:  # type: ignore[union-attr]
         with registry.lock():
             registry.rollback(reason="tests start from the first run", to=first)
-    return Trained(spec_path, home, first, second["run_id"])
+    return Trained(spec_path, home, first, second.run_id)
 
 
 @pytest.fixture

@@ -14,9 +14,11 @@ def test_app_info_reports_the_champion_and_the_latest_run(
     client: TestClient, trained: Trained
 ) -> None:
     registry = Registry(trained.home)
-    champion = registry.champion()
-    champion_run = registry.manifest(trained.first)
-    latest = registry.manifest(trained.second)  # the newest run
+    pointer = registry.champion()
+    assert pointer is not None
+    champion = pointer.as_dict()
+    champion_run = registry.record(trained.first).as_dict()
+    latest = registry.record(trained.second).as_dict()  # the newest run
     body = client.get("/app-info").json()
     assert body["status"] == "ok"
     for metric in ("accuracy", "precision", "recall", "f1", "roc_auc"):
@@ -61,10 +63,10 @@ def test_app_info_shows_a_run_that_died_as_incomplete(
 def test_champion_route_describes_the_serving_model(client: TestClient, trained: Trained) -> None:
     champion = Registry(trained.home).champion()
     body = client.get("/models/champion").json()
-    assert body["run_id"] == trained.first
-    assert body["model_sha256"] == champion["model_sha256"]
-    assert body["metrics"] == champion["metrics"]
-    assert body["threshold"] == champion["threshold"]
+    assert champion is not None and body["run_id"] == trained.first
+    assert body["model_sha256"] == champion.model_sha256
+    assert body["metrics"] == champion.metrics
+    assert body["threshold"] == champion.threshold
     assert body["action"] == "rollback"
     assert body["previous"] == trained.second
     assert body["fast_path"] is True

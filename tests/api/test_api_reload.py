@@ -13,6 +13,7 @@ from apitools import TestClient, Trained, record
 from api.metrics import ApiMetrics
 from api.state import AppState, ModelHolder
 from churn.registry import Registry
+from churn.registry.pointer import ChampionPointer
 
 DEADLINE = 15.0
 
@@ -134,7 +135,12 @@ def fake_model(run_id: str) -> SimpleNamespace:
         candidate="c",
         model_type="t",
         threshold=0.5,
-        pointer={},
+        pointer=ChampionPointer(
+            run_id=run_id,
+            model_name="model.joblib",
+            model_path=f"runs/{run_id}/model.joblib",
+            model_sha256="0" * 64,
+        ),
         scorer=SimpleNamespace(fast=True, reason=None),
     )
 

@@ -20,7 +20,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[
     folder = tmp_path_factory.mktemp("project")
     spec = write_project(folder)
     home = folder / "home"
-    return home, [train_run(spec, home), train_run(edited_spec(spec), home)]
+    return home, [train_run(spec, home).as_dict(), train_run(edited_spec(spec), home).as_dict()]
 
 
 @pytest.fixture

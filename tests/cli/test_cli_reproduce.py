@@ -20,7 +20,7 @@ runner = CliRunner()
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("project")
     home = folder / "home"
-    return home, train_run(write_project(folder, rows=300), home)
+    return home, train_run(write_project(folder, rows=300), home).as_dict()
 
 
 def reproduce(home: Path, run_id: str, *more: str) -> Any:

@@ -28,11 +28,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("score")
     spec = write_project(folder)
     home = folder / "home"
-    first = train_run(spec, home)["run_id"]
+    first = train_run(spec, home).run_id
     other = tmp_path_factory.mktemp("score2")
-    second = train_run(write_project(other, subscriptions_spec(models=FOREST)), home)["run_id"]
+    second = train_run(write_project(other, subscriptions_spec(models=FOREST)), home).run_id
     registry = Registry(home)
-    if registry.champion()["run_id"] != first:  # type: ignore[index]
+    if registry.champion().run_id != first:  # type: ignore[union-attr]
         with registry.lock():
             registry.rollback(reason="tests score with the first run", to=first)
     return {"spec": spec, "home": home, "first": first, "second": second}
@@ -52,7 +52,7 @@ def _unlabelled(tmp_path: Path, rows: int = 250) -> Path:
 
 def _expected(project: dict[str, Any], source: Path, run_id: str) -> tuple[np.ndarray, float]:
     registry = Registry(project["home"])
-    manifest = registry.manifest(run_id)
+    manifest = registry.record(run_id).as_dict()
     pipeline = registry.load_model(run_id, manifest["model"]["sha256"])
     spec = load_spec(project["spec"])
     frame = pd.read_csv(source).assign(churned=0)

@@ -22,7 +22,7 @@ def test_churn_run_trains_every_candidate_on_the_named_cluster(
 ) -> None:
     spec = project / "spec.yaml"
     spec.write_text(yaml.safe_dump(subscriptions_spec(), sort_keys=False))
-    local = train_run(spec, project / "local")
+    local = train_run(spec, project / "local").as_dict()
     with (
         distributed.LocalCluster(
             n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None

@@ -192,10 +192,10 @@ def test_a_crash_mid_run_leaves_champion_and_ledger_untouched(
     assert "killed while recording" in result.output
     assert (home / "champion.json").read_bytes() == champion
     assert (home / "ledger.jsonl").read_bytes() == ledger
-    latest = Registry(home).latest_run()
+    latest = Registry(home).latest_record()
     assert latest is not None
-    assert (latest["status"], latest["incomplete"]) == ("failed", True)
-    assert "MemoryError: killed while recording" in latest["error"]
+    assert (latest.status, latest.incomplete) == ("failed", True)
+    assert "MemoryError: killed while recording" in (latest.error or "")
 
 
 def test_a_second_concurrent_run_exits_at_once_with_a_clear_message(project: Path) -> None:

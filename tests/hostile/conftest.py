@@ -17,8 +17,8 @@ def trained_world(tmp_path_factory: pytest.TempPathFactory) -> World:
     write_project(folder)
     (folder / "spec.yaml").write_text(spec_text())
     manifest = train_run(folder / "spec.yaml", folder / "home")
-    assert manifest["status"] == "succeeded", manifest
-    return World(folder, folder / "home", manifest["run_id"])
+    assert manifest.status == "succeeded", manifest
+    return World(folder, folder / "home", manifest.run_id)
 
 
 @pytest.fixture

@@ -122,7 +122,12 @@ def test_home_is_explicit_else_env_else_artifacts(
 def test_reading_an_empty_registry_creates_nothing(tmp_path: Path) -> None:
     reg = Registry(tmp_path / "nowhere")
 
-    assert (reg.champion(), reg.runs(), reg.latest_run(), reg.ledger()) == (None, [], None, [])
+    assert (reg.champion(), reg.records(), reg.latest_record(), reg.ledger()) == (
+        None,
+        [],
+        None,
+        [],
+    )
     assert not (tmp_path / "nowhere").exists()
 
 
@@ -133,7 +138,7 @@ def test_reading_an_empty_registry_creates_nothing(tmp_path: Path) -> None:
 )
 def test_run_ids_that_could_escape_the_runs_folder_are_refused(reg: Registry, bad: str) -> None:
     with pytest.raises(RegistryError, match="invalid run id"):
-        reg.manifest(bad)
+        reg.record(bad).as_dict()
 
 
 # --------------------------------------------------------------------------- manifests
@@ -162,7 +167,7 @@ def test_update_manifest_merges_fields(reg: Registry) -> None:
     reg.update_manifest("r1", metrics={"roc_auc": 0.8})
     reg.update_manifest("r1", winner="logreg")
 
-    manifest = reg.manifest("r1")
+    manifest = reg.record("r1").as_dict()
     assert manifest["metrics"] == {"roc_auc": 0.8}
     assert manifest["winner"] == "logreg"
     assert manifest["status"] == "running"
@@ -188,13 +193,13 @@ def test_concurrent_manifest_updates_from_threads_lose_nothing(reg: Registry) ->
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda update: reg.update_manifest("r1", **update), updates))
 
-    manifest = reg.manifest("r1")
+    manifest = reg.record("r1").as_dict()
     assert {name: manifest[name] for name in fields} == fields
 
 
 def test_manifest_of_an_unknown_run_raises_run_not_found(reg: Registry) -> None:
     with pytest.raises(RunNotFound, match="run nope not found"):
-        reg.manifest("nope")
+        reg.record("nope").as_dict()
 
 
 def test_write_json_turns_nan_and_numpy_values_into_plain_json(reg: Registry) -> None:
@@ -210,9 +215,9 @@ def test_runs_are_listed_newest_first_by_their_time_stamped_ids(reg: Registry) -
     for run_id in (second, third, first):  # created out of order
         reg.start_run(run_id)
 
-    assert [m["run_id"] for m in reg.runs()] == [third, second, first]
-    assert [m["run_id"] for m in reg.runs(limit=2)] == [third, second]
-    assert reg.latest_run()["run_id"] == third  # type: ignore[index]
+    assert [m.run_id for m in reg.records()] == [third, second, first]
+    assert [m.run_id for m in reg.records(limit=2)] == [third, second]
+    assert reg.latest_record().run_id == third  # type: ignore[union-attr]
 
 
 def test_the_latest_run_reads_one_manifest_however_long_the_history(
@@ -225,7 +230,7 @@ def test_the_latest_run_reads_one_manifest_however_long_the_history(
     monkeypatch.setattr(
         Registry, "record", lambda self, run_id: reads.append(run_id) or real(self, run_id)
     )
-    reg.latest_run()
+    reg.latest_record()
     assert len(reads) == 1
 
 
@@ -240,7 +245,7 @@ def test_runs_listing_skips_corrupt_and_missing_manifests(
     (reg.runs_dir / "list").mkdir()
     (reg.runs_dir / "list" / "run.json").write_text("[1, 2]")
 
-    assert [m["run_id"] for m in reg.runs()] == ["good"]
+    assert [m.run_id for m in reg.records()] == ["good"]
     assert "corrupt" in caplog.text
 
 
@@ -249,7 +254,7 @@ def test_mark_incomplete_records_failure(reg: Registry) -> None:
 
     reg.mark_incomplete("r1", "ValueError: boom")
 
-    manifest = reg.manifest("r1")
+    manifest = reg.record("r1").as_dict()
     assert (manifest["status"], manifest["incomplete"]) == ("failed", True)
     assert manifest["error"] == "ValueError: boom"
     assert manifest["ended_at"] is not None
@@ -293,30 +298,30 @@ def test_save_model_records_path_hash_and_size_in_the_manifest(reg: Registry) ->
 
     info = reg.save_model("r1", {"weights": [1, 2, 3]})
 
-    path = reg.home / info["path"]
-    assert info["path"] == "runs/r1/model.joblib"
-    assert info["sha256"] == sha256_file(path)
-    assert info["bytes"] == path.stat().st_size
-    assert reg.manifest("r1")["model"] == info
-    assert reg.load_model("r1", info["sha256"]) == {"weights": [1, 2, 3]}
+    path = reg.home / info.path
+    assert info.path == "runs/r1/model.joblib"
+    assert info.sha256 == sha256_file(path)
+    assert info.bytes == path.stat().st_size
+    assert reg.record("r1").model == info
+    assert reg.load_model("r1", info.sha256) == {"weights": [1, 2, 3]}
 
 
 def test_a_tampered_model_is_refused_before_it_is_unpickled(reg: Registry, tmp_path: Path) -> None:
     info = finished_run(reg, "r1")
     marker = tmp_path / "unpickled"
-    joblib.dump(Boom(marker), reg.home / info["path"])
+    joblib.dump(Boom(marker), reg.home / info.path)
 
     with pytest.raises(RegistryError, match="does not match its recorded hash"):
-        reg.load_model("r1", info["sha256"])
+        reg.load_model("r1", info.sha256)
     assert not marker.exists()
 
 
 def test_loading_a_missing_model_file_is_a_registry_error(reg: Registry) -> None:
     info = finished_run(reg, "r1")
-    (reg.home / info["path"]).unlink()
+    (reg.home / info.path).unlink()
 
     with pytest.raises(RegistryError, match="model file missing"):
-        reg.load_model("r1", info["sha256"])
+        reg.load_model("r1", info.sha256)
 
 
 def test_saving_a_model_for_an_unknown_run_is_refused(reg: Registry) -> None:
@@ -333,15 +338,15 @@ def test_first_promotion_writes_pointer_and_ledger_line(reg: Registry) -> None:
     pointer = reg.promote("r1", reason="first run, no champion", forced=False)
 
     assert reg.champion() == pointer
-    assert pointer["run_id"] == "r1"
-    assert pointer["model_name"] == "model.joblib"
-    assert pointer["model_path"] == "runs/r1/model.joblib"
-    assert pointer["model_sha256"] == info["sha256"]
-    assert pointer["metrics"] == {"roc_auc": 0.84}
-    assert pointer["threshold"] == 0.4
-    assert pointer["previous"] is None
-    assert pointer["action"] == "promote"
-    assert datetime.fromisoformat(pointer["promoted_at"]).utcoffset() == timedelta(0)
+    assert pointer.run_id == "r1"
+    assert pointer.model_name == "model.joblib"
+    assert pointer.model_path == "runs/r1/model.joblib"
+    assert pointer.model_sha256 == info.sha256
+    assert pointer.metrics == {"roc_auc": 0.84}
+    assert pointer.threshold == 0.4
+    assert pointer.previous is None
+    assert pointer.action == "promote"
+    assert datetime.fromisoformat(pointer.promoted_at).utcoffset() == timedelta(0)
     (line,) = reg.ledger()
     assert {k: line[k] for k in ("action", "run_id", "previous", "reason")} == {
         "action": "promote",
@@ -360,7 +365,7 @@ def test_promotion_records_the_replaced_champion(reg: Registry) -> None:
 
     pointer = reg.promote("r2", reason="better", forced=False)
 
-    assert pointer["previous"] == "r1"
+    assert pointer.previous == "r1"
     assert reg.ledger()[-1]["previous"] == "r1"
 
 
@@ -379,7 +384,7 @@ def test_forced_promotion_of_a_gate_failed_run_is_recorded_as_forced(reg: Regist
         reg.promote("r1", reason="gates", forced=False)
     pointer = reg.promote("r1", reason="incident 42: old model broken", forced=True)
 
-    assert pointer["action"] == "force_promote"
+    assert pointer.action == "force_promote"
     assert reg.ledger()[-1]["action"] == "force_promote"
     assert reg.ledger()[-1]["reason"] == "incident 42: old model broken"
 
@@ -396,7 +401,7 @@ def test_promoting_a_tampered_model_is_refused_and_changes_nothing(reg: Registry
     info = finished_run(reg, "r2")
     reg.promote("r1", reason="first", forced=False)
     before = snapshot(reg)
-    (reg.home / info["path"]).write_bytes(b"not the model")
+    (reg.home / info.path).write_bytes(b"not the model")
 
     with pytest.raises(RegistryError, match="does not match its recorded hash"):
         reg.promote("r2", reason="x", forced=True)
@@ -468,8 +473,8 @@ def test_rollback_steps_back_through_previous_champions(three_champions: Registr
     first = reg.rollback(reason="r3 misbehaves")
     second = reg.rollback(reason="r2 too")
 
-    assert (first["run_id"], first["previous"]) == ("r2", "r3")
-    assert (second["run_id"], second["previous"]) == ("r1", "r2")
+    assert (first.run_id, first.previous) == ("r2", "r3")
+    assert (second.run_id, second.previous) == ("r1", "r2")
     assert [e["action"] for e in reg.ledger()[-2:]] == ["rollback", "rollback"]
     assert reg.ledger()[-1]["reason"] == "r2 too"
     with pytest.raises(RegistryError, match="nothing to roll back to: r1"):
@@ -479,7 +484,7 @@ def test_rollback_steps_back_through_previous_champions(three_champions: Registr
 def test_rollback_to_a_named_run(three_champions: Registry) -> None:
     pointer = three_champions.rollback(reason="back to the first", to="r1")
 
-    assert (pointer["run_id"], pointer["action"]) == ("r1", "rollback")
+    assert (pointer.run_id, pointer.action) == ("r1", "rollback")
     assert three_champions.champion_history() == ["r1"]
 
 
@@ -490,7 +495,7 @@ def test_rollback_after_promotion_resumes_from_the_new_history(three_champions: 
     reg.promote("r4", reason="fixed", forced=False)
 
     assert reg.champion_history() == ["r1", "r2", "r4"]
-    assert reg.rollback(reason="r4 bad")["run_id"] == "r2"
+    assert reg.rollback(reason="r4 bad").run_id == "r2"
 
 
 def test_rollback_without_champion_or_reason_is_refused(reg: Registry) -> None:
@@ -526,7 +531,7 @@ def test_run_dying_half_way_leaves_champion_and_ledger_untouched(reg: Registry) 
             raise
 
     assert snapshot(reg) == before
-    manifest = reg.manifest("r2")
+    manifest = reg.record("r2").as_dict()
     assert (manifest["status"], manifest["incomplete"]) == ("failed", True)
     assert "died while scoring" in manifest["error"]
 
@@ -575,10 +580,10 @@ def test_killed_run_leaves_registry_intact_and_is_marked_incomplete_on_next_lock
     assert child.wait(timeout=30) == 9, child.stderr.read() if child.stderr else ""
 
     assert snapshot(reg) == before
-    assert reg.manifest("r2")["status"] == "running"
+    assert reg.record("r2").as_dict()["status"] == "running"
     with reg.lock("r3"):  # the dead process's flock is gone
         pass
-    manifest = reg.manifest("r2")
+    manifest = reg.record("r2").as_dict()
     assert (manifest["status"], manifest["incomplete"]) == ("failed", True)
     assert "interrupted" in manifest["error"]
 
@@ -645,7 +650,7 @@ def test_lock_leaves_its_own_running_run_alone(reg: Registry) -> None:
     reg.start_run("mine")
 
     with reg.lock("mine"):
-        assert reg.manifest("mine")["status"] == "running"
+        assert reg.record("mine").as_dict()["status"] == "running"
 
 
 def test_registry_files_get_the_mode_a_plain_open_would(tmp_path: Path) -> None:

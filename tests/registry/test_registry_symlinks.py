@@ -33,18 +33,18 @@ def test_a_symlinked_run_folder_is_not_listed_and_its_manifest_is_refused(
     move_out(home / "runs" / RUN, tmp_path / "elsewhere")
     registry = Registry(home)
     assert registry.run_ids() == []
-    assert registry.runs() == []
+    assert registry.records() == []
     with pytest.raises(RunNotFound, match="is a symlink"):
-        registry.manifest(RUN)
+        registry.record(RUN).as_dict()
 
 
 def test_a_symlinked_run_json_is_refused(home: Path, tmp_path: Path) -> None:
     move_out(home / "runs" / RUN / "run.json", tmp_path / "run.json")
     registry = Registry(home)
     assert registry.run_ids() == [RUN]
-    assert registry.runs() == []
+    assert registry.records() == []
     with pytest.raises(RunNotFound, match=r"run\.json is a symlink"):
-        registry.manifest(RUN)
+        registry.record(RUN).as_dict()
 
 
 def test_a_symlinked_champion_model_is_refused_before_it_is_read(

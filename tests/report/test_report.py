@@ -18,6 +18,7 @@ from factories import subscriptions_frame, subscriptions_spec
 from fresh_interpreter import GROUP
 from matplotlib import image as mpimg
 
+from churn.registry import as_manifest
 from churn.report import (
     PREDICTION_COLUMNS,
     SECTION_IDS,
@@ -261,7 +262,7 @@ def report(
     eda, evaluation = plots
     return write_report(
         tmp_path_factory.mktemp("run"),
-        manifest_for(run),
+        as_manifest(manifest_for(run)),
         spec_text="name: subscriptions\n",
         predictions=predictions,
         eda=eda,
@@ -347,7 +348,11 @@ def test_report_says_when_eda_was_sampled(run: Trained, tmp_path: Path) -> None:
     eda = PlotSet([], [], sampled=True, rows_used=1000)
     page = write_report(
         tmp_path,
-        manifest_for(run, data={"path": "big.csv", "rows": 1200, "columns": 7, "positives": 400}),
+        as_manifest(
+            manifest_for(
+                run, data={"path": "big.csv", "rows": 1200, "columns": 7, "positives": 400}
+            )
+        ),
         spec_text="",
         predictions=pd.DataFrame(),
         eda=eda,
@@ -521,7 +526,7 @@ def report_page(run: Trained, folder: Path, evaluation: PlotSet) -> str:
     """The report of ``run`` with no EDA plots and the given evaluation plots."""
     return write_report(
         folder,
-        manifest_for(run),
+        as_manifest(manifest_for(run)),
         spec_text="",
         predictions=pd.DataFrame(),
         eda=PlotSet([], []),
@@ -555,7 +560,7 @@ def test_status_badge_colour_follows_the_outcome(
     )
     page = write_report(
         tmp_path,
-        manifest_for(run, status=status, decision=decision),
+        as_manifest(manifest_for(run, status=status, decision=decision)),
         spec_text="",
         predictions=pd.DataFrame(),
         eda=PlotSet([], []),
@@ -575,7 +580,7 @@ def test_report_of_a_run_that_died_early_still_has_every_section(tmp_path: Path)
     }
     path = write_report(
         tmp_path,
-        manifest,
+        as_manifest(manifest),
         spec_text="version: 1\n",
         predictions=pd.DataFrame(),
         eda=PlotSet([], []),
@@ -607,7 +612,7 @@ def test_data_and_spec_text_are_escaped(tmp_path: Path) -> None:
     manifest["candidates"][evil] = manifest["candidates"]["logreg"]
     path = write_report(
         tmp_path,
-        manifest,
+        as_manifest(manifest),
         spec_text=f"name: {evil}\n",
         predictions=predictions,
         eda=eda,

@@ -19,6 +19,7 @@ from factories import subscriptions_frame, subscriptions_spec
 from matplotlib import image as mpimg
 from wide_report import write_wide_report
 
+from churn.registry import as_manifest
 from churn.report import SECTION_IDS, build_predictions, draw_eda, draw_evaluation, write_report
 from churn.spec import Spec
 from churn.training.compile import compile_spec
@@ -90,7 +91,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }
     return write_report(
         run_dir,
-        manifest,
+        as_manifest(manifest),
         spec_text="version: 1\n",
         predictions=build_predictions(spec, results[winner], split),
         eda=draw_eda(spec, frame, run_dir / "plots"),

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import yaml
 from factories import subscriptions_spec, write_project
+from wide_report import candidate, wide_manifest
 
 from churn.contract import load_dataset
+from churn.registry import as_manifest
 from churn.report.choices import choices_section
 from churn.report.evaluation_plots import draw_evaluation
 from churn.spec.loader import load_spec
@@ -48,8 +50,10 @@ def test_profit_and_calibration_plots_and_the_choices_table(tmp_path: Path) -> N
     assert not plots.errors
     for name in ("eval_profit", "eval_calibration_effect"):
         assert (tmp_path / "plots" / f"{name}.png").read_bytes().startswith(PNG)
-    manifest = {"candidates": {n: r.summary() for n, r in results.items()}}
-    html = choices_section(manifest)
+    manifest = {"run_id": "r", "status": "succeeded"}
+    html = choices_section(
+        as_manifest({**manifest, "candidates": {n: r.summary() for n, r in results.items()}})
+    )
     assert "max_profit -&gt;" in html or "max_profit ->" in html
     assert "sigmoid (cv 2): Brier" in html
     assert "logreg: search, best 2 settings" in html
@@ -64,3 +68,27 @@ def test_a_run_without_costs_or_calibration_draws_neither(tmp_path: Path) -> Non
     names = {p.stem for p in (tmp_path / "p").glob("*.png")}
     assert "eval_profit" not in names and "eval_calibration_effect" not in names
     assert not plots.errors
+
+
+def test_the_choices_section_reads_the_typed_run_record() -> None:
+    search = {
+        "method": "random",
+        "n_iter": 8,
+        "best_score": 0.84,
+        "best_params": {"C": 0.5},
+        "table": [{"rank": 1, "mean_score": 0.84, "std_score": 0.01, "params": {"C": 0.5}}],
+    }
+    calibration = {"method": "isotonic", "cv": 3, "brier_before": 0.15, "brier_after": 0.14}
+    resample = {"type": "smote", "sampling_strategy": 0.5}
+    tuned = candidate("logreg", "logistic_regression", search=search, calibration=calibration)
+    record = as_manifest(
+        wide_manifest(candidates={"logreg": tuned, "smote": candidate("s", "x", resample=resample)})
+    )
+
+    html = choices_section(record)
+
+    assert "min_recall (recall 0.72) -&gt; 0.313" in html
+    assert "random x 8, best CV 0.8400: C=0.5" in html
+    assert "isotonic (cv 3): Brier 0.1500 -&gt; 0.1400" in html
+    assert "smote (0.5), training folds only" in html
+    assert "logreg: search, best 1 settings" in html

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from churn.registry import as_manifest
 from churn.report import PlotSet, write_report
 
 METRICS = {
@@ -67,7 +68,7 @@ def write_wide_report(run_dir: Path, **overrides: Any) -> Path:
     """``run_dir/report.html`` of :func:`wide_manifest`."""
     return write_report(
         run_dir,
-        wide_manifest(**overrides),
+        as_manifest(wide_manifest(**overrides)),
         spec_text="version: 1\n",
         predictions=pd.DataFrame(),
         eda=PlotSet([], []),

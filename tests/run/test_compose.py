@@ -9,7 +9,7 @@ from typing import Any
 
 from factories import subscriptions_spec, write_project
 
-from churn.registry import Registry
+from churn.registry import Registry, as_manifest
 from churn.run.compose import GATES_NOT_MET, RunOutcome, compose_run, in_process
 from churn.run.pool import InlineExecutor
 
@@ -23,8 +23,8 @@ def test_a_run_whose_gates_fail_returns_exit_code_4_as_a_value(tmp_path: Path) -
     outcome = compose_run(spec, tmp_path / "home", pool=InlineExecutor(), report=False)
 
     assert (outcome.failed, outcome.exit_code) == (True, GATES_NOT_MET)
-    assert outcome.reason.startswith(f"run {outcome.manifest['run_id']}: quality gates not met: ")
-    assert Registry(tmp_path / "home").manifest(outcome.manifest["run_id"])["status"] == "failed"
+    assert outcome.reason.startswith(f"run {outcome.manifest.run_id}: quality gates not met: ")
+    assert Registry(tmp_path / "home").record(outcome.manifest.run_id).status == "failed"
     assert not (tmp_path / "home" / "champion.json").exists()
 
 
@@ -46,10 +46,12 @@ def test_an_orchestrator_starts_after_the_checks_and_executes_after_the_data(
     )
 
     assert events == ["checks", "start", "data", "ready", "stop"]
-    assert (outcome.exit_code, outcome.manifest["decision"]["action"]) == (0, "promote")
-    assert outcome.manifest["compute"]["executor"] in {"inline", "processes"}
+    assert outcome.manifest.decision is not None and outcome.manifest.compute is not None
+    assert (outcome.exit_code, outcome.manifest.decision.action) == (0, "promote")
+    assert outcome.manifest.compute.executor in {"inline", "processes"}
 
 
 def test_an_outcome_without_a_failing_decision_exits_0() -> None:
-    kept = {"run_id": "r", "decision": {"action": "keep_champion", "run_failed": False}}
-    assert (RunOutcome(kept).exit_code, RunOutcome(kept).failed) == (0, False)
+    decision = {"action": "keep_champion", "run_failed": False, "reason": "kept"}
+    kept = RunOutcome(as_manifest({"run_id": "r", "status": "succeeded", "decision": decision}))
+    assert (kept.exit_code, kept.failed, kept.reason) == (0, False, "kept")

@@ -34,7 +34,7 @@ def test_a_crash_between_the_pointer_swap_and_the_ledger_is_reconciled_on_the_sp
     project: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec, home = project
-    first = train_run(spec, home)["run_id"]
+    first = train_run(spec, home).run_id
     with monkeypatch.context() as patch:
         die_on_ledger_append(patch, "promote")
         with pytest.raises(MemoryError):
@@ -46,7 +46,7 @@ def test_a_crash_between_the_pointer_swap_and_the_ledger_is_reconciled_on_the_sp
     # What the flow's error handler does with a run that raised:
     registry.mark_incomplete(second, "MemoryError: killed between champion.json and the ledger")
 
-    manifest = registry.manifest(second)
+    manifest = registry.record(second).as_dict()
     assert manifest["status"] == "succeeded"
     assert manifest["champion_after"] == second
     assert "died after its promotion committed" in manifest["error"]
@@ -69,12 +69,12 @@ def test_a_process_killed_after_the_swap_is_reconciled_by_the_next_lock(
             train_run(spec, home)  # first run: nobody marks it (as after a SIGKILL)
     registry = Registry(home)
     champion = registry.champion_id()
-    assert registry.manifest(str(champion))["status"] == "running"
+    assert registry.record(str(champion)).as_dict()["status"] == "running"
 
     with registry.lock():
         pass
 
-    assert registry.manifest(str(champion))["status"] == "succeeded"
+    assert registry.record(str(champion)).as_dict()["status"] == "succeeded"
     assert [(e["action"], e["run_id"]) for e in registry.ledger()] == [("promote", champion)]
 
 
@@ -89,10 +89,10 @@ def test_a_run_that_died_before_the_swap_is_failed_and_changes_nothing(
         with pytest.raises(MemoryError):
             train_run(edited_spec(spec), home)
     registry = Registry(home)
-    latest = registry.latest_run()
+    latest = registry.latest_record()
     assert latest is not None
-    registry.mark_incomplete(latest["run_id"], "MemoryError")
-    assert registry.manifest(latest["run_id"])["status"] == "failed"
+    registry.mark_incomplete(latest.run_id, "MemoryError")
+    assert registry.record(latest.run_id).status == "failed"
     assert ((home / "champion.json").read_bytes(), (home / "ledger.jsonl").read_bytes()) == before
 
 
@@ -107,7 +107,7 @@ def test_runs_started_in_the_same_second_list_in_start_order(tmp_path: Path) -> 
     # Random suffixes must not decide the order within a second.
     for run_id in (later, earlier):
         registry.start_run(run_id)
-    assert [m["run_id"] for m in registry.runs()] == [later, earlier]
+    assert [m.run_id for m in registry.records()] == [later, earlier]
 
 
 def test_rollback_to_a_run_that_failed_and_never_served_is_refused(

@@ -77,11 +77,11 @@ def trained_both_ways(
     """The spec with ``models`` run by the local runner, then on the cluster: both manifests
     and the tasks the cluster ran."""
     spec = write_project(tmp_path, subscriptions_spec(models=models), rows=400)
-    local = train_run(spec, tmp_path / "local")
+    local = train_run(spec, tmp_path / "local").as_dict()
     pool = DaskPool(distributed.Client(cluster, set_as_default=False))
     try:
         with distributed.get_task_stream(client=pool.client) as stream:
-            dask = train_run(spec, tmp_path / "dask", pool=pool)
+            dask = train_run(spec, tmp_path / "dask", pool=pool).as_dict()
     finally:
         pool.shutdown(wait=True)
     return local, dask, stream.data

@@ -42,13 +42,13 @@ def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
 ) -> None:
     spec = write_project(tmp_path, rows=300)
     home = tmp_path / "home"
-    first = train_run(spec, home, report=True)["run_id"]
+    first = train_run(spec, home, report=True).run_id
     assert set(eda_files(home, first)) == EDA_PLOTS
     assert eda_record(home, first)["reused_from"] is None
 
     monkeypatch.setattr(churn.report, "draw_eda", refuse_to_draw)
     with caplog.at_level(logging.INFO, logger="churn.run"):
-        second = train_run(edited_spec(spec), home, report=True)["run_id"]
+        second = train_run(edited_spec(spec), home, report=True).run_id
 
     assert eda_files(home, second) == eda_files(home, first)
     assert eda_record(home, second)["reused_from"] == first
@@ -61,11 +61,11 @@ def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
 def test_other_eda_settings_draw_the_plots_again(tmp_path: Path) -> None:
     spec = write_project(tmp_path, rows=300)
     home = tmp_path / "home"
-    first = train_run(spec, home, report=True)["run_id"]
+    first = train_run(spec, home, report=True).run_id
     raw = subscriptions_spec(output={"eda_max_rows": 1000})
     changed = tmp_path / "changed.yaml"
     changed.write_text(json.dumps(raw))
-    second = train_run(changed, home, report=True)["run_id"]
+    second = train_run(changed, home, report=True).run_id
     assert eda_record(home, second)["reused_from"] is None
     assert eda_record(home, second)["key"] != eda_record(home, first)["key"]
 

@@ -26,7 +26,7 @@ def test_two_runs_of_the_same_inputs_write_the_same_metrics_and_model(tmp_path: 
     for name in ("a", "b"):
         folder = tmp_path / name
         folder.mkdir()
-        manifest = train_run(write_project(folder), folder / "home")
+        manifest = train_run(write_project(folder), folder / "home").as_dict()
         runs.append((manifest, folder / "home" / "runs" / manifest["run_id"]))
     (first, first_dir), (second, second_dir) = runs
 

@@ -222,3 +222,17 @@ def test_the_id_column_cannot_be_nullable() -> None:
     assert problems_of(text) == [
         f"spec/telco.yaml:{line}: columns.customerID.nullable: the id column cannot be nullable"
     ]
+
+
+def test_a_candidate_is_looked_up_by_name_and_an_unknown_one_is_named_with_its_line() -> None:
+    spec = load_spec(ROOT / "spec" / "telco.yaml")
+
+    assert spec.candidate("xgb") is next(m for m in spec.models if m.name == "xgb")
+    with pytest.raises(SpecError) as info:
+        spec.candidate("xgboost")
+    line = TELCO.splitlines().index("models:") + 1
+    (problem,) = info.value.problems
+    assert problem == (
+        f"{ROOT / 'spec' / 'telco.yaml'}:{line}: models: no candidate named 'xgboost' "
+        "(the spec has logreg, forest, xgb, blend)"
+    )

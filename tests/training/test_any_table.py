@@ -97,9 +97,9 @@ def project(folder: Path, spec: dict[str, Any] | None = None) -> Path:
 
 def test_a_table_without_an_id_and_with_dates_trains_and_passes_its_gates(tmp_path: Path) -> None:
     manifest = train_run(project(tmp_path), home=tmp_path / "home")
-    assert manifest["status"] == "succeeded"
-    assert manifest["metrics"]["roc_auc"] > 0.7
-    assert manifest["decision"]["action"] == "promote"
+    assert manifest.status == "succeeded"
+    assert manifest.metrics is not None and manifest.metrics["roc_auc"] > 0.7  # type: ignore[operator]
+    assert manifest.decision is not None and manifest.decision.action == "promote"
 
 
 def test_rows_without_an_id_are_identified_by_their_row_number(tmp_path: Path) -> None:
@@ -185,5 +185,5 @@ def test_the_served_api_scores_records_without_an_id(tmp_path: Path) -> None:
     answers = response.json()["predictions"]
     assert [a["id"] for a in answers] == ["1", "x9"]
     assert 0 <= answers[0]["churn_probability"] <= 1
-    assert info["run_id"] == manifest["run_id"]
-    assert info["threshold"] == pytest.approx(manifest["threshold"])
+    assert info["run_id"] == manifest.run_id
+    assert info["threshold"] == pytest.approx(manifest.threshold)

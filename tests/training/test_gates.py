@@ -9,8 +9,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from churn.registry.record import DecisionRecord, GateReportRecord, GateResultRecord, RunManifest
 from churn.spec import ChangeThreshold, GatesSpec, PromotionSpec
-from churn.training.gates import Decision, GateReport, decide, evaluate_gates, resolve_direction
+from churn.training.gates import decide, evaluate_gates, resolve_direction
 
 NAN = float("nan")
 
@@ -82,7 +83,7 @@ def test_nan_metric_is_recorded_as_none_so_the_report_is_json_ready() -> None:
     )
 
     assert report.results[0].value is None
-    json.dumps(report.to_dict(), allow_nan=False)
+    json.dumps(report.as_dict(), allow_nan=False)
 
 
 # --------------------------------------------------------------------------- change thresholds
@@ -290,7 +291,7 @@ def test_empty_gates_follow_the_when_empty_policy_and_say_so(when_empty: str, pa
     assert report.empty
     assert report.passed is passed
     assert report.reason == f"no thresholds configured (gates.when_empty: {when_empty})"
-    assert report.to_dict()["reason"] == report.reason
+    assert report.as_dict()["reason"] == report.reason
 
 
 def test_report_runs_value_thresholds_before_change_thresholds_in_spec_order() -> None:
@@ -314,18 +315,20 @@ def test_report_flags_separate_value_and_change_failures() -> None:
     report = evaluate_gates(spec, {"roc_auc": 0.85}, {"roc_auc": 0.9})
 
     assert (report.passed_value, report.passed_change, report.passed) == (True, False, False)
-    assert report.failures == (report.results[1],)
+    assert [r for r in report.results if r.verdict == "fail"] == [report.results[1]]
     assert "roc_auc change -0.05" in report.reason
 
 
-def test_report_to_dict_is_json_serialisable() -> None:
+def test_report_as_dict_is_json_serialisable_with_every_field_of_every_result() -> None:
     spec = gates(value=[{"metric": "roc_auc", "lower": 0.8}], change=[{"metric": "brier"}])
     report = evaluate_gates(spec, {"roc_auc": 0.85, "brier": 0.1}, {"roc_auc": 0.8, "brier": 0.12})
 
-    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    data = json.loads(json.dumps(report.as_dict(), allow_nan=False))
     assert data["passed"] is True
     assert data["results"][1]["kind"] == "change"
-    assert set(data["results"][0]) >= {"metric", "value", "lower", "upper", "verdict", "reason"}
+    # run.json has always held all 13 keys of a result, in this order, None where unused
+    assert [list(result) for result in data["results"]] == [list(GateResultRecord.model_fields)] * 2
+    assert data["results"][0]["champion"] is None
 
 
 # --------------------------------------------------------------------------- decide
@@ -422,23 +425,67 @@ DECIDE_IDS = [
     ids=DECIDE_IDS,
 )
 def test_decide_covers_every_branch(
-    report: GateReport,
+    report: GateReportRecord,
     policy: dict[str, str],
     has_champion: bool,
     action: str,
     run_failed: bool,
     reason: str,
 ) -> None:
-    decision = decide(report, PromotionSpec.model_validate(policy), has_champion=has_champion)
+    champion = run_record("champion", spec="a" * 64) if has_champion else None
+    decision = decide(
+        report, PromotionSpec.model_validate(policy), run=run_record("run"), champion=champion
+    )
 
     assert (decision.action, decision.run_failed) == (action, run_failed)
     assert reason in decision.reason
 
 
-def test_decision_to_dict_is_plain_json() -> None:
-    decision = Decision("hold", False, "why")
+def run_record(
+    run_id: str, spec: str = "b" * 64, data: str = "d" * 64, seed: int = 42
+) -> RunManifest:
+    """A run's record with the inputs decide() compares."""
+    return RunManifest(
+        run_id=run_id, status="running", spec_sha256=spec, data_sha256=data, seed=seed
+    )
 
-    assert json.loads(json.dumps(decision.to_dict())) == {
+
+def test_a_winner_from_the_champions_own_spec_data_and_seed_is_unchanged() -> None:
+    report = evaluate_gates(VALUE_OK, GOOD, GOOD)
+    same = decide(report, PromotionSpec(), run=run_record("new"), champion=run_record("old"))
+
+    assert (same.action, same.run_failed) == ("unchanged", False)
+    assert "same spec, data and seed as the champion old" in same.reason
+
+
+@pytest.mark.parametrize(
+    "champion",
+    [
+        run_record("old", spec="c" * 64),
+        run_record("old", data="e" * 64),
+        run_record("old", seed=7),
+        RunManifest(run_id="old", status="succeeded"),  # an old record that recorded no inputs
+    ],
+    ids=["other-spec", "other-data", "other-seed", "inputs-unrecorded"],
+)
+def test_a_winner_with_any_input_changed_or_unknown_is_promoted(champion: RunManifest) -> None:
+    report = evaluate_gates(VALUE_OK, GOOD, GOOD)
+    decision = decide(report, PromotionSpec(), run=run_record("new"), champion=champion)
+
+    assert decision.action == "promote"
+
+
+def test_unchanged_never_overrides_a_failed_gate() -> None:
+    report = evaluate_gates(VALUE_OK, WORSE, GOOD)
+    decision = decide(report, PromotionSpec(), run=run_record("new"), champion=run_record("old"))
+
+    assert decision.action == "keep_champion"
+
+
+def test_decision_as_dict_is_plain_json() -> None:
+    decision = DecisionRecord(action="hold", run_failed=False, reason="why")
+
+    assert json.loads(json.dumps(decision.as_dict())) == {
         "action": "hold",
         "run_failed": False,
         "reason": "why",

@@ -50,7 +50,7 @@ def telco_run(
     the plain script in ``benchmarks/bench_train.py``, not bounded here.)"""
     pool = RecordingExecutor()
     home = tmp_path_factory.mktemp("telco-home")
-    manifest = train_run(telco_spec_path, home=home, pool=pool)
+    manifest = train_run(telco_spec_path, home=home, pool=pool).as_dict()
     return manifest, pool.results
 
 
@@ -97,7 +97,7 @@ def test_shuffled_telco_labels_give_a_roc_auc_near_one_half(telco) -> None:
     target = spec.data.target.column
     shuffled[target] = np.random.default_rng(0).permutation(frame[target].to_numpy())
     data = split_dataset(spec, shuffled)
-    model = next(m for m in spec.models if m.name == "logreg")
+    model = spec.candidate("logreg")
     result = train_candidate(spec, "logreg", compile_candidate(spec, model), data)
     assert abs(result.cv_mean["roc_auc"] - 0.5) < 0.03
     assert abs(result.holdout["roc_auc"] - 0.5) < 0.05

@@ -64,7 +64,7 @@ def evaluation(threshold: dict[str, Any], **more: Any) -> dict[str, Any]:
 
 def train(spec: Spec, frame: pd.DataFrame, name: str) -> Any:
     data = split_dataset(spec, frame)
-    model = next(m for m in spec.models if m.name == name)
+    model = spec.candidate(name)
     return train_candidate(spec, name, compile_candidate(spec, model), data)
 
 
