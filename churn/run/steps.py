@@ -22,7 +22,6 @@ import pandas as pd
 
 from churn.contract import load_dataset_and_hash, target_vector
 from churn.gates.subjects import GateTestOutcome
-from churn.gates.verdict import decide_with_tests, gate_report_fields
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
 from churn.registry.record import (
     ChampionScoresRecord,
@@ -31,6 +30,7 @@ from churn.registry.record import (
     ModelFileRecord,
     RunManifest,
 )
+from churn.run.gate_verdict import decide_with_tests, gate_report_fields
 from churn.sources.urls import data_location, shown
 from churn.spec import Spec
 from churn.spec.loader import load_spec_and_text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,7 @@ def test_check_passes_on_the_kaggle_shaped_file(tmp_path: Path, telco_spec_path:
     data.write_bytes(("\r\n".join(kaggle) + "\r\n").encode())
     spec = tmp_path / "telco.yaml"
     spec.write_text(telco_spec_path.read_text().replace("../data/telco_churn.csv", data.name))
+    shutil.copytree(telco_spec_path.parent / "gates", tmp_path / "gates")  # its gate tests
     result = runner.invoke(app, ["check", str(spec), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["rows"] == 7043

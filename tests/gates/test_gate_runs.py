@@ -55,7 +55,7 @@ def passed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, di
     folder = tmp_path_factory.mktemp("gated")
     spec = _project(folder, PASSING, every_candidate=True)
     outcome = compose_run(spec, folder / "home", pool=InlineExecutor(), report=False)
-    return spec, folder / "home", outcome.manifest
+    return spec, folder / "home", outcome.manifest.as_dict()
 
 
 def test_a_run_records_every_candidates_gate_tests_and_promotes(passed_run) -> None:
@@ -89,18 +89,19 @@ def test_a_test_that_raises_is_an_error_and_fails_the_run(tmp_path: Path) -> Non
     outcome = compose_run(spec, tmp_path / "home", pool=InlineExecutor(), report=False)
 
     assert (outcome.failed, outcome.exit_code) == (True, GATES_NOT_MET)
-    tests = {t["nodeid"].split("::")[1]: t for t in outcome.manifest["gates"]["tests"]}
+    manifest = outcome.manifest.as_dict()
+    tests = {t["nodeid"].split("::")[1]: t for t in manifest["gates"]["tests"]}
     assert tests["test_raises"]["outcome"] == "error"
     assert tests["test_raises"]["message"] == "RuntimeError: a bug in the test"
     assert (tests["test_raises"]["file"], tests["test_raises"]["line"]) == (
         "gates/test_gates.py",
         13,
     )
-    assert outcome.manifest["decision"]["action"] == "reject"
-    assert outcome.manifest["gates"]["passed"] is False
+    assert manifest["decision"]["action"] == "reject"
+    assert manifest["gates"]["passed"] is False
     assert "1 error (gates/test_gates.py::test_raises: RuntimeError" in outcome.reason
     assert not (tmp_path / "home" / "champion.json").exists()
-    assert Registry(tmp_path / "home").manifest(outcome.manifest["run_id"])["status"] == "failed"
+    assert Registry(tmp_path / "home").record(manifest["run_id"]).status == "failed"
 
 
 def test_a_broken_test_stops_check_and_run_with_exit_2_before_anything_is_written(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,7 @@ def test_synth_command_writes_a_file_that_churn_check_accepts(
     spec = tmp_path / "spec.yaml"
     text = telco_spec_path.read_text().replace("../data/telco_churn.csv", str(output))
     spec.write_text(text)
+    shutil.copytree(telco_spec_path.parent / "gates", tmp_path / "gates")  # its gate tests
     checked = runner.invoke(app, ["check", str(spec), "--home", str(tmp_path / "home")])
     assert checked.exit_code == 0, checked.output
     assert len(pd.read_parquet(output)) == 300
