@@ -1,0 +1,77 @@
+"""One fit per CV fold gives the threshold and CV scores that tuning with scikit-learn's
+``TunedThresholdClassifierCV`` and then scoring with ``cross_validate`` (two fits per fold) gave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from factories import subscriptions_frame, subscriptions_spec
+from sklearn.model_selection import (
+    FixedThresholdClassifier,
+    StratifiedKFold,
+    TunedThresholdClassifierCV,
+    cross_validate,
+)
+
+from churn.spec import Spec
+from churn.training.compile import compile_spec
+from churn.training.evaluate import choose_threshold, split_dataset
+from churn.training.metrics import SKLEARN_SCORERS, scorer
+from churn.training.thresholds import threshold_scorer
+
+METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier", "profit"]
+MODELS = [
+    {"name": "logreg", "type": "logistic_regression"},
+    {"name": "forest", "type": "random_forest", "params": {"n_estimators": 15}},
+]
+POLICIES: list[dict[str, Any]] = [
+    {"strategy": "tuned", "metric": "f1"},
+    {"strategy": "min_recall", "recall": 0.6},
+    {"strategy": "max_profit"},
+    {"strategy": "fixed", "value": 0.4},
+]
+
+
+def spec_for(policy: dict[str, Any]) -> Spec:
+    evaluation = {
+        "cv_folds": 3,
+        "split": {"test_size": 0.25, "seed": 7},
+        "metrics": METRICS,
+        "threshold": policy,
+        "costs": {"retained_value": 600, "offer_cost": 60, "acceptance_rate": 0.35},
+    }
+    return Spec.model_validate(subscriptions_spec(models=MODELS, evaluation=evaluation))
+
+
+@pytest.mark.parametrize("name", ["logreg", "forest"])
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda policy: policy["strategy"])
+def test_one_fit_per_fold_matches_the_tuner_then_cross_validate(
+    policy: dict[str, Any], name: str
+) -> None:
+    spec = spec_for(policy)
+    split = split_dataset(spec, subscriptions_frame(300))
+    pipeline = compile_spec(spec)[name]
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=7)
+
+    threshold, cv_scores = choose_threshold(spec, pipeline, split, cv, name)
+
+    if policy["strategy"] == "fixed":
+        assert threshold == policy["value"]
+    else:
+        tuner = TunedThresholdClassifierCV(
+            pipeline, scoring=threshold_scorer(spec), cv=cv, random_state=7
+        ).fit(split.X_train, split.y_train)
+        assert threshold == tuner.best_threshold_
+    expected = cross_validate(
+        FixedThresholdClassifier(pipeline, threshold=threshold, response_method="predict_proba"),
+        split.X_train,
+        split.y_train,
+        cv=cv,
+        scoring={metric: scorer(metric, spec.evaluation.costs) for metric in METRICS},
+    )
+    assert set(cv_scores) == set(METRICS)
+    for metric in METRICS:
+        sign = -1 if SKLEARN_SCORERS.get(metric, "").startswith("neg_") else 1
+        want = [sign * value for value in expected[f"test_{metric}"]]
+        assert cv_scores[metric] == pytest.approx(want, rel=1e-12, abs=1e-12), metric
