@@ -203,8 +203,6 @@ def profit_curve(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Thresholds in (0, 1) and the expected profit per customer at each (for the report)."""
     thresholds = np.linspace(0.01, 0.99, points)
-    kwargs = cost_kwargs(costs)
-    values = np.array(
-        [profit_per_customer(y_true, (proba >= t).astype(np.int64), **kwargs) for t in thresholds]
-    )
-    return thresholds, values
+    counts = counts_at(y_true, proba, thresholds)
+    values = _gain_per_customer(counts.tp, counts.fp, len(y_true), **cost_kwargs(costs))
+    return thresholds, np.asarray(values, dtype=np.float64)

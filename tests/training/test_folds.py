@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from factories import subscriptions_frame, subscriptions_spec
 from sklearn.model_selection import (
@@ -18,7 +19,7 @@ from churn.spec import Spec
 from churn.training.compile import compile_spec
 from churn.training.evaluate import choose_threshold, split_dataset
 from churn.training.metrics import SKLEARN_SCORERS, scorer
-from churn.training.thresholds import threshold_scorer
+from churn.training.thresholds import profit_curve, profit_per_customer, threshold_scorer
 
 METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "brier", "profit"]
 MODELS = [
@@ -87,3 +88,19 @@ def test_one_fit_per_fold_matches_the_tuner_then_cross_validate(
         sign = -1 if SKLEARN_SCORERS.get(metric, "").startswith("neg_") else 1
         want = [sign * value for value in expected[f"test_{metric}"]]
         assert cv_scores[metric] == pytest.approx(want, rel=1e-12, abs=1e-12), metric
+
+
+def test_the_profit_curve_is_profit_per_customer_at_each_threshold() -> None:
+    spec = spec_for({"strategy": "max_profit"})
+    rng = np.random.default_rng(5)
+    y, proba = rng.integers(0, 2, 500), rng.uniform(size=500)
+    costs = spec.evaluation.costs
+    assert costs is not None
+
+    thresholds, profits = profit_curve(y, proba, costs)
+
+    want = [
+        profit_per_customer(y, (proba >= t).astype(np.int64), **costs.model_dump())
+        for t in thresholds
+    ]
+    assert profits.tolist() == want
