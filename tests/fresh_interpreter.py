@@ -21,6 +21,13 @@ GROUP = "fresh-interpreter"
 PROBE = """
 import importlib, json, os, pathlib, pkgutil, sys, tempfile
 seen = {}
+sys.path.insert(0, sys.argv[1])
+from factories import subscriptions_frame, subscriptions_spec
+import churn.run.steps
+from churn.spec import Spec
+from churn.training.compile import compile_spec
+compile_spec(Spec.model_validate(subscriptions_spec()))
+seen["imblearn_without_resampling"] = "imblearn" in sys.modules
 import churn.report
 seen["pyplot_after_importing_report"] = "matplotlib.pyplot" in sys.modules
 import churn
@@ -32,9 +39,6 @@ seen["frameworks_after_importing_churn"] = sorted(
 )
 seen["files_created_by_importing"] = sorted(set(os.listdir(".")) - before)
 seen["pyplot_after_importing_churn"] = "matplotlib.pyplot" in sys.modules
-sys.path.insert(0, sys.argv[1])
-from factories import subscriptions_frame, subscriptions_spec
-from churn.spec import Spec
 spec = Spec.model_validate(subscriptions_spec())
 out = churn.report.draw_eda(spec, subscriptions_frame(200), pathlib.Path(tempfile.mkdtemp()))
 seen["eda_errors"] = [str(error) for error in out.errors]

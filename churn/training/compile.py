@@ -20,14 +20,19 @@ from sklearn.pipeline import Pipeline
 from churn.spec import Candidate, EnsembleSpec, ModelSpec, Spec
 from churn.training.features import DerivedFeatures, build_column_transformer
 from churn.training.models import build_estimator
-from churn.training.resampling import with_resampling
 
 
 def model_step(spec: Spec, model: Candidate) -> Any:
     """The candidate's final step: estimator, resampling pipeline, or ensemble."""
     seed = spec.evaluation.split.seed
     if not isinstance(model, EnsembleSpec):
-        return with_resampling(build_estimator(model, seed=seed), model.resample, seed=seed)
+        estimator = build_estimator(model, seed=seed)
+        if model.resample is None:
+            return estimator
+        # imbalanced-learn loads only for a spec that resamples (a second of CPU per process)
+        from churn.training.resampling import with_resampling
+
+        return with_resampling(estimator, model.resample, seed=seed)
     members = [(name, model_step(spec, member_spec(spec, name))) for name in model.members]
     if model.type == "soft_voting":
         return VotingClassifier(members, voting="soft", weights=model.weights)

@@ -16,24 +16,19 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import brier_score_loss
-from sklearn.model_selection import (
-    FixedThresholdClassifier,
-    StratifiedKFold,
-    TimeSeriesSplit,
-    TunedThresholdClassifierCV,
-    cross_validate,
-)
+from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 
 from churn.contract import target_vector
 from churn.contract.holdout import holdout_positions
 from churn.spec import LOWER_IS_BETTER, CalibrationSpec, Candidate, ModelSpec, Spec
 from churn.training.compile import compile_spec
-from churn.training.metrics import compute_metrics, scorer, unneg
+from churn.training.folds import best_threshold, fit_folds, fold_scores
+from churn.training.metrics import compute_metrics, scorer
 from churn.training.models import data_dependent_params, estimator_prefix
-from churn.training.parallel import cluster_wide_fits, loop_jobs
+from churn.training.parallel import cluster_wide_fits
 from churn.training.search import run_search
-from churn.training.thresholds import check_policy_met, threshold_scorer
+from churn.training.thresholds import check_policy_met, threshold_objective
 
 __all__ = [
     "CandidateResult",
@@ -162,25 +157,20 @@ def choose_threshold(
     split: Split,
     cv: StratifiedKFold | TimeSeriesSplit,
     name: str = "",
-) -> tuple[float, Pipeline]:
-    """The policy's threshold (tuned on CV folds of the training part) and the fitted model.
+) -> tuple[float, dict[str, list[float]]]:
+    """The policy's threshold (tuned on CV folds of the training part) and each metric's CV
+    scores at it, from one fit per fold (see :mod:`churn.training.folds`).
 
     Raises:
         SpecError: A min_recall/min_precision policy that no threshold meets.
     """
     policy = spec.evaluation.threshold
+    folds = fit_folds(pipeline, split.X_train, split.y_train, cv)
     if policy.strategy == "fixed":
-        return policy.value, clone(pipeline).fit(split.X_train, split.y_train)
-    tuner = TunedThresholdClassifierCV(
-        pipeline,
-        scoring=threshold_scorer(spec),
-        cv=cv,
-        refit=True,
-        random_state=spec.evaluation.split.seed,
-        n_jobs=loop_jobs(),
-    ).fit(split.X_train, split.y_train)
-    check_policy_met(spec, name, float(tuner.best_score_))
-    return float(tuner.best_threshold_), tuner.estimator_
+        return policy.value, fold_scores(spec, folds, policy.value)
+    tuned = best_threshold(folds, threshold_objective(spec))
+    check_policy_met(spec, name, tuned.best_score)
+    return tuned.threshold, fold_scores(spec, folds, tuned.threshold)
 
 
 def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> CandidateResult:
@@ -222,20 +212,8 @@ def _train(
     uncalibrated = pipeline
     if model_spec.calibration is not None:
         pipeline = calibrated(pipeline, model_spec.calibration, seed=seed)
-    cv = _cv_splitter(spec)
-    threshold, fitted = choose_threshold(spec, pipeline, split, cv, name)
-    scores = cross_validate(
-        FixedThresholdClassifier(pipeline, threshold=threshold, response_method="predict_proba"),
-        split.X_train,
-        split.y_train,
-        cv=cv,
-        scoring={metric: scorer(metric, evaluation.costs) for metric in evaluation.metrics},
-        n_jobs=loop_jobs(),
-    )
-    cv_scores: dict[str, list[float]] = {
-        metric: [float(unneg(metric, value)) for value in scores[f"test_{metric}"]]
-        for metric in evaluation.metrics
-    }
+    threshold, cv_scores = choose_threshold(spec, pipeline, split, _cv_splitter(spec), name)
+    fitted = clone(pipeline).fit(split.X_train, split.y_train)
     proba = fitted.predict_proba(split.X_test)[:, 1]
     before: np.ndarray | None = None
     calibration_record: dict[str, Any] | None = None

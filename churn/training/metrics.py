@@ -43,11 +43,6 @@ def scorer(metric: str, costs: CostsSpec | None) -> Any:
     return SKLEARN_SCORERS[metric]
 
 
-def unneg(metric: str, value: float) -> float:
-    """Undo scikit-learn's negation of lower-is-better scorers."""
-    return -value if SKLEARN_SCORERS.get(metric, "").startswith("neg_") else value
-
-
 def compute_metrics(
     metrics: list[str],
     y_true: np.ndarray,

@@ -1,12 +1,17 @@
-"""Decision threshold policies as scikit-learn scorers, and expected profit from offer costs.
+"""Decision threshold policies, and expected profit from offer costs.
 
-Every policy but ``fixed`` is tuned by ``TunedThresholdClassifierCV`` on CV folds of the
-training part, maximising the scorer built here (as in scikit-learn's cost-sensitive example:
-``make_scorer`` over a confusion-matrix gain).
+Every policy but ``fixed`` is tuned on CV folds of the training part (see
+:mod:`churn.training.folds`), maximising :func:`threshold_objective`: the policy's score at
+many thresholds at once, from the confusion counts at each. :func:`threshold_scorer` is the
+same objective as a scikit-learn scorer (as in scikit-learn's cost-sensitive example:
+``make_scorer`` over a confusion-matrix gain), for ``TunedThresholdClassifierCV``; the tests
+check that both choose the same threshold.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,8 +43,16 @@ def profit_per_customer(
     offer that costs ``offer_cost``; customers not flagged cost and earn nothing.
     """
     _tn, fp, _fn, tp = confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
+    return float(
+        _gain_per_customer(tp, fp, len(y_true), retained_value, offer_cost, acceptance_rate)
+    )
+
+
+def _gain_per_customer(
+    tp: Any, fp: Any, rows: int, retained_value: float, offer_cost: float, acceptance_rate: float
+) -> Any:
     gain = tp * (acceptance_rate * retained_value - offer_cost) - fp * offer_cost
-    return float(gain / max(len(y_true), 1))
+    return gain / max(rows, 1)
 
 
 def cost_kwargs(costs: CostsSpec) -> dict[str, float]:
@@ -105,13 +118,91 @@ def threshold_scorer(spec: Spec) -> Any:
     raise ValueError(f"threshold strategy {policy.strategy!r} is not tuned")
 
 
+@dataclass(frozen=True)
+class Counts:
+    """Confusion counts of one set of labels at each of several thresholds (``p >= t`` is
+    positive): arrays of one length."""
+
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    tn: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        """How many labels were counted."""
+        return int(self.tp[0] + self.fp[0] + self.fn[0] + self.tn[0]) if len(self.tp) else 0
+
+
+def counts_at(y_true: np.ndarray, proba: np.ndarray, thresholds: np.ndarray) -> Counts:
+    """The confusion counts at every threshold, in one pass of numpy."""
+    positive = np.asarray(y_true) == 1
+    flagged = np.asarray(proba)[None, :] >= np.asarray(thresholds)[:, None]
+    tp = np.count_nonzero(flagged & positive, axis=1)
+    fp = np.count_nonzero(flagged & ~positive, axis=1)
+    positives = int(np.count_nonzero(positive))
+    return Counts(tp=tp, fp=fp, fn=positives - tp, tn=(len(positive) - positives) - fp)
+
+
+def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator``, 0 where the denominator is 0 (``zero_division=0``)."""
+    safe = np.where(denominator == 0, 1, denominator)
+    return np.where(denominator == 0, 0.0, numerator / safe)
+
+
+def _balanced_accuracy(counts: Counts) -> np.ndarray:
+    """Mean recall of the classes present (scikit-learn drops a class without labels)."""
+    recalls = [
+        _share(hits, hits + misses)
+        for hits, misses in ((counts.tp, counts.fn), (counts.tn, counts.fp))
+        if (hits + misses)[0] > 0
+    ]
+    return np.asarray(np.mean(recalls, axis=0))
+
+
+def threshold_objective(spec: Spec) -> Callable[[Counts], np.ndarray]:
+    """What the spec's tuned threshold policy maximises, at every threshold of ``Counts``:
+    the same numbers as :func:`threshold_scorer` at each."""
+    policy = spec.evaluation.threshold
+
+    def precision(c: Counts) -> np.ndarray:
+        return _share(c.tp, c.tp + c.fp)
+
+    def recall(c: Counts) -> np.ndarray:
+        return _share(c.tp, c.tp + c.fn)
+
+    if policy.strategy == "tuned":
+        objectives: dict[str, Callable[[Counts], np.ndarray]] = {
+            "f1": lambda c: _share(2.0 * c.tp, (c.tp + c.fn) + (c.tp + c.fp)),
+            "balanced_accuracy": _balanced_accuracy,
+            "precision": precision,
+            "recall": recall,
+            "accuracy": lambda c: (c.tp + c.tn) / max(c.rows, 1),
+        }
+        return objectives[policy.metric]
+    if policy.strategy == "max_profit":
+        assert spec.evaluation.costs is not None  # enforced by churn.spec.checks
+        costs = cost_kwargs(spec.evaluation.costs)
+        return lambda c: np.asarray(_gain_per_customer(c.tp, c.fp, c.rows, **costs))
+    if policy.strategy in ("min_recall", "min_precision"):
+        floor = float(getattr(policy, policy.strategy.removeprefix("min_")))
+        held, other = (
+            (recall, precision) if policy.strategy == "min_recall" else (precision, recall)
+        )
+
+        def constrained(c: Counts) -> np.ndarray:
+            kept = held(c)
+            return np.where(kept >= floor, other(c), kept - floor - 1.0)
+
+        return constrained
+    raise ValueError(f"threshold strategy {policy.strategy!r} is not tuned")
+
+
 def profit_curve(
     y_true: np.ndarray, proba: np.ndarray, costs: CostsSpec, points: int = 99
 ) -> tuple[np.ndarray, np.ndarray]:
     """Thresholds in (0, 1) and the expected profit per customer at each (for the report)."""
     thresholds = np.linspace(0.01, 0.99, points)
-    kwargs = cost_kwargs(costs)
-    values = np.array(
-        [profit_per_customer(y_true, (proba >= t).astype(np.int64), **kwargs) for t in thresholds]
-    )
-    return thresholds, values
+    counts = counts_at(y_true, proba, thresholds)
+    values = _gain_per_customer(counts.tp, counts.fp, len(y_true), **cost_kwargs(costs))
+    return thresholds, np.asarray(values, dtype=np.float64)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from factories import subscriptions_frame, subscriptions_spec
+from fresh_interpreter import GROUP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -213,3 +214,12 @@ def test_generated_valid_specs_compile_and_fit(spec_dict: dict[str, Any], seed: 
         proba = clone(pipeline).fit(X, y).predict_proba(X)[:, 1]
         assert proba.shape == (len(frame),)
         assert np.all((proba >= 0) & (proba <= 1))
+
+
+@pytest.mark.xdist_group(GROUP)
+def test_a_spec_that_does_not_resample_never_loads_imbalanced_learn(
+    fresh_import: dict[str, Any],
+) -> None:
+    """Importing the run's steps and compiling such a spec leaves imbalanced-learn unloaded: a
+    second of CPU in the run's process and again in its fork server."""
+    assert fresh_import["imblearn_without_resampling"] is False
