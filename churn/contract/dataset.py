@@ -35,6 +35,7 @@ category    pandas ``category`` (Categorical, missing = NaN): its categories are
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,14 @@ from churn.contract.schema import build_schema
 from churn.errors import DataContractError
 from churn.spec import DType, Spec
 
-__all__ = ["CSV_FIRST_LINE", "DataFormat", "load_dataset", "load_dataset_and_hash", "read_data"]
+__all__ = [
+    "CSV_FIRST_LINE",
+    "DataFormat",
+    "load_dataset",
+    "load_dataset_and_hash",
+    "read_data",
+    "rows_by_id",
+]
 
 CSV_FIRST_LINE = 2
 """File line of data row 0 of a CSV file: line 1 is the header."""
@@ -135,7 +143,9 @@ def load_dataset(spec: Spec, path: Path | None = None) -> pd.DataFrame:
     return _read_and_validate(spec, path)[0]
 
 
-def load_dataset_and_hash(spec: Spec, path: Path | None = None) -> tuple[pd.DataFrame, str]:
+def load_dataset_and_hash(
+    spec: Spec, path: Path | None = None, *, as_of: date | None = None
+) -> tuple[pd.DataFrame, str]:
     """:func:`load_dataset`, plus the sha256 of exactly the bytes that were parsed.
 
     This is the data a run trains on (``churn run`` and ``churn check`` read it here), so it
@@ -143,19 +153,35 @@ def load_dataset_and_hash(spec: Spec, path: Path | None = None) -> tuple[pd.Data
     (:func:`~churn.contract.holdout.check_sizes`).
 
     The file is opened once and hashed and parsed from that one open file (a file changed in
-    place meanwhile is refused), so the recorded hash belongs to the data the run used.
+    place meanwhile is refused), so the recorded hash belongs to the data the run used. A SQL
+    source is read at ``as_of`` (default ``CHURN_AS_OF``, else today in UTC).
     """
-    valid, digest = _read_and_validate(spec, path)
+    valid, digest = _read_and_validate(spec, path, as_of)
     source = spec.source_path if path is None else Path(path)
     check_sizes(spec, valid, target_vector(spec, valid), str(source))
     return valid, digest
 
 
-def _read_and_validate(spec: Spec, path: Path | None) -> tuple[pd.DataFrame, str]:
+def _read_and_validate(
+    spec: Spec, path: Path | None, as_of: date | None = None
+) -> tuple[pd.DataFrame, str]:
     path = spec.source_path if path is None else Path(path)
-    frame, digest = read_frame_and_hash(spec, path)
+    frame, digest = read_frame_and_hash(spec, path, as_of=as_of)
+    if path == spec.source_path and spec.sql_source is not None:
+        by_id = validate(spec, rows_by_id(spec, frame), source=spec.sql_source.label)
+        return by_id.reset_index(drop=True), digest
     first_line = CSV_FIRST_LINE if format_of(spec, path) == "csv" else None
     return validate(spec, frame, source=str(path), first_line=first_line), digest
+
+
+def rows_by_id(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` labelled by its id values (a table has no line numbers): a contract failure
+    then says ``at customerID 7590-VHVEG, ...``. Unlabelled without an id column."""
+    if spec.data.id is None or spec.data.id not in frame.columns:
+        return frame
+    labelled = frame.copy(deep=False)
+    labelled.index = pd.Index(frame[spec.data.id].to_numpy(dtype=object), name=spec.data.id)
+    return labelled
 
 
 def target_vector(spec: Spec, frame: pd.DataFrame) -> npt.NDArray[np.int64]:
