@@ -281,3 +281,23 @@ def _terminate_copy(server: PostgresServer) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("no COPY to cut")
+
+
+def test_a_run_whose_database_refuses_records_the_failure_without_the_password(
+    subscriptions_db: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = subscriptions_db.url.replace(subscriptions_db.password, "Wr0ng-Pa55")
+    monkeypatch.setenv("CHURN_DATABASE_URL", wrong)
+    with pytest.raises(SourceError, match="refused the login"):
+        train_run(sql_spec(tmp_path), tmp_path / "home")
+    registry = Registry(tmp_path / "home")
+    assert registry.champion() is None
+    files = [path for path in (tmp_path / "home").rglob("*") if path.is_file()]
+    assert [path for path in files if b"Wr0ng-Pa55" in path.read_bytes()] == []
+
+
+def test_churn_run_refuses_a_malformed_as_of_before_anything_starts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "spec.yaml"), "--as-of", "2026-02-30"])
+    assert result.exit_code == 2
+    assert "expected a date YYYY-MM-DD" in result.output
+    assert not (tmp_path / "artifacts").exists()
