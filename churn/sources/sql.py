@@ -200,7 +200,7 @@ def file_types(table: pa.Table) -> pa.Table:
         target = _file_type(field.type)
         if target is None:
             continue
-        if isinstance(field.type, pa.ExtensionType):
+        if isinstance(field.type, pa.BaseExtensionType):
             column = pa.chunked_array(
                 [chunk.storage for chunk in column.chunks], type=field.type.storage_type
             )
@@ -213,7 +213,7 @@ def file_types(table: pa.Table) -> pa.Table:
 
 
 def _file_type(kind: pa.DataType) -> pa.DataType | None:
-    if isinstance(kind, pa.ExtensionType):
+    if isinstance(kind, pa.BaseExtensionType):
         storage = kind.storage_type
         numeric = getattr(kind, "type_name", "") == "numeric" and pa.types.is_string(storage)
         return pa.float64() if numeric else storage

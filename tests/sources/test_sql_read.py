@@ -189,3 +189,21 @@ def _terminate_readers(server: PostgresServer) -> None:
         if rows:
             server.execute(f"SELECT pg_terminate_backend({rows[0][0]})")
             return
+
+
+def test_numeric_and_narrow_integer_columns_read_as_a_file_would(
+    database_env: PostgresServer, tmp_path: Path
+) -> None:
+    database_env.execute(
+        "DROP TABLE IF EXISTS typed",
+        "CREATE TABLE typed AS SELECT account_id, plan::varchar(20), region, "
+        "monthly_fee::numeric(10, 2), support_calls::int4, months_active::int2, "
+        "churned::int4 FROM subscriptions WHERE snapshot_date = '2026-12-01'",
+    )
+    typed, typed_hash = _read(sql_spec(tmp_path, table="typed"))
+    plain, plain_hash = _read(sql_spec(tmp_path))
+    by_id = ["account_id"]
+    pd.testing.assert_frame_equal(
+        typed.sort_values(by_id, ignore_index=True), plain.sort_values(by_id, ignore_index=True)
+    )
+    assert typed_hash == plain_hash
