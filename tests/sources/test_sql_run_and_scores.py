@@ -5,6 +5,7 @@ write cut half-way or by a contract failure)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -239,7 +240,10 @@ def test_a_contract_failure_writes_nothing(scoring_env: TrainedRun) -> None:
     ]
 
 
-def test_churn_score_to_table_from_the_command_line(scoring_env: TrainedRun) -> None:
+def test_churn_score_to_table_from_the_command_line(
+    scoring_env: TrainedRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHURN_AS_OF", "2026-12-01")  # restored after --as-of overwrites it
     server = scoring_env.server
     server.execute("DROP TABLE IF EXISTS public.nightly")
     args = ["score", "--spec", str(scoring_env.spec), "--home", str(scoring_env.home)]
@@ -248,6 +252,7 @@ def test_churn_score_to_table_from_the_command_line(scoring_env: TrainedRun) -> 
     assert "public.nightly: 600 rows for as_of 2026-11-30 scored by" in result.output
     assert server.password not in result.output
     assert server.query("SELECT DISTINCT as_of FROM nightly") == [(EARLIER,)]
+    assert os.environ["CHURN_AS_OF"] == "2026-11-30"  # what the run's workers would read
 
 
 @pytest.mark.parametrize("as_of", ["2026-13-01", "yesterday", "2026-1-1", "20261201"])
