@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import AS_OF, COLUMNS, EARLIER, SNAPSHOT_QUERY, load_table, sql_spec
 from factories import subscriptions_frame
 from postgres_server import PostgresServer
+from sqltools import AS_OF, COLUMNS, EARLIER, SNAPSHOT_QUERY, load_table, sql_spec
 
 from churn.contract import load_dataset, load_dataset_and_hash
 from churn.errors import DataContractError, SourceError, SpecError

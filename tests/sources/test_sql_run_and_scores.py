@@ -15,9 +15,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import AS_OF, COLUMNS, EARLIER, load_table, snapshots_frame, sql_spec
 from factories import subscriptions_frame, train_run
 from postgres_server import PostgresServer
+from sqltools import AS_OF, COLUMNS, EARLIER, load_table, snapshots_frame, sql_spec
 from typer.testing import CliRunner
 
 from churn.errors import DataContractError, SourceError

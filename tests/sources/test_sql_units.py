@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import sql_spec
 from pydantic import SecretStr
+from sqltools import sql_spec
 
 from churn.errors import SourceError, SpecError
 from churn.sources.as_of import parse_as_of
