@@ -21,6 +21,8 @@ import pandas as pd
 
 from churn.contract import load_dataset_and_hash, target_vector
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.sources.as_of import as_of_date
+from churn.sources.sql import sql_record
 from churn.sources.urls import data_location, shown
 from churn.spec import Spec
 from churn.spec.loader import load_spec_and_text
@@ -123,7 +125,8 @@ def start_run(ctx: RunContext) -> Path:
 
 def load_data(ctx: RunContext) -> pd.DataFrame:
     """Read and validate the data; record its hash, size and class balance in the manifest."""
-    frame, data_sha256 = load_dataset_and_hash(ctx.spec)
+    as_of = as_of_date()  # one date for the read and its record (a run may cross midnight)
+    frame, data_sha256 = load_dataset_and_hash(ctx.spec, as_of=as_of)
     source = shown(data_location(ctx.spec))  # a URL without its credentials
     ctx.registry.update_manifest(
         ctx.run_id,
@@ -133,6 +136,7 @@ def load_data(ctx: RunContext) -> pd.DataFrame:
             "rows": len(frame),
             "columns": frame.shape[1],
             "positives": int(target_vector(ctx.spec, frame).sum()),
+            **sql_record(ctx.spec, as_of),
         },
     )
     return frame
