@@ -65,3 +65,11 @@ class ClusterError(ChurnError):
     """
 
     exit_code = 1
+
+
+class SourceError(ChurnError):
+    """A database source cannot be read or written: the server is unreachable, refuses the
+    login, the query or the write, or the connection drops. The message names the host and
+    port (never the password). Exit code 5: nothing was recorded or written."""
+
+    exit_code = 5

@@ -10,6 +10,7 @@ every field (a test keeps the two equal). Both worker counts default to
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Final, TypeVar, overload
 
@@ -114,6 +115,17 @@ class ChurnSettings(BaseSettings):
         "folder, removed at exit).",
     )
 
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="The database URL of a `{kind: sql}` data source "
+        "(`postgresql://user:password@host:port/db`); never printed or recorded.",
+    )
+    as_of: date | None = Field(
+        default=None,
+        description="The snapshot date bound as `:as_of` in a SQL source's query (`--as-of` "
+        "wins); default today (UTC).",
+    )
+
     def training_workers(self) -> int:
         """Training workers: ``CHURN_TRAIN_WORKERS`` (or ``CHURN_WORKERS``), else the CPU limit."""
         return self.train_workers or cpu_limit(self.cgroup_root)
@@ -121,6 +133,13 @@ class ChurnSettings(BaseSettings):
     def serving_workers(self) -> int:
         """API processes: ``CHURN_API_WORKERS``, else the CPU limit."""
         return self.api_workers or cpu_limit(self.cgroup_root)
+
+
+def named_secret(variable: str) -> SecretStr | None:
+    """The value of the environment variable a spec names (a SQL source's ``url_env``), kept
+    secret; None when unset or empty (``CHURN_DATABASE_URL`` is ``database_url`` above)."""
+    value = os.environ.get(variable, "")
+    return SecretStr(value) if value else None
 
 
 def environment_names(settings: type[BaseSettings], field: str) -> list[str]:

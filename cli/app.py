@@ -1,4 +1,5 @@
-"""The ``churn`` command. Exit codes: 0 ok, 1 unexpected, 2 spec, 3 data contract, 4 gates."""
+"""The ``churn`` command. Exit codes: 0 ok, 1 unexpected, 2 spec, 3 data contract, 4 gates,
+5 database source."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import typer
 
 from churn.errors import ChurnError
 from churn.settings import DEFAULT_SPEC
+from cli.options import AsOfOpt
 
 if TYPE_CHECKING:
     from churn.registry import Registry
@@ -72,11 +74,16 @@ def check(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt =
 
 @app.command()
 @exits_with_error_codes
-def run(spec: SpecArg = DEFAULT_SPEC, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+def run(
+    spec: SpecArg = DEFAULT_SPEC,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+    as_of: AsOfOpt = None,
+) -> None:
     """Train every candidate, apply the gates, promote or not; print the summary.
 
     Exit codes: 0 promoted or champion kept by policy, 4 gates not met, 3 data contract,
-    2 spec, 1 anything else.
+    2 spec, 5 database unreachable or refusing, 1 anything else.
     """
     from cli.summary import run_text
     from flows.runtime import run_training

@@ -1,9 +1,11 @@
 """``churn reproduce RUN``: re-run a recorded run from its manifest and compare the metrics.
 
 The run's own spec copy is parsed (its sha256 must match the manifest), the data file named in
-the manifest is read and its sha256 checked, and every candidate is trained again in this
-process with the recorded seed. Exit code 0 when every recorded metric matches, 1 otherwise
-(with a table of the differences); a changed spec copy or data file is exit 1 too.
+the manifest (a URL: the spec's, with its credentials) is read and its sha256 checked (a SQL
+source: its snapshot at the recorded ``as_of``, said clearly when the database no longer
+returns the same rows), and every candidate is trained again in this process with the recorded
+seed. Exit code 0 when every recorded metric matches, 1 otherwise (with a table of the
+differences); a changed spec copy or data file is exit 1 too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from churn.registry import Registry
+    from churn.registry.record import DataRecord
+    from churn.spec import Spec
 
 TOLERANCE = 1e-9
 """Relative tolerance of a match; a seeded run on the same versions reproduces exactly."""
@@ -81,7 +87,7 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
     from churn.contract import load_dataset_and_hash
     from churn.registry.runs import SPEC_COPY
     from churn.run.steps import package_versions
-    from churn.sources.urls import is_url, shown
+    from churn.sources.urls import data_location, is_url, shown
     from churn.spec.loader import parse_spec
     from churn.training.evaluate import evaluate_candidates
 
@@ -94,13 +100,20 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
     spec = parse_spec(text, source=str(copy))
     if spec.evaluation.split.seed != manifest.seed:
         found.problems.append(f"seed {spec.evaluation.split.seed} != recorded {manifest.seed}")
-    recorded_path = Path(manifest.data.path if manifest.data else spec.data.source)
-    data_path = spec.data.source if is_url(spec.data.source) else recorded_path  # credentials
-    frame, data_sha256 = load_dataset_and_hash(spec, data_path)
-    if data_sha256 != manifest.data_sha256:
-        found.problems.append(
-            f"{shown(data_path)}: the data changed since the run (sha256 differs)"
-        )
+    recorded_data = manifest.data
+    if spec.sql_source is not None:
+        frame, data_sha256 = _reread_snapshot(spec, recorded_data)
+        if data_sha256 != manifest.data_sha256:
+            found.problems.append(_snapshot_changed(spec, recorded_data, len(frame)))
+    else:
+        location = data_location(spec)  # a URL as written, with its credentials
+        recorded_path = recorded_data.path if recorded_data else str(location)
+        data_path = location if is_url(location) else Path(recorded_path)
+        frame, data_sha256 = load_dataset_and_hash(spec, data_path)
+        if data_sha256 != manifest.data_sha256:
+            found.problems.append(
+                f"{shown(data_path)}: the data changed since the run (sha256 differs)"
+            )
     recorded_versions = manifest.versions or {}
     found.versions = {
         name: (recorded_versions.get(name), now)
@@ -122,6 +135,27 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
                 now = fresh[block].get(metric)
                 _compare(found, name, f"{block}.{metric}", value, now)
     return found
+
+
+def _reread_snapshot(spec: Spec, recorded: DataRecord | None) -> tuple[pd.DataFrame, str]:
+    """The SQL source's rows at the run's recorded ``as_of`` (else today's)."""
+    from churn.contract import load_dataset_and_hash
+    from churn.sources.as_of import parse_as_of
+
+    as_of = ((recorded.parameters if recorded else None) or {}).get("as_of")
+    return load_dataset_and_hash(spec, as_of=parse_as_of(as_of) if as_of else None)
+
+
+def _snapshot_changed(spec: Spec, recorded: DataRecord | None, rows: int) -> str:
+    parameters = (recorded.parameters if recorded else None) or {}
+    shown = ", ".join(f"{k}={v}" for k, v in parameters.items())
+    source = spec.sql_source.label if spec.sql_source is not None else "the source"
+    where = (recorded.url if recorded else None) or source
+    return (
+        f"{where}: the database no longer returns the same rows for "
+        f"{source}{f' ({shown})' if shown else ''}: sha256 differs ({rows:,} rows now, "
+        f"{recorded.rows if recorded else None} recorded)"
+    )
 
 
 def _compare(found: Reproduction, name: str, what: str, recorded: Any, now: Any) -> None:

@@ -1,26 +1,45 @@
-"""``churn score FILE -o OUT``: score a whole CSV or Parquet file with the champion."""
+"""``churn score [SOURCE] (-o OUT | --to-table SCHEMA.TABLE)``: score customers with the champion.
+
+SOURCE is a CSV or Parquet file or its ``s3://``, ``gs://``, ``az://`` or ``https://`` URL;
+without it, the spec's ``data.source`` (a file, a URL, or a SQL source read at ``--as-of``).
+``-o`` writes a file; ``--to-table`` writes the scores into a database table.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.bounds import MAX_CHUNK_ROWS
+from cli.options import AsOfOpt
+
+if TYPE_CHECKING:
+    from churn.sources.score_table import TableName
 
 
 def score(
     source: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            help="CSV or Parquet file of customers to score, or its s3://, gs://, az:// or "
-            "https:// URL (credentials from the environment)."
+            help="CSV or Parquet file of customers, or its s3://, gs://, az:// or https:// URL "
+            "(credentials from the environment) (default: the spec's data.source)."
         ),
-    ],
+    ] = None,
     output: Annotated[
-        Path, typer.Option("-o", "--output", help="Where to write (.csv or .parquet).")
-    ],
+        Path | None, typer.Option("-o", "--output", help="Where to write (.csv or .parquet).")
+    ] = None,
+    to_table: Annotated[
+        str | None,
+        typer.Option(
+            "--to-table",
+            metavar="SCHEMA.TABLE",
+            help="Write the scores into this database table (created when missing); the "
+            "database is the spec's SQL source's, else $CHURN_DATABASE_URL.",
+        ),
+    ] = None,
+    as_of: AsOfOpt = None,
     run: Annotated[
         str | None, typer.Option("--run", help="Score with this run's model (default: champion).")
     ] = None,
@@ -44,23 +63,51 @@ def score(
 ) -> None:
     """Write id, churn_probability and will_churn (at the served threshold) for every row.
 
-    The file is checked against the spec's contract (the target column may be absent); a
-    violation names the file lines and exits with code 3, writing nothing.
+    The rows are checked against the spec's contract (the target column may be absent); a
+    violation names the file lines (or the ids, for a database) and exits with code 3, writing
+    nothing. With --to-table the table gets id, run_id, scored_at, as_of, churn_probability
+    and will_churn in one transaction; scoring the same as-of with the same run again replaces
+    those rows; a database failure exits with code 5 and leaves the table as it was.
     """
     from churn.registry import Registry, resolve_home
     from churn.serving.score_file import score_file, scoring_model
-    from churn.sources.urls import as_location
+    from churn.sources.urls import as_location, data_location
     from churn.spec.loader import DEFAULT_SPEC, load_spec
 
+    if (output is None) == (to_table is None):
+        raise typer.BadParameter("give exactly one of -o/--output or --to-table")
+    table = _table(to_table) if to_table is not None else None
     spec_file = spec if spec is not None else DEFAULT_SPEC
     loaded = load_spec(spec_file)
     model = scoring_model(Registry(resolve_home(home)), run)
-    summary = score_file(
+    location = as_location(source) if source is not None else None
+    if table is not None:
+        from churn.serving.score_rows import score_to_table
+        from churn.sources.as_of import as_of_date
+
+        summary = score_to_table(
+            loaded, model, location, table, as_of_date(), chunk_rows=chunk_rows
+        )
+        typer.echo(summary.to_text())
+        return
+    assert output is not None
+    if location is None and loaded.sql_source is not None:
+        raise typer.BadParameter("scoring a SQL source writes --to-table, not -o")
+    summary_file = score_file(
         loaded,
         model,
-        as_location(source),
+        location if location is not None else data_location(loaded),
         output,
         chunk_rows=chunk_rows,
         also_read=[("spec", spec_file)],
     )
-    typer.echo(summary.to_text())
+    typer.echo(summary_file.to_text())
+
+
+def _table(text: str) -> TableName:
+    from churn.sources.score_table import table_name
+
+    try:
+        return table_name(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--to-table") from None

@@ -10,7 +10,9 @@ threadpoolctl limits those a plugin has already loaded.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 for _variable in NATIVE_THREAD_VARIABLES:
@@ -18,6 +20,9 @@ for _variable in NATIVE_THREAD_VARIABLES:
 
 import pytest  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
+
+if TYPE_CHECKING:
+    from postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 TELCO_SPEC = ROOT / "spec" / "telco.yaml"
@@ -36,6 +41,16 @@ def fresh_import(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     from fresh_interpreter import observe
 
     return observe(tmp_path_factory.mktemp("fresh-import"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the session (see ``tests/postgres_server.py``); tests
+    that use it are marked ``postgres`` and share the ``postgres`` xdist group."""
+    from postgres_server import running_postgres
+
+    with running_postgres() as server:
+        yield server
 
 
 def pytest_configure(config: pytest.Config) -> None:

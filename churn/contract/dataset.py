@@ -35,6 +35,7 @@ category    pandas ``category`` (Categorical, missing = NaN): its categories are
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,14 @@ from churn.errors import DataContractError
 from churn.sources.urls import DataLocation, as_location, data_location, shown
 from churn.spec import DType, Spec
 
-__all__ = ["CSV_FIRST_LINE", "DataFormat", "load_dataset", "load_dataset_and_hash", "read_data"]
+__all__ = [
+    "CSV_FIRST_LINE",
+    "DataFormat",
+    "load_dataset",
+    "load_dataset_and_hash",
+    "read_data",
+    "rows_by_id",
+]
 
 CSV_FIRST_LINE = 2
 """File line of data row 0 of a CSV file: line 1 is the header."""
@@ -135,7 +143,9 @@ def load_dataset(spec: Spec, path: Path | str | None = None) -> pd.DataFrame:
     return _read_and_validate(spec, path)[0]
 
 
-def load_dataset_and_hash(spec: Spec, path: Path | str | None = None) -> tuple[pd.DataFrame, str]:
+def load_dataset_and_hash(
+    spec: Spec, path: Path | str | None = None, *, as_of: date | None = None
+) -> tuple[pd.DataFrame, str]:
     """:func:`load_dataset`, plus the sha256 of exactly the bytes that were parsed.
 
     This is the data a run trains on (``churn run`` and ``churn check`` read it here), so it
@@ -143,23 +153,40 @@ def load_dataset_and_hash(spec: Spec, path: Path | str | None = None) -> tuple[p
     (:func:`~churn.contract.holdout.check_sizes`).
 
     The file is opened once and hashed and parsed from that one open file (a file changed in
-    place meanwhile is refused), so the recorded hash belongs to the data the run used.
+    place meanwhile is refused), so the recorded hash belongs to the data the run used. A SQL
+    source is read at ``as_of`` (default ``CHURN_AS_OF``, else today in UTC).
     """
-    valid, digest = _read_and_validate(spec, path)
+    valid, digest = _read_and_validate(spec, path, as_of)
     check_sizes(spec, valid, target_vector(spec, valid), shown(_location(spec, path)))
     return valid, digest
 
 
-def _read_and_validate(spec: Spec, path: Path | str | None) -> tuple[pd.DataFrame, str]:
+def _read_and_validate(
+    spec: Spec, path: Path | str | None, as_of: date | None = None
+) -> tuple[pd.DataFrame, str]:
     location = _location(spec, path)
-    frame, digest = read_frame_and_hash(spec, location)
+    frame, digest = read_frame_and_hash(spec, location, as_of=as_of)
+    if location == spec.source_path and spec.sql_source is not None:
+        by_id = validate(spec, rows_by_id(spec, frame), source=spec.sql_source.label)
+        return by_id.reset_index(drop=True), digest
     first_line = CSV_FIRST_LINE if format_of(spec, location) == "csv" else None
     return validate(spec, frame, source=shown(location), first_line=first_line), digest
 
 
 def _location(spec: Spec, path: Path | str | None) -> DataLocation:
-    """``path`` (a file or URL), else the spec's ``data.source``."""
+    """``path`` (a file or URL), else the spec's ``data.source`` (a SQL source's
+    :attr:`~churn.spec.Spec.source_path`)."""
     return data_location(spec) if path is None else as_location(path)
+
+
+def rows_by_id(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` labelled by its id values (a table has no line numbers): a contract failure
+    then says ``at customerID 7590-VHVEG, ...``. Unlabelled without an id column."""
+    if spec.data.id is None or spec.data.id not in frame.columns:
+        return frame
+    labelled = frame.copy(deep=False)
+    labelled.index = pd.Index(frame[spec.data.id].to_numpy(dtype=object), name=spec.data.id)
+    return labelled
 
 
 def target_vector(spec: Spec, frame: pd.DataFrame) -> npt.NDArray[np.int64]:

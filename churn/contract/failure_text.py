@@ -39,7 +39,8 @@ def render(
         return head
     rows = list(dict.fromkeys(row for row, _ in cases))
     count = len(rows) if total is None else total
-    text = f"{head}: {count} row{'s' if count != 1 else ''} failed at {_where(rows, first_line)}"
+    where = _where(rows, first_line, index.name)
+    text = f"{head}: {count} row{'s' if count != 1 else ''} failed at {where}"
     values = _distinct([value for _, value in cases])
     if values:
         text += f"; values {_first(values, show)}"
@@ -56,11 +57,13 @@ def _in_frame_order(
     return [cases[i] for i in order]
 
 
-def _where(rows: list[Hashable], first_line: int | None) -> str:
+def _where(rows: list[Hashable], first_line: int | None, label: Hashable = None) -> str:
     numeric = all(isinstance(row, int | np.integer) for row in rows)
     if first_line is not None and numeric:
         lines = [int(row) + first_line for row in rows]  # type: ignore[call-overload]
         return f"line{'s' if len(lines) != 1 else ''} {_first(lines, str)}"
+    if label is not None:  # rows labelled by their id (a database table)
+        return f"{shorten(str(label), quote=False)} {_first(rows, show)}"
     return f"row{'s' if len(rows) != 1 else ''} {_first(rows, str)}"
 
 

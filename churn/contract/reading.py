@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import date
 from pathlib import Path
 from typing import IO, Any, Literal, NoReturn
 
@@ -31,6 +32,7 @@ from churn.errors import DataContractError, one_line
 from churn.sources.urls import DataLocation, fetched, is_url, shown, suffix_of
 from churn.spec import DType, Spec
 from churn.spec.bounds import shorten
+from churn.spec.sources import SqlSource
 
 DataFormat = Literal["csv", "parquet"]
 
@@ -51,15 +53,22 @@ _MAPPED = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 """Arrow types read into pandas' nullable dtypes, so a null stays a null until validation."""
 
 
-def read_frame_and_hash(spec: Spec, path: DataLocation) -> tuple[pd.DataFrame, str]:
-    """The raw frame (0-based ``RangeIndex``) and the sha256 of the bytes it was parsed from.
+def read_frame_and_hash(
+    spec: Spec, path: DataLocation, *, as_of: date | None = None
+) -> tuple[pd.DataFrame, str]:
+    """The raw frame (0-based ``RangeIndex``) and the sha256 of the bytes it was parsed from;
+    for the spec's SQL source, its snapshot at ``as_of`` (default ``CHURN_AS_OF``, else today)
+    and the order-free sha256 of its rows (:mod:`churn.sources.sql`).
 
     ``path`` may be a URL (:mod:`churn.sources.urls`): the object is fetched once into a
     temporary file, hashed, and parsed from it like a local file.
 
     Raises:
         DataContractError: The file is missing, empty, unreadable, or changed while read.
+        SourceError: The database cannot be read (:mod:`churn.sources.sql`).
     """
+    if path == spec.source_path and spec.sql_source is not None:
+        return _read_sql(spec, spec.sql_source, as_of)
     kind = format_of(spec, path)  # an unknown suffix is reported before the file is read
     read = _read_csv if kind == "csv" else _read_parquet
     if is_url(path):
@@ -221,6 +230,26 @@ def _read_parquet(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataF
         table = pq.read_table(handle, read_dictionary=categories)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         fail(path, f"not a readable Parquet file: {one_line(exc)}")
+    return _frame_from_arrow(spec, path, table)
+
+
+def _read_sql(spec: Spec, source: SqlSource, as_of: date | None) -> tuple[pd.DataFrame, str]:
+    """A SQL source's snapshot as a file would be read: categories as dictionaries."""
+    from churn.sources.as_of import as_of_date
+    from churn.sources.sql import read_snapshot
+
+    snapshot = read_snapshot(spec, source, as_of if as_of is not None else as_of_date())
+    categories = [name for name, column in spec.columns.items() if column.dtype == "category"]
+    table = snapshot.table
+    for name in categories:
+        index = table.schema.get_field_index(name)
+        if index >= 0 and pa.types.is_string(table.schema.field(index).type):
+            table = table.set_column(index, name, pc.dictionary_encode(table.column(index)))
+    return _frame_from_arrow(spec, Path(source.label), table), snapshot.sha256
+
+
+def _frame_from_arrow(spec: Spec, path: DataLocation, table: pa.Table) -> pd.DataFrame:
+    """An Arrow table (Parquet or SQL) as the raw frame: types churn reads, ``na_values``."""
     check_parquet_types(path, table.schema)
     na_values = list(spec.data.read.na_values)
     if na_values:

@@ -70,6 +70,16 @@ class DataRecord(_Record):
     rows: int
     columns: int
     positives: int
+    kind: Literal["file", "sql"] | None = None
+    """``sql`` for a database source (the fields below); absent for a file."""
+    url: str | None = None
+    """The database URL without its password (``postgresql://user@host:port/db``)."""
+    query: str | None = None
+    """The query as the spec writes it (``:as_of`` unbound)."""
+    table: str | None = None
+    """The table read whole (instead of a query)."""
+    parameters: dict[str, str] | None = None
+    """The values bound to the query (``{"as_of": "2026-12-01"}``)."""
 
 
 class ComputeRecord(_Record):

@@ -31,6 +31,8 @@ from churn.registry.record import (
     RunManifest,
 )
 from churn.run.gate_verdict import decide_with_tests, gate_report_fields
+from churn.sources.as_of import as_of_date
+from churn.sources.sql import sql_record
 from churn.sources.urls import data_location, shown
 from churn.spec import Spec
 from churn.spec.loader import load_spec_and_text
@@ -124,7 +126,8 @@ def start_run(ctx: RunContext) -> Path:
 
 def load_data(ctx: RunContext) -> pd.DataFrame:
     """Read and validate the data; record its hash, size and class balance in the manifest."""
-    frame, data_sha256 = load_dataset_and_hash(ctx.spec)
+    as_of = as_of_date()  # one date for the read and its record (a run may cross midnight)
+    frame, data_sha256 = load_dataset_and_hash(ctx.spec, as_of=as_of)
     source = shown(data_location(ctx.spec))  # a URL without its credentials
     ctx.registry.update_manifest(
         ctx.run_id,
@@ -134,6 +137,7 @@ def load_data(ctx: RunContext) -> pd.DataFrame:
             "rows": len(frame),
             "columns": frame.shape[1],
             "positives": int(target_vector(ctx.spec, frame).sum()),
+            **sql_record(ctx.spec, as_of),
         },
     )
     return frame

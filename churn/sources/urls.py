@@ -51,8 +51,10 @@ def as_location(source: Path | str) -> DataLocation:
 
 
 def data_location(spec: Spec) -> DataLocation:
-    """The spec's data: its URL as written, else the file resolved against the spec's folder."""
-    return spec.data.source if is_url(spec.data.source) else spec.source_path
+    """The spec's data: its URL as written, else the file resolved against the spec's folder
+    (a SQL source's :attr:`~churn.spec.Spec.source_path`, its label)."""
+    source = spec.data.source
+    return source if isinstance(source, str) and is_url(source) else spec.source_path
 
 
 def shown(location: DataLocation) -> str:

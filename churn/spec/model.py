@@ -33,6 +33,7 @@ from churn.spec.evaluation import (
 from churn.spec.features import (
     FeaturesSpec,
 )
+from churn.spec.sources import SqlSource
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +67,10 @@ class ReadOptions(StrictModel):
 class DataSpec(StrictModel):
     """Where the data is and which columns identify a customer and carry the label."""
 
-    source: str = Field(description="Path to a .csv or .parquet file, relative to the spec file.")
+    source: str | SqlSource = Field(
+        description="Path to a .csv or .parquet file, relative to the spec file; or a "
+        "database: {kind: sql, url_env | url_file, query | table}."
+    )
     format: Literal["csv", "parquet"] | None = Field(
         default=None, description="File format; inferred from the file suffix when omitted."
     )
@@ -206,10 +210,19 @@ class Spec(StrictModel):
 
     @property
     def source_path(self) -> Path:
-        """The data file, resolved against the spec file's folder (or the cwd)."""
+        """The data file, resolved against the spec file's folder (or the cwd); for a SQL
+        source a name that is no file (``<sql query>``), for messages and output checks."""
+        if isinstance(self.data.source, SqlSource):
+            return Path(f"<{self.data.source.label}>")
         source = Path(self.data.source)
         base = self._base_dir or Path.cwd()
         return source if source.is_absolute() else (base / source).resolve()
+
+    @property
+    def sql_source(self) -> SqlSource | None:
+        """The database source, or None when the data is a file."""
+        source = self.data.source
+        return source if isinstance(source, SqlSource) else None
 
     @property
     def feature_columns(self) -> list[str]:

@@ -231,7 +231,7 @@ def test_ten_kills_at_seeded_random_moments_leave_a_consistent_registry(
         watcher.join(timeout=10)
     assert_consistent(home)
     assert not failures, failures[:5]
-    assert all(m["status"] != "running" for m in Registry(home).runs())
+    assert all(m.status != "running" for m in Registry(home).records())
 
 
 def assert_consistent(home: Path) -> None:

@@ -1,4 +1,6 @@
-"""Session-scoped real servers for URL sources (see :mod:`servers`): SeaweedFS and HTTPS."""
+"""Session-scoped real servers of the source tests: SeaweedFS and HTTPS for URL sources (see
+:mod:`servers`), and PostgreSQL with the subscriptions snapshots loaded for SQL sources
+(:mod:`sqltools`); and the environment that points churn at each."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import servers
+from postgres_server import PostgresServer
 from servers import HttpsServer, S3Server
+from sqltools import load_table, snapshots_frame
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +40,20 @@ def https_env(https_server: HttpsServer, monkeypatch: pytest.MonkeyPatch) -> Htt
     """The server's certificate trusted in this test (``SSL_CERT_FILE``)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(https_server.certificate))
     return https_server
+
+
+@pytest.fixture(scope="session")
+def subscriptions_db(postgres_server: PostgresServer) -> PostgresServer:
+    """The server with the ``subscriptions`` table loaded (once per session)."""
+    load_table(postgres_server, "subscriptions", snapshots_frame())
+    return postgres_server
+
+
+@pytest.fixture
+def database_env(
+    subscriptions_db: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> PostgresServer:
+    """``CHURN_DATABASE_URL`` set to the server, ``CHURN_AS_OF`` unset."""
+    monkeypatch.setenv("CHURN_DATABASE_URL", subscriptions_db.url)
+    monkeypatch.delenv("CHURN_AS_OF", raising=False)
+    return subscriptions_db

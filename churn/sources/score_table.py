@@ -1,0 +1,143 @@
+"""Writing scores into a database table: ``churn score --to-table SCHEMA.TABLE``.
+
+One transaction on one connection: the table is created when missing (:data:`SCORE_COLUMNS`,
+its declared schema), an existing table is checked to have those columns with those types (a
+table that does not fit is refused, naming the columns), the rows of the same ``as_of`` and
+``run_id`` are deleted, and the new rows go in by ADBC's bulk ingest (PostgreSQL ``COPY``, not
+row-by-row INSERTs), streamed from the scoring as record batches. Only then is it committed:
+a failure at any point (a contract failure in a later chunk, a dropped connection, a refused
+write) rolls back, and the table is as it was. Scoring the same ``as_of`` with the same run
+again replaces those rows, so the nightly job may be re-run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from churn.errors import ChurnError, SourceError
+from churn.sources.database_url import DatabaseUrl
+from churn.sources.sql import connect_database, database_failure
+
+if TYPE_CHECKING:
+    from adbc_driver_manager.dbapi import Cursor
+
+SCORE_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
+    "id": (pa.string(), "text"),
+    "run_id": (pa.string(), "text"),
+    "scored_at": (pa.timestamp("us", tz="UTC"), "timestamp with time zone"),
+    "as_of": (pa.date32(), "date"),
+    "churn_probability": (pa.float64(), "double precision"),
+    "will_churn": (pa.bool_(), "boolean"),
+}
+"""The score table's columns: Arrow type of the rows written, PostgreSQL type of the column."""
+SCORE_SCHEMA = pa.schema([pa.field(name, kind, nullable=False) for name, (kind, _) in
+                          SCORE_COLUMNS.items()])  # fmt: skip
+_ALSO_FITS = {"text": ("character varying",)}
+"""Other PostgreSQL types a column of an existing table may have."""
+_NAME = re.compile(r"^(?:([A-Za-z_][A-Za-z0-9_]*)\.)?([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+@dataclass(frozen=True)
+class TableName:
+    """``schema.table`` (schema ``public`` when omitted)."""
+
+    schema: str
+    table: str
+
+    @property
+    def quoted(self) -> str:
+        """The name as SQL text."""
+        return f'"{self.schema}"."{self.table}"'
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def table_name(text: str) -> TableName:
+    """Parse ``--to-table``.
+
+    Raises:
+        ValueError: Not ``TABLE`` or ``SCHEMA.TABLE`` of letters, digits and underscores.
+    """
+    match = _NAME.match(text)
+    if match is None:
+        raise ValueError(f"expected SCHEMA.TABLE (letters, digits, _), got {text!r}")
+    return TableName(match.group(1) or "public", match.group(2))
+
+
+def write_scores(
+    url: DatabaseUrl, name: TableName, batches: Iterable[pa.RecordBatch], *, run_id: str,
+    as_of: date,
+) -> int:  # fmt: skip
+    """Replace the rows of (``as_of``, ``run_id``) in ``name`` with ``batches``, in one
+    transaction; the number of rows written.
+
+    Raises:
+        SourceError: The database cannot be reached, the table does not fit, or the write fails
+            (rolled back: the table is unchanged).
+        ChurnError: Raised by ``batches`` (a contract failure), after the rollback.
+    """
+    rows = 0
+
+    def counted() -> Iterable[pa.RecordBatch]:
+        nonlocal rows
+        for batch in batches:
+            rows += batch.num_rows
+            yield batch
+
+    with connect_database(url) as connection, connection.cursor() as cursor:
+        try:
+            _ensure_table(cursor, name)
+            cursor.execute(
+                f"DELETE FROM {name.quoted} WHERE as_of = $1 AND run_id = $2",
+                parameters=(as_of, run_id),
+            )
+            reader = pa.RecordBatchReader.from_batches(SCORE_SCHEMA, counted())
+            cursor.adbc_ingest(name.table, reader, mode="append", db_schema_name=name.schema)
+            connection.commit()
+        except ChurnError:
+            _rollback(connection)
+            raise
+        except Exception as exc:  # noqa: BLE001 - every driver error is worded
+            _rollback(connection)
+            raise database_failure(exc, url, "writing", f"table {name}") from None
+    return rows
+
+
+def _rollback(connection: object) -> None:
+    """Roll back; a lost connection has rolled back on the server already."""
+    with contextlib.suppress(Exception):
+        connection.rollback()  # type: ignore[attr-defined]
+
+
+def _ensure_table(cursor: Cursor, name: TableName) -> None:
+    """Create the table when missing; refuse one whose columns do not fit."""
+    cursor.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = $1 AND table_name = $2",
+        parameters=(name.schema, name.table),
+    )
+    found = {str(column): str(kind) for column, kind in cursor.fetchall()}
+    if not found:
+        columns = ", ".join(f"{col} {kind} NOT NULL" for col, (_, kind) in SCORE_COLUMNS.items())
+        cursor.execute(f"CREATE TABLE {name.quoted} ({columns})")
+        cursor.execute(f'CREATE INDEX "{name.table}_as_of_run" ON {name.quoted} (as_of, run_id)')
+        return
+    problems = []
+    for column, (_, kind) in SCORE_COLUMNS.items():
+        if column not in found:
+            problems.append(f"{column} is missing (expected {kind})")
+        elif found[column] != kind and found[column] not in _ALSO_FITS.get(kind, ()):
+            problems.append(f"{column} is {found[column]} (expected {kind})")
+    if problems:
+        raise SourceError(
+            f"table {name} does not fit the scores: {'; '.join(problems)}; use another "
+            "--to-table, or let churn create it"
+        )

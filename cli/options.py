@@ -1,0 +1,34 @@
+"""Options shared by more than one command."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+
+def _as_of(value: str | None) -> str | None:
+    """Check an ``--as-of`` date (exit 2 when malformed) and hand it on as ``CHURN_AS_OF``."""
+    if value is None:
+        return None
+    from churn.sources.as_of import parse_as_of
+
+    try:
+        parsed = parse_as_of(value).isoformat()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    os.environ["CHURN_AS_OF"] = parsed  # read by the settings, in this process and its workers
+    return parsed
+
+
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        callback=_as_of,
+        help="The snapshot date bound as :as_of in a SQL source's query (default: "
+        "$CHURN_AS_OF, else today in UTC).",
+    ),
+]
