@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.bounds import MAX_CHUNK_ROWS
+from cli.bounds import MAX_CHUNK_ROWS, MAX_EXPLAIN
 
 
 def score(
@@ -35,6 +35,16 @@ def score(
             help="Rows read, checked and scored at once.",
         ),
     ] = 50_000,
+    explain: Annotated[
+        int,
+        typer.Option(
+            "--explain",
+            min=0,
+            max=MAX_EXPLAIN,
+            help="Add each row's top K reasons: reason_<i>, reason_<i>_value, "
+            "reason_<i>_contribution, and explanation_base (0: none).",
+        ),
+    ] = 0,
 ) -> None:
     """Write id, churn_probability and will_churn (at the served threshold) for every row.
 
@@ -49,6 +59,12 @@ def score(
     loaded = load_spec(spec_file)
     model = scoring_model(Registry(resolve_home(home)), run)
     summary = score_file(
-        loaded, model, source, output, chunk_rows=chunk_rows, also_read=[("spec", spec_file)]
+        loaded,
+        model,
+        source,
+        output,
+        chunk_rows=chunk_rows,
+        also_read=[("spec", spec_file)],
+        explain=explain,
     )
     typer.echo(summary.to_text())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from churn.explain.explainer import Explanation, PipelineExplainer
 from churn.explain.models import Unexplainable
-from churn.explain.reasons import MAX_REASONS, Reason, global_importance
+from churn.explain.reasons import MAX_REASONS, Reason, global_importance, reason_table
 
 __all__ = [
     "MAX_REASONS",
@@ -20,4 +20,5 @@ __all__ = [
     "Reason",
     "Unexplainable",
     "global_importance",
+    "reason_table",
 ]

@@ -95,3 +95,39 @@ def global_importance(
     means = np.abs(contributions).mean(axis=0) if len(contributions) else np.zeros(len(columns))
     order = np.argsort(-means, kind="stable")
     return [(columns[i], float(means[i])) for i in order.tolist()]
+
+
+def reason_table(
+    columns: Sequence[str],
+    contributions: npt.NDArray[np.float64],
+    values: Sequence[Sequence[Any]],
+    k: int,
+) -> dict[str, npt.NDArray[Any]]:
+    """The top ``k`` reasons of every row as output columns, computed column-wise.
+
+    Returns:
+        ``reason_<i>`` (the column), ``reason_<i>_value`` (the customer's value, as text) and
+        ``reason_<i>_contribution`` for i = 1..k, in that order.
+    """
+    top = top_indices(contributions, k)
+    rows = np.arange(len(contributions))
+    names = np.asarray(list(columns), dtype=object)
+    as_text = [_text(column_values) for column_values in values]
+    table: dict[str, npt.NDArray[Any]] = {}
+    for rank in range(top.shape[1]):
+        picked = top[:, rank]
+        shown = np.empty(len(picked), dtype=object)
+        for column, column_values in enumerate(as_text):
+            where = picked == column
+            shown[where] = column_values[where]
+        table[f"reason_{rank + 1}"] = names[picked]
+        table[f"reason_{rank + 1}_value"] = shown
+        table[f"reason_{rank + 1}_contribution"] = contributions[rows, picked]
+    return table
+
+
+def _text(values: Sequence[Any]) -> npt.NDArray[Any]:
+    """Values as text (missing as empty), one per row."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = ["" if plain(v) is None else str(plain(v)) for v in values]
+    return out

@@ -60,9 +60,7 @@ def test_explain_out_of_range_is_refused_naming_the_parameter(client: TestClient
 
 
 def test_a_record_breaking_the_contract_is_refused_with_explain_on(client: TestClient) -> None:
-    response = client.post(
-        "/predict?explain=2", json={"records": [record(1, monthly_fee="cheap")]}
-    )
+    response = client.post("/predict?explain=2", json={"records": [record(1, monthly_fee="cheap")]})
     assert response.status_code == 422
     assert "monthly_fee" in response.json()["detail"][0]["loc"]
 
