@@ -147,14 +147,12 @@ def score_file(
                 proba, reasons = _explained(explainer, valid, explain)
             totals["scoring"] += time.perf_counter() - scoring
             decisions = proba >= model.threshold
-            table = pd.DataFrame(
-                {
-                    spec.data.id: valid[spec.data.id].to_numpy(),
-                    "churn_probability": proba,
-                    "will_churn": decisions,
-                    **reasons,
-                }
-            )
+            columns: dict[str, Any] = {
+                spec.data.id: valid[spec.data.id].to_numpy(),
+                "churn_probability": proba,
+                "will_churn": decisions,
+            }
+            table = pd.DataFrame({**columns, **reasons})
             if out_format == "csv":
                 handle.write(table.to_csv(index=False, header=totals["rows"] == 0).encode())
             else:
