@@ -147,7 +147,7 @@ def score_file(
                 proba, reasons = _explained(explainer, valid, explain)
             totals["scoring"] += time.perf_counter() - scoring
             decisions = proba >= model.threshold
-            columns: dict[str, Any] = {
+            columns: dict[Any, Any] = {
                 spec.data.id: valid[spec.data.id].to_numpy(),
                 "churn_probability": proba,
                 "will_churn": decisions,
