@@ -84,11 +84,11 @@ def model_explainer(estimator: Any) -> Explain:
         )
     if isinstance(estimator, HistGradientBoostingClassifier):
         try:
-            hist, baseline = hist_booster(estimator)
+            hist = hist_booster(estimator)
         except ValueError as exc:
             raise Unexplainable(str(exc)) from None
         return lambda X: booster_attribution(
-            hist, X, estimator.decision_function(X), baseline, "log_odds"
+            hist.booster, hist.ranks(X), estimator.decision_function(X), hist.baseline, "log_odds"
         )
     if isinstance(estimator, DummyClassifier):
         return _constant(estimator)

@@ -8,8 +8,8 @@ once, at load time; XGBoost then explains it exactly as it explains its own mode
 - a split keeps its feature and its missing-value direction; scikit-learn sends ``x <= t``
   left, XGBoost ``x < s``. For forests (which compare float32 inputs) ``s`` is the float32
   just above the largest float32 not above ``t``, so every input goes the same way. Histogram
-  gradient boosting compares float64 inputs: an input within float32 rounding of a threshold
-  may go the other way (never seen on the data here; the additivity tests would show it);
+  gradient boosting compares float64 inputs, so its inputs are first replaced by their rank
+  among the model's thresholds (:class:`HistTrees`), which float32 holds exactly;
 - a node's cover is its training sample weight (``weighted_n_node_samples``; ``count`` for
   histogram gradient boosting), the weights path-dependent TreeSHAP averages over, as in
   ``shap.TreeExplainer(feature_perturbation="tree_path_dependent")``;
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -164,31 +165,69 @@ def forest_booster(forest: Any) -> xgb.Booster:
     return _booster(trees, forest.n_features_in_)
 
 
-def hist_booster(model: Any) -> tuple[xgb.Booster, float]:
-    """A fitted binary ``HistGradientBoostingClassifier`` (no categorical splits) as a booster,
-    and its baseline log-odds."""
-    trees = []
+@dataclass(frozen=True)
+class HistTrees:
+    """A histogram gradient boosting model as an XGBoost booster over threshold ranks.
+
+    The model compares float64 inputs with float64 thresholds; float32 (XGBoost's inputs)
+    cannot keep every such comparison. So each input is replaced by its rank among the
+    thresholds of its feature (how many are below it, exact in float32; missing stays
+    missing) and the split on the i-th threshold becomes ``rank < i + 0.5``: every row takes
+    exactly the model's own path.
+    """
+
+    booster: xgb.Booster
+    baseline: float
+    thresholds: tuple[np.ndarray, ...]
+
+    def ranks(self, X: Matrix) -> np.ndarray:
+        """Each input's rank among its feature's thresholds (nan stays nan), as float32."""
+        out = np.zeros(X.shape, dtype=np.float32)
+        for feature, edges in enumerate(self.thresholds):
+            column = X[:, feature]
+            out[:, feature] = np.searchsorted(edges, column, side="left")
+            out[np.isnan(column), feature] = np.nan
+        return out
+
+
+def hist_booster(model: Any) -> HistTrees:
+    """A fitted binary ``HistGradientBoostingClassifier`` (no categorical splits) as a booster."""
     predictors, baseline = hist_gradient_boosting_trees(model)
-    for index, predictor in enumerate(predictors):
-        nodes = predictor.nodes
-        if np.any(nodes["is_categorical"]):
-            raise ValueError("histogram gradient boosting with categorical splits")
+    nodes_of = [predictor.nodes for predictor in predictors]
+    if any(np.any(nodes["is_categorical"]) for nodes in nodes_of):
+        raise ValueError("histogram gradient boosting with categorical splits")
+    n_features = model.n_features_in_
+    thresholds = []
+    for feature in range(n_features):
+        found = [
+            nodes["num_threshold"][(nodes["is_leaf"] == 0) & (nodes["feature_idx"] == feature)]
+            for nodes in nodes_of
+        ]
+        thresholds.append(np.unique(np.concatenate(found)) if found else np.empty(0))
+    trees = []
+    for index, nodes in enumerate(nodes_of):
         leaf = nodes["is_leaf"].astype(bool)
-        threshold = nodes["num_threshold"].astype(np.float64)
-        condition = np.where(leaf, nodes["value"], _below_or_equal(threshold))
+        feature = nodes["feature_idx"].astype(np.int64)
+        rank = np.array(
+            [
+                np.searchsorted(thresholds[f], t) if not is_leaf else 0
+                for f, t, is_leaf in zip(feature, nodes["num_threshold"], leaf, strict=True)
+            ],
+            dtype=np.float64,
+        )
         trees.append(
             _tree_json(
                 index,
                 np.where(leaf, -1, nodes["left"].astype(np.int64)),
                 np.where(leaf, -1, nodes["right"].astype(np.int64)),
-                nodes["feature_idx"].astype(np.int64),
-                condition,
+                feature,
+                np.where(leaf, nodes["value"], rank + 0.5),
                 nodes["missing_go_to_left"].astype(bool),
                 nodes["count"].astype(np.float64),
-                model.n_features_in_,
+                n_features,
             )
         )
-    return _booster(trees, model.n_features_in_), baseline
+    return HistTrees(_booster(trees, n_features), baseline, tuple(thresholds))
 
 
 def booster_attribution(
