@@ -78,7 +78,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Spec, pd.DataFr
     "name", [m["name"] for m in MODELS] + ["calibrated_xgb", "isotonic_forest"]
 )
 def test_contributions_add_up_to_the_models_own_output(synthetic, name: str) -> None:
-    spec, frame, pipelines = synthetic
+    spec, _, pipelines = synthetic
     pipeline = pipelines[name]
     rows = subscriptions_frame(120, seed=11)[spec.feature_columns]
     explainer = PipelineExplainer(pipeline)
@@ -105,7 +105,9 @@ def test_telco_candidates_add_up_on_the_telco_spec() -> None:
     for name, pipeline in pipelines.items():
         explanation, values = PipelineExplainer(pipeline).explain_frame(rows)
         expected = own_output(pipeline, rows, explanation.scale)
-        np.testing.assert_allclose(explanation.output, expected, rtol=0, atol=TOLERANCE)
+        np.testing.assert_allclose(
+            explanation.output, expected, rtol=0, atol=TOLERANCE, err_msg=name
+        )
         assert "Contract" in explanation.columns and "tenure_band" in explanation.columns
         assert not any(column.startswith("Contract_") for column in explanation.columns)
         assert set(values["Contract"]) <= {"Month-to-month", "One year", "Two year"}
