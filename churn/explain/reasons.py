@@ -71,13 +71,13 @@ def row_reasons(
         for column in picks:
             share = float(contributions[row, column])
             reasons.append(
-                Reason(columns[column], plain(values[column][row]), share, direction(share))
+                Reason(columns[column], json_value(values[column][row]), share, direction(share))
             )
         out.append(reasons)
     return out
 
 
-def plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A JSON-ready value: numpy scalars as Python ones, nan as None."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -129,5 +129,5 @@ def reason_table(
 def _text(values: Sequence[Any]) -> npt.NDArray[Any]:
     """Values as text (missing as empty), one per row."""
     out = np.empty(len(values), dtype=object)
-    out[:] = ["" if plain(v) is None else str(plain(v)) for v in values]
+    out[:] = ["" if json_value(v) is None else str(json_value(v)) for v in values]
     return out
