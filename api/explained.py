@@ -12,7 +12,7 @@ from typing import Any, Final
 from fastapi.exceptions import RequestValidationError
 
 from churn.explain import MAX_REASONS
-from churn.serving import Columns, ServingModel, single_openmp_thread
+from churn.serving import Columns, FloatArray, ServingModel, single_openmp_thread
 
 EXPLAIN_HELP: Final = (
     f"Add each customer's top K reasons (0-{MAX_REASONS}; 0, the default, adds none): the spec "
@@ -23,8 +23,13 @@ EXPLAIN_HELP: Final = (
 )
 
 
-def reasons(model: ServingModel, columns: Columns, n: int, k: int) -> dict[str, Any]:
-    """The explanation fields of an answer: the scale, and per record base and reasons.
+def explained(
+    model: ServingModel, columns: Columns, n: int, k: int
+) -> tuple[FloatArray, dict[str, Any]]:
+    """P(churn) and the explanation fields of an answer: the scale, per record base and reasons.
+
+    The records are encoded once; the probabilities are the final estimator's on them, the
+    numbers :meth:`~churn.serving.FastScorer.predict_proba` gives.
 
     Raises:
         RequestValidationError: The champion has no exact explanation (names ``explain``).
@@ -42,10 +47,11 @@ def reasons(model: ServingModel, columns: Columns, n: int, k: int) -> dict[str, 
             ]
         )
     X, values = model.scorer.encoded(columns, n)
+    proba = model.scorer.predict_encoded(X)
     with single_openmp_thread():
         explanation = model.explainer.explain_encoded(X)
     rows = explanation.reasons(values, k)
-    return {
+    return proba, {
         "scale": explanation.scale,
         "base": explanation.base.tolist(),
         "reasons": [[reason.as_dict() for reason in row] for row in rows],

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import ModelDep, StateDep
-from api.explained import EXPLAIN_HELP, reasons
+from api.explained import EXPLAIN_HELP, explained
 from api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
 from api.schemas import ErrorDetail, PredictResponse, ValidationErrors
 from api.state import AppState
@@ -156,14 +156,13 @@ def score(state: AppState, model: ServingModel, body: bytes, explain: int = 0) -
     """Parse, validate and score one body with ``model`` (the one the request started with);
     with ``explain``, add each record's top ``explain`` reasons."""
     ids, columns = parse_body(state.records, body)
-    proba = _scored(model, columns, len(ids))
     if not explain:
-        return answer(state, model, ids, proba)
+        return answer(state, model, ids, _scored(model, columns, len(ids)))
     try:
-        explained = reasons(model, columns, len(ids), explain)
+        proba, why = explained(model, columns, len(ids), explain)
     except ValueError as exc:
         raise _refused(exc) from None
-    return answer(state, model, ids, proba, explained)
+    return answer(state, model, ids, proba, why)
 
 
 def _scored(model: ServingModel, columns: Columns, n: int) -> FloatArray:

@@ -272,6 +272,13 @@ class FastScorer:
         values = {str(name): derived[name].tolist() for name in derived.columns}
         return np.asarray(self.pipeline[:-1].transform(frame)), values
 
+    def predict_encoded(self, encoded: np.ndarray) -> FloatArray:
+        """P(churn) of rows given as :meth:`encoded` returns them: the final estimator's
+        ``predict_proba`` on them, which is what :meth:`predict_proba` computes."""
+        with single_openmp_thread():
+            proba = self.pipeline.steps[-1][1].predict_proba(encoded)
+        return np.asarray(proba[:, 1], dtype=np.float64)
+
     def predict_proba_frame(self, frame: pd.DataFrame) -> FloatArray:
         """The pipeline on a DataFrame: the reference the fast path must equal."""
         with single_openmp_thread():

@@ -13,7 +13,7 @@ import pytest
 from factories import subscriptions_frame, subscriptions_spec
 from fastapi.exceptions import RequestValidationError
 
-from api.explained import reasons
+from api.explained import explained
 from churn.contract.dataset import target_vector
 from churn.explain import PipelineExplainer, global_importance, reason_table
 from churn.serving import FastScorer
@@ -99,7 +99,7 @@ def test_explain_on_a_champion_without_an_explanation_names_the_parameter(plante
     scorer = FastScorer(pipelines["logreg"], {c: spec.columns[c] for c in spec.feature_columns})
     model = ServingModel("r1", scorer, 0.5, {}, explain_off="hard voting (a majority ...)")
     with pytest.raises(RequestValidationError) as raised:
-        reasons(model, {}, 0, 3)
+        explained(model, {}, 0, 3)
     (error,) = raised.value.errors()
     assert error["loc"] == ("query", "explain") and "hard voting" in error["msg"]
     assert dataclasses.replace(model, explain_off=None).explainer is None
