@@ -97,6 +97,7 @@ def test_contributions_add_up_to_the_models_own_output(synthetic, name: str) -> 
         assert np.abs(explanation.contributions).sum() > 0
 
 
+@pytest.mark.slow  # trains the Telco spec's candidates (600 boosting rounds, 100 deep trees)
 def test_telco_candidates_add_up_on_the_telco_spec() -> None:
     spec = load_spec(ROOT / "spec" / "telco.yaml")
     frame = load_dataset(spec).sample(1500, random_state=0)
