@@ -171,6 +171,15 @@ class RunDetail(RunSummary):
     plots: list[str] = Field(description="Names for GET /runs/{run_id}/plots/{name}.")
 
 
+class ReasonOut(Out):
+    """One column's share in one customer's score (``explain=K``)."""
+
+    column: str = Field(description="The spec column (or derived column) it is about.")
+    value: Any = Field(description="The customer's value of that column.")
+    contribution: float = Field(description="Its share of the output (explanation_scale).")
+    direction: Literal["raises", "lowers", "none"] = Field(description="On the churn risk.")
+
+
 class Prediction(Out):
     """One customer's score."""
 
@@ -178,6 +187,12 @@ class Prediction(Out):
     churn_probability: float = Field(ge=0, le=1, description="P(churn) from the champion.")
     will_churn: bool = Field(description="churn_probability >= the champion's threshold.")
     model_version: str = Field(description="The champion's run id.")
+    base_value: float | None = Field(
+        default=None, description="explain only: the output the contributions start from."
+    )
+    reasons: list[ReasonOut] | None = Field(
+        default=None, description="explain only: the top K reasons, largest first."
+    )
 
 
 class PredictResponse(Out):
@@ -186,4 +201,7 @@ class PredictResponse(Out):
     model_version: str = Field(description="The champion's run id.")
     model: str | None = Field(default=None, description="Its candidate name.")
     threshold: float = Field(description="The decision threshold used.")
+    explanation_scale: Literal["log_odds", "probability"] | None = Field(
+        default=None, description="explain only: what base_value + contributions add up to."
+    )
     predictions: list[Prediction]

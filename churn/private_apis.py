@@ -13,6 +13,9 @@ equivalent in the versions churn supports.
 * pytest resolves a test's fixtures only when the test is set up; ``churn check`` names a gate
   test asking for a fixture nobody provides at collection time, through the session's fixture
   manager (``session._fixturemanager.getfixturedefs``), so nothing of the test runs.
+* A fitted ``HistGradientBoostingClassifier`` keeps its trees (``_predictors``) and its
+  starting log-odds (``_baseline_prediction``) only as private attributes; the exact
+  explanations of :mod:`churn.explain.trees` read both.
 
 ``tests/test_private_apis.py`` checks that each still exists and behaves as used here in the
 installed versions, so an incompatible release fails there, by name, rather than somewhere in a
@@ -24,6 +27,7 @@ from __future__ import annotations
 from numbers import Integral
 from typing import Any
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 
 
@@ -79,3 +83,16 @@ def unknown_fixtures(item: Any) -> list[str]:
         for name in item.fixturenames
         if name != "request" and not manager.getfixturedefs(name, item)
     ]
+
+
+def hist_gradient_boosting_trees(model: Any) -> tuple[list[Any], float]:
+    """A fitted binary ``HistGradientBoostingClassifier``'s tree predictors and its baseline.
+
+    Returns:
+        One ``TreePredictor`` per boosting iteration (its ``nodes`` structured array holds
+        ``value``, ``count``, ``feature_idx``, ``num_threshold``, ``missing_go_to_left``,
+        ``left``, ``right``, ``is_leaf``, ``is_categorical``), and the raw baseline log-odds.
+    """
+    predictors = [trees[0] for trees in model._predictors]
+    baseline = float(np.asarray(model._baseline_prediction, dtype=np.float64).ravel()[0])
+    return predictors, baseline

@@ -16,3 +16,7 @@ chunks (0.43 GB with the default 100,000); 10**9 was a MemoryError."""
 MAX_SYNTH_ROWS: Final = 100_000_000
 """Rows ``churn synth`` writes: 20 times the scale benchmark's largest size; at the measured
 ~50,000 rows/s that is about 35 minutes and 2.6 GB of Parquet (more as CSV)."""
+
+MAX_EXPLAIN: Final = 20
+"""Reasons per row ``churn score --explain`` adds: ``churn.explain.MAX_REASONS`` (a test checks
+that the two agree), repeated here so the option's bound loads nothing."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.bounds import MAX_CHUNK_ROWS
+from cli.bounds import MAX_CHUNK_ROWS, MAX_EXPLAIN
 from cli.options import AsOfOpt
 
 if TYPE_CHECKING:
@@ -60,6 +60,16 @@ def score(
             help="Rows read, checked and scored at once.",
         ),
     ] = 50_000,
+    explain: Annotated[
+        int,
+        typer.Option(
+            "--explain",
+            min=0,
+            max=MAX_EXPLAIN,
+            help="Add each row's top K reasons: reason_<i>, reason_<i>_value, "
+            "reason_<i>_contribution, and explanation_base (0: none).",
+        ),
+    ] = 0,
 ) -> None:
     """Write id, churn_probability and will_churn (at the served threshold) for every row.
 
@@ -82,6 +92,10 @@ def score(
     model = scoring_model(Registry(resolve_home(home)), run)
     location = as_location(source) if source is not None else None
     if table is not None:
+        if explain:
+            raise typer.BadParameter(
+                "reasons are written to a file (-o), not yet to a table", param_hint="--explain"
+            )
         from churn.serving.score_rows import score_to_table
         from churn.sources.as_of import as_of_date
 
@@ -100,6 +114,7 @@ def score(
         output,
         chunk_rows=chunk_rows,
         also_read=[("spec", spec_file)],
+        explain=explain,
     )
     typer.echo(summary_file.to_text())
 

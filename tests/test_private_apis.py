@@ -138,3 +138,20 @@ def test_prefects_server_app_still_takes_ephemeral_and_final() -> None:
 
     parameters = inspect.signature(create_app).parameters
     assert {"ephemeral", "final"} <= set(parameters)
+
+
+def test_hist_gradient_boosting_still_keeps_its_trees_and_baseline() -> None:
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from churn.private_apis import hist_gradient_boosting_trees
+
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    y = (X[:, 0] > 19).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=3, min_samples_leaf=2).fit(X, y)
+    predictors, baseline = hist_gradient_boosting_trees(model)
+    assert len(predictors) == model.n_iter_
+    fields = {"value", "count", "feature_idx", "num_threshold", "missing_go_to_left", "is_leaf"}
+    assert fields <= set(predictors[0].nodes.dtype.names)
+    rate = y.mean()
+    assert baseline == pytest.approx(np.log(rate / (1 - rate)))

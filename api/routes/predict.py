@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import numpy as np
 import pydantic_core
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import ModelDep, StateDep
+from api.explained import EXPLAIN_HELP, explained
 from api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
 from api.schemas import ErrorDetail, PredictResponse, ValidationErrors
 from api.state import AppState
+from churn.explain import MAX_REASONS
 from churn.serving import Columns, FloatArray, ServingModel
 
 INLINE_BYTES: Final = 16384
@@ -34,8 +36,45 @@ zeros; `error`: 422).
 
 **Errors.** 413: more records than `CHURN_MAX_BATCH` (checked before any record is validated)
 or a body over the size limit. 422: wrong type, missing or unknown field, value out of range
-(every problem is listed with its record index and field, first 20). 503: no champion loaded.
+(every problem is listed with its record index and field, first 20); `explain` out of range or
+asked of a champion without an exact explanation. 503: no champion loaded.
+
+**Reasons.** `?explain=K` adds to each prediction its `base_value` and its top K `reasons`
+(column, value, contribution, direction), ranked by absolute contribution; see the README's
+"Why this customer" section for what the contributions add up to per model type.
 """
+
+EXPLAINED_EXAMPLE: Final = {
+    "model_version": "20261206T101500Z-3f2a",
+    "model": "xgb",
+    "threshold": 0.31,
+    "explanation_scale": "log_odds",
+    "predictions": [
+        {
+            "id": "7590-VHVEG",
+            "churn_probability": 0.62,
+            "will_churn": True,
+            "model_version": "20261206T101500Z-3f2a",
+            "base_value": -1.21,
+            "reasons": [
+                {
+                    "column": "Contract",
+                    "value": "Month-to-month",
+                    "contribution": 0.71,
+                    "direction": "raises",
+                },
+                {"column": "tenure", "value": 1, "contribution": 0.66, "direction": "raises"},
+                {
+                    "column": "InternetService",
+                    "value": "DSL",
+                    "contribution": -0.3,
+                    "direction": "lowers",
+                },
+            ],
+        }
+    ],
+}
+"""The OpenAPI example of an answer with ``explain=3``."""
 
 
 def build_router(schema: RecordSchema) -> APIRouter:
@@ -48,6 +87,7 @@ def build_router(schema: RecordSchema) -> APIRouter:
         summary="Churn probability and decision for each customer",
         description=DESCRIPTION,
         responses={
+            200: {"content": {"application/json": {"example": EXPLAINED_EXAMPLE}}},
             413: {"model": ErrorDetail, "description": "Too many records or too large a body."},
             415: {"model": ErrorDetail, "description": "The body is not application/json."},
             422: {"model": ValidationErrors, "description": "The body breaks the schema."},
@@ -64,8 +104,18 @@ def build_router(schema: RecordSchema) -> APIRouter:
             }
         },
     )
-    async def predict(request: Request, state: StateDep, model: ModelDep) -> Response:
+    async def predict(
+        request: Request,
+        state: StateDep,
+        model: ModelDep,
+        explain: Annotated[int, Query(ge=0, le=MAX_REASONS, description=EXPLAIN_HELP)] = 0,
+    ) -> Response:
         """Validate the records against the spec, score them, answer in request order."""
+        if explain:
+            body = await read_body(request, state.settings.body_limit)
+            if len(body) <= INLINE_BYTES:
+                return score(state, model, body, explain)
+            return await run_in_threadpool(score, state, model, body, explain)
         batcher = state.batcher
         if batcher is None:
             body = await read_body(request, state.settings.body_limit)
@@ -102,10 +152,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def score(state: AppState, model: ServingModel, body: bytes) -> Response:
-    """Parse, validate and score one body with ``model`` (the one the request started with)."""
+def score(state: AppState, model: ServingModel, body: bytes, explain: int = 0) -> Response:
+    """Parse, validate and score one body with ``model`` (the one the request started with);
+    with ``explain``, add each record's top ``explain`` reasons."""
     ids, columns = parse_body(state.records, body)
-    return answer(state, model, ids, _scored(model, columns, len(ids)))
+    if not explain:
+        return answer(state, model, ids, _scored(model, columns, len(ids)))
+    try:
+        proba, why = explained(model, columns, len(ids), explain)
+    except ValueError as exc:
+        raise _refused(exc) from None
+    return answer(state, model, ids, proba, why)
 
 
 def _scored(model: ServingModel, columns: Columns, n: int) -> FloatArray:
@@ -128,8 +185,15 @@ def _refused(exc: ValueError) -> RequestValidationError:
     )
 
 
-def answer(state: AppState, model: ServingModel, ids: list[str], proba: FloatArray) -> Response:
-    """The JSON answer: each id with its probability and decision at the served threshold."""
+def answer(
+    state: AppState,
+    model: ServingModel,
+    ids: list[str],
+    proba: FloatArray,
+    explained: dict[str, Any] | None = None,
+) -> Response:
+    """The JSON answer: each id with its probability and decision at the served threshold
+    (and, when ``explained``, its base value and reasons)."""
     decisions = proba >= model.threshold
     state.metrics.predicted(int(np.count_nonzero(decisions)), len(ids))
     version = model.version
@@ -142,6 +206,13 @@ def answer(state: AppState, model: ServingModel, ids: list[str], proba: FloatArr
             for i, p, d in zip(ids, proba.tolist(), decisions.tolist(), strict=True)
         ],
     }
+    if explained is not None:
+        payload["explanation_scale"] = explained["scale"]
+        for record, base, why in zip(
+            payload["predictions"], explained["base"], explained["reasons"], strict=True
+        ):
+            record["base_value"] = base
+            record["reasons"] = why
     return Response(pydantic_core.to_json(payload), media_type="application/json")
 
 

@@ -1,7 +1,7 @@
 """``report.html``: one self-contained page per run (inline CSS, images as data URIs).
 
 The page needs no server, no network and no JavaScript. Sections, in order: ``status``,
-``gates``, ``data``, ``metrics``, ``plots``, ``at-risk``, ``spec``, ``manifest``.
+``gates``, ``data``, ``metrics``, ``plots``, ``at-risk``, ``reasons``, ``spec``, ``manifest``.
 Everything that comes from the data, the spec or the manifest is HTML-escaped.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import struct
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any, NotRequired, TypedDict, Unpack
 
 import pandas as pd
 from markupsafe import Markup
@@ -20,6 +20,7 @@ from churn.registry.record import RunManifest
 from churn.report.choices import choices_section
 from churn.report.figures import PlotSet
 from churn.report.gate_tests import gate_tests_section
+from churn.report.reasons import RunReasons, reason_text, reasons_section
 from churn.report.sections import (
     at_risk_section,
     badge_color,
@@ -42,6 +43,7 @@ SECTION_IDS = (
     "choices",
     "plots",
     "at-risk",
+    "reasons",
     "spec",
     "manifest",
 )
@@ -78,6 +80,7 @@ class ReportInputs(TypedDict):
     eda: PlotSet
     evaluation: PlotSet
     top_at_risk: int
+    reasons: NotRequired[RunReasons | None]
 
 
 def write_report(run_dir: Path, manifest: RunManifest, **inputs: Unpack[ReportInputs]) -> Path:
@@ -94,6 +97,7 @@ def render_report(
     eda: PlotSet,
     evaluation: PlotSet,
     top_at_risk: int,
+    reasons: RunReasons | None = None,
 ) -> str:
     """The whole report page as one string, from the run's typed record."""
     rows = manifest.data.rows if manifest.data else None
@@ -111,7 +115,8 @@ def render_report(
         metrics_section(manifest),
         choices_section(manifest),
         plots_section(eda, evaluation, rows=rows),
-        at_risk_section(predictions, top_at_risk),
+        at_risk_section(predictions, top_at_risk, _reason_texts(reasons)),
+        reasons_section(reasons),
         text_section("spec", "Spec", spec_text, "The spec this run was trained from."),
         text_section("manifest", "Manifest", manifest_text(manifest), "run.json of this run."),
     ]
@@ -126,6 +131,12 @@ def render_report(
             sections=sections,
         )
     )
+
+
+def _reason_texts(reasons: RunReasons | None) -> dict[Any, str] | None:
+    if reasons is None or not reasons.by_id:
+        return None
+    return {key: reason_text(why) for key, why in reasons.by_id.items()}
 
 
 def plots_section(eda: PlotSet, evaluation: PlotSet, *, rows: Any) -> Markup:

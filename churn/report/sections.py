@@ -8,6 +8,7 @@ no candidates, gates or decision; every section says so instead of failing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -180,8 +181,11 @@ def _metric_cell(entry: CandidateRecord, metric: str) -> dict[str, str | None]:
     return {"holdout": holdout, "cv": cv}
 
 
-def at_risk_section(predictions: pd.DataFrame, top: int) -> Markup:
-    """The ``top`` riskiest customers: rank, id, probability, decile, decision."""
+def at_risk_section(
+    predictions: pd.DataFrame, top: int, reasons: Mapping[Any, str] | None = None
+) -> Markup:
+    """The ``top`` riskiest customers: rank, id, probability, decile, decision (and, given
+    ``reasons`` by id, each one's top reasons as text)."""
     shown = (
         predictions.sort_values("rank", kind="stable").head(top)
         if "rank" in predictions
@@ -197,6 +201,10 @@ def at_risk_section(predictions: pd.DataFrame, top: int) -> Markup:
         for record in shown.to_dict(orient="records")
     ]
     headers = [name.replace("_", " ") for name in columns]
+    if reasons:
+        headers.append("top reasons")
+        for row, key in zip(rows, shown["id"].tolist(), strict=True):
+            row.append(reasons.get(key, "—"))
     return render_template("at_risk.html.j2", headers=headers, rows=rows, total=len(predictions))
 
 

@@ -18,6 +18,7 @@ from churn.training.evaluate import CandidateResult, Split
 
 if TYPE_CHECKING:
     from churn.report import PlotSet
+    from churn.report.reasons import RunReasons
 
 log = logging.getLogger("churn.run")
 
@@ -85,6 +86,7 @@ def write_report(
         _log_plots("evaluation", evaluation)
         predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
         ctx.registry.write_text(ctx.run_dir / "predictions.csv", predictions.to_csv(index=False))
+        reasons = _reasons(ctx, results[winner], data, predictions, frame)
         path = report.write_report(
             ctx.run_dir,
             manifest,
@@ -93,10 +95,28 @@ def write_report(
             eda=eda,
             evaluation=evaluation,
             top_at_risk=ctx.spec.output.top_at_risk,
+            reasons=reasons,
         )
         log.info("report: %s", path)
     except Exception as exc:
         log.exception("report failed: %s", exc)
+
+
+def _reasons(
+    ctx: RunContext,
+    result: CandidateResult,
+    data: Split,
+    predictions: pd.DataFrame,
+    frame: pd.DataFrame,
+) -> RunReasons | None:
+    """The report's reasons; a failure is logged and leaves them out."""
+    from churn.report.reasons import explain_run
+
+    try:
+        return explain_run(ctx.spec, result, data, predictions, ctx.spec.output.top_at_risk, frame)
+    except Exception as exc:
+        log.exception("report reasons failed: %s", exc)
+        return None
 
 
 def _log_plots(kind: str, plots: PlotSet) -> None:

@@ -120,6 +120,11 @@ class _Plan:
 
     def run(self, columns: Columns, n: int) -> FloatArray:
         """P(churn) of ``n`` records given as columns."""
+        proba = self.estimator.predict_proba(self.encode(columns, n)[0])
+        return np.asarray(proba[:, 1], dtype=np.float64)
+
+    def encode(self, columns: Columns, n: int) -> tuple[np.ndarray, dict[str, Values]]:
+        """The estimator's input for ``n`` records, and every input and derived column."""
         # Text stays a list of Python values until a group needs an array of it.
         arrays: dict[str, Values] = {
             name: columns[name] if kind == "object" else to_array(columns[name], kind)
@@ -131,8 +136,7 @@ class _Plan:
             else:
                 arrays[name] = compute(*(np.asarray(arrays[c], dtype=np.float64) for c in reads))
         blocks = [group.run(arrays, n) for group in self.groups]
-        proba = self.estimator.predict_proba(np.hstack(blocks))
-        return np.asarray(proba[:, 1], dtype=np.float64)
+        return np.hstack(blocks), arrays
 
 
 def _compile(pipeline: Pipeline, specs: Mapping[str, ColumnSpec]) -> _Plan:
@@ -252,6 +256,28 @@ class FastScorer:
             return self.predict_proba_frame(records_frame(columns, self._specs))
         with single_openmp_thread():
             return self._plan.run(columns, n)
+
+    def encoded(self, columns: Columns, n: int) -> tuple[np.ndarray, Mapping[str, Values]]:
+        """The final estimator's input for ``n`` records (what ``predict_proba`` feeds it), and
+        every input and derived column's values by name (for explanations).
+
+        Raises:
+            ValueError: The model refuses the values, as in :meth:`predict_proba`.
+        """
+        if self._plan is not None:
+            return self._plan.encode(columns, n)
+        frame = records_frame(columns, self._specs)
+        first = self.pipeline.steps[0][1]
+        derived = first.transform(frame) if isinstance(first, DerivedFeatures) else frame
+        values = {str(name): derived[name].tolist() for name in derived.columns}
+        return np.asarray(self.pipeline[:-1].transform(frame)), values
+
+    def predict_encoded(self, encoded: np.ndarray) -> FloatArray:
+        """P(churn) of rows given as :meth:`encoded` returns them: the final estimator's
+        ``predict_proba`` on them, which is what :meth:`predict_proba` computes."""
+        with single_openmp_thread():
+            proba = self.pipeline.steps[-1][1].predict_proba(encoded)
+        return np.asarray(proba[:, 1], dtype=np.float64)
 
     def predict_proba_frame(self, frame: pd.DataFrame) -> FloatArray:
         """The pipeline on a DataFrame: the reference the fast path must equal."""

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sklearn.pipeline import Pipeline
 
 from churn.errors import RegistryError, SpecError
+from churn.explain import PipelineExplainer, Unexplainable
 from churn.registry import Registry
 from churn.registry.pointer import ChampionPointer
 from churn.serving.fast_inputs import (
@@ -46,6 +47,10 @@ class ServingModel:
     """champion.json as loaded."""
     candidate: str | None = None
     model_type: str | None = None
+    explainer: PipelineExplainer | None = None
+    """Exact per-column reasons (None when the model has none: see ``explain_off``)."""
+    explain_off: str | None = None
+    """Why the model cannot be explained (None when it can)."""
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -90,6 +95,7 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
     if scorer.reason:
         log.warning("champion %s is scored through the pipeline: %s", run_id, scorer.reason)
     candidate, model_type = _candidate(registry, run_id)
+    explainer, explain_off = _explainer(scorer.pipeline)
     return ServingModel(
         run_id=run_id,
         scorer=scorer,
@@ -97,7 +103,17 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
         pointer=pointer,
         candidate=candidate,
         model_type=model_type,
+        explainer=explainer,
+        explain_off=explain_off,
     )
+
+
+def _explainer(pipeline: Pipeline) -> tuple[PipelineExplainer | None, str | None]:
+    """The pipeline's explainer, or None and the reason it has none."""
+    try:
+        return PipelineExplainer(pipeline), None
+    except Unexplainable as exc:
+        return None, str(exc)
 
 
 def _kind_changes(

@@ -27,12 +27,14 @@ import pyarrow.parquet as pq
 from churn.contract import CSV_FIRST_LINE, validate
 from churn.contract.reading import SUFFIXES, text_csv_options
 from churn.errors import DataContractError, RegistryError
+from churn.explain import PipelineExplainer, Unexplainable, reason_table
 from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
 from churn.serving.threads import serve_single_threaded
 from churn.sources.urls import DataLocation, data_location, fetched, is_url, shown, suffix_of
 from churn.spec import Spec
+from churn.training.features import DerivedFeatures
 
 CHUNK_ROWS = 50_000
 MAX_FAILURES = 20
@@ -101,11 +103,14 @@ def score_file(
     *,
     chunk_rows: int = CHUNK_ROWS,
     also_read: Inputs = (),
+    explain: int = 0,
 ) -> ScoreSummary:
     """Validate and score ``source`` chunk by chunk into ``output``; see the module docstring.
 
     Args:
         also_read: Other files the caller read (the spec file), which ``output`` must not be.
+        explain: Add each row's top ``explain`` reasons (:func:`churn.explain.reason_table`
+            columns) and ``explanation_base``; 0 adds none.
 
     Raises:
         DataContractError: The file is unreadable or a chunk breaks the contract (the message
@@ -121,6 +126,7 @@ def score_file(
         output, [(role, Path(path)) for role, path in read if not is_url(path)] + [*also_read]
     )
     totals = {"rows": 0, "churn": 0, "scoring": 0.0}
+    explainer = _explainer(model) if explain else None
     failures: list[str] = []
 
     def write(handle: IO[bytes]) -> None:
@@ -137,16 +143,19 @@ def score_file(
             if failures:
                 continue
             scoring = time.perf_counter()
-            proba = np.asarray(model.pipeline.predict_proba(valid)[:, 1], dtype=np.float64)
+            if explainer is None:
+                proba = np.asarray(model.pipeline.predict_proba(valid)[:, 1], dtype=np.float64)
+                reasons: dict[str, Any] = {}
+            else:
+                proba, reasons = _explained(explainer, valid, explain)
             totals["scoring"] += time.perf_counter() - scoring
             decisions = proba >= model.threshold
-            table = pd.DataFrame(
-                {
-                    spec.data.id: valid[spec.data.id].to_numpy(),
-                    "churn_probability": proba,
-                    "will_churn": decisions,
-                }
-            )
+            columns: dict[Any, Any] = {
+                spec.data.id: valid[spec.data.id].to_numpy(),
+                "churn_probability": proba,
+                "will_churn": decisions,
+            }
+            table = pd.DataFrame({**columns, **reasons})
             if out_format == "csv":
                 handle.write(table.to_csv(index=False, header=totals["rows"] == 0).encode())
             else:
@@ -172,6 +181,33 @@ def score_file(
         seconds=time.perf_counter() - started,
         scoring_seconds=float(totals["scoring"]),
     )
+
+
+def _explainer(model: ScoringModel) -> PipelineExplainer:
+    """The model's explainer, or a RegistryError saying why it has none."""
+    try:
+        return PipelineExplainer(model.pipeline)
+    except Unexplainable as exc:
+        raise RegistryError(f"run {model.run_id}'s model cannot be explained: {exc}") from None
+
+
+def _explained(
+    explainer: PipelineExplainer, valid: pd.DataFrame, k: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """P(churn) (exactly the pipeline's) and the reason columns of one validated chunk.
+
+    The chunk is encoded once: the final estimator's ``predict_proba`` on the encoded rows is
+    what ``Pipeline.predict_proba`` computes.
+    """
+    pipeline = explainer.pipeline
+    first = pipeline.steps[0][1]
+    derived = first.transform(valid) if isinstance(first, DerivedFeatures) else valid
+    encoded = pipeline.steps[-2][1].transform(derived)
+    proba = np.asarray(pipeline.steps[-1][1].predict_proba(encoded)[:, 1], dtype=np.float64)
+    explanation = explainer.explain_encoded(np.asarray(encoded, dtype=np.float64))
+    values = [derived[name].tolist() for name in explanation.columns]
+    table = reason_table(explanation.columns, explanation.contributions, values, k)
+    return proba, {**table, "explanation_base": explanation.base}
 
 
 def _format(path: DataLocation, role: str) -> str:

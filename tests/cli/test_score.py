@@ -138,3 +138,46 @@ def test_the_score_command_module_imports_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_score_explain_adds_each_rows_top_reasons(project, tmp_path: Path, suffix: str) -> None:
+    from churn.explain import PipelineExplainer
+
+    source = _unlabelled(tmp_path)
+    plain, explained = tmp_path / f"plain{suffix}", tmp_path / f"explained{suffix}"
+    assert invoke(project, str(source), "-o", str(plain))[0] == 0
+    code, output = invoke(
+        project, str(source), "-o", str(explained), "--explain", "3", "--chunk-rows", "70"
+    )
+    assert code == 0, output
+    read = pd.read_csv if suffix == ".csv" else pd.read_parquet
+    got, before = read(explained), read(plain)
+    assert np.array_equal(got["churn_probability"], before["churn_probability"])
+    assert list(got.columns[3:]) == [
+        *(f"reason_{i}{part}" for i in (1, 2, 3) for part in ("", "_value", "_contribution")),
+        "explanation_base",
+    ]
+    registry = Registry(project["home"])
+    _, pipeline = registry.load_champion()  # type: ignore[misc]
+    frame = pd.read_csv(source).drop(columns="account_id")
+    explanation, values = PipelineExplainer(pipeline).explain_frame(frame)
+    for row in (0, 100, 249):
+        for i in (1, 2, 3):
+            column = got.loc[row, f"reason_{i}"]
+            j = explanation.columns.index(column)
+            assert got.loc[row, f"reason_{i}_contribution"] == pytest.approx(
+                explanation.contributions[row, j], abs=1e-12
+            )
+            assert str(got.loc[row, f"reason_{i}_value"]) == str(values[column][row])
+
+
+def test_score_explain_out_of_range_names_the_option(project, tmp_path: Path) -> None:
+    from churn.explain import MAX_REASONS
+    from cli.bounds import MAX_EXPLAIN
+
+    assert MAX_EXPLAIN == MAX_REASONS
+    out = tmp_path / "scores.csv"
+    code, output = invoke(project, str(_unlabelled(tmp_path)), "-o", str(out), "--explain", "21")
+    assert code == 2 and "--explain" in output
+    assert not out.exists()

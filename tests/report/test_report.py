@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import html
 import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -18,6 +19,7 @@ from factories import subscriptions_frame, subscriptions_spec
 from fresh_interpreter import GROUP
 from matplotlib import image as mpimg
 
+from churn.explain import PipelineExplainer
 from churn.registry import as_manifest
 from churn.report import (
     PREDICTION_COLUMNS,
@@ -32,6 +34,7 @@ from churn.report import (
 from churn.report import eda as eda_module
 from churn.report.model_plots import importance_repeats, importance_table
 from churn.report.predictions import risk_deciles
+from churn.report.reasons import explain_run, reason_text
 from churn.spec import Spec
 from churn.training.compile import compile_spec
 from churn.training.evaluate import (
@@ -268,6 +271,7 @@ def report(
         eda=eda,
         evaluation=evaluation,
         top_at_risk=10,
+        reasons=explain_run(run.spec, run.results[run.winner], run.split, predictions, 10),
     )
 
 
@@ -520,6 +524,31 @@ def test_report_lists_the_top_at_risk_customers(report: Path, predictions: pd.Da
     for customer in predictions["id"].head(10):
         assert f"<td>{customer}</td>" in at_risk
     assert f"<td>{predictions['id'].iloc[10]}</td>" not in at_risk
+
+
+def test_the_at_risk_list_shows_each_customers_top_three_reasons(
+    report: Path, predictions: pd.DataFrame, run: Trained
+) -> None:
+    at_risk = report.read_text().split('<section id="at-risk">')[1].split("</section>")[0]
+    assert '<th scope="col">top reasons</th>' in at_risk
+    reasons = explain_run(run.spec, run.results[run.winner], run.split, predictions, 10)
+    assert list(reasons.by_id) == predictions["id"].head(10).tolist()
+    for customer, why in reasons.by_id.items():
+        assert len(why) == 3
+        assert html.escape(reason_text(why), quote=False) in at_risk, customer
+
+
+def test_the_global_view_ranks_columns_by_mean_absolute_contribution(
+    report: Path, run: Trained, predictions: pd.DataFrame
+) -> None:
+    section = report.read_text().split('<section id="reasons">')[1].split("</section>")[0]
+    explanation, _ = PipelineExplainer(run.results[run.winner].pipeline).explain_frame(
+        run.split.X_test
+    )
+    means = np.abs(explanation.contributions).mean(axis=0)
+    order = [explanation.columns[i] for i in np.argsort(-means, kind="stable")]
+    shown = [cell.split("</td>")[0] for cell in section.split("<tr><td>")[1:]]
+    assert shown == order
 
 
 def report_page(run: Trained, folder: Path, evaluation: PlotSet) -> str:
