@@ -1,6 +1,10 @@
 """One fresh Python interpreter that imports churn as a user's process would, for the tests of
 what importing does (no orchestrator or web framework loaded, no file created, no pyplot state).
 
+The library is every module under ``churn`` except the layers above it that are installed there
+too (``churn.flows``, ``churn.api``, ``churn.cli``: :data:`import_graph.INSTALLED_AS`), which
+load Prefect, FastAPI and Typer on purpose.
+
 Starting one imports the whole ML stack (about 5 s of CPU here), so the observations are made in
 one process and each test reads its own: the import-time tests share an xdist group and a
 session-scoped fixture (``fresh_import``, in ``tests/conftest.py``).
@@ -13,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from import_graph import INSTALLED_AS
 
 TESTS = Path(__file__).resolve().parent
 GROUP = "fresh-interpreter"
@@ -32,8 +38,13 @@ import churn.report
 seen["pyplot_after_importing_report"] = "matplotlib.pyplot" in sys.modules
 import churn
 before = set(os.listdir("."))
-for module in pkgutil.walk_packages(churn.__path__, "churn."):
-    importlib.import_module(module.name)
+above = set(json.loads(sys.argv[2]))  # churn.flows, churn.api, churn.cli: the layers above
+for top in pkgutil.iter_modules(churn.__path__, "churn."):
+    if top.name in above:
+        continue
+    package = importlib.import_module(top.name)
+    for module in pkgutil.walk_packages(getattr(package, "__path__", []), top.name + "."):
+        importlib.import_module(module.name)
 seen["frameworks_after_importing_churn"] = sorted(
     name for name in ("prefect", "fastapi", "uvicorn", "typer") if name in sys.modules
 )
@@ -51,7 +62,7 @@ print(json.dumps(seen))
 def observe(cwd: Path) -> dict[str, Any]:
     """Run the probe in a new interpreter with ``cwd`` as its working folder."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(TESTS)],
+        [sys.executable, "-c", PROBE, str(TESTS), json.dumps(sorted(INSTALLED_AS.values()))],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -17,15 +17,34 @@ from pathlib import Path
 
 Graph = dict[str, set[str]]
 
+INSTALLED_AS: Mapping[str, str] = {"flows": "churn.flows", "api": "churn.api", "cli": "churn.cli"}
+"""Repository folder -> the package it is installed and imported as. ``churn/flows``,
+``churn/api`` and ``churn/cli`` are symlinks to the folders, so a wheel adds no top-level
+``flows``, ``api`` or ``cli`` to site-packages (where another project's ``api`` would collide)."""
+
+LAYERS = ("churn.flows", "churn.api", "churn.cli", "churn")
+"""A module belongs to the first of these it is in; anything else is its own top-level name."""
+
 FORBIDDEN: Mapping[str, frozenset[str]] = {
-    "churn": frozenset(
-        {"flows", "api", "cli", "prefect", "fastapi", "starlette", "uvicorn", "typer"}
-    ),
-    "flows": frozenset({"api", "cli", "fastapi", "starlette", "uvicorn"}),
-    "api": frozenset({"flows", "cli", "prefect", "typer"}),
+    "churn": frozenset(INSTALLED_AS.values())
+    | {"prefect", "fastapi", "starlette", "uvicorn", "typer"},
+    "churn.flows": frozenset({"churn.api", "churn.cli", "fastapi", "starlette", "uvicorn"}),
+    "churn.api": frozenset({"churn.flows", "churn.cli", "prefect", "typer"}),
 }
-"""Top-level package -> top-level names it may never import (the library at the bottom, the
+"""Layer -> layers and top-level names it may never import (the library at the bottom, the
 command line at the top, the flows and the API side by side)."""
+
+BARE = frozenset(INSTALLED_AS)
+"""Names no module may import in any layer: an installed churn has no top-level ``flows``,
+``api`` or ``cli``, so ``import api`` there finds another project's package or nothing."""
+
+
+def layer(module: str) -> str:
+    """The layer of a dotted module name (:data:`LAYERS`), or its top-level name outside them."""
+    for name in LAYERS:
+        if module == name or module.startswith(name + "."):
+            return name
+    return module.split(".")[0]
 
 
 @dataclass(frozen=True)
@@ -42,13 +61,16 @@ class Import:
 
 
 def modules(root: Path, packages: Iterable[str]) -> dict[str, Path]:
-    """Dotted module name -> file, for every ``.py`` file of the given top-level packages."""
+    """Dotted module name -> file, for every ``.py`` file of the given top-level folders, named
+    as installed (:data:`INSTALLED_AS`: ``api/app.py`` is ``churn.api.app``). Symlinked folders
+    are not entered (``churn/api`` is ``api/`` again)."""
     found: dict[str, Path] = {}
     for package in packages:
         for path in sorted((root / package).rglob("*.py")):
             parts = list(path.relative_to(root).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts.pop()
+            parts[0] = INSTALLED_AS.get(parts[0], parts[0])
             found[".".join(parts)] = path
     return found
 
@@ -76,11 +98,11 @@ def imports(root: Path, packages: Iterable[str]) -> list[Import]:
 
 
 def upward_imports(found: Iterable[Import]) -> list[Import]:
-    """Imports that break :data:`FORBIDDEN`."""
+    """Imports that break :data:`FORBIDDEN`, and every import of a :data:`BARE` name."""
     return [
         item
         for item in found
-        if item.target.split(".")[0] in FORBIDDEN.get(item.source.split(".")[0], frozenset())
+        if layer(item.target) in FORBIDDEN.get(layer(item.source), frozenset()) | BARE
     ]
 
 

@@ -61,11 +61,11 @@ def test_a_planted_lazy_upward_import_is_found(tmp_path: Path) -> None:
         {
             "churn/__init__.py": "",
             "churn/report/__init__.py": "from .html import page\n",
-            "churn/report/html.py": "def page():\n    from flows.train import train_flow\n",
+            "churn/report/html.py": "def page():\n    from churn.flows.train import train_flow\n",
             "flows/__init__.py": "",
             "flows/train.py": "from churn.report import page\n",
             "api/__init__.py": "",
-            "api/app.py": "import typing\nif typing.TYPE_CHECKING:\n    from cli import app\n",
+            "api/app.py": "import typing\nif typing.TYPE_CHECKING:\n    import churn.cli.app\n",
             "api/routes.py": "from . import app\nfrom .app import create\nimport churn.report\n",
             "cli/__init__.py": "",
         },
@@ -74,11 +74,47 @@ def test_a_planted_lazy_upward_import_is_found(tmp_path: Path) -> None:
     every = import_graph.imports(root, LAYERED)
     found = import_graph.upward_imports(every)
 
-    assert {i.target for i in every if i.source == "api.routes"} == {"api.app", "churn.report"}
+    assert {i.target for i in every if i.source == "churn.api.routes"} == {
+        "churn.api.app",
+        "churn.report",
+    }
     assert sorted(map(str, found)) == [
-        "api.app:3 imports cli",
-        "churn.report.html:2 imports flows.train",
+        "churn.api.app:3 imports churn.cli.app",
+        "churn.report.html:2 imports churn.flows.train",
     ]
+
+
+def test_a_planted_import_of_a_folder_by_its_bare_name_is_found(tmp_path: Path) -> None:
+    bare = "\n".join(["import flows", "from api.wsgi import create", "from cli import app", ""])
+    root = plant(
+        tmp_path,
+        {
+            "churn/__init__.py": "",
+            "churn/spec.py": "import apiary\nimport clifford.api\n",
+            "api/__init__.py": "",
+            "api/app.py": "from churn.api.routes import x\n",
+            "cli/__init__.py": "",
+            "cli/app.py": bare,  # the top layer may import any layer, but not by a bare name
+        },
+    )
+
+    found = import_graph.upward_imports(import_graph.imports(root, LAYERED))
+
+    assert sorted(map(str, found)) == [
+        "churn.cli.app:1 imports flows",
+        "churn.cli.app:2 imports api.wsgi",
+        "churn.cli.app:3 imports cli",
+    ]
+
+
+def test_the_folders_are_read_once_under_their_installed_names() -> None:
+    tree = import_graph.modules(ROOT, LAYERED)
+
+    assert tree["churn.api.app"] == ROOT / "api" / "app.py"
+    assert tree["churn.cli.app"] == ROOT / "cli" / "app.py"
+    assert tree["churn.flows.train"] == ROOT / "flows" / "train.py"
+    assert not {name for name in tree if name.split(".")[0] in import_graph.BARE}
+    assert len(set(tree.values())) == len(tree)  # churn/api, a symlink to api/, is not read again
 
 
 def test_a_planted_cycle_between_sub_packages_is_found(tmp_path: Path) -> None:
