@@ -1,5 +1,6 @@
-"""The churn HTTP API: serves the champion and the run history (``create_app`` in ``api.app``).
+"""The churn HTTP API: serves the champion and the run history (``create_app`` in
+``churn.api.app``).
 
 Nothing happens at import time: settings are read, the spec is loaded and the champion is
-unpickled only when :func:`api.app.create_app` builds an application and its lifespan starts.
+unpickled only when :func:`churn.api.app.create_app` builds an application and its lifespan starts.
 """

@@ -1,4 +1,5 @@
-"""The app factory: ``create_app(settings)``; ``uvicorn api.app:create_app --factory`` serves it.
+"""The app factory: ``create_app(settings)``; ``uvicorn churn.api.app:create_app --factory`` serves
+it.
 
 Settings are read, the spec is loaded and the routes are built when the factory runs; the
 champion is loaded by the lifespan, which also starts the background reload check.
@@ -17,15 +18,15 @@ import anyio
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api.batching import MicroBatcher
-from api.errors import install as install_edges
-from api.heap import freeze_startup_heap
-from api.metrics import ApiMetrics, MetricsMiddleware
-from api.records import RecordSchema, build_record_schema
-from api.routes import health, info, metrics, models, predict, runs
-from api.settings import Settings
-from api.state import AppState, ModelHolder
 from churn import __version__
+from churn.api.batching import MicroBatcher
+from churn.api.errors import install as install_edges
+from churn.api.heap import freeze_startup_heap
+from churn.api.metrics import ApiMetrics, MetricsMiddleware
+from churn.api.records import RecordSchema, build_record_schema
+from churn.api.routes import health, info, metrics, models, predict, runs
+from churn.api.settings import Settings
+from churn.api.state import AppState, ModelHolder
 from churn.registry import Registry, resolve_home
 from churn.serving import load_serving_model
 from churn.settings import load_settings

@@ -10,7 +10,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request, status
 
-from api.state import AppState, ModelHolder
+from churn.api.state import AppState, ModelHolder
 from churn.registry import Registry
 from churn.serving import ServingModel
 

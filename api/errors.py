@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.records import MAX_ERRORS
+from churn.api.records import MAX_ERRORS
 
 CLIENT_CLOSED_REQUEST: Final = 499
 MAX_INPUT_CHARS: Final = 200

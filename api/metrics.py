@@ -1,6 +1,6 @@
 """Prometheus metrics of one app, in their own ``CollectorRegistry``, and the ASGI middleware.
 
-Under ``churn serve --workers N`` (``PROMETHEUS_MULTIPROC_DIR`` set, see :mod:`api.workers`)
+Under ``churn serve --workers N`` (``PROMETHEUS_MULTIPROC_DIR`` set, see :mod:`churn.api.workers`)
 the values live in prometheus-client's per-process files and :func:`exposition` adds up every
 worker's: counters and histograms are summed; each gauge says how its workers' values combine.
 """

@@ -7,7 +7,7 @@ process past 1 GB), ``timeout_keep_alive`` starts only after a first answer (a c
 never sends a byte stays open for ever), nothing bounds the time a request takes to arrive, and
 ``limit_concurrency`` answers 503 to requests but still accepts and keeps idle connections
 (20,000 of them exhausted the descriptors). So :class:`BoundedHttpToolsProtocol` adds, per
-connection, before any byte reaches the parser or the app (limits: :mod:`api.server_limits`):
+connection, before any byte reaches the parser or the app (limits: :mod:`churn.api.server_limits`):
 
 * a request head (request line and headers) larger than ``max_header_bytes``, or with more than
   ``max_headers`` header lines: 431 and the connection closed;
@@ -20,8 +20,8 @@ connection, before any byte reaches the parser or the app (limits: :mod:`api.ser
   closed instead. So idle sockets cannot lock out a client, nor use the descriptors a champion
   reload needs.
 
-It is selected with ``uvicorn.run(http="api.protocol:BoundedHttpToolsProtocol")`` (a string, so
-that ``--workers N`` processes import it too).
+It is selected with ``uvicorn.run(http="churn.api.protocol:BoundedHttpToolsProtocol")`` (a string,
+so that ``--workers N`` processes import it too).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from api.server_limits import server_limits
+from churn.api.server_limits import server_limits
 
 log = logging.getLogger("uvicorn.error")
 """uvicorn's own logger for connection problems (it logs its 400s there too)."""

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api.columnar import ColumnarCheck, int_range
+from churn.api.columnar import ColumnarCheck, int_range
 from churn.spec import ColumnSpec, Spec
 
 INT64 = (-(2**63), 2**63 - 1)

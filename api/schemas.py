@@ -1,4 +1,4 @@
-"""Response models (request models are generated from the spec: see :mod:`api.records`)."""
+"""Response models (request models are generated from the spec: see :mod:`churn.api.records`)."""
 
 from __future__ import annotations
 

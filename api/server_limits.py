@@ -1,8 +1,8 @@
 """How much a connection may cost the server: bounds on headers, time and connections.
 
 Read from ``CHURN_*`` environment variables (``churn serve`` sets them from its flags), once per
-process, by :func:`server_limits`; :mod:`api.protocol` enforces them and :mod:`api.workers`
-hands the idle timeout to uvicorn.
+process, by :func:`server_limits`; :mod:`churn.api.protocol` enforces them and
+:mod:`churn.api.workers` hands the idle timeout to uvicorn.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ FD_RESERVE = 128
 
 class ServerLimits(ChurnSettings):
     """Bounds on what one client may make the server hold (``CHURN_`` environment variables),
-    beside churn's own settings; :class:`api.settings.Settings` extends it."""
+    beside churn's own settings; :class:`churn.api.settings.Settings` extends it."""
 
     max_header_bytes: int = Field(
         default=16384,

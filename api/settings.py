@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from api.server_limits import ServerLimits
+from churn.api.server_limits import ServerLimits
 
 BYTES_PER_RECORD = 4096
 """Body allowance per record (a Telco record is about 500 bytes of JSON)."""

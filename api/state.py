@@ -24,11 +24,11 @@ from typing import Any
 
 import anyio
 
-from api.batching import MicroBatcher
-from api.info_cache import LatestRunAnswer
-from api.metrics import ApiMetrics
-from api.records import RecordSchema
-from api.settings import Settings
+from churn.api.batching import MicroBatcher
+from churn.api.info_cache import LatestRunAnswer
+from churn.api.metrics import ApiMetrics
+from churn.api.records import RecordSchema
+from churn.api.settings import Settings
 from churn.errors import RegistryError
 from churn.registry import Registry
 from churn.registry.reading import MAX_POINTER_BYTES, parse_json, read_regular

@@ -8,7 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from api.schemas import Champion, GateTestCounts, GateVerdict, RunDetail, RunStatus, RunSummary
+from churn.api.schemas import (
+    Champion,
+    GateTestCounts,
+    GateVerdict,
+    RunDetail,
+    RunStatus,
+    RunSummary,
+)
 from churn.gates.subjects import GateTestOutcome
 from churn.registry import RunManifest
 from churn.registry.pointer import ChampionPointer

@@ -27,7 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.server_limits import server_limits
+from churn.api.server_limits import server_limits
 from churn.orphans import die_with_parent
 from churn.settings import load_settings
 
@@ -35,7 +35,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PARENT_ENV = "CHURN_SUPERVISOR_PID"
 FOLDER_PREFIX = "churn-metrics-"
 """Metric folders are named ``churn-metrics-<pid of churn serve>-<random>``."""
-PROTOCOL = "api.protocol:BoundedHttpToolsProtocol"
+PROTOCOL = "churn.api.protocol:BoundedHttpToolsProtocol"
 """The HTTP protocol every process serves with (by name: ``--workers N`` processes import it)."""
 HEALTHCHECK_SECONDS = 30
 """How long the supervisor waits for a worker to answer its ping before restarting it
@@ -58,14 +58,14 @@ def run(host: str, port: int, workers: int) -> None:
 
     bounded: dict[str, Any] = {"http": PROTOCOL, "timeout_keep_alive": server_limits().idle_timeout}
     if workers <= 1:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, **bounded)
+        uvicorn.run("churn.api.app:create_app", factory=True, host=host, port=port, **bounded)
         return
     folder, owned = _metrics_folder()
     os.environ[MULTIPROC_ENV] = str(folder)
     os.environ[PARENT_ENV] = str(os.getpid())
     try:
         uvicorn.run(
-            "api.workers:worker_app",
+            "churn.api.workers:worker_app",
             factory=True,
             host=host,
             port=port,
@@ -112,7 +112,7 @@ def _running(pid: int) -> bool:
 def worker_app() -> FastAPI:
     """The app of one worker process: it ends with its parent and cleans its metric files."""
     _die_with_parent()
-    from api.app import create_app
+    from churn.api.app import create_app
 
     app = create_app()
     inner = app.router.lifespan_context

@@ -35,8 +35,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import uvicorn  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from churn.api.app import create_app  # noqa: E402
+from churn.api.settings import Settings  # noqa: E402
 from churn.contract import load_dataset  # noqa: E402
 from churn.registry import Registry  # noqa: E402
 from churn.run.compose import compose_run  # noqa: E402

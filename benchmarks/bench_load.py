@@ -121,7 +121,7 @@ class Server:
         self.port = free_port()
         env = {**os.environ, "CHURN_HOME": str(home), "CHURN_SPEC": str(spec)}
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-        command = [sys.executable, "-m", "cli.app", "serve", "--port", str(self.port)]
+        command = [sys.executable, "-m", "churn.cli.app", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(
             [*command, "--workers", str(workers)],
             env=env,

@@ -8,9 +8,9 @@ Both in one run, on an xgb champion of the Telco spec (trained into a scratch re
    largest allowed (``batch_max_wait_ms=1000``), and the same requests against a server with
    batching off (``batch_max_size=1``). A lone request must not wait for company: the ratio of
    the medians is about 1, not the 1,000 ms window.
-2. **A reload check started by a request.** :meth:`api.state.ModelHolder.poke` on a holder
+2. **A reload check started by a request.** :meth:`churn.api.state.ModelHolder.poke` on a holder
    whose check is due and whose champion is not loaded yet (so the check loads and verifies the
-   model), against :meth:`~api.state.ModelHolder.refresh`, the same check done on the caller's
+   model), against :meth:`~churn.api.state.ModelHolder.refresh`, the same check done on the caller's
    thread: what a request would wait if the check ran on it.
 
     python -m benchmarks.bench_request_path [--home DIR] [--requests 300] [--rounds 20]
@@ -38,11 +38,11 @@ if str(ROOT) not in sys.path:  # `python benchmarks/bench_request_path.py` from 
 
 import httpx  # noqa: E402
 
-from api.metrics import ApiMetrics  # noqa: E402
-from api.records import build_record_schema  # noqa: E402
-from api.state import ModelHolder  # noqa: E402
 from benchmarks.bench_api import SPEC, records, serve, timed  # noqa: E402
 from benchmarks.bench_load import spec_for  # noqa: E402
+from churn.api.metrics import ApiMetrics  # noqa: E402
+from churn.api.records import build_record_schema  # noqa: E402
+from churn.api.state import ModelHolder  # noqa: E402
 from churn.contract import load_dataset  # noqa: E402
 from churn.registry import Registry  # noqa: E402
 from churn.run.compose import compose_run  # noqa: E402

@@ -142,12 +142,12 @@ def main() -> None:
     load_before = load()
     plain, plain_cpu, _ = measured([sys.executable, "-m", "benchmarks.bench_small_job", "--plain"])
 
-    from flows.server import TemporaryServer
+    from churn.flows.server import TemporaryServer
 
     with tempfile.TemporaryDirectory(prefix="churn-small-") as scratch:
         spec = str(small_spec(Path(scratch)))
         home = str(Path(scratch) / "home")
-        command = [sys.executable, "-m", "cli", "run", spec, "--home", home]
+        command = [sys.executable, "-m", "churn.cli", "run", spec, "--home", home]
         server = TemporaryServer()
         server.start()
         try:

@@ -71,7 +71,7 @@ def stages(stderr: str) -> dict[str, float]:
 def churn_run(spec: str, **env: str) -> tuple[float, str]:
     """One ``churn run`` into a scratch registry."""
     with tempfile.TemporaryDirectory(prefix="churn-bench-") as home:
-        return timed([sys.executable, "-m", "cli", "run", spec, "--home", home], **env)
+        return timed([sys.executable, "-m", "churn.cli", "run", spec, "--home", home], **env)
 
 
 def main(argv: list[str]) -> None:
@@ -80,7 +80,7 @@ def main(argv: list[str]) -> None:
     plain, _ = timed([sys.executable, "-m", "benchmarks.plain_train", spec])
     library, _ = timed([sys.executable, "-m", "benchmarks.library_run", spec])
 
-    from flows.server import TemporaryServer
+    from churn.flows.server import TemporaryServer
 
     server = TemporaryServer()  # as `churn prefect-server` or a cluster's server would be
     server.start()
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> None:
         fresh, fresh_log = churn_run(
             spec, PREFECT_HOME=prefect_home, PREFECT_API_URL="", **NO_LONG_LIVED
         )
-    helps = [timed([sys.executable, "-m", "cli", "--help"])[0] for _ in range(5)]
+    helps = [timed([sys.executable, "-m", "churn.cli", "--help"])[0] for _ in range(5)]
 
     summary: dict[str, Any] = {
         "spec": spec,

@@ -2,7 +2,7 @@
 
 :func:`load_settings` reads them when a command starts (never at import time) and turns a bad
 value into a :class:`SettingsError` naming the variable (exit code 1). The API's limits extend
-this object (:class:`api.settings.Settings`); the README's "Environment variables" table lists
+this object (:class:`churn.api.settings.Settings`); the README's "Environment variables" table lists
 every field (a test keeps the two equal). Both worker counts default to
 :func:`churn.cpus.cpu_limit`, the one count of the CPUs a container may use.
 """

@@ -1,5 +1,5 @@
-"""``python -m cli ...``: the same as ``churn ...``."""
+"""``python -m churn.cli ...``: the same as ``churn ...``."""
 
-from cli.app import main
+from churn.cli.app import main
 
 main()

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from churn.cli.options import AsOfOpt
 from churn.errors import ChurnError
 from churn.settings import DEFAULT_SPEC
-from cli.options import AsOfOpt
 
 if TYPE_CHECKING:
     from churn.registry import Registry
@@ -85,8 +85,8 @@ def run(
     Exit codes: 0 promoted or champion kept by policy, 4 gates not met, 3 data contract,
     2 spec, 5 database unreachable or refusing, 1 anything else.
     """
-    from cli.summary import run_text
-    from flows.runtime import run_training
+    from churn.cli.summary import run_text
+    from churn.flows.runtime import run_training
 
     outcome = run_training(str(spec), str(home) if home is not None else None)
     emit(outcome.manifest.as_dict(), as_json=as_json, text=run_text(outcome.manifest))
@@ -105,7 +105,7 @@ def _registry(home: Path | None) -> Registry:
 @exits_with_error_codes
 def runs(home: HomeOpt = None, as_json: JsonOpt = False, limit: int = 20) -> None:
     """List runs, newest first."""
-    from cli.summary import runs_text
+    from churn.cli.summary import runs_text
 
     records = _registry(home).records(limit=limit)
     emit([r.as_dict() for r in records], as_json=as_json, text=runs_text(records))
@@ -119,7 +119,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one run: candidates, gates, decision."""
-    from cli.summary import run_text
+    from churn.cli.summary import run_text
 
     record = _registry(home).record(run_id)
     emit(record.as_dict(), as_json=as_json, text=run_text(record))
@@ -129,7 +129,7 @@ def show(
 @exits_with_error_codes
 def champion(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Show the serving model."""
-    from cli.summary import champion_text
+    from churn.cli.summary import champion_text
 
     pointer = _registry(home).champion()
     emit(pointer.as_dict() if pointer else {}, as_json=as_json, text=champion_text(pointer))
@@ -147,7 +147,7 @@ def promote(
     as_json: JsonOpt = False,
 ) -> None:
     """Force a run's model into service, overriding the gates (the reason is recorded)."""
-    from cli.summary import champion_text
+    from churn.cli.summary import champion_text
 
     registry = _registry(home)
     with registry.lock(run_id):
@@ -164,7 +164,7 @@ def rollback(
     as_json: JsonOpt = False,
 ) -> None:
     """Point the champion back at the previous champion (or at --to RUN)."""
-    from cli.summary import champion_text
+    from churn.cli.summary import champion_text
 
     registry = _registry(home)
     with registry.lock():
@@ -237,8 +237,8 @@ def serve(
     The bounds on headers, time and connections are also read from CHURN_MAX_HEADER_BYTES,
     CHURN_MAX_HEADERS, CHURN_IDLE_TIMEOUT, CHURN_REQUEST_TIMEOUT and CHURN_MAX_CONNECTIONS.
     """
-    from api.server_limits import limits_problem
-    from api.workers import default_workers, run
+    from churn.api.server_limits import limits_problem
+    from churn.api.workers import default_workers, run
 
     flags = {
         "HOME": home,
@@ -259,7 +259,7 @@ def serve(
     run(host, port, workers if workers is not None else default_workers())
 
 
-from cli.score import score as _score  # noqa: E402 - the command module imports churn lazily
+from churn.cli.score import score as _score  # noqa: E402 - the command module imports churn lazily
 
 app.command(name="score")(exits_with_error_codes(_score))
 
@@ -289,15 +289,15 @@ def prefect_server(
     raise typer.Exit(code)
 
 
-from cli.synth import synth as _synth  # noqa: E402 - the command module imports churn lazily
+from churn.cli.synth import synth as _synth  # noqa: E402 - the command module imports churn lazily
 
 app.command(name="synth")(exits_with_error_codes(_synth))
 
-from cli.reproduce import reproduce_command  # noqa: E402 - imports churn lazily
+from churn.cli.reproduce import reproduce_command  # noqa: E402 - imports churn lazily
 
 app.command(name="reproduce")(exits_with_error_codes(reproduce_command))
 
-from cli.gate import gate_command  # noqa: E402 - imports churn lazily
+from churn.cli.gate import gate_command  # noqa: E402 - imports churn lazily
 
 app.command(name="gate")(exits_with_error_codes(gate_command))
 

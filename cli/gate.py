@@ -30,10 +30,10 @@ def gate_command(
     0 every test passed, 4 a test failed or erred, 3 the data changed since the run, 2 a test
     path is missing, 1 anything else.
     """
+    from churn.cli.summary import gate_tests_lines
     from churn.registry import Registry, resolve_home
     from churn.run.compose import GATES_NOT_MET
     from churn.run.gate_tests import gate_recorded_run
-    from cli.summary import gate_tests_lines
 
     found = gate_recorded_run(Registry(resolve_home(home)), run_id, tests)
     if as_json:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.bounds import MAX_CHUNK_ROWS, MAX_EXPLAIN
-from cli.options import AsOfOpt
+from churn.cli.bounds import MAX_CHUNK_ROWS, MAX_EXPLAIN
+from churn.cli.options import AsOfOpt
 
 if TYPE_CHECKING:
     from churn.sources.score_table import TableName

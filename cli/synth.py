@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.bounds import MAX_CHUNK_ROWS, MAX_SYNTH_ROWS
+from churn.cli.bounds import MAX_CHUNK_ROWS, MAX_SYNTH_ROWS
 
 
 def synth(

@@ -4,7 +4,7 @@ its orchestrator.
 The composition takes the run lock, loads the spec and checks the champion first; then
 :func:`prefect_steps` finds Prefect's API (``PREFECT_API_URL``, a long-lived local server) or
 starts a temporary server, in another process while this one opens the training pool, validates
-the data and imports Prefect; the flow (:func:`flows.train.run_flow`) runs the sequence; then
+the data and imports Prefect; the flow (:func:`churn.flows.train.run_flow`) runs the sequence; then
 the pool and the server are stopped. If this process is killed instead, the kernel stops them
 (see :mod:`churn.orphans`).
 """
@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from churn.flows.server import TemporaryServer, configured_api_url, long_lived_url
 from churn.registry.record import RunManifest
 from churn.run.compose import Execute, RunOutcome, Say, compose_run
 from churn.settings import ChurnSettings
-from flows.server import TemporaryServer, configured_api_url, long_lived_url
 
 
 def say_on_stderr(message: str) -> None:
@@ -99,7 +99,7 @@ def prefect_steps(
         def ready() -> Execute:
             import prefect.settings
 
-            from flows import train
+            from churn.flows import train
 
             mark("imports")
             settings = prefect_settings()

@@ -101,7 +101,7 @@ class TemporaryServer:
                 "-m",
                 "uvicorn",
                 "--factory",
-                "flows.server:ephemeral_app",
+                "churn.flows.server:ephemeral_app",
                 "--host",
                 "127.0.0.1",
                 "--port",

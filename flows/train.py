@@ -7,7 +7,7 @@ a Dask cluster. The flow receives the checked run and the pool as arguments (obj
 cannot encode are not stored on its server). A run whose gates were not met ends the flow run
 Failed with the reason (and its manifest as the state's data); :func:`run_flow` returns that
 manifest as a value. ``churn run`` reaches it through :func:`churn.run.compose.compose_run` and
-:func:`flows.runtime.run_training`.
+:func:`churn.flows.runtime.run_training`.
 """
 
 from __future__ import annotations

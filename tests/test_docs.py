@@ -30,7 +30,7 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 def test_python_m_cli_is_the_churn_command() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "run", "--help"],
+        [sys.executable, "-m", "churn.cli", "run", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

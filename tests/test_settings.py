@@ -118,7 +118,7 @@ def readme_table() -> dict[str, str]:
 
 
 def test_the_readme_lists_every_variable_with_its_default() -> None:
-    from api.settings import Settings
+    from churn.api.settings import Settings
     from churn.settings import environment_names
 
     table = readme_table()
@@ -131,7 +131,7 @@ def test_the_readme_lists_every_variable_with_its_default() -> None:
 
 @pytest.mark.parametrize("name", ["CHURN_PREFECT_START_TIMEOUT", "CHURN_API_WORKERS", "CHURN_HOME"])
 def test_a_variable_churn_documents_is_one_it_reads(name: str, monkeypatch) -> None:
-    from api.settings import Settings
+    from churn.api.settings import Settings
     from churn.settings import SettingsError, load_settings
 
     monkeypatch.setenv(name, "-5" if name != "CHURN_HOME" else "elsewhere")

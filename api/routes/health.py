@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from api.deps import HolderDep
-from api.schemas import Health, Readiness
+from churn.api.deps import HolderDep
+from churn.api.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 

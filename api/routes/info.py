@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import HolderDep, RegistryDep, StateDep
-from api.schemas import AppInfo
-from api.state import ModelHolder
-from api.views import gate_verdict, last_time, parse_time, run_status
+from churn.api.deps import HolderDep, RegistryDep, StateDep
+from churn.api.schemas import AppInfo
+from churn.api.state import ModelHolder
+from churn.api.views import gate_verdict, last_time, parse_time, run_status
 from churn.registry import Registry, RegistryError
 
 router = APIRouter(tags=["info"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import RegistryDep, StateDep
-from api.metrics import SUCCESS_LOOKBACK, exposition
-from api.views import gate_verdict, last_time, run_status
+from churn.api.deps import RegistryDep, StateDep
+from churn.api.metrics import SUCCESS_LOOKBACK, exposition
+from churn.api.views import gate_verdict, last_time, run_status
 
 router = APIRouter(tags=["metrics"])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import ModelDep
-from api.schemas import Champion, ErrorDetail
-from api.views import champion
+from churn.api.deps import ModelDep
+from churn.api.schemas import Champion, ErrorDetail
+from churn.api.views import champion
 
 router = APIRouter(prefix="/models", tags=["models"])
 

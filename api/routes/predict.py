@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import ModelDep, StateDep
-from api.explained import EXPLAIN_HELP, explained
-from api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
-from api.schemas import ErrorDetail, PredictResponse, ValidationErrors
-from api.state import AppState
+from churn.api.deps import ModelDep, StateDep
+from churn.api.explained import EXPLAIN_HELP, explained
+from churn.api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
+from churn.api.schemas import ErrorDetail, PredictResponse, ValidationErrors
+from churn.api.state import AppState
 from churn.explain import MAX_REASONS
 from churn.serving import Columns, FloatArray, ServingModel
 

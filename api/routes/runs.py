@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse
 
-from api.deps import RegistryDep
-from api.schemas import ErrorDetail, RunDetail, RunList
-from api.views import PLOT_NAME, PLOTS_DIR, REPORT_FILE, detail, summary
+from churn.api.deps import RegistryDep
+from churn.api.schemas import ErrorDetail, RunDetail, RunList
+from churn.api.views import PLOT_NAME, PLOTS_DIR, REPORT_FILE, detail, summary
 from churn.errors import RegistryError
 from churn.registry import Registry, RunManifest, RunNotFound
 from churn.registry.home import is_safe_name

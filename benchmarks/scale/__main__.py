@@ -82,7 +82,7 @@ def data_file(rows: int, folder: Path, kind: str) -> Path:
     """The synthetic file of ``rows`` rows (written by ``churn synth`` once, then reused)."""
     path = folder / f"synthetic_{rows}.{kind}"
     if not path.exists():
-        command = [sys.executable, "-m", "cli", "synth", "--rows", str(rows), "-o", str(path)]
+        command = [sys.executable, "-m", "churn.cli", "synth", "--rows", str(rows), "-o", str(path)]
         subprocess.run(command, cwd=ROOT, check=True)
     return path
 
@@ -106,7 +106,7 @@ def steps(stderr: str) -> dict[str, dict[str, float]]:
 def churn_run(spec: Path, api_url: str, **env: str) -> dict[str, Any]:
     """One ``churn run`` into a scratch registry, measured."""
     with tempfile.TemporaryDirectory(prefix="churn-scale-") as home:
-        command = [sys.executable, "-m", "cli", "run", str(spec), "--home", home]
+        command = [sys.executable, "-m", "churn.cli", "run", str(spec), "--home", home]
         result = measure(command, PREFECT_API_URL=api_url, **env)
     result["steps"] = steps(result["stderr"])
     stages = STAGES.search(result["stderr"])
@@ -204,7 +204,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
 
-    from flows.server import TemporaryServer
+    from churn.flows.server import TemporaryServer
 
     server = TemporaryServer()  # as `churn prefect-server` or a cluster's server would be
     server.start()

@@ -10,8 +10,8 @@ import pytest
 from apitools import TestClient, Trained, train_run
 from factories import subscriptions_spec, write_project
 
-from api.app import create_app
-from api.settings import Settings
+from churn.api.app import create_app
+from churn.api.settings import Settings
 from churn.registry import Registry
 
 SECOND_MODELS = [

@@ -22,11 +22,11 @@ import pytest
 import uvicorn
 from apitools import Trained, record
 
-from api.app import create_app
-from api.batching import MicroBatcher, score_batch
-from api.deps import get_serving_model
-from api.records import build_record_schema
-from api.settings import Settings
+from churn.api.app import create_app
+from churn.api.batching import MicroBatcher, score_batch
+from churn.api.deps import get_serving_model
+from churn.api.records import build_record_schema
+from churn.api.settings import Settings
 from churn.registry import Registry
 from churn.serving import ServingModel, load_serving_model
 from churn.spec.loader import load_spec
@@ -255,7 +255,7 @@ def test_score_batch_groups_requests_by_model(trained, forest_home):
 
 
 def _pending(loop: asyncio.AbstractEventLoop, model: ServingModel, rec: dict[str, Any]) -> Any:
-    from api.batching import _Request
+    from churn.api.batching import _Request
 
     columns = {name: [rec[name]] for name in model.scorer.input_columns}
     return _Request(model, columns, 1, loop.create_future())

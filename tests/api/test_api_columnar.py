@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.records import RecordSchema, build_record_schema
+from churn.api.records import RecordSchema, build_record_schema
 from churn.spec import Spec
 
 COLUMNS: dict[str, Any] = {

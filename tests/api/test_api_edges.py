@@ -10,7 +10,7 @@ import pytest
 from apitools import TestClient, Trained, record
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.errors import MAX_INPUT_CHARS
+from churn.api.errors import MAX_INPUT_CHARS
 
 
 def request_counts(client: TestClient) -> dict[tuple[str, str, str], float]:

@@ -8,7 +8,7 @@ import yaml
 from apitools import TestClient, Trained
 from fastapi import HTTPException
 
-from api.deps import get_serving_model
+from churn.api.deps import get_serving_model
 
 
 def test_health_is_ok_while_the_process_runs(client: TestClient) -> None:

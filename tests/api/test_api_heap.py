@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from api.heap import freeze_startup_heap
+from churn.api.heap import freeze_startup_heap
 
 
 def test_the_started_app_leaves_the_collector_a_small_fraction_of_the_heap(

@@ -16,8 +16,8 @@ import pytest
 import uvicorn
 from apitools import Trained, record
 
-from api.app import create_app
-from api.settings import Settings
+from churn.api.app import create_app
+from churn.api.settings import Settings
 
 DEADLINE = 30.0
 

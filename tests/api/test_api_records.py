@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.exceptions import RequestValidationError
 
-from api.records import build_record_schema, parse_body
+from churn.api.records import build_record_schema, parse_body
 from churn.spec.loader import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 from apitools import TestClient, Trained, record
 
-from api.metrics import ApiMetrics
-from api.state import AppState, ModelHolder
+from churn.api.metrics import ApiMetrics
+from churn.api.state import AppState, ModelHolder
 from churn.registry import Registry
 from churn.registry.pointer import ChampionPointer
 

@@ -9,8 +9,8 @@ import schemathesis
 from apitools import TestClient, Trained
 from hypothesis import HealthCheck, settings
 
-from api.app import create_app
-from api.settings import Settings
+from churn.api.app import create_app
+from churn.api.settings import Settings
 
 CONFIG = schemathesis.Config.from_dict(
     # 413 is how /predict refuses more records than the documented maxItems; 415 a non-JSON body.

@@ -16,7 +16,7 @@ import pytest
 from apitools import Trained, record
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from api.workers import default_workers
+from churn.api.workers import default_workers
 from churn.registry import Registry
 from churn.settings import SettingsError
 
@@ -61,7 +61,16 @@ def served(
         "CHURN_RELOAD_INTERVAL": "0.5",
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
-    command = [sys.executable, "-m", "cli.app", "serve", "--workers", "2", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "churn.cli.app",
+        "serve",
+        "--workers",
+        "2",
+        "--port",
+        str(port),
+    ]
     command += ["--home", str(home), "--spec", str(trained.spec_path)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -185,7 +194,7 @@ def test_the_default_worker_count_follows_the_cgroup_cpu_quota(tmp_path, monkeyp
 
 
 def test_a_start_removes_the_metric_folders_of_killed_serves(tmp_path, monkeypatch) -> None:
-    from api import workers
+    from churn.api import workers
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],

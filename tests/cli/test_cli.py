@@ -10,7 +10,7 @@ import pytest
 from factories import subscriptions_frame, write_project
 from typer.testing import CliRunner
 
-from cli.app import app
+from churn.cli.app import app
 
 runner = CliRunner()
 

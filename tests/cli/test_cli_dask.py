@@ -27,7 +27,7 @@ def churn_run(tmp_path: Path, scheduler: str) -> subprocess.CompletedProcess[str
         "PREFECT_HOME": str(tmp_path / "prefect"),
     }
     return subprocess.run(
-        [sys.executable, "-m", "cli", "run", str(spec), "--home", str(tmp_path / "home")],
+        [sys.executable, "-m", "churn.cli", "run", str(spec), "--home", str(tmp_path / "home")],
         capture_output=True,
         text=True,
         env=env,

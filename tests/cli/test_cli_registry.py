@@ -10,7 +10,7 @@ import pytest
 from factories import edited_spec, train_run, write_project
 from typer.testing import CliRunner
 
-from cli.app import app
+from churn.cli.app import app
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ import pytest
 from factories import train_run, write_project
 from typer.testing import CliRunner
 
-from cli.app import app
+from churn.cli.app import app
 
 runner = CliRunner()
 

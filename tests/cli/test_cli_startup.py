@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from timing import python_start_cost
 
+from churn.cli.app import DEFAULT_SPEC as CLI_DEFAULT_SPEC
 from churn.spec.loader import DEFAULT_SPEC
-from cli.app import DEFAULT_SPEC as CLI_DEFAULT_SPEC
 
 HEAVY = ("sklearn", "pandas", "prefect", "xgboost", "matplotlib", "pandera")
 
@@ -29,7 +29,7 @@ FAST_COMMANDS = [
 
 PROBE = """
 import json, sys
-from cli.app import app
+from churn.cli.app import app
 commands = json.loads(sys.argv[1])
 loaded = {}
 for command in commands:
@@ -94,7 +94,7 @@ def test_pointer_commands_during_a_run_are_refused_at_once(
     with Registry(tmp_path).lock("20261126T000000Z-aaaaaa"):
         started = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "cli", *command, "--home", str(tmp_path)],
+            [sys.executable, "-m", "churn.cli", *command, "--home", str(tmp_path)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -105,7 +105,9 @@ def test_pointer_commands_during_a_run_are_refused_at_once(
     assert "another run holds the lock" in result.stderr
     assert "Traceback" not in result.stderr
     # the lock is held throughout: a command that waited for it would take the whole timeout
-    assert elapsed < 2.0 + python_start_cost("import cli.app"), f"refused after {elapsed:.1f} s"
+    assert elapsed < 2.0 + python_start_cost("import churn.cli.app"), (
+        f"refused after {elapsed:.1f} s"
+    )
 
 
 @pytest.mark.parametrize("command", ["check", "run"])

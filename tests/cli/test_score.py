@@ -13,10 +13,10 @@ import pytest
 from factories import subscriptions_frame, subscriptions_spec, train_run, write_project
 from typer.testing import CliRunner
 
+from churn.cli.app import app
 from churn.contract import load_dataset
 from churn.registry import Registry
 from churn.spec.loader import load_spec
-from cli.app import app
 
 runner = CliRunner()
 FOREST = [{"name": "forest", "type": "random_forest", "params": {"n_estimators": 15, "n_jobs": 1}}]
@@ -132,7 +132,7 @@ def test_unknown_formats_and_runs_are_clear_errors(project, tmp_path: Path) -> N
 
 def test_the_score_command_module_imports_no_heavy_library() -> None:
     heavy = "{'sklearn', 'pandas', 'pyarrow'}"
-    code = f"import sys, cli.score; print(sorted({heavy} & set(sys.modules)))"
+    code = f"import sys, churn.cli.score; print(sorted({heavy} & set(sys.modules)))"
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
@@ -172,8 +172,8 @@ def test_score_explain_adds_each_rows_top_reasons(project, tmp_path: Path, suffi
 
 
 def test_score_explain_out_of_range_names_the_option(project, tmp_path: Path) -> None:
+    from churn.cli.bounds import MAX_EXPLAIN
     from churn.explain import MAX_REASONS
-    from cli.bounds import MAX_EXPLAIN
 
     assert MAX_EXPLAIN == MAX_REASONS
     out = tmp_path / "scores.csv"

@@ -79,7 +79,7 @@ def test_the_image_answers_to_the_dask_commands_dask_kubernetes_calls() -> None:
 
 
 def test_the_image_sets_no_churn_variable_to_its_default() -> None:
-    from api.settings import Settings
+    from churn.api.settings import Settings
     from churn.settings import environment_names
 
     env = " ".join(" ".join(i[1:]) for i in stages()[-1] if i[0] == "ENV")

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from kube import K8S, ROOT, require_tool
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.app import create_app
-from api.settings import Settings
+from churn.api.app import create_app
+from churn.api.settings import Settings
 
 MONITORING = K8S / "monitoring"
 RULES = MONITORING / "alerts.yaml"

@@ -13,7 +13,7 @@ import pytest
 from factories import subscriptions_frame, subscriptions_spec
 from fastapi.exceptions import RequestValidationError
 
-from api.explained import explained
+from churn.api.explained import explained
 from churn.contract.dataset import target_vector
 from churn.explain import PipelineExplainer, global_importance, reason_table
 from churn.serving import FastScorer

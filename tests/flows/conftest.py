@@ -46,7 +46,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         patch.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
         patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         patch.setenv("DO_NOT_TRACK", "1")
-        from flows.server import TemporaryServer
+        from churn.flows.server import TemporaryServer
 
         server = TemporaryServer()
         server.start()

@@ -12,7 +12,7 @@ import yaml
 from factories import subscriptions_spec, train_run
 from typer.testing import CliRunner
 
-from cli.app import app
+from churn.cli.app import app
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 

@@ -43,6 +43,6 @@ def test_a_planted_handoff_dict_is_found(tmp_path: Path) -> None:
 
 
 def test_the_flow_receives_the_checked_run_and_the_pool_as_arguments() -> None:
-    from flows.train import train_flow
+    from churn.flows.train import train_flow
 
     assert list(inspect.signature(train_flow.fn).parameters) == ["run", "pool", "report"]

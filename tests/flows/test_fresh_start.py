@@ -49,7 +49,7 @@ def churn(command: str, project: Path, **env: str) -> subprocess.CompletedProces
         spec.write_text(yaml.safe_dump(subscriptions_spec()))
     home = ["--home", str(project / "home")] if command == "run" else []
     return subprocess.run(
-        [sys.executable, "-m", "cli", command, str(spec), *home],
+        [sys.executable, "-m", "churn.cli", command, str(spec), *home],
         env={**os.environ, **NO_SERVER, **env},
         capture_output=True,
         text=True,
@@ -67,7 +67,7 @@ def test_a_first_run_on_a_fresh_prefect_home_succeeds_while_every_core_is_busy(
     spec = project / "spec.yaml"
     spec.write_text(yaml.safe_dump(subscriptions_spec()))
     env = {**os.environ, **NO_SERVER, "PREFECT_HOME": str(tmp_path / "fresh-prefect-home")}
-    command = [sys.executable, "-m", "cli", "run", str(spec), "--home", str(project / "home")]
+    command = [sys.executable, "-m", "churn.cli", "run", str(spec), "--home", str(project / "home")]
     with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as run:
         assert run.stderr is not None
         watchdog = threading.Timer(600, run.kill)

@@ -11,7 +11,7 @@ import yaml
 from factories import subscriptions_frame, subscriptions_spec
 from typer.testing import CliRunner
 
-from cli.app import app
+from churn.cli.app import app
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 

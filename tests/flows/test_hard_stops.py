@@ -89,7 +89,7 @@ def write_spec(folder: Path, name: str, comment: str = "") -> Path:
 def churn_run(spec: Path, home: Path, **env: str) -> subprocess.Popen[bytes]:
     environment = {**os.environ, **env}
     return subprocess.Popen(
-        [sys.executable, "-m", "cli", "run", str(spec), "--home", str(home)],
+        [sys.executable, "-m", "churn.cli", "run", str(spec), "--home", str(home)],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -118,7 +118,7 @@ def test_kill_9_during_training_leaves_no_server_worker_or_tracker_behind(projec
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         lines = cmdlines(children_of(process.pid))
-        server = any("flows.server:ephemeral_app" in line for line in lines)
+        server = any("churn.flows.server:ephemeral_app" in line for line in lines)
         workers = sum("multiprocessing" in line for line in lines)
         if server and workers >= 2:  # the fork server and at least one worker
             break
@@ -137,7 +137,7 @@ def test_a_second_run_is_refused_in_under_two_seconds(project: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "cli",
+                "churn.cli",
                 "run",
                 str(write_spec(project, "s.yaml")),
                 "--home",
@@ -167,7 +167,7 @@ def api(project: Path) -> Iterator[tuple[str, Path]]:
         [
             sys.executable,
             "-m",
-            "cli",
+            "churn.cli",
             "serve",
             "--home",
             str(home),

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from churn.flows.runtime import prefect_api
+from churn.flows.server import healthy, long_lived_url
 from churn.settings import load_settings
-from flows.runtime import prefect_api
-from flows.server import healthy, long_lived_url
 
 pytestmark = pytest.mark.flow
 
@@ -26,7 +26,7 @@ def test_churn_prefect_server_serves_the_api_and_ui_until_interrupted(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "prefect-server", "--port", str(port)],
+        [sys.executable, "-m", "churn.cli", "prefect-server", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

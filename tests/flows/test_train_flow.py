@@ -14,9 +14,9 @@ from factories import subscriptions_spec
 from flowtools import preserved_logging
 from typer.testing import CliRunner
 
+from churn.cli.app import app
 from churn.registry import Registry
 from churn.settings import load_settings
-from cli.app import app
 
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 runner = CliRunner()

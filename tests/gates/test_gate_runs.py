@@ -11,15 +11,15 @@ import pytest
 from factories import subscriptions_spec, write_project
 from typer.testing import CliRunner
 
-from api.views import gate_verdict
+from churn.api.views import gate_verdict
 from churn.check import check_spec
+from churn.cli.app import app
+from churn.cli.summary import run_text
 from churn.errors import SpecError
 from churn.registry import Registry
 from churn.run.compose import GATES_NOT_MET, compose_run
 from churn.run.gate_tests import gate_recorded_run
 from churn.run.pool import InlineExecutor
-from cli.app import app
-from cli.summary import run_text
 
 MODELS = [
     {"name": "logreg", "type": "logistic_regression"},

@@ -12,7 +12,7 @@ import yaml
 from factories import subscriptions_spec
 from typer.testing import CliRunner
 
-from cli.app import app
+from churn.cli.app import app
 
 PROJECT_FILES = ("spec.yaml", "subscriptions.csv")
 XGB_MODEL = {

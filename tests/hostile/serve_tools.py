@@ -89,7 +89,7 @@ def serving(
     """``churn serve --workers N`` on a free port until the block ends (none outlives it)."""
     port = free_port()
     env = {**os.environ, "CHURN_RELOAD_INTERVAL": "0.5", "PYTHONPATH": os.pathsep.join(sys.path)}
-    command = [sys.executable, "-m", "cli.app", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "churn.cli.app", "serve", "--port", str(port)]
     command += ["--home", str(home), "--spec", str(spec), "--workers", str(workers), *flags]
     with log.open("wb") as sink:
         process = subprocess.Popen(

@@ -13,8 +13,8 @@ from factories import subscriptions_frame
 from fastapi.testclient import TestClient
 from hostile_tools import World, move_out, snapshot
 
-from api.app import create_app
-from api.settings import Settings
+from churn.api.app import create_app
+from churn.api.settings import Settings
 
 JSON = {"content-type": "application/json"}
 

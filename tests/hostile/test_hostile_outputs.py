@@ -15,7 +15,7 @@ import pytest
 from factories import subscriptions_frame
 from hostile_tools import World
 
-from cli.bounds import MAX_CHUNK_ROWS, MAX_SYNTH_ROWS
+from churn.cli.bounds import MAX_CHUNK_ROWS, MAX_SYNTH_ROWS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -181,7 +181,15 @@ def test_kill_9_of_churn_score_mid_write_leaves_no_file_beside_the_output(
     source = customers(world, rows=20_000)
     out_dir = tmp_path / "scores"
     out_dir.mkdir()
-    command = [sys.executable, "-m", "cli", "score", str(source), "-o", str(out_dir / "s.csv")]
+    command = [
+        sys.executable,
+        "-m",
+        "churn.cli",
+        "score",
+        str(source),
+        "-o",
+        str(out_dir / "s.csv"),
+    ]
     command += ["--spec", str(world.spec), "--home", str(world.home), "--chunk-rows", "100"]
     process = subprocess.Popen(
         command,

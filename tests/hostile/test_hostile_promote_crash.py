@@ -26,7 +26,7 @@ KILLED_AFTER_THE_POINTER = textwrap.dedent(
         os.kill(os.getpid(), signal.SIGKILL)
 
     registry.Registry.append_ledger = die
-    from cli.app import main
+    from churn.cli.app import main
 
     sys.argv = ["churn", *sys.argv[1:]]
     main()
@@ -45,7 +45,7 @@ def churn_process(
         if file_size is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
 
-    command = ["-c", code] if code is not None else ["-m", "cli"]
+    command = ["-c", code] if code is not None else ["-m", "churn.cli"]
     env = {**os.environ, "CHURN_HOME": str(world.home)}
     if file_size is not None:  # coverage.py could not save a capped process's data: not measured
         env = {name: value for name, value in env.items() if not name.startswith("COVERAGE_")}

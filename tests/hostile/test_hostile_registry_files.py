@@ -22,8 +22,8 @@ import yaml
 from fastapi.testclient import TestClient
 from hostile_tools import World, snapshot, twin
 
-from api.app import create_app
-from api.settings import Settings
+from churn.api.app import create_app
+from churn.api.settings import Settings
 
 DEEP = "[" * 100_000 + "]" * 100_000
 """100,000 nested lists: Python's json recurses past its limit on it."""

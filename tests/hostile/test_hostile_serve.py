@@ -19,7 +19,7 @@ from hostile_tools import World, copy_world
 from serve_tools import Served, closed_within, read_answer, serving
 from typer.testing import CliRunner
 
-from cli.app import app
+from churn.cli.app import app
 
 pytestmark = pytest.mark.xdist_group("hostile-serve")
 

@@ -10,8 +10,8 @@ from factories import write_project
 from typer.testing import CliRunner
 
 from churn.check import check_spec
+from churn.cli.app import app
 from churn.errors import RegistryError
-from cli.app import app
 
 runner = CliRunner()
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from api import views
+from churn.api import views
+from churn.cli.summary import run_text, runs_text
 from churn.errors import RegistryError
 from churn.registry import RECORD_VERSION, Registry, RunManifest, RunNotFound
 from churn.registry.atomic_io import to_json
 from churn.registry.record import GateResultRecord, as_manifest, read_manifest
-from cli.summary import run_text, runs_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_RECORDS = ("run_v0_promoted", "run_v0_incomplete")

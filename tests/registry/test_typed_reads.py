@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from api import views
+from churn.api import views
+from churn.cli.summary import champion_text
 from churn.errors import RegistryError
 from churn.registry import Registry
 from churn.registry.atomic_io import to_json
 from churn.registry.pointer import ChampionPointer
 from churn.serving.model import ServingModel
-from cli.summary import champion_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_POINTER = FIXTURES / "champion_v0.json"

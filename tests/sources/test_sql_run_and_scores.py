@@ -20,6 +20,8 @@ from postgres_server import PostgresServer
 from sqltools import AS_OF, COLUMNS, EARLIER, load_table, snapshots_frame, sql_spec
 from typer.testing import CliRunner
 
+from churn.cli.app import app
+from churn.cli.reproduce import reproduce_run
 from churn.errors import DataContractError, SourceError
 from churn.registry import Registry
 from churn.serving.score_file import scoring_model
@@ -27,8 +29,6 @@ from churn.serving.score_rows import score_batches, score_to_table
 from churn.sources.database_url import parse
 from churn.sources.score_table import table_name, write_scores
 from churn.spec.loader import load_spec
-from cli.app import app
-from cli.reproduce import reproduce_run
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
 

@@ -19,14 +19,14 @@ from factories import subscriptions_frame, subscriptions_spec, train_run
 from servers import HttpsServer, S3Server, free_ports
 from typer.testing import CliRunner
 
+from churn.cli.app import app
+from churn.cli.reproduce import reproduce_run
 from churn.contract import load_dataset_and_hash
 from churn.errors import DataContractError
 from churn.registry import Registry
 from churn.sources.urls import is_url, shown
 from churn.spec import Spec
 from churn.spec.loader import load_spec
-from cli.app import app
-from cli.reproduce import reproduce_run
 
 pytestmark = [pytest.mark.object_store, pytest.mark.xdist_group("object-store")]
 """One worker starts the servers and runs these tests (--dist loadgroup)."""

@@ -12,11 +12,11 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
+from churn.cli.app import app
 from churn.contract import load_dataset, target_vector
 from churn.spec import Spec, load_spec
 from churn.synth import synthesize
 from churn.synth.label_model import fit_label_model
-from cli.app import app
 
 ROOT_DATA = Path(__file__).resolve().parents[2] / "data" / "telco_churn.csv"
 ROWS = 2_500

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from factories import train_run
 
-from api.records import build_record_schema, parse_body
+from churn.api.records import build_record_schema, parse_body
 from churn.contract import load_dataset
 from churn.errors import DataContractError, SpecError
 from churn.report.predictions import build_predictions
@@ -165,8 +165,8 @@ def test_the_api_takes_records_without_an_id_and_numbers_them(tmp_path: Path) ->
 def test_the_served_api_scores_records_without_an_id(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.settings import Settings
+    from churn.api.app import create_app
+    from churn.api.settings import Settings
 
     spec_path = project(tmp_path)
     home = tmp_path / "home"
