@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from churn.gates.subjects import GateTestOutcome
 from churn.registry.record import DecisionRecord, GateReportRecord
 
-MAX_REASONS = 3
+MAX_FAILING_SHOWN = 3
+"""The failing gate tests a reason names; the rest are counted."""
 
 
 def judged_outcomes(outcomes: Sequence[GateTestOutcome], winner: str) -> list[GateTestOutcome]:
@@ -37,9 +38,9 @@ def tests_reason(outcomes: Sequence[GateTestOutcome], winner: str) -> str:
     failing = tests_failed(outcomes, winner)
     if failing:
         shown = "; ".join(
-            f"{o.nodeid}: {' '.join(o.message.split())[:200]}" for o in failing[:MAX_REASONS]
+            f"{o.nodeid}: {' '.join(o.message.split())[:200]}" for o in failing[:MAX_FAILING_SHOWN]
         )
-        more = len(failing) - MAX_REASONS
+        more = len(failing) - MAX_FAILING_SHOWN
         text += f" ({shown}{f'; and {more} more' if more > 0 else ''})"
     return text
 

@@ -69,7 +69,7 @@ def trained(
         patch.setenv("CHURN_AS_OF", AS_OF.isoformat())
         started = time.perf_counter()
         try:
-            manifest = train_run(spec, folder / "home")
+            manifest = train_run(spec, folder / "home").as_dict()
         finally:
             logger.removeHandler(handler)
             logger.setLevel(level)

@@ -172,7 +172,7 @@ def test_train_on_s3_score_from_s3_and_reproduce_sees_a_changed_object(
     url = s3_env.put("run/subscriptions.csv", content)
     spec = spec_at(tmp_path, url)
     home = tmp_path / "home"
-    manifest = train_run(spec, home)
+    manifest = train_run(spec, home).as_dict()
     assert manifest["data"]["path"] == url
     assert manifest["data_sha256"] == hashlib.sha256(content).hexdigest()
 
