@@ -17,6 +17,7 @@ from churn.cli.app import app
 pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
 
 
+@pytest.mark.slow  # a Dask LocalCluster and a whole run: 50 s
 def test_churn_run_trains_every_candidate_on_the_named_cluster(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

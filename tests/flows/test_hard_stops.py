@@ -110,6 +110,7 @@ def kill_and_check_nothing_survives(process: subprocess.Popen[bytes]) -> None:
     assert not survivors, f"left behind after kill -9: {cmdlines(survivors)}"
 
 
+@pytest.mark.slow  # a whole run killed mid-training: 18 s
 def test_kill_9_during_training_leaves_no_server_worker_or_tracker_behind(project: Path) -> None:
     """Its own temporary Prefect server, the fork server, the workers: all go with it."""
     home = project / "home"

@@ -18,6 +18,7 @@ from churn.settings import load_settings
 pytestmark = pytest.mark.flow
 
 
+@pytest.mark.slow  # its own Prefect server from a fresh home: 15 s
 def test_churn_prefect_server_serves_the_api_and_ui_until_interrupted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

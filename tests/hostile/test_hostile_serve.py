@@ -283,6 +283,7 @@ def ready_answer(served: Served) -> dict[str, object]:
     return answer
 
 
+@pytest.mark.slow  # a served API held past its descriptor limit: 27 s
 def test_idle_connections_past_the_descriptor_limit_do_not_break_the_champion_reload(
     world: World,
 ) -> None:
