@@ -14,6 +14,9 @@ nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", ".ci/constraints.txt")
 """Exact versions CI tests against (`uv pip compile pyproject.toml --extra dev`)."""
+COMPILED = {"UV_COMPILE_BYTECODE": "1"}
+"""uv installs without bytecode by default; where PYTHONDONTWRITEBYTECODE is set (as on CI's
+machines) every Python process of the suite would then compile the whole stack again."""
 LINTED = ["churn", "flows", "api", "cli", "tests", "benchmarks", "noxfile.py"]
 
 
@@ -28,14 +31,14 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """Mypy (strict) on the packages."""
-    session.install(*CONSTRAINTS, "-e", ".[dev]")
+    session.install(*CONSTRAINTS, "-e", ".[dev]", env=COMPILED)
     session.run("mypy", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Pytest: unit, property, flow and API tests."""
-    session.install(*CONSTRAINTS, "-e", ".[dev]")
+    session.install(*CONSTRAINTS, "-e", ".[dev]", env=COMPILED)
     session.run("pytest", *session.posargs, env={"DO_NOT_TRACK": "1"})
 
 
@@ -43,7 +46,7 @@ def tests(session: nox.Session) -> None:
 def coverage(session: nox.Session) -> None:
     """Branch coverage of the unit tests (no model, flow, slow, browser or Prometheus tests),
     with every line and branch not covered; fails below the floor in pyproject.toml."""
-    session.install(*CONSTRAINTS, "-e", ".[dev]")
+    session.install(*CONSTRAINTS, "-e", ".[dev]", env=COMPILED)
     session.run("coverage", "erase")
     session.run(
         "coverage",
@@ -63,7 +66,7 @@ def coverage(session: nox.Session) -> None:
 def gate(session: nox.Session) -> None:
     """Train the default spec into a scratch registry (its gate tests run inside the run), then
     run its gate tests again with `churn gate RUN`; fail when a gate or a gate test fails."""
-    session.install(*CONSTRAINTS, "-e", ".")
+    session.install(*CONSTRAINTS, "-e", ".", env=COMPILED)
     with tempfile.TemporaryDirectory(prefix="churn-gate-") as home:  # no champion: a first run
         session.run("churn", "run", "spec/telco.yaml", "--home", home, *session.posargs)
         listing = session.run("churn", "runs", "--home", home, "--json", silent=True)
