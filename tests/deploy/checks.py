@@ -19,7 +19,6 @@ SPEC_FILE = "telco.yaml"
 DB_SPEC_FILE = "telco-db.yaml"
 """spec/telco.yaml reading PostgreSQL: the spec the base's jobs run."""
 SPEC_MOUNT = "/app/spec"
-GATES_MOUNT = f"{SPEC_MOUNT}/gates"
 HOME_MOUNT = "/var/lib/churn"
 DATABASE_SECRET = "churn-database"
 """The Secret holding the database URL (created by hand, never rendered from the repo)."""
@@ -185,33 +184,6 @@ def spec_config_map(docs: list[Doc]) -> list[str]:
     specs = {f"{SPEC_MOUNT}/{key}" for key in maps[0].get("data", {})}
     if not specs & set(containers(job)[0].get("args", [])):
         problems.append(f"the job runs none of the ConfigMap's specs {sorted(specs)}")
-    return problems
-
-
-def gate_tests_config_map(docs: list[Doc]) -> list[str]:
-    """The training job mounts the spec's gate tests (every file of spec/gates/, byte for byte)
-    at /app/spec/gates, where ``gates.tests: [gates/]`` of the mounted spec finds them."""
-    maps = [
-        d
-        for d in docs
-        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("churn-gate-tests")
-    ]
-    if len(maps) != 1:
-        return [f"expected one churn-gate-tests ConfigMap, found {len(maps)}"]
-    problems = []
-    files = maps[0].get("data", {})
-    for path in sorted((ROOT / "spec" / "gates").glob("*.py")):
-        if files.get(path.name) != path.read_text(encoding="utf-8"):
-            problems.append(
-                f"the ConfigMap's {path.name} differs from spec/gates/{path.name}: "
-                "cp spec/gates/*.py k8s/base/spec/gates/ (and list new files in kustomization)"
-            )
-    template = find(docs, "CronJob", "churn-train")["spec"]["jobTemplate"]["spec"]["template"]
-    volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
-    mounts = {m["mountPath"]: m["name"] for m in containers(template)[0].get("volumeMounts", [])}
-    volume = volumes.get(mounts.get(GATES_MOUNT, ""), {})
-    if volume.get("configMap", {}).get("name") != maps[0]["metadata"]["name"]:
-        problems.append(f"churn-train: {GATES_MOUNT} is not the gate-tests ConfigMap")
     return problems
 
 
@@ -405,7 +377,6 @@ BOTH: dict[str, Check] = {
     "hardened": hardened,
     "one_image": one_image,
     "spec_config_map": spec_config_map,
-    "gate_tests_config_map": gate_tests_config_map,
     "api_serving": api_serving,
 }
 """Checks that hold for the base and for every overlay (offline, dask)."""

@@ -205,10 +205,6 @@ def spec_map(docs: list[Doc]) -> Doc:
     return next(d for d in docs if d["metadata"]["name"].startswith("churn-spec"))
 
 
-def gates_map(docs: list[Doc]) -> Doc:
-    return next(d for d in docs if d["metadata"]["name"].startswith("churn-gate-tests"))
-
-
 def job(docs: list[Doc]) -> Doc:
     return cron(docs)["jobTemplate"]["spec"]
 
@@ -259,10 +255,6 @@ MUTATIONS: list[tuple[str, str, Mutation]] = [
     ("spec_config_map", "spec drifted", lambda d: spec_map(d)["data"].update(
         {"telco.yaml": "version: 1\n"})),
     ("spec_config_map", "another spec", lambda d: job_container(d).update(args=["churn", "run"])),
-    ("gate_tests_config_map", "gate test drifted", lambda d: gates_map(d)["data"].update(
-        {"test_fairness.py": "def test_nothing(): pass\n"})),
-    ("gate_tests_config_map", "not mounted", lambda d: job_container(d).update(volumeMounts=[
-        m for m in job_container(d)["volumeMounts"] if m["mountPath"] != "/app/spec/gates"])),
     ("api_serving", "readiness on /health", lambda d: api_container(d)["readinessProbe"][
         "httpGet"].update(path="/health")),
     ("api_serving", "no liveness", lambda d: api_container(d).pop("livenessProbe")),
