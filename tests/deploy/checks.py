@@ -162,12 +162,14 @@ def spec_config_map(docs: list[Doc]) -> list[str]:
         return [f"expected one churn-spec ConfigMap, found {len(maps)}"]
     problems = []
     expected = (ROOT / "spec" / SPEC_FILE).read_text(encoding="utf-8")
-    if maps[0].get("data", {}).get(SPEC_FILE) != expected:
+    cluster_copy = maps[0].get("data", {}).get(SPEC_FILE, "")
+    if cluster_copy != cluster_spec(expected):
         problems.append(
-            "the ConfigMap's telco.yaml differs from spec/telco.yaml: "
-            "cp spec/telco.yaml k8s/base/spec/telco.yaml"
+            "the ConfigMap's telco.yaml differs from spec/telco.yaml (but for the gate tests' "
+            "line, commented out): cp spec/telco.yaml k8s/base/spec/telco.yaml and comment out "
+            "gates.tests"
         )
-    problems += _same_but_the_source(maps[0].get("data", {}), expected)
+    problems += _same_but_the_source(maps[0].get("data", {}), cluster_spec(expected))
     map_name = maps[0]["metadata"]["name"]
     for name, template in workloads(docs):
         volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
@@ -185,6 +187,18 @@ def spec_config_map(docs: list[Doc]) -> list[str]:
     if not specs & set(containers(job)[0].get("args", [])):
         problems.append(f"the job runs none of the ConfigMap's specs {sorted(specs)}")
     return problems
+
+
+GATE_TESTS_LINE = "  tests: [gates/]  "
+"""spec/telco.yaml's gates.tests line. The cluster's copies comment it out: a ConfigMap volume
+holds files, not folders, and podman 4.3 (the smoke test's runtime) can mount none into a
+subfolder of one, so the pytest files of spec/gates/ do not reach the job (the declared slices,
+which need no file, still run)."""
+
+
+def cluster_spec(text: str) -> str:
+    """spec/telco.yaml as the cluster's ConfigMap holds it: the gate tests' line commented out."""
+    return text.replace(GATE_TESTS_LINE, "  # tests: [gates/]", 1)
 
 
 def _same_but_the_source(files: dict[str, str], expected: str) -> list[str]:
