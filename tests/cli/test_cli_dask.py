@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from factories import subscriptions_spec, write_project
 
 
@@ -36,6 +37,7 @@ def churn_run(tmp_path: Path, scheduler: str) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.slow  # a whole `churn run` waiting out Dask's connect timeout: 10 s
 def test_an_unreachable_scheduler_ends_the_run_with_exit_1_and_no_traceback(tmp_path) -> None:
     address = f"tcp://127.0.0.1:{closed_port()}"
     result = churn_run(tmp_path, address)
@@ -47,6 +49,7 @@ def test_an_unreachable_scheduler_ends_the_run_with_exit_1_and_no_traceback(tmp_
     assert not list((tmp_path / "home").glob("runs/*")), "no run was started"
 
 
+@pytest.mark.slow  # a whole `churn run` process: 8 s
 def test_a_malformed_scheduler_address_ends_the_run_before_anything_starts(tmp_path) -> None:
     result = churn_run(tmp_path, "http://dask:8786")
     assert result.returncode == 1

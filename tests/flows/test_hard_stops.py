@@ -245,4 +245,4 @@ def assert_consistent(home: Path) -> None:
     assert champion is not None
     lines = (home / "ledger.jsonl").read_text().splitlines()
     events = [json.loads(line) for line in lines]
-    assert registry.champion_history()[-1] == champion["run_id"], events[-3:]
+    assert registry.champion_history()[-1] == champion.run_id, events[-3:]
