@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from churn.cli.options import AsOfOpt
+from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
 from churn.errors import ChurnError
 from churn.settings import DEFAULT_SPEC
 
@@ -28,11 +28,6 @@ app = typer.Typer(
 )
 
 SpecArg = Annotated[Path, typer.Argument(help="The YAML spec.", show_default=True)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option("--home", help="Registry folder (default: $CHURN_HOME or ./artifacts)."),
-]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from churn.cli.options import HomeOpt, JsonOpt
+
 
 def gate_command(
     run_id: Annotated[str, typer.Argument(help="The run whose model to test (see `churn runs`).")],
@@ -18,11 +20,8 @@ def gate_command(
             help="Test files or folders to run instead of the spec's gates.tests (repeatable).",
         ),
     ] = None,
-    home: Annotated[
-        Path | None,
-        typer.Option("--home", help="Registry folder (default: $CHURN_HOME or ./artifacts)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run gate tests against a recorded run's model, hold-out and champion, training nothing.
 

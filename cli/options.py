@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="Registry folder (default: $CHURN_HOME or ./artifacts)."),
+]
 
 
 def _as_of(value: str | None) -> str | None:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from churn.cli.options import HomeOpt, JsonOpt
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -185,11 +187,8 @@ def _row(name: str, what: str, recorded: Any, now: Any) -> dict[str, Any]:
 
 def reproduce_command(
     run_id: Annotated[str, typer.Argument(help="The run to re-run (see `churn runs`).")],
-    home: Annotated[
-        Path | None,
-        typer.Option("--home", help="Registry folder (default: $CHURN_HOME or ./artifacts)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Re-run a recorded run from its manifest (spec copy, data hash, seed); compare metrics."""
     from churn.registry import Registry, resolve_home
