@@ -50,11 +50,12 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
             patch.setenv("DO_NOT_TRACK", "1")
             from churn.flows.server import TemporaryServer
+            from churn.settings import load_settings
 
             server = TemporaryServer()
             server.start()
-            try:
-                server.wait_ready(180)
+            try:  # as long as churn run would wait (CHURN_PREFECT_START_TIMEOUT, default 180 s)
+                server.wait_ready(load_settings().prefect_start_timeout)
                 patch.setenv("PREFECT_API_URL", server.api_url)
                 reread_prefect_settings()
                 yield
