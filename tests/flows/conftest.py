@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flowtools import preserved_logging
+from flowtools import preserved_logging, reread_prefect_settings
 
 GROUPS = {
     "tests/flows/test_fresh_start.py": "flows-own-server",
@@ -41,21 +41,28 @@ def restore_churn_logging() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Point Prefect at a throw-away home and a temporary local server for the session."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
-        patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        patch.setenv("DO_NOT_TRACK", "1")
-        from churn.flows.server import TemporaryServer
+    """Point Prefect at a throw-away home and a temporary local server for the session: in the
+    environment (for ``churn run`` and its subprocesses), and in Prefect's settings too if this
+    process has already imported Prefect (see :func:`flowtools.reread_prefect_settings`)."""
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+            patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+            patch.setenv("DO_NOT_TRACK", "1")
+            from churn.flows.server import TemporaryServer
+            from churn.settings import load_settings
 
-        server = TemporaryServer()
-        server.start()
-        try:
-            server.wait_ready(180)
-            patch.setenv("PREFECT_API_URL", server.api_url)
-            yield
-        finally:
-            server.stop()
+            server = TemporaryServer()
+            server.start()
+            try:  # as long as churn run would wait (CHURN_PREFECT_START_TIMEOUT, default 180 s)
+                server.wait_ready(load_settings().prefect_start_timeout)
+                patch.setenv("PREFECT_API_URL", server.api_url)
+                reread_prefect_settings()
+                yield
+            finally:
+                server.stop()
+    finally:
+        reread_prefect_settings()  # the caller's environment, restored by the patch
 
 
 @pytest.fixture

@@ -24,7 +24,10 @@ from timing import python_start_cost
 
 from churn.registry import Registry
 
-pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_server")]
+pytestmark = pytest.mark.flow
+
+NO_PREFECT = {"PREFECT_API_URL": "", "CHURN_PREFECT_LOCAL_URL": "http://127.0.0.1:9/api"}
+"""No Prefect API to find: ``churn run`` would start its own temporary server."""
 
 SLOW_MODELS = [
     {"name": "logreg", "type": "logistic_regression"},
@@ -114,8 +117,7 @@ def kill_and_check_nothing_survives(process: subprocess.Popen[bytes]) -> None:
 def test_kill_9_during_training_leaves_no_server_worker_or_tracker_behind(project: Path) -> None:
     """Its own temporary Prefect server, the fork server, the workers: all go with it."""
     home = project / "home"
-    env = {"PREFECT_API_URL": "", "CHURN_PREFECT_LOCAL_URL": "http://127.0.0.1:9/api"}
-    process = churn_run(write_spec(project, "slow.yaml"), home, **env)
+    process = churn_run(write_spec(project, "slow.yaml"), home, **NO_PREFECT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         lines = cmdlines(children_of(process.pid))
@@ -131,6 +133,8 @@ def test_kill_9_during_training_leaves_no_server_worker_or_tracker_behind(projec
 
 
 def test_a_second_run_is_refused_in_under_two_seconds(project: Path) -> None:
+    """Refused before Prefect is sought: with no API to find, a run that got that far would
+    start a temporary server and take far longer (nor does this test need the session's)."""
     home = project / "home"
     with Registry(home).lock("20261126T000000Z-aaaaaa"):
         started = time.monotonic()
@@ -144,6 +148,7 @@ def test_a_second_run_is_refused_in_under_two_seconds(project: Path) -> None:
                 "--home",
                 str(home),
             ],
+            env={**os.environ, **NO_PREFECT},
             capture_output=True,
             text=True,
             timeout=60,
@@ -157,7 +162,7 @@ def test_a_second_run_is_refused_in_under_two_seconds(project: Path) -> None:
 
 
 @pytest.fixture
-def api(project: Path) -> Iterator[tuple[str, Path]]:
+def api(project: Path, prefect_server: None) -> Iterator[tuple[str, Path]]:
     """A champion, and ``churn serve`` on it in a child process."""
     home = project / "home"
     train_run(write_spec(project, "first.yaml"), home)
