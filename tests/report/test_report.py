@@ -551,6 +551,23 @@ def test_the_global_view_ranks_columns_by_mean_absolute_contribution(
     assert shown == order
 
 
+def test_the_global_view_of_a_large_hold_out_explains_a_seeded_sample_and_says_so(
+    run: Trained, predictions: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from churn.report import reasons as reasons_module
+
+    limit = len(run.split.X_test) // 2
+    monkeypatch.setattr(reasons_module, "GLOBAL_VIEW_MAX_ROWS", limit)
+    first = explain_run(run.spec, run.results[run.winner], run.split, predictions, 10)
+    again = explain_run(run.spec, run.results[run.winner], run.split, predictions, 10)
+
+    assert (first.rows, first.holdout_rows) == (limit, len(run.split.X_test))
+    assert first.importance == again.importance  # seeded
+    assert list(first.by_id) == predictions["id"].head(10).tolist()  # the at-risk list: all
+    text = " ".join(str(reasons_module.reasons_section(first)).split())
+    assert f"over a seeded sample of {limit:,} of the {len(run.split.X_test):,} hold-out" in text
+
+
 def report_page(run: Trained, folder: Path, evaluation: PlotSet) -> str:
     """The report of ``run`` with no EDA plots and the given evaluation plots."""
     return write_report(
