@@ -181,6 +181,7 @@ def execute_run(
             results,
             winner,
             plots,
+            pool,
         )
     return manifest
 

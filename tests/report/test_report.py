@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import html
 import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -566,6 +567,32 @@ def test_the_global_view_of_a_large_hold_out_explains_a_seeded_sample_and_says_s
     assert list(first.by_id) == predictions["id"].head(10).tolist()  # the at-risk list: all
     text = " ".join(str(reasons_module.reasons_section(first)).split())
     assert f"over a seeded sample of {limit:,} of the {len(run.split.X_test):,} hold-out" in text
+
+
+def test_the_importance_computed_in_a_worker_is_the_one_computed_here(run: Trained) -> None:
+    import pickle
+    from concurrent.futures import Future
+
+    from churn.run.report_steps import start_importance
+
+    sent: list[Any] = []
+
+    class Pickling(Executor):
+        """Runs each call on a pickled copy of its arguments, as a worker process would."""
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            sent.extend(args)
+            future: Future[Any] = Future()
+            future.set_result(fn(*pickle.loads(pickle.dumps(args))))
+            return future
+
+    winner = run.results[run.winner]
+    computed = start_importance(Pickling(), run.spec, run.split, winner)()
+
+    pd.testing.assert_frame_equal(computed, importance_table(run.spec, run.split, winner))
+    assert computed.attrs == importance_table(run.spec, run.split, winner).attrs
+    split = next(arg for arg in sent if isinstance(arg, Split))
+    assert (len(split.X_train), len(split.X_test)) == (0, len(run.split.X_test))
 
 
 def report_page(run: Trained, folder: Path, evaluation: PlotSet) -> str:
