@@ -70,6 +70,11 @@ class ChurnSettings(BaseSettings):
         default="http://127.0.0.1:4200/api",
         description="Where `churn run` looks for a long-lived local Prefect server.",
     )
+    prefect_template_dir: Path = Field(
+        default=Path("~/.cache/churn/prefect"),
+        description="Where `churn run` keeps an empty, migrated copy of Prefect's database "
+        "(one per Prefect version) to start a fresh `PREFECT_HOME` without migrating it.",
+    )
     supervisor_pid: int | None = Field(
         default=None,
         description="Set by `churn serve` for its worker processes (not for users).",
@@ -95,6 +100,14 @@ class ChurnSettings(BaseSettings):
     )
     prefect_profile: str = Field(
         default="", validation_alias="PREFECT_PROFILE", description="The active Prefect profile."
+    )
+    prefect_database_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL", "PREFECT_API_DATABASE_CONNECTION_URL"
+        ),
+        description="Prefect's database, when not `PREFECT_HOME/prefect.db` (then no template "
+        "is used). Never printed.",
     )
     azure_storage_account_name: str = Field(
         default="",

@@ -19,7 +19,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from churn.flows.server import TemporaryServer, configured_api_url, long_lived_url
+from churn.flows.server import (
+    TemporaryServer,
+    configured_api_url,
+    database_template,
+    long_lived_url,
+)
 from churn.registry.record import RunManifest
 from churn.run.compose import Execute, RunOutcome, Say, compose_run
 from churn.settings import ChurnSettings
@@ -47,7 +52,9 @@ def prefect_api(say: Say, settings: ChurnSettings) -> Iterator[Callable[[], dict
     if url is not None:
         yield lambda: {"PREFECT_API_URL": url}
         return
-    fresh = not (settings.prefect_home.expanduser() / "prefect.db").exists()
+    template = database_template(settings)
+    fresh = template is not None and not template.database.exists()
+    copied = fresh and template is not None and template.fill()
     timeout = settings.prefect_start_timeout
     server = TemporaryServer()
     server.start()  # in the background: the data is validated meanwhile
@@ -55,10 +62,13 @@ def prefect_api(say: Say, settings: ChurnSettings) -> Iterator[Callable[[], dict
     def ready() -> dict[str, Any]:
         say(
             "starting Prefect's local server"
-            + (" (first start creates its database)" if fresh else "")
+            + (" (its database copied from churn's template)" if copied else "")
+            + (" (first start creates its database)" if fresh and not copied else "")
             + "; keep one running with `churn prefect-server` to skip this"
         )
         server.wait_ready(timeout, say=say)
+        if fresh and not copied and template is not None:
+            template.keep()  # before any run is written: the next fresh home copies it
         # Heartbeats let a long-lived server notice a crashed run; this one dies with the run,
         # and the flow's exit would wait up to 2 s for the heartbeat thread.
         return {"PREFECT_API_URL": server.api_url, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": None}

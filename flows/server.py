@@ -18,6 +18,7 @@ import importlib.util
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,9 @@ import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
@@ -142,7 +145,7 @@ class TemporaryServer:
                 self.stop()
                 raise PrefectServerError(message)
             if not said_slow and now - self.started_at > 10:
-                say("still starting Prefect's local server (a first start creates its database)")
+                say("still starting Prefect's local server")
                 said_slow = True
             time.sleep(0.1)
 
@@ -171,25 +174,112 @@ class TemporaryServer:
         self._stderr.close()
 
 
-def configured_api_url(settings: ChurnSettings | None = None) -> str | None:
-    """``PREFECT_API_URL`` from the environment, else from the active Prefect profile.
-
-    Read without importing Prefect: the profile file is TOML (``prefect config set`` writes it).
-    """
-    settings = settings or load_settings()
-    url = settings.prefect_api_url.strip()
-    if url:
-        return url
+def _profile(settings: ChurnSettings) -> dict[str, Any]:
+    """The active Prefect profile's settings, read without importing Prefect (the profile
+    file is TOML, as ``prefect config set`` writes it); empty when there is none."""
     home = settings.prefect_home.expanduser()
     path = (settings.prefect_profiles_path or home / "profiles.toml").expanduser()
     try:
         profiles = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return {}
     active = settings.prefect_profile or profiles.get("active") or "ephemeral"
     profile = profiles.get("profiles", {}).get(active, {})
-    value = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return profile if isinstance(profile, dict) else {}
+
+
+def configured_api_url(settings: ChurnSettings | None = None) -> str | None:
+    """``PREFECT_API_URL`` from the environment, else from the active Prefect profile."""
+    settings = settings or load_settings()
+    url = settings.prefect_api_url.strip()
+    if url:
+        return url
+    value = _profile(settings).get("PREFECT_API_URL")
     return str(value) if value else None
+
+
+DATABASE_URL_SETTINGS: Final = (
+    "PREFECT_SERVER_DATABASE_CONNECTION_URL",
+    "PREFECT_API_DATABASE_CONNECTION_URL",
+)
+
+
+@dataclass(frozen=True)
+class DatabaseTemplate:
+    """An empty Prefect database, migrated once per Prefect version and kept outside any
+    ``PREFECT_HOME``: a fresh home starts from a copy instead of running Prefect's hundreds
+    of migrations again (most of a first start's seconds).
+
+    The template is what Prefect's own start-up wrote (migrations, block types), copied with
+    SQLite's backup API as soon as the server that made it answered, before any run.
+    """
+
+    database: Path
+    """The temporary server's database: ``PREFECT_HOME/prefect.db``."""
+    template: Path
+    """``CHURN_PREFECT_TEMPLATE_DIR/prefect-VERSION.db``."""
+
+    def fill(self) -> bool:
+        """Copy the template to a database that does not exist yet; whether it was copied
+        (never over a database another process created meanwhile)."""
+        if self.database.exists() or not self.template.is_file():
+            return False
+        self.database.parent.mkdir(parents=True, exist_ok=True)
+        return _copy_database(self.template, self.database, replace=False)
+
+    def keep(self) -> None:
+        """Save the database (just created by Prefect's start-up) as the template, unless
+        one exists; a failure only costs the next fresh home its migrations."""
+        if self.template.exists() or not self.database.is_file():
+            return
+        with suppress(OSError, sqlite3.Error):
+            self.template.parent.mkdir(parents=True, exist_ok=True)
+            _copy_database(self.database, self.template, replace=True)
+
+
+def _copy_database(source: Path, target: Path, *, replace: bool) -> bool:
+    """A consistent copy of the SQLite database ``source`` (its WAL included) at ``target``, in
+    one file, written beside it and moved into place; ``replace=False`` keeps an existing
+    target."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    partial = Path(name)
+    try:
+        with (
+            closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as reading,
+            closing(sqlite3.connect(partial)) as writing,
+        ):
+            reading.backup(writing)
+            writing.execute("PRAGMA journal_mode=DELETE")  # one file (Prefect sets WAL again)
+        if replace:
+            partial.replace(target)
+            return True
+        try:
+            target.hardlink_to(partial)  # fails if the target appeared meanwhile
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def database_template(settings: ChurnSettings) -> DatabaseTemplate | None:
+    """The template for a temporary server's database; None when Prefect's database is
+    configured elsewhere (``PREFECT_SERVER_DATABASE_CONNECTION_URL``, in the environment or
+    the active profile) or Prefect's version is unknown."""
+    profile = _profile(settings)
+    if settings.prefect_database_url is not None or any(
+        profile.get(name) for name in DATABASE_URL_SETTINGS
+    ):
+        return None
+    try:
+        version = metadata.version("prefect")
+    except metadata.PackageNotFoundError:
+        return None
+    return DatabaseTemplate(
+        database=settings.prefect_home.expanduser() / "prefect.db",
+        template=settings.prefect_template_dir.expanduser() / f"prefect-{version}.db",
+    )
 
 
 def long_lived_url(settings: ChurnSettings | None = None) -> str | None:

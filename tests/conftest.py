@@ -35,6 +35,16 @@ def telco_spec_path() -> Path:
     return TELCO_SPEC
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prefect_template_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The template of Prefect's database (``churn.flows.server.DatabaseTemplate``) in a folder
+    of the session, never the user's cache: the first fresh Prefect home makes it."""
+    folder = tmp_path_factory.mktemp("prefect-template")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHURN_PREFECT_TEMPLATE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def fresh_import(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """What one fresh interpreter saw while importing churn and drawing (``fresh_interpreter``)."""

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
@@ -55,12 +56,15 @@ def draw_evaluation(
     results: dict[str, CandidateResult],
     winner: str,
     plots_dir: Path,
+    importance: Callable[[], pd.DataFrame] | None = None,
 ) -> PlotSet:
     """Draw the evaluation plots into ``plots_dir``; one failed plot spares the others.
 
     A hold-out larger than ``spec.output.evaluation_max_rows`` is drawn from a seeded
     stratified sample of that many rows (the permutation importance samples its own, see
-    ``output.importance_max_rows``).
+    ``output.importance_max_rows``). ``importance`` returns the winner's permutation
+    importance when it is computed elsewhere (in a worker process, while the plots before
+    its own are drawn).
     """
     y = np.asarray(split.y_test)
     keep = stratified_sample(y, spec.output.evaluation_max_rows, seed=spec.evaluation.split.seed)
@@ -79,7 +83,12 @@ def draw_evaluation(
             ("eval_calibration", lambda: plot_calibration(y, results, winner)),
             ("eval_threshold_metrics", lambda: plot_threshold_metrics(y, best())),
             ("eval_gains_lift", lambda: plot_gains_lift(y, best())),
-            ("eval_feature_importance", lambda: plot_feature_importance(spec, split, best())),
+            (
+                "eval_feature_importance",
+                lambda: plot_feature_importance(
+                    spec, split, best(), None if importance is None else importance()
+                ),
+            ),
             ("eval_model_comparison", lambda: plot_model_comparison(spec, results, winner)),
             *policy_plots(spec, y, best()),
         ],

@@ -75,9 +75,12 @@ def importance_table(spec: Spec, split: Split, result: CandidateResult) -> pd.Da
     return table
 
 
-def plot_feature_importance(spec: Spec, split: Split, result: CandidateResult) -> Figure:
-    """Horizontal bars of the winner's permutation importance, with the shuffle spread."""
-    full = importance_table(spec, split, result)
+def plot_feature_importance(
+    spec: Spec, split: Split, result: CandidateResult, computed: pd.DataFrame | None = None
+) -> Figure:
+    """Horizontal bars of the winner's permutation importance, with the shuffle spread
+    (``computed``: its :func:`importance_table`, when it was computed elsewhere)."""
+    full = importance_table(spec, split, result) if computed is None else computed
     table = full.head(IMPORTANCE_MAX_FEATURES)
     figure = new_figure((WIDE_SIZE[0], 1.3 + 0.3 * len(table)))
     ax = figure.subplots()

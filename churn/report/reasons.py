@@ -10,16 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from churn.explain import PipelineExplainer, Reason, global_importance
+from churn.report.figures import stratified_sample
 from churn.report.formatting import number
 from churn.report.templating import render_template
 from churn.spec import Spec
 from churn.training.evaluate import CandidateResult, Split
 
 REASONS_PER_CUSTOMER = 3
+GLOBAL_VIEW_MAX_ROWS = 2000
+"""The global view explains a seeded stratified sample of this many hold-out rows (all of a
+smaller hold-out): its cost grows with the rows explained, its means hardly change."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class RunReasons:
     scale: str
     rows: int
     skipped: str | None = field(default=None)
+    holdout_rows: int = field(default=0)
+    """Rows in the hold-out; more than ``rows`` when the global view explained a sample."""
 
 
 def explain_run(
@@ -50,7 +57,11 @@ def explain_run(
         explainer = PipelineExplainer(result.pipeline)
     except ValueError as exc:
         return RunReasons({}, [], "", 0, skipped=str(exc))
-    holdout, _ = explainer.explain_frame(split.X_test)
+    sample = stratified_sample(
+        np.asarray(split.y_test), GLOBAL_VIEW_MAX_ROWS, seed=spec.evaluation.split.seed
+    )
+    explained = split.X_test if sample is None else split.X_test.iloc[sample]
+    holdout, _ = explainer.explain_frame(explained)
     importance = global_importance(holdout.columns, holdout.contributions)
     if frame is not None:
         features = frame[spec.feature_columns].set_axis(spec.row_ids(frame).to_numpy())
@@ -64,7 +75,9 @@ def explain_run(
         explanation, values = explainer.explain_frame(rows)
         picked = explanation.reasons(values, REASONS_PER_CUSTOMER)
         by_id.update(zip(wanted, picked, strict=True))
-    return RunReasons(by_id, importance, holdout.scale, len(split.X_test))
+    return RunReasons(
+        by_id, importance, holdout.scale, len(explained), holdout_rows=len(split.X_test)
+    )
 
 
 def reason_text(reasons: list[Reason]) -> str:
@@ -79,7 +92,9 @@ def reasons_section(reasons: RunReasons | None) -> Markup:
     """The global view: every column's mean absolute contribution on the hold-out."""
     if reasons is None or reasons.skipped:
         why = "not computed" if reasons is None else reasons.skipped
-        return render_template("reasons.html.j2", rows=[], skipped=why, scale="", total=0)
+        return render_template(
+            "reasons.html.j2", rows=[], skipped=why, scale="", total=0, holdout_rows=0
+        )
     largest = reasons.importance[0][1] if reasons.importance else 0.0
     rows = [
         {"column": column, "value": number(value, 4), "width": _share(value, largest)}
@@ -87,7 +102,12 @@ def reasons_section(reasons: RunReasons | None) -> Markup:
     ]
     scale = reasons.scale.replace("_", "-")
     return render_template(
-        "reasons.html.j2", rows=rows, skipped=None, scale=scale, total=reasons.rows
+        "reasons.html.j2",
+        rows=rows,
+        skipped=None,
+        scale=scale,
+        total=reasons.rows,
+        holdout_rows=max(reasons.holdout_rows, reasons.rows),
     )
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from churn.run.steps import RunContext
+    from churn.training.evaluate import Split
 
 log = logging.getLogger("churn.run")
 
@@ -36,11 +37,21 @@ class PreparedRun:
     dataclass would be deep-copied, DataFrame and all, on the way to that placeholder.
     """
 
-    __slots__ = ("ctx", "frame")
+    __slots__ = ("_split", "ctx", "frame")
 
     def __init__(self, ctx: RunContext, frame: pd.DataFrame) -> None:
         self.ctx = ctx
         self.frame = frame
+        self._split: Split | None = None
+
+    def split(self) -> Split:
+        """The seeded hold-out split of the data, computed once: the candidates may start
+        training on it before the run's sequence does (:mod:`churn.run.head_start`)."""
+        if self._split is None:
+            from churn.run import steps
+
+            self._split = steps.split(self.ctx, self.frame)
+        return self._split
 
 
 @contextmanager

@@ -7,6 +7,9 @@ model and decision stand.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -14,6 +17,7 @@ import pandas as pd
 from churn.errors import RegistryError
 from churn.registry.record import RunManifest
 from churn.run.steps import RunContext
+from churn.spec import Spec
 from churn.training.evaluate import CandidateResult, Split
 
 if TYPE_CHECKING:
@@ -77,12 +81,21 @@ def write_report(
     results: dict[str, CandidateResult],
     winner: str,
     eda: PlotSet,
+    pool: Executor | None = None,
 ) -> None:
-    """Evaluation plots, predictions.csv and report.html; a failure is logged, never raised."""
+    """Evaluation plots, predictions.csv and report.html; a failure is logged, never raised.
+
+    With a ``pool`` (the run's training workers, idle by now), the winner's permutation
+    importance is computed there while this process draws the other plots.
+    """
     from churn import report
 
     try:
-        evaluation = report.draw_evaluation(ctx.spec, data, results, winner, ctx.run_dir / "plots")
+        winning = results[winner]
+        importance = start_importance(pool, ctx.spec, data, winning) if pool is not None else None
+        evaluation = report.draw_evaluation(
+            ctx.spec, data, results, winner, ctx.run_dir / "plots", importance
+        )
         _log_plots("evaluation", evaluation)
         predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
         ctx.registry.write_text(ctx.run_dir / "predictions.csv", predictions.to_csv(index=False))
@@ -100,6 +113,19 @@ def write_report(
         log.info("report: %s", path)
     except Exception as exc:
         log.exception("report failed: %s", exc)
+
+
+def start_importance(
+    pool: Executor, spec: Spec, data: Split, winner: CandidateResult
+) -> Callable[[], pd.DataFrame]:
+    """The winner's permutation importance, started in ``pool`` (with the hold-out only)."""
+    from churn.report.model_plots import importance_table
+
+    holdout = replace(
+        data, X_train=data.X_train.iloc[:0], y_train=data.y_train[:0], ids_train=data.ids_train[:0]
+    )
+    model = replace(winner, test_proba=winner.test_proba[:0], uncalibrated_proba=None)
+    return pool.submit(importance_table, spec, holdout, model).result
 
 
 def _reasons(

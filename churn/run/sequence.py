@@ -114,7 +114,7 @@ def execute_run(
             if report
             else None
         )
-        data = runner.call("split", timed("split", steps.split), ctx, frame)
+        data = runner.call("split", timed("split", run.split))
         log.info("split: %d train / %d hold-out rows", len(data.y_train), len(data.y_test))
         futures = {
             model.name: runner.submit(
@@ -181,6 +181,7 @@ def execute_run(
             results,
             winner,
             plots,
+            pool,
         )
     return manifest
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,12 @@ def test_a_first_run_on_a_fresh_prefect_home_succeeds_while_every_core_is_busy(
     on a busy machine), then freed: the run's own training needs no test of contention."""
     spec = project / "spec.yaml"
     spec.write_text(yaml.safe_dump(subscriptions_spec()))
-    env = {**os.environ, **NO_SERVER, "PREFECT_HOME": str(tmp_path / "fresh-prefect-home")}
+    env = {
+        **os.environ,
+        **NO_SERVER,
+        "PREFECT_HOME": str(tmp_path / "fresh-prefect-home"),
+        "CHURN_PREFECT_TEMPLATE_DIR": str(tmp_path / "no-template-yet"),
+    }
     command = [sys.executable, "-m", "churn.cli", "run", str(spec), "--home", str(project / "home")]
     with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as run:
         assert run.stderr is not None
@@ -84,6 +90,9 @@ def test_a_first_run_on_a_fresh_prefect_home_succeeds_while_every_core_is_busy(
     stderr = "".join(lines)
     assert code == 0, stderr[-3000:]
     assert "first start creates its database" in stderr
+    assert [p.name for p in (tmp_path / "no-template-yet").iterdir()] == [
+        f"prefect-{metadata.version('prefect')}.db"
+    ]  # the next fresh home starts from it
     assert any(line.startswith("Prefect API ") for line in lines)
     assert "Traceback" not in stderr
 

@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import html
 import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -549,6 +550,49 @@ def test_the_global_view_ranks_columns_by_mean_absolute_contribution(
     order = [explanation.columns[i] for i in np.argsort(-means, kind="stable")]
     shown = [cell.split("</td>")[0] for cell in section.split("<tr><td>")[1:]]
     assert shown == order
+
+
+def test_the_global_view_of_a_large_hold_out_explains_a_seeded_sample_and_says_so(
+    run: Trained, predictions: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from churn.report import reasons as reasons_module
+
+    limit = len(run.split.X_test) // 2
+    monkeypatch.setattr(reasons_module, "GLOBAL_VIEW_MAX_ROWS", limit)
+    first = explain_run(run.spec, run.results[run.winner], run.split, predictions, 10)
+    again = explain_run(run.spec, run.results[run.winner], run.split, predictions, 10)
+
+    assert (first.rows, first.holdout_rows) == (limit, len(run.split.X_test))
+    assert first.importance == again.importance  # seeded
+    assert list(first.by_id) == predictions["id"].head(10).tolist()  # the at-risk list: all
+    text = " ".join(str(reasons_module.reasons_section(first)).split())
+    assert f"over a seeded sample of {limit:,} of the {len(run.split.X_test):,} hold-out" in text
+
+
+def test_the_importance_computed_in_a_worker_is_the_one_computed_here(run: Trained) -> None:
+    import pickle
+    from concurrent.futures import Future
+
+    from churn.run.report_steps import start_importance
+
+    sent: list[Any] = []
+
+    class Pickling(Executor):
+        """Runs each call on a pickled copy of its arguments, as a worker process would."""
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            sent.extend(args)
+            future: Future[Any] = Future()
+            future.set_result(fn(*pickle.loads(pickle.dumps(args))))
+            return future
+
+    winner = run.results[run.winner]
+    computed = start_importance(Pickling(), run.spec, run.split, winner)()
+
+    pd.testing.assert_frame_equal(computed, importance_table(run.spec, run.split, winner))
+    assert computed.attrs == importance_table(run.spec, run.split, winner).attrs
+    split = next(arg for arg in sent if isinstance(arg, Split))
+    assert (len(split.X_train), len(split.X_test)) == (0, len(run.split.X_test))
 
 
 def report_page(run: Trained, folder: Path, evaluation: PlotSet) -> str:

@@ -55,3 +55,34 @@ def test_an_outcome_without_a_failing_decision_exits_0() -> None:
     decision = {"action": "keep_champion", "run_failed": False, "reason": "kept"}
     kept = RunOutcome(as_manifest({"run_id": "r", "status": "succeeded", "decision": decision}))
     assert (kept.exit_code, kept.failed, kept.reason) == (0, False, "kept")
+
+
+def test_candidates_start_training_before_the_orchestrator_is_ready_and_train_once(
+    tmp_path: Path,
+) -> None:
+    from churn.run import steps
+
+    models = [*LOGREG, {"name": "forest", "type": "random_forest", "params": {"n_estimators": 5}}]
+    spec = write_project(tmp_path, subscriptions_spec(models=models), rows=300)
+    events: list[str] = []
+
+    class Recording(InlineExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            if fn is steps.train:
+                events.append(f"fit {args[1]}")
+            return super().submit(fn, *args, **kwargs)
+
+    @contextmanager
+    def recording(ctx: Any, settings: Any) -> Iterator[Callable[[], Any]]:
+        with in_process(ctx, settings) as ready:
+            yield lambda: (events.append("ready"), ready())[1]
+
+    outcome = compose_run(
+        spec, tmp_path / "home", orchestrator=recording, pool=Recording(), report=False
+    )
+
+    assert events == ["fit logreg", "fit forest", "ready"]
+    assert outcome.manifest.candidates is not None and set(outcome.manifest.candidates) == {
+        "logreg",
+        "forest",
+    }

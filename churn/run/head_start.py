@@ -1,0 +1,68 @@
+"""Candidates start training as soon as the data is valid, before the orchestrator is ready.
+
+``churn run`` validates the data while Prefect's API starts (a temporary server creates its
+database first) and this process imports Prefect. Nothing the fits need waits for either: the
+seeded split is a pure function of the spec and the data, and each candidate's fit runs in the
+training pool. :func:`start_training` submits every candidate's fit to the pool at once; the
+sequence's ``split`` step then returns that same split and each ``train-NAME`` step waits for
+the fit already running (its ``step`` log line gives the wait, the candidate's ``fit_seconds``
+the fit). The fits, their inputs and so their numbers are exactly those the steps would start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
+
+from churn.run import steps
+from churn.run.preflight import PreparedRun
+
+
+class HeadStart(Executor):
+    """A training pool whose candidates' fits were submitted before the run's sequence began.
+
+    :meth:`submit` of :func:`churn.run.steps.train` on the run's own split returns the fit
+    already started for that candidate (once); any other call goes to the pool.
+    """
+
+    def __init__(self, pool: Executor, started: dict[str, Future[Any]], split: object) -> None:
+        self.pool = pool
+        self._started = started
+        self._split = split
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """The started fit for ``steps.train(ctx, name, split)``; else ``pool.submit``."""
+        if fn is steps.train and len(args) == 3 and not kwargs and args[2] is self._split:
+            started = self._started.pop(args[1], None)
+            if started is not None:
+                return started
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def describe(self) -> dict[str, Any] | None:
+        """The pool's description for ``run.json`` (see :func:`churn.run.pool.describe_pool`)."""
+        describe = getattr(self.pool, "describe", None)
+        return describe() if callable(describe) else None
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut the pool down (fits not yet running are cancelled when asked)."""
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def start_training(run: PreparedRun, pool: Executor) -> HeadStart:
+    """Split ``run``'s data (once, see :meth:`PreparedRun.split`) and submit every
+    candidate's fit to ``pool`` now, in the spec's order.
+
+    Raises:
+        Exception: The split failed (the run is marked failed/incomplete first).
+    """
+    try:
+        split = run.split()
+    except BaseException as exc:
+        run.ctx.registry.mark_incomplete(run.ctx.run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    started = {
+        model.name: pool.submit(steps.train, run.ctx, model.name, split)
+        for model in run.ctx.spec.models
+    }
+    return HeadStart(pool, started, split)
