@@ -104,3 +104,15 @@ def test_as_of_dates() -> None:
     for text in ("2026-02-30", "2026-2-3", "20260203", "today"):
         with pytest.raises(ValueError, match="expected a date YYYY-MM-DD"):
             parse_as_of(text)
+
+
+def test_a_unix_socket_folder_is_a_host_too() -> None:
+    url = parse(SecretStr(f"postgresql://crm:{SECRET}@/churn?host=/run/pg&port=5433"), "w")
+    assert url.shown == "postgresql://crm@/churn?host=/run/pg&port=5433"
+    assert url.where == "/run/pg/.s.PGSQL.5433"
+    assert "host=%2Frun%2Fpg" in url.connect_url() and SECRET not in url.shown
+    default_port = parse(SecretStr(f"postgresql://crm:{SECRET}@/churn?host=%2Frun%2Fpg"), "w")
+    assert (default_port.shown, default_port.where) == (
+        "postgresql://crm@/churn?host=/run/pg",
+        "/run/pg/.s.PGSQL.5432",
+    )
