@@ -110,7 +110,7 @@ def main() -> None:
         assert sql_source is not None
         file_spec = load_spec(_file_spec(folder, parquet))
         positional = query.replace(":as_of", "$1")
-        setting = query.replace(":as_of", "(current_setting('churn.as_of')::date)")
+        setting = query.replace(":as_of", "(SELECT current_setting('churn.as_of')::date)")
         results: dict[str, Any] = {"rows": args.rows, "load_before": os.getloadavg()}
 
         def adbc_fetch() -> None:

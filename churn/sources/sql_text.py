@@ -3,9 +3,11 @@
 The driver streams a query without parameters through PostgreSQL's binary ``COPY (query) TO
 STDOUT``, and one with parameters through a prepared statement's rows, which costs a third more
 client CPU (``benchmarks/bench_sql.py``). So a query's ``:as_of`` becomes
-``(current_setting('churn.as_of')::date)``, and the value is bound, as ``$2`` of ``SELECT
-set_config($1, $2, true)`` run first in the same transaction (:data:`SET_PARAMETER`): it is
-never formatted into any SQL text, and it lasts until the transaction ends.
+``(SELECT current_setting('churn.as_of')::date)`` (a scalar subquery: the server evaluates it
+once, not once per row as a bare ``current_setting`` in a filter), and the value is bound, as
+``$2`` of ``SELECT set_config($1, $2, true)`` run first in the same transaction
+(:data:`SET_PARAMETER`): it is never formatted into any SQL text, and it lasts until the
+transaction ends.
 
 The text is scanned once, skipping what cannot hold a parameter (quoted strings, quoted
 identifiers, dollar-quoted bodies, comments and ``::`` casts), so a ``':as_of'`` in a string
@@ -56,6 +58,6 @@ def with_settings(sql: str, where: str) -> tuple[str, list[str]]:
             raise SpecError([f"{where}: unknown parameter :{name}; a query may use :as_of"])
         if name not in names:
             names.append(name)
-        return f"(current_setting('{SETTING_PREFIX}{name}')::{PARAMETERS[name]})"
+        return f"(SELECT current_setting('{SETTING_PREFIX}{name}')::{PARAMETERS[name]})"
 
     return _TOKENS.sub(replace, sql), names

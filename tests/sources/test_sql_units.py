@@ -68,7 +68,7 @@ def test_a_source_with_both_or_neither_of_query_and_table_is_a_spec_error(tmp_pa
 
 def test_as_of_becomes_one_bound_setting_outside_strings_and_comments() -> None:
     sql = "SELECT a::date, ':as_of' AS s -- :as_of\nFROM t WHERE d = :as_of OR e = :as_of - 1"
-    setting = "(current_setting('churn.as_of')::date)"
+    setting = "(SELECT current_setting('churn.as_of')::date)"
     assert with_settings(sql, "w") == (
         f"SELECT a::date, ':as_of' AS s -- :as_of\nFROM t WHERE d = {setting} OR e = {setting} - 1",
         ["as_of"],
