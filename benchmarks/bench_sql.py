@@ -211,7 +211,10 @@ def _load(server: Any, table: pa.Table) -> None:
     with dbapi.connect(server.url) as connection, connection.cursor() as cursor:
         cursor.adbc_ingest("telco", table, mode="create")
         connection.commit()
-    server.execute("ANALYZE telco")
+    # Freshly loaded rows make their first reader set hint bits (writes) on every page: vacuum
+    # first, so the first path timed is not charged for it.
+    with dbapi.connect(server.url, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute("VACUUM (FREEZE, ANALYZE) telco")
 
 
 def _sql_spec(folder: Path, query: str) -> Path:

@@ -1,7 +1,7 @@
 """Named parameters in a SQL source's query: ``:as_of`` is read from a bound session setting.
 
 The driver streams a query without parameters through PostgreSQL's binary ``COPY (query) TO
-STDOUT``, and one with parameters through a prepared statement's rows, which costs a third more
+STDOUT``, and one with parameters through a prepared statement's rows, which costs 25-45% more
 client CPU (``benchmarks/bench_sql.py``). So a query's ``:as_of`` becomes
 ``(SELECT current_setting('churn.as_of')::date)`` (a scalar subquery: the server evaluates it
 once, not once per row as a bare ``current_setting`` in a filter), and the value is bound, as
