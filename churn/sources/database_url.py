@@ -4,6 +4,11 @@ The URL is read from the environment variable the spec names (``url_env``, defau
 ``CHURN_DATABASE_URL``) or from a file (``url_file``, a mounted Kubernetes Secret). It is held
 as a :class:`pydantic.SecretStr` and only :func:`redacted` (``postgresql://churn@db:5432/crm``:
 user, host, port and database, no password, no query options) is ever printed or recorded.
+
+The host may also be a unix-socket folder given as libpq's ``host`` option
+(``postgresql://churn:PASSWORD@/crm?host=/run/postgresql``): a database on the same machine, or
+one whose socket folder is mounted into a container that has no network. It is shown as
+``postgresql://churn@/crm?host=/run/postgresql`` and named in messages as the socket file.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ class DatabaseUrl:
 
     @property
     def where(self) -> str:
-        """``host:port``, for messages."""
+        """``host:port`` (the socket file for a unix-socket folder), for messages."""
+        if self.host.startswith("/"):
+            return f"{self.host.rstrip('/')}/.s.PGSQL.{self.port}"
         return f"{self.host}:{self.port}"
 
     def connect_url(self) -> str:
@@ -75,22 +82,29 @@ def parse(secret: SecretStr, where: str) -> DatabaseUrl:
     """Split a URL into its printable parts.
 
     Raises:
-        SourceError: Not a ``postgresql://`` URL with a host (the URL itself is not quoted).
+        SourceError: Not a ``postgresql://`` URL with a host or a ``host=`` option (the URL
+            itself is not quoted).
     """
     try:
         parts = urlsplit(secret.get_secret_value().strip())
-        port = parts.port or 5432
+        options = dict(parse_qsl(parts.query))
+        port = int(options.get("port") or parts.port or 5432)
     except ValueError:
         raise SourceError(f"{where}: the database URL is malformed (its port?)") from None
-    if parts.scheme not in SCHEMES or not parts.hostname:
+    host = options.get("host") or parts.hostname
+    if parts.scheme not in SCHEMES or not host:
         raise SourceError(
             f"{where}: the database URL must look like postgresql://user:password@host:port/db "
-            f"(scheme {parts.scheme or 'missing'!r}{'' if parts.hostname else ', no host'})"
+            f"(scheme {parts.scheme or 'missing'!r}{'' if host else ', no host'})"
         )
     user = f"{parts.username}@" if parts.username else ""
-    host = parts.hostname
-    shown_host = f"[{host}]" if ":" in host else host
-    shown = f"{parts.scheme}://{user}{shown_host}:{port}{parts.path}"
+    if host.startswith("/"):  # a unix-socket folder (libpq's host option)
+        shown = f"{parts.scheme}://{user}{parts.path}?{urlencode({'host': host}, safe='/')}"
+        if port != 5432:
+            shown += f"&port={port}"
+    else:
+        shown_host = f"[{host}]" if ":" in host else host
+        shown = f"{parts.scheme}://{user}{shown_host}:{port}{parts.path}"
     return DatabaseUrl(SecretStr(secret.get_secret_value().strip()), host, port, shown)
 
 

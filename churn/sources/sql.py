@@ -2,9 +2,11 @@
 
 Rows come through ADBC's PostgreSQL driver (``adbc-driver-postgresql``, libpq and PostgreSQL's
 binary protocol into Arrow arrays; chosen over connectorx and ``pandas.read_sql`` by the
-measurement in ``benchmarks/sql_read.py``). The query's ``:as_of`` is bound as ``$1``
-(:mod:`churn.sources.sql_text`). Columns are given the types a file would have: integers as
-int64, ``numeric`` as float64, ``real`` as float64; the contract checks the rest.
+measurement in ``benchmarks/bench_sql.py``), by PostgreSQL's binary ``COPY``. The query's
+``:as_of`` is bound as a transaction's session setting, ``churn.as_of``, which the query reads
+(:mod:`churn.sources.sql_text`): never formatted into the text. Columns are given the types
+a file would have: integers as int64, ``numeric`` as float64, ``real`` as float64; the
+contract checks the rest.
 
 The snapshot's sha256 does not depend on the order the server returns rows in: the table is
 sorted by the spec's id column, then by every column, before it is hashed
@@ -28,7 +30,7 @@ import pyarrow.compute as pc
 from churn.errors import DataContractError, SourceError, one_line
 from churn.sources.database_url import DatabaseUrl, database_url
 from churn.sources.snapshot_hash import snapshot_sha256
-from churn.sources.sql_text import positional
+from churn.sources.sql_text import SET_PARAMETER, SETTING_PREFIX, with_settings
 from churn.spec.sources import SqlSource
 
 if TYPE_CHECKING:
@@ -60,8 +62,9 @@ class SqlRead:
     source: SqlSource
     url: DatabaseUrl
     sql: str
-    """The text sent: ``:as_of`` as ``$1``."""
-    values: tuple[date, ...]
+    """The text sent: ``:as_of`` read from the setting ``churn.as_of``."""
+    settings: tuple[tuple[str, str], ...]
+    """The settings bound before it: (name, value as text)."""
     parameters: dict[str, str]
     where: str
     """The spec's ``FILE:LINE: data.source.query`` (or ``.table``)."""
@@ -85,11 +88,12 @@ def plan_read(spec: Spec, source: SqlSource, as_of: date) -> SqlRead:
         SpecError: The query uses a parameter other than ``:as_of``.
     """
     where = spec.place("data", "source", "query" if source.query is not None else "table")
-    sql, names = positional(source.sql, where)
+    sql, names = with_settings(source.sql, where)
     values = {"as_of": as_of}
     parameters = {name: values[name].isoformat() for name in names}
+    settings = tuple((f"{SETTING_PREFIX}{name}", text) for name, text in parameters.items())
     url = database_url(source, spec.place("data", "source"))
-    return SqlRead(source, url, sql, tuple(values[n] for n in names), parameters, where)
+    return SqlRead(source, url, sql, settings, parameters, where)
 
 
 def read_snapshot(spec: Spec, source: SqlSource, as_of: date) -> Snapshot:
@@ -104,7 +108,10 @@ def read_snapshot(spec: Spec, source: SqlSource, as_of: date) -> Snapshot:
     read = plan_read(spec, source, as_of)
     with connect_database(read.url) as connection, connection.cursor() as cursor:
         try:
-            cursor.execute(read.sql, parameters=read.values or None)
+            for setting in read.settings:
+                cursor.execute(SET_PARAMETER, parameters=setting)
+                cursor.fetchall()
+            cursor.execute(read.sql)
             table = cursor.fetch_arrow_table()
         except Exception as exc:  # noqa: BLE001 - every driver error is worded below
             raise database_failure(exc, read.url, "reading", read.where) from None

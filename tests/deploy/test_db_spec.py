@@ -36,7 +36,8 @@ def test_the_cluster_query_binds_only_the_snapshot_date(tmp_path: Path) -> None:
     url_file.write_text("postgresql://churn:secret@db.example:5432/crm\n", encoding="utf-8")
     stand_in = spec.sql_source.model_copy(update={"url_file": str(url_file)})
     read = plan_read(spec, stand_in, date(2026, 12, 1))
-    assert read.values == (date(2026, 12, 1),)
+    assert read.settings == (("churn.as_of", "2026-12-01"),)
     assert read.parameters == {"as_of": "2026-12-01"}
-    assert ":as_of" not in read.sql and "$1" in read.sql
+    assert ":as_of" not in read.sql and "current_setting('churn.as_of')::date" in read.sql
+    assert "2026-12-01" not in read.sql
     assert "secret" not in str(read.record())

@@ -82,6 +82,24 @@ def test_the_url_may_come_from_a_mounted_file(
     assert len(frame) == 600
 
 
+def test_the_url_may_name_a_unix_socket_folder(
+    database_env: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = database_env
+    socket_url = (
+        f"postgresql://{server.user}:{server.password}@/{server.database}"
+        f"?host={server.socket_dir}&port={server.port}"
+    )
+    monkeypatch.setenv("CHURN_DATABASE_URL", socket_url)
+    assert len(_read(sql_spec(tmp_path))[0]) == 600
+    monkeypatch.setenv("CHURN_DATABASE_URL", socket_url.replace(f"port={server.port}", "port=9"))
+    monkeypatch.setattr("churn.sources.sql.CONNECT_ATTEMPTS", 1)
+    with pytest.raises(SourceError) as caught:
+        _read(sql_spec(tmp_path))
+    assert f"cannot reach the database at {server.socket_dir}/.s.PGSQL.9: " in str(caught.value)
+    assert server.password not in str(caught.value)
+
+
 def test_a_contract_failure_points_at_rows_by_their_id(
     database_env: PostgresServer, tmp_path: Path
 ) -> None:

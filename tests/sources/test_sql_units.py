@@ -15,7 +15,7 @@ from churn.sources.as_of import parse_as_of
 from churn.sources.database_url import database_url, parse
 from churn.sources.score_table import table_name
 from churn.sources.snapshot_hash import snapshot_sha256
-from churn.sources.sql_text import positional
+from churn.sources.sql_text import with_settings
 from churn.spec.loader import load_spec
 from churn.spec.sources import SqlSource
 
@@ -66,13 +66,14 @@ def test_a_source_with_both_or_neither_of_query_and_table_is_a_spec_error(tmp_pa
         load_spec(sql_spec(tmp_path, table="t", url_env="A_B", url_file="/x"))
 
 
-def test_as_of_becomes_one_positional_parameter_outside_strings_and_comments() -> None:
-    sql = "SELECT a::date, ':as_of' AS s -- :as_of\nFROM t WHERE d = :as_of OR e = :as_of"
-    assert positional(sql, "w") == (
-        "SELECT a::date, ':as_of' AS s -- :as_of\nFROM t WHERE d = $1 OR e = $1",
+def test_as_of_becomes_one_bound_setting_outside_strings_and_comments() -> None:
+    sql = "SELECT a::date, ':as_of' AS s -- :as_of\nFROM t WHERE d = :as_of OR e = :as_of - 1"
+    setting = "(SELECT current_setting('churn.as_of')::date)"
+    assert with_settings(sql, "w") == (
+        f"SELECT a::date, ':as_of' AS s -- :as_of\nFROM t WHERE d = {setting} OR e = {setting} - 1",
         ["as_of"],
     )
-    assert positional("SELECT 1", "w") == ("SELECT 1", [])
+    assert with_settings("SELECT 1", "w") == ("SELECT 1", [])
 
 
 def test_the_hash_is_the_same_for_any_row_order_and_chunking() -> None:
@@ -104,3 +105,15 @@ def test_as_of_dates() -> None:
     for text in ("2026-02-30", "2026-2-3", "20260203", "today"):
         with pytest.raises(ValueError, match="expected a date YYYY-MM-DD"):
             parse_as_of(text)
+
+
+def test_a_unix_socket_folder_is_a_host_too() -> None:
+    url = parse(SecretStr(f"postgresql://crm:{SECRET}@/churn?host=/run/pg&port=5433"), "w")
+    assert url.shown == "postgresql://crm@/churn?host=/run/pg&port=5433"
+    assert url.where == "/run/pg/.s.PGSQL.5433"
+    assert "host=%2Frun%2Fpg" in url.connect_url() and SECRET not in url.shown
+    default_port = parse(SecretStr(f"postgresql://crm:{SECRET}@/churn?host=%2Frun%2Fpg"), "w")
+    assert (default_port.shown, default_port.where) == (
+        "postgresql://crm@/churn?host=/run/pg",
+        "/run/pg/.s.PGSQL.5432",
+    )
