@@ -6,7 +6,9 @@ feature matrix to an :class:`~churn.explain.attribution.Attribution`:
 ========================  ============  ===============================================
 model                     scale         contributions
 ========================  ============  ===============================================
-XGBoost                   log-odds      XGBoost's own TreeSHAP (``pred_contribs``)
+XGBoost                   log-odds      XGBoost's own TreeSHAP (``pred_contribs``; for
+                                        shallow trees its table form, see
+                                        :mod:`~churn.explain.shallow`)
 logistic regression       log-odds      coefficient x encoded feature; base: intercept
 random forest, extra      probability   TreeSHAP of the trees (:mod:`churn.explain.trees`)
 trees
@@ -32,6 +34,7 @@ model) raises :class:`Unexplainable` when the model is loaded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,7 +58,13 @@ from churn.explain.attribution import (
     to_probability,
     weighted_sum,
 )
-from churn.explain.trees import booster_attribution, forest_booster, hist_booster
+from churn.explain.threads import explain_pool
+from churn.explain.trees import (
+    booster_attribution,
+    forest_booster,
+    hist_booster,
+    tree_contributions,
+)
 
 Explain = Callable[[Matrix], Attribution]
 
@@ -78,7 +87,7 @@ def model_explainer(estimator: Any) -> Explain:
     if isinstance(estimator, LogisticRegression):
         return _linear(estimator)
     if isinstance(estimator, RandomForestClassifier | ExtraTreesClassifier):
-        forest = forest_booster(estimator)
+        forest = tree_contributions(forest_booster(estimator))
         return lambda X: booster_attribution(
             forest, X, estimator.predict_proba(X)[:, 1], 0.0, "probability"
         )
@@ -87,8 +96,9 @@ def model_explainer(estimator: Any) -> Explain:
             hist = hist_booster(estimator)
         except ValueError as exc:
             raise Unexplainable(str(exc)) from None
+        trees = tree_contributions(hist.booster)
         return lambda X: booster_attribution(
-            hist.booster, hist.ranks(X), estimator.decision_function(X), hist.baseline, "log_odds"
+            trees, hist.ranks(X), estimator.decision_function(X), hist.baseline, "log_odds"
         )
     if isinstance(estimator, DummyClassifier):
         return _constant(estimator)
@@ -106,11 +116,15 @@ def model_explainer(estimator: Any) -> Explain:
 
 def _xgboost(model: xgb.XGBClassifier) -> Explain:
     booster = model.get_booster()
+    contributions = tree_contributions(booster)
 
     def explain(X: Matrix) -> Attribution:
-        matrix = xgb.DMatrix(np.asarray(X, dtype=np.float32), nthread=1)
-        margin = booster.predict(matrix, output_margin=True)
-        contribs = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
+        X32 = np.asarray(X, dtype=np.float32)
+        pool = explain_pool()
+        margin_of = partial(booster.inplace_predict, X32, predict_type="margin")
+        pending = pool.submit(margin_of) if pool is not None else None
+        contribs = contributions(X32)
+        margin = pending.result() if pending is not None else margin_of()
         own = Attribution(contribs[:, :-1], contribs[:, -1], "log_odds")
         return settle(own, np.asarray(margin, dtype=np.float64))
 
