@@ -9,7 +9,9 @@ model                     scale         contributions
 XGBoost                   log-odds      XGBoost's own TreeSHAP (``pred_contribs``; for
                                         shallow trees its table form, see
                                         :mod:`~churn.explain.shallow`)
-logistic regression       log-odds      coefficient x encoded feature; base: intercept
+logistic regression       log-odds      coefficient x (encoded feature - its training mean,
+                                        ``feature_means_``; 0 for models trained without);
+                                        base: the margin at those means
 random forest, extra      probability   TreeSHAP of the trees (:mod:`churn.explain.trees`)
 trees
 histogram gradient        log-odds      TreeSHAP of the trees, baseline in the base
@@ -133,11 +135,13 @@ def _xgboost(model: xgb.XGBClassifier) -> Explain:
 
 def _linear(model: LogisticRegression) -> Explain:
     coef = np.asarray(model.coef_[0], dtype=np.float64)
-    intercept = float(model.intercept_[0])
+    means = getattr(model, "feature_means_", None)  # None: a model trained before they were kept
+    reference = np.zeros_like(coef) if means is None else np.asarray(means, dtype=np.float64)
+    base = float(model.intercept_[0]) + float(coef @ reference)
 
     def explain(X: Matrix) -> Attribution:
-        values = np.asarray(X, dtype=np.float64) * coef
-        return Attribution(values, np.full(len(values), intercept), "log_odds")
+        values = (np.asarray(X, dtype=np.float64) - reference) * coef
+        return Attribution(values, np.full(len(values), base), "log_odds")
 
     return explain
 
