@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 
-class CentredLogisticRegression(LogisticRegression):
+class CentredLogisticRegression(LogisticRegression):  # type: ignore[misc]  # sklearn is untyped
     """scikit-learn's logistic regression, plus ``feature_means_`` after ``fit``."""
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CentredLogisticRegression:
