@@ -23,10 +23,12 @@ import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import numpy as np
 
+from churn.api.explained import ExplainedBatch, explain_batch, explained
 from churn.serving import Columns, FloatArray, ServingModel
 
 
@@ -37,8 +39,10 @@ class _Request:
     model: ServingModel
     columns: Columns
     n: int
-    future: asyncio.Future[FloatArray]
+    future: asyncio.Future[Any]
     arrived: float = field(default_factory=time.monotonic)
+    explain: int = 0
+    """Reasons per record asked for (0: none); the answer is then ``(proba, fields)``."""
 
 
 class MicroBatcher:
@@ -87,13 +91,32 @@ class MicroBatcher:
             ValueError: The model refuses these records (other requests are unaffected).
         """
         loop = asyncio.get_running_loop()
-        request = _Request(model, columns, n, loop.create_future())
+        return await self._enqueue(  # type: ignore[no-any-return]
+            _Request(model, columns, n, loop.create_future())
+        )
+
+    async def _enqueue(self, request: _Request) -> Any:
+        """Queue ``request`` and wait for its answer."""
+        loop = asyncio.get_running_loop()
         self._queue.append(request)
-        self._rows += n
+        self._rows += request.n
         self._signal()
         if self._collector is None or self._collector.done():
             self._collector = loop.create_task(self._collect())
         return await request.future
+
+    async def explain(
+        self, model: ServingModel, columns: Columns, n: int, k: int
+    ) -> tuple[FloatArray, dict[str, Any]]:
+        """P(churn) of ``n`` records and their top ``k`` reasons (:func:`explained`'s fields),
+        scored and explained with whatever requests arrive with them.
+
+        Raises:
+            ValueError: The model refuses these records (other requests are unaffected).
+        """
+        loop = asyncio.get_running_loop()
+        request = _Request(model, columns, n, loop.create_future(), explain=k)
+        return await self._enqueue(request)  # type: ignore[no-any-return]
 
     def _signal(self) -> None:
         if self._wake is not None:
@@ -135,13 +158,14 @@ class MicroBatcher:
         return batch
 
 
-def score_batch(batch: list[_Request]) -> list[FloatArray | Exception]:
+def score_batch(batch: list[_Request]) -> list[Any]:
     """Each request's probabilities, or the exception scoring it alone raised.
 
     Requests are grouped by the model they started with; a group is scored in one call, and
-    if that call fails, each of its requests is scored alone.
+    if that call fails, each of its requests is scored alone. When some ask for reasons, the
+    group is encoded once and their rows are explained in one call too.
     """
-    results: dict[int, FloatArray | Exception] = {}
+    results: dict[int, Any] = {}
     groups: dict[int, list[_Request]] = {}
     for request in batch:
         groups.setdefault(id(request.model), []).append(request)
@@ -154,19 +178,30 @@ def score_batch(batch: list[_Request]) -> list[FloatArray | Exception]:
                 name: list(itertools.chain.from_iterable(r.columns[name] for r in group))
                 for name in names
             }
-            proba = scorer.predict_proba(merged, total)
+            why: ExplainedBatch | None = None
+            if any(request.explain for request in group):
+                wanted = np.repeat([request.explain > 0 for request in group], [r.n for r in group])
+                proba, why = explain_batch(group[0].model, merged, total, wanted)
+            else:
+                proba = scorer.predict_proba(merged, total)
         except Exception:  # noqa: BLE001 - find the request(s) at fault by scoring alone
             for request in group:
                 results[id(request)] = _alone(request)
             continue
         offsets = np.cumsum([0, *(request.n for request in group)])
         for request, start, stop in zip(group, offsets[:-1], offsets[1:], strict=True):
-            results[id(request)] = proba[start:stop].copy()
+            part = proba[start:stop].copy()
+            if why is not None and request.explain:
+                results[id(request)] = (part, why.answer(start, stop, request.explain))
+            else:
+                results[id(request)] = part
     return [results[id(request)] for request in batch]
 
 
-def _alone(request: _Request) -> FloatArray | Exception:
+def _alone(request: _Request) -> Any:
     try:
+        if request.explain:
+            return explained(request.model, request.columns, request.n, request.explain)
         return request.model.scorer.predict_proba(request.columns, request.n)
     except Exception as exc:  # noqa: BLE001 - handed to that request's caller
         return exc

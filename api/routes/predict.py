@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from churn.api.deps import ModelDep, StateDep
-from churn.api.explained import EXPLAIN_HELP, explained
+from churn.api.explained import EXPLAIN_HELP, explained, require_explainer
 from churn.api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
 from churn.api.schemas import ErrorDetail, PredictResponse, ValidationErrors
 from churn.api.state import AppState
@@ -112,23 +112,26 @@ def build_router(schema: RecordSchema) -> APIRouter:
     ) -> Response:
         """Validate the records against the spec, score them, answer in request order."""
         if explain:
-            body = await read_body(request, state.settings.body_limit)
-            if len(body) <= INLINE_BYTES:
-                return score(state, model, body, explain)
-            return await run_in_threadpool(score, state, model, body, explain)
+            require_explainer(model, explain)
         batcher = state.batcher
         if batcher is None:
             body = await read_body(request, state.settings.body_limit)
             if len(body) <= INLINE_BYTES:
-                return score(state, model, body)
-            return await run_in_threadpool(score, state, model, body)
+                return score(state, model, body, explain)
+            return await run_in_threadpool(score, state, model, body, explain)
         with batcher.arriving():
             body = await read_body(request, state.settings.body_limit)
             if len(body) > INLINE_BYTES:
-                return await run_in_threadpool(score, state, model, body)
+                return await run_in_threadpool(score, state, model, body, explain)
             ids, columns = parse_body(state.records, body)
         if not batcher.accepts(model, len(ids)):
-            return answer(state, model, ids, _scored(model, columns, len(ids)))
+            return scored_answer(state, model, ids, columns, explain)
+        if explain:
+            try:
+                proba, why = await batcher.explain(model, columns, len(ids), explain)
+            except ValueError as exc:
+                raise _refused(exc) from None
+            return answer(state, model, ids, proba, why)
         try:
             proba = await batcher.score(model, columns, len(ids))
         except ValueError as exc:
@@ -155,7 +158,13 @@ async def read_body(request: Request, limit: int) -> bytes:
 def score(state: AppState, model: ServingModel, body: bytes, explain: int = 0) -> Response:
     """Parse, validate and score one body with ``model`` (the one the request started with);
     with ``explain``, add each record's top ``explain`` reasons."""
-    ids, columns = parse_body(state.records, body)
+    return scored_answer(state, model, *parse_body(state.records, body), explain)
+
+
+def scored_answer(
+    state: AppState, model: ServingModel, ids: list[str], columns: Columns, explain: int = 0
+) -> Response:
+    """Score (and with ``explain``, explain) parsed records with ``model``; the answer."""
     if not explain:
         return answer(state, model, ids, _scored(model, columns, len(ids)))
     try:

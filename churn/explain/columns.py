@@ -87,8 +87,15 @@ def feature_columns(transformer: ColumnTransformer) -> tuple[list[str], IntArray
 
 
 def sum_by_column(values: npt.NDArray[np.float64], index: IntArray, count: int) -> Any:
-    """Per row, the contributions of each column's features added up (rows x ``count``)."""
+    """Per row, the contributions of each column's features added up (rows x ``count``).
+
+    Each row is added up on its own, feature by feature in ``index`` order, so a row's sums do
+    not depend on the rows it comes with.
+    """
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    starts = np.flatnonzero(np.diff(ordered, prepend=-1))
     out = np.zeros((values.shape[0], count), dtype=np.float64)
-    for feature, column in enumerate(index.tolist()):
-        out[:, column] += values[:, feature]
+    if values.shape[0]:
+        out[:, ordered[starts]] = np.add.reduceat(values[:, order], starts, axis=1)
     return out

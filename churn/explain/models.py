@@ -6,8 +6,12 @@ feature matrix to an :class:`~churn.explain.attribution.Attribution`:
 ========================  ============  ===============================================
 model                     scale         contributions
 ========================  ============  ===============================================
-XGBoost                   log-odds      XGBoost's own TreeSHAP (``pred_contribs``)
-logistic regression       log-odds      coefficient x encoded feature; base: intercept
+XGBoost                   log-odds      XGBoost's own TreeSHAP (``pred_contribs``; for
+                                        shallow trees its table form, see
+                                        :mod:`~churn.explain.shallow`)
+logistic regression       log-odds      coefficient x (encoded feature - its training mean,
+                                        ``feature_means_``; 0 for models trained without);
+                                        base: the margin at those means
 random forest, extra      probability   TreeSHAP of the trees (:mod:`churn.explain.trees`)
 trees
 histogram gradient        log-odds      TreeSHAP of the trees, baseline in the base
@@ -32,6 +36,7 @@ model) raises :class:`Unexplainable` when the model is loaded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,7 +60,13 @@ from churn.explain.attribution import (
     to_probability,
     weighted_sum,
 )
-from churn.explain.trees import booster_attribution, forest_booster, hist_booster
+from churn.explain.threads import explain_pool
+from churn.explain.trees import (
+    booster_attribution,
+    forest_booster,
+    hist_booster,
+    tree_contributions,
+)
 
 Explain = Callable[[Matrix], Attribution]
 
@@ -78,7 +89,7 @@ def model_explainer(estimator: Any) -> Explain:
     if isinstance(estimator, LogisticRegression):
         return _linear(estimator)
     if isinstance(estimator, RandomForestClassifier | ExtraTreesClassifier):
-        forest = forest_booster(estimator)
+        forest = tree_contributions(forest_booster(estimator))
         return lambda X: booster_attribution(
             forest, X, estimator.predict_proba(X)[:, 1], 0.0, "probability"
         )
@@ -87,8 +98,9 @@ def model_explainer(estimator: Any) -> Explain:
             hist = hist_booster(estimator)
         except ValueError as exc:
             raise Unexplainable(str(exc)) from None
+        trees = tree_contributions(hist.booster)
         return lambda X: booster_attribution(
-            hist.booster, hist.ranks(X), estimator.decision_function(X), hist.baseline, "log_odds"
+            trees, hist.ranks(X), estimator.decision_function(X), hist.baseline, "log_odds"
         )
     if isinstance(estimator, DummyClassifier):
         return _constant(estimator)
@@ -106,11 +118,15 @@ def model_explainer(estimator: Any) -> Explain:
 
 def _xgboost(model: xgb.XGBClassifier) -> Explain:
     booster = model.get_booster()
+    contributions = tree_contributions(booster)
 
     def explain(X: Matrix) -> Attribution:
-        matrix = xgb.DMatrix(np.asarray(X, dtype=np.float32), nthread=1)
-        margin = booster.predict(matrix, output_margin=True)
-        contribs = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
+        X32 = np.asarray(X, dtype=np.float32)
+        pool = explain_pool()
+        margin_of = partial(booster.inplace_predict, X32, predict_type="margin")
+        pending = pool.submit(margin_of) if pool is not None else None
+        contribs = contributions(X32)
+        margin = pending.result() if pending is not None else margin_of()
         own = Attribution(contribs[:, :-1], contribs[:, -1], "log_odds")
         return settle(own, np.asarray(margin, dtype=np.float64))
 
@@ -119,11 +135,13 @@ def _xgboost(model: xgb.XGBClassifier) -> Explain:
 
 def _linear(model: LogisticRegression) -> Explain:
     coef = np.asarray(model.coef_[0], dtype=np.float64)
-    intercept = float(model.intercept_[0])
+    means = getattr(model, "feature_means_", None)  # None: a model trained before they were kept
+    reference = np.zeros_like(coef) if means is None else np.asarray(means, dtype=np.float64)
+    base = float(model.intercept_[0]) + float(coef @ reference)
 
     def explain(X: Matrix) -> Attribution:
-        values = np.asarray(X, dtype=np.float64) * coef
-        return Attribution(values, np.full(len(values), intercept), "log_odds")
+        values = (np.asarray(X, dtype=np.float64) - reference) * coef
+        return Attribution(values, np.full(len(values), base), "log_odds")
 
     return explain
 

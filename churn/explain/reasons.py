@@ -14,6 +14,10 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+
+ColumnValues = Sequence[Any] | npt.NDArray[Any]
+"""One column's values, one per row (a list or an array)."""
 
 MAX_REASONS: Final = 20
 """The largest K a caller may ask for (``explain=K``, ``--explain K``)."""
@@ -53,7 +57,7 @@ def top_indices(contributions: npt.NDArray[np.float64], k: int) -> npt.NDArray[n
 def row_reasons(
     columns: Sequence[str],
     contributions: npt.NDArray[np.float64],
-    values: Sequence[Sequence[Any]],
+    values: Sequence[ColumnValues],
     k: int,
 ) -> list[list[Reason]]:
     """Each row's top ``k`` reasons.
@@ -100,10 +104,13 @@ def global_importance(
 def reason_table(
     columns: Sequence[str],
     contributions: npt.NDArray[np.float64],
-    values: Sequence[Sequence[Any]],
+    values: Sequence[ColumnValues],
     k: int,
 ) -> dict[str, npt.NDArray[Any]]:
     """The top ``k`` reasons of every row as output columns, computed column-wise.
+
+    Only the values a reason shows are turned into text (one vectorised step per column and
+    rank), so the cost does not grow with the number of columns.
 
     Returns:
         ``reason_<i>`` (the column), ``reason_<i>_value`` (the customer's value, as text) and
@@ -112,22 +119,24 @@ def reason_table(
     top = top_indices(contributions, k)
     rows = np.arange(len(contributions))
     names = np.asarray(list(columns), dtype=object)
-    as_text = [_text(column_values) for column_values in values]
     table: dict[str, npt.NDArray[Any]] = {}
     for rank in range(top.shape[1]):
         picked = top[:, rank]
         shown = np.empty(len(picked), dtype=object)
-        for column, column_values in enumerate(as_text):
-            where = picked == column
-            shown[where] = column_values[where]
+        for column in np.unique(picked).tolist():
+            where = np.flatnonzero(picked == column)
+            shown[where] = _text(np.asarray(values[column])[where])
         table[f"reason_{rank + 1}"] = names[picked]
         table[f"reason_{rank + 1}_value"] = shown
         table[f"reason_{rank + 1}_contribution"] = contributions[rows, picked]
     return table
 
 
-def _text(values: Sequence[Any]) -> npt.NDArray[Any]:
-    """Values as text (missing as empty), one per row."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = ["" if json_value(v) is None else str(json_value(v)) for v in values]
-    return out
+def _text(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Values as text, as :func:`json_value` then ``str`` show them (missing: empty)."""
+    if values.dtype.kind == "f":
+        values = values.astype(np.float64)  # as json_value's float() shows a float32
+    series = pd.Series(values, dtype=object if values.dtype.kind in "OUS" else values.dtype)
+    text = series.astype(str).to_numpy(dtype=object)
+    text[series.isna().to_numpy()] = ""
+    return np.asarray(text, dtype=object)

@@ -21,14 +21,17 @@ once, at load time; XGBoost then explains it exactly as it explains its own mode
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import xgboost as xgb
 
 from churn.explain.attribution import Attribution, Matrix, Scale, Vector, settle
+from churn.explain.shallow import shallow_treeshap
+from churn.explain.threads import explain_pool
 from churn.private_apis import hist_gradient_boosting_trees
 
 _NO_PARENT = 2147483647
@@ -230,10 +233,28 @@ def hist_booster(model: Any) -> HistTrees:
     return HistTrees(_booster(trees, n_features), baseline, tuple(thresholds))
 
 
+Contributions = Callable[[npt.NDArray[np.float32]], Matrix]
+"""Float32 rows -> rows x (features + 1): TreeSHAP contributions, then the base."""
+
+
+def tree_contributions(booster: xgb.Booster) -> Contributions:
+    """``booster``'s exact TreeSHAP: its table form when its trees are shallow enough
+    (:func:`~churn.explain.shallow.shallow_treeshap`, built once here), else XGBoost's
+    ``pred_contribs`` on one thread."""
+    table = shallow_treeshap(booster)
+    if table is not None:
+        return lambda X: table.contributions(X, explain_pool())
+
+    def contributions(X: npt.NDArray[np.float32]) -> Matrix:
+        matrix = xgb.DMatrix(X, nthread=1)
+        return np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
+
+    return contributions
+
+
 def booster_attribution(
-    booster: xgb.Booster, X: Matrix, output: Vector, offset: float, scale: Scale
+    contributions: Contributions, X: Matrix, output: Vector, offset: float, scale: Scale
 ) -> Attribution:
-    """TreeSHAP of ``booster`` on ``X`` (base plus ``offset``), settled on ``output``."""
-    matrix = xgb.DMatrix(np.asarray(X, dtype=np.float32), nthread=1)
-    contribs = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
+    """TreeSHAP (``contributions``) on ``X`` (base plus ``offset``), settled on ``output``."""
+    contribs = contributions(np.asarray(X, dtype=np.float32))
     return settle(Attribution(contribs[:, :-1], contribs[:, -1] + offset, scale), output)

@@ -26,8 +26,10 @@ import pyarrow.parquet as pq
 
 from churn.contract import CSV_FIRST_LINE, validate
 from churn.contract.reading import SUFFIXES, text_csv_options
+from churn.cpus import cpu_limit
 from churn.errors import DataContractError, RegistryError
 from churn.explain import PipelineExplainer, Unexplainable, reason_table
+from churn.explain.threads import explain_threads
 from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
@@ -197,15 +199,17 @@ def _explained(
     """P(churn) (exactly the pipeline's) and the reason columns of one validated chunk.
 
     The chunk is encoded once: the final estimator's ``predict_proba`` on the encoded rows is
-    what ``Pipeline.predict_proba`` computes.
+    what ``Pipeline.predict_proba`` computes (on one thread, as without ``--explain``); the
+    contributions use every CPU the process may use (:func:`~churn.cpus.cpu_limit`).
     """
     pipeline = explainer.pipeline
     first = pipeline.steps[0][1]
     derived = first.transform(valid) if isinstance(first, DerivedFeatures) else valid
     encoded = pipeline.steps[-2][1].transform(derived)
     proba = np.asarray(pipeline.steps[-1][1].predict_proba(encoded)[:, 1], dtype=np.float64)
-    explanation = explainer.explain_encoded(np.asarray(encoded, dtype=np.float64))
-    values = [derived[name].tolist() for name in explanation.columns]
+    with explain_threads(cpu_limit()):
+        explanation = explainer.explain_encoded(np.asarray(encoded, dtype=np.float64))
+    values = [derived[name].to_numpy() for name in explanation.columns]
     table = reason_table(explanation.columns, explanation.contributions, values, k)
     return proba, {**table, "explanation_base": explanation.base}
 

@@ -17,9 +17,9 @@ from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
-from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier, XGBModel
 
+from churn.explain.linear import CentredLogisticRegression
 from churn.private_apis import declares_parameter_constraints, validate_estimator_params
 from churn.spec.candidates import EnsembleSpec
 from churn.spec.evaluation import ModelSpec
@@ -49,7 +49,7 @@ def _no_weight(spec: ModelSpec) -> dict[str, Any]:
 
 MODEL_REGISTRY: dict[str, EstimatorKind] = {
     "logistic_regression": EstimatorKind(
-        LogisticRegression, "random_state", _class_weight, {"max_iter": 1000}
+        CentredLogisticRegression, "random_state", _class_weight, {"max_iter": 1000}
     ),
     "random_forest": EstimatorKind(RandomForestClassifier, "random_state", _class_weight, {}),
     "extra_trees": EstimatorKind(ExtraTreesClassifier, "random_state", _class_weight, {}),

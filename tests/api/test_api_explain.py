@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from apitools import TestClient, Trained, record
 
+from churn.api.batching import _Request, score_batch
+from churn.api.explained import explained
+from churn.api.records import build_record_schema
 from churn.explain import PipelineExplainer
 from churn.registry import Registry
+from churn.serving import load_serving_model
+from churn.spec.loader import load_spec
 
 
 def _pipeline(trained: Trained):  # type: ignore[no-untyped-def]
@@ -71,3 +79,34 @@ def test_the_openapi_document_describes_explain_with_an_example(client: TestClie
     assert parameter["in"] == "query" and parameter["schema"]["maximum"] == 20
     example = operation["responses"]["200"]["content"]["application/json"]["example"]
     assert example["predictions"][0]["reasons"][0]["column"] == "Contract"
+
+
+def test_explain_requests_are_batched_and_answered_as_if_alone(
+    trained: Trained, tmp_path: Path
+) -> None:
+    home = trained.copy_home(tmp_path)
+    registry = Registry(home)
+    with registry.lock():
+        registry.rollback(reason="a batch-invariant champion (the forest)", to=trained.second)
+    schema = build_record_schema(load_spec(trained.spec_path), max_batch=100)
+    model = load_serving_model(registry, schema.specs)
+    assert model is not None and model.scorer.batch_invariant
+    loop = asyncio.new_event_loop()
+    try:
+        asked = [3, 0, 5, 0, 1, 2]
+        requests = []
+        for index, k in enumerate(asked):
+            rows = [record(index), record(index + 100)] if k == 2 else [record(index)]
+            columns = {name: [r[name] for r in rows] for name in model.scorer.input_columns}
+            requests.append(_Request(model, columns, len(rows), loop.create_future(), explain=k))
+        results = score_batch(requests)
+    finally:
+        loop.close()
+    for request, result in zip(requests, results, strict=True):
+        if not request.explain:
+            assert list(result) == list(model.scorer.predict_proba(request.columns, request.n))
+            continue
+        proba, why = result
+        alone_proba, alone_why = explained(model, request.columns, request.n, request.explain)
+        assert list(proba) == list(alone_proba)
+        assert why == alone_why and len(why["reasons"][0]) == request.explain

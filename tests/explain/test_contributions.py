@@ -3,6 +3,7 @@ summing to spec columns, on a synthetic table and on the Telco spec."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 from math import factorial
 from pathlib import Path
@@ -172,3 +173,22 @@ def test_forest_treeshap_equals_the_shapley_values_by_definition() -> None:
         np.testing.assert_allclose(
             attribution.values[row], _brute_force_shapley(forest, X[row]), rtol=0, atol=1e-6
         )
+
+
+def test_logistic_regression_reasons_are_measured_from_the_training_means(synthetic) -> None:
+    spec, frame, pipelines = synthetic
+    pipeline = pipelines["logreg"]
+    model = pipeline.steps[-1][1]
+    rows = frame[spec.feature_columns]
+    encoded = np.asarray(pipeline[:-1].transform(rows), dtype=np.float64)
+    np.testing.assert_allclose(model.feature_means_, encoded.mean(axis=0), rtol=0, atol=1e-12)
+    explanation, _ = PipelineExplainer(pipeline).explain_frame(rows)  # the training rows
+    np.testing.assert_allclose(explanation.contributions.mean(axis=0), 0.0, atol=1e-9)
+    assert np.abs(explanation.contributions[:, explanation.columns.index("plan")]).max() > 0.01
+    old = copy.deepcopy(model)
+    del old.feature_means_  # a model trained before the means were kept: measured from zero
+    attribution = model_explainer(old)(encoded)
+    assert attribution.base[0] == model.intercept_[0]
+    np.testing.assert_allclose(
+        attribution.output, model.decision_function(encoded), rtol=0, atol=TOLERANCE
+    )
