@@ -57,6 +57,13 @@ class ApiMetrics:
             buckets=BATCH_BUCKETS,
             registry=r,
         )
+        self.recorded = Counter(
+            "churn_recorded_records",
+            "Scored records handed to the prediction log and the drift window, by result "
+            "(written, failed: the sink raised, dropped: too many waiting).",
+            ("sink", "result"),
+            registry=r,
+        )
         self.champion = Gauge(
             "churn_champion_info",
             "The serving champion (1); labels say which.",
@@ -133,6 +140,10 @@ class ApiMetrics:
             self.predictions.labels("churn").inc(churn)
         if total - churn:
             self.predictions.labels("no_churn").inc(total - churn)
+
+    def record_outcome(self, sink: str, result: str, records: int) -> None:
+        """Count records a recorder sink wrote, failed to write, or dropped."""
+        self.recorded.labels(sink, result).inc(records)
 
     def loaded(self, model: ServingModel | None) -> None:
         """A load attempt succeeded: describe the champion now serving (None: no champion)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Final
 
 import numpy as np
@@ -16,6 +17,7 @@ from churn.api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, pars
 from churn.api.schemas import ErrorDetail, PredictResponse, ValidationErrors
 from churn.api.state import AppState
 from churn.explain import MAX_REASONS
+from churn.monitoring.scored import ScoredBatch
 from churn.serving import Columns, FloatArray, ServingModel
 
 INLINE_BYTES: Final = 16384
@@ -128,12 +130,12 @@ def build_router(schema: RecordSchema) -> APIRouter:
                 return await run_in_threadpool(score, state, model, body)
             ids, columns = parse_body(state.records, body)
         if not batcher.accepts(model, len(ids)):
-            return answer(state, model, ids, _scored(model, columns, len(ids)))
+            return answer(state, model, ids, _scored(model, columns, len(ids)), columns)
         try:
             proba = await batcher.score(model, columns, len(ids))
         except ValueError as exc:
             raise _refused(exc) from None
-        return answer(state, model, ids, proba)
+        return answer(state, model, ids, proba, columns)
 
     return router
 
@@ -157,12 +159,12 @@ def score(state: AppState, model: ServingModel, body: bytes, explain: int = 0) -
     with ``explain``, add each record's top ``explain`` reasons."""
     ids, columns = parse_body(state.records, body)
     if not explain:
-        return answer(state, model, ids, _scored(model, columns, len(ids)))
+        return answer(state, model, ids, _scored(model, columns, len(ids)), columns)
     try:
         proba, why = explained(model, columns, len(ids), explain)
     except ValueError as exc:
         raise _refused(exc) from None
-    return answer(state, model, ids, proba, why)
+    return answer(state, model, ids, proba, columns, why)
 
 
 def _scored(model: ServingModel, columns: Columns, n: int) -> FloatArray:
@@ -190,12 +192,18 @@ def answer(
     model: ServingModel,
     ids: list[str],
     proba: FloatArray,
+    columns: Columns,
     explained: dict[str, Any] | None = None,
 ) -> Response:
     """The JSON answer: each id with its probability and decision at the served threshold
-    (and, when ``explained``, its base value and reasons)."""
+    (and, when ``explained``, its base value and reasons). The records are queued for the
+    prediction log and the drift window (never waited on)."""
     decisions = proba >= model.threshold
     state.metrics.predicted(int(np.count_nonzero(decisions)), len(ids))
+    if state.recorder is not None:
+        state.recorder.record(
+            ScoredBatch(ids, model.run_id, time.time(), proba, decisions, columns)
+        )
     version = model.version
     payload: dict[str, Any] = {
         "model_version": version,
