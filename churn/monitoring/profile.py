@@ -216,10 +216,10 @@ def _category_profile(name: str, series: pd.Series) -> CategoryProfile:
     codes, categories = _as_str_categories(series)
     nulls = int(np.count_nonzero(codes < 0))
     counts = np.bincount(codes[codes >= 0], minlength=len(categories))
-    order = np.argsort(categories)
+    order = sorted(range(len(categories)), key=categories.__getitem__)
     return CategoryProfile(
         column=name,
-        categories=tuple(categories[order].tolist()),
+        categories=tuple(categories[index] for index in order),
         counts=tuple(counts[order].tolist()),
         nulls=nulls,
         rows=len(codes),
@@ -275,25 +275,28 @@ def _bucket(edges: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int]:
     return np.bincount(index, minlength=len(edges) + 1).astype(np.int64), nulls
 
 
-def _as_str_categories(values: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (-1 for a null) and the distinct values as text, via one pandas factorisation."""
+def _as_str_categories(values: np.ndarray | pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes (-1 for a null) and the distinct values as text, via one pandas factorisation
+    (none for a column that is categorical already)."""
     series = values if isinstance(values, pd.Series) else pd.Series(values)
-    categorical = series.astype("category") if series.dtype != "category" else series
-    categories = categorical.cat.categories.map(str).to_numpy(dtype=object)
+    categorical = (
+        series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
+    )
+    categories = [str(value) for value in categorical.cat.categories.tolist()]
     codes = categorical.cat.codes.to_numpy().astype(np.int64)
     if len(set(categories)) < len(categories):  # 1 and "1" are one category as text
-        unique, inverse = np.unique(categories.astype(str), return_inverse=True)
+        unique, inverse = np.unique(np.array(categories, dtype=object), return_inverse=True)
         codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
-        categories = unique.astype(object)
+        categories = [str(value) for value in unique]
     return codes, categories
 
 
 def _category_counts(profile: CategoryProfile, values: np.ndarray | pd.Series) -> CurrentCounts:
     codes, categories = _as_str_categories(values)
-    known = pd.Index(profile.categories, dtype=object)
-    lookup = known.get_indexer(pd.Index(categories, dtype=object))
+    position = {category: index for index, category in enumerate(profile.categories)}
+    lookup = np.array([position.get(category, -1) for category in categories], dtype=np.int64)
     present = codes >= 0
-    mapped = lookup[codes[present]]
+    mapped = lookup[codes[present]] if lookup.size else codes[present]
     seen = mapped >= 0
     counts = np.bincount(mapped[seen], minlength=len(profile.categories)).astype(np.int64)
     return CurrentCounts(
