@@ -1,2 +1,5 @@
-"""Watching the served model between retrainings: drift against the run's reference profile,
-the prediction log, and realized performance once outcomes arrive."""
+"""Drift monitoring: reference profiles of runs, batches counted on their buckets, divergences.
+
+A library package: it reads the spec and the registry and imports neither the API, the CLI nor
+the flows.
+"""
