@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from churn.serving import ServingModel
@@ -30,6 +31,8 @@ class ApiMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.computed: list[Collector] = []
+        """Collectors computed at scrape time from every worker's state (drift, outcomes)."""
         self._served: tuple[str, str, str] | None = None
         r = self.registry
         self.requests = Counter(
@@ -128,6 +131,11 @@ class ApiMetrics:
             multiprocess_mode="livemostrecent",
         )
 
+    def add_computed(self, collector: Collector) -> None:
+        """Export ``collector`` too (it merges the workers' state itself)."""
+        self.registry.register(collector)
+        self.computed.append(collector)
+
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one HTTP request and its latency."""
         code = str(status)
@@ -194,6 +202,8 @@ def exposition(metrics: ApiMetrics, accept: str) -> tuple[bytes, str]:
         return encode(metrics.registry), content_type
     combined = CollectorRegistry()
     multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+    for collector in metrics.computed:
+        combined.register(collector)
     return encode(combined), content_type
 
 

@@ -13,6 +13,7 @@ through :mod:`churn.registry.reading`'s rules: regular files, no symlinks, bound
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal
@@ -24,6 +25,7 @@ from churn.errors import RegistryError
 from churn.registry.atomic_io import atomic_write, to_json
 from churn.registry.reading import MAX_RECORD_BYTES, parse_json, read_regular
 from churn.registry.record import validation_problems
+from churn.spec.evaluation import ValueThreshold
 
 FOLDER: Final = "monitoring"
 REALIZED: Final = "realized.json"
@@ -142,3 +144,25 @@ def _roc_auc(churned: np.ndarray, proba: np.ndarray) -> float | None:
     ranks[order] = np.repeat(average, ends - starts)
     u = ranks[churned].sum() - positives * (positives + 1) / 2
     return float(u / (positives * negatives))
+
+
+def realized_reasons(home: Path, gates: Sequence[ValueThreshold]) -> list[str]:
+    """Why realized performance asks for a retraining: each value gate with a lower bound on a
+    realized metric that the latest week with outcomes fell below (``churn run --if-needed``).
+
+    Raises:
+        RegistryError: ``monitoring/realized.json`` is unreadable.
+    """
+    record = read_realized(home)
+    latest = record.latest_week if record is not None else None
+    if latest is None:
+        return []
+    reasons = []
+    for gate in gates:
+        value = latest.metric(gate.metric) if gate.metric in REALIZED_METRICS else None
+        if value is not None and gate.lower is not None and value < gate.lower:
+            reasons.append(
+                f"realized {gate.metric} {value:.4f} in {latest.week} ({latest.rows:,} outcomes) "
+                f"fell below the gate's lower bound {gate.lower:g}"
+            )
+    return reasons

@@ -118,7 +118,19 @@ class ScoreRecorder:
             self._wake.clear()
             next_flush = time.monotonic() + self.interval
             self.flush()
+            self._tick()
         self.flush()
+
+    def _tick(self) -> None:
+        for sink in self.sinks:
+            if sink.tick is None:
+                continue
+            try:
+                sink.tick()
+            except Exception as exc:  # noqa: BLE001 - a broken sink never stops the thread
+                if sink.name not in self._failing:
+                    self._failing.add(sink.name)
+                    log.error("%s: %s", sink.name, one_line(exc))
 
 
 def score_recorder(

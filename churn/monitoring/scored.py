@@ -37,3 +37,5 @@ class Sink:
 
     name: str
     consume: Callable[[Sequence[ScoredBatch]], None]
+    tick: Callable[[], None] | None = None
+    """Called at every wake of the recorder's thread, records or not (a window ages)."""
