@@ -18,6 +18,7 @@ Nothing happens at import time.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, NamedTuple
 
@@ -310,19 +311,30 @@ def _category_counts(profile: CategoryProfile, values: np.ndarray | pd.Series) -
 # --------------------------------------------------------------------------- the file
 
 
+def profile_bytes(profile: ReferenceProfile) -> bytes:
+    """The bytes of ``profile.json`` for ``profile`` (what its recorded sha256 is taken of)."""
+    return to_json(profile.model_dump(mode="json")).encode()
+
+
 def write_profile(run_dir: Path, profile: ReferenceProfile) -> Path:
     """Write ``run_dir/profile.json`` atomically; returns its path."""
-    text = to_json(profile.model_dump(mode="json"))
-    return atomic_write(run_dir / PROFILE_FILE, lambda handle: handle.write(text.encode()))
+    data = profile_bytes(profile)
+    return atomic_write(run_dir / PROFILE_FILE, lambda handle: handle.write(data))
 
 
-def read_profile(run_dir: Path) -> ReferenceProfile:
+def read_profile(run_dir: Path, *, sha256: str | None = None) -> ReferenceProfile:
     """The profile of the run in ``run_dir`` (regular file, bounded, no symlink).
+
+    Args:
+        run_dir: ``runs/<run_id>``.
+        sha256: The hash run.json recorded for it (``profile.sha256``); the file is refused
+            unless its bytes hash to it. None reads it unchecked.
 
     Raises:
         ProfileNotFound: The run has no profile.json.
-        RegistryError: It is not a regular file, too large, not JSON, or not a profile (the
-            message names the file and the first fields that do not fit).
+        RegistryError: It is not a regular file, too large, not JSON, not a profile (the
+            message names the file and the first fields that do not fit), or not the file
+            run.json recorded.
     """
     path = run_dir / PROFILE_FILE
     what = f"run {run_dir.name}: {PROFILE_FILE}"
@@ -333,6 +345,11 @@ def read_profile(run_dir: Path) -> ReferenceProfile:
             f"run {run_dir.name} has no {PROFILE_FILE} (it was trained before churn recorded "
             "reference profiles; train a new run to monitor drift)"
         ) from None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise RegistryError(
+            f"{path} does not hash to the sha256 its run.json recorded; the profile was "
+            "changed after the run (train a new run, or restore the file)"
+        )
     raw: Any = parse_json(data, source=str(path))
     try:
         profile = ReferenceProfile.model_validate(raw)
