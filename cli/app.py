@@ -300,6 +300,14 @@ from churn.cli.drift import drift_command  # noqa: E402 - imports churn lazily
 
 app.command(name="drift")(exits_with_error_codes(drift_command))
 
+from churn.cli.outcomes import outcomes_command  # noqa: E402 - imports churn lazily
+
+app.command(name="outcomes")(exits_with_error_codes(outcomes_command))
+
+from churn.cli.monitor import monitor_command  # noqa: E402 - imports churn lazily
+
+app.command(name="monitor")(exits_with_error_codes(monitor_command))
+
 
 def main() -> None:
     """Entry point for ``python -m churn``."""

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from churn.cli.options import HomeOpt, JsonOpt
 
 if TYPE_CHECKING:
+    from churn.monitoring.overview import Overview
     from churn.monitoring.realized import RealizedMetrics, RealizedRecord
 
 
@@ -35,3 +41,65 @@ def _row(entry: RealizedMetrics) -> str:
 
 def _number(value: float | None) -> str:
     return f"{'-':>9}" if value is None else f"{value:>9.4f}"
+
+
+def monitor_command(
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained page here.")
+    ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api", help="A running churn API (http://host:port): show its serving drift too."
+        ),
+    ] = None,
+) -> None:
+    """Show realized performance per ISO week and per run (from churn outcomes), the drift of
+    recent runs' training data against their champion, and a running API's serving drift."""
+    import json
+
+    from churn.monitoring.overview import Overview, html_page, serving_drift, training_drift
+    from churn.monitoring.realized import read_realized
+    from churn.outputs import check_output
+    from churn.registry import Registry, resolve_home
+    from churn.registry.atomic_io import atomic_write
+
+    registry = Registry(resolve_home(home))
+    if html is not None:
+        check_output(html, [])
+    columns, records = serving_drift(api) if api is not None else ([], None)
+    overview = Overview(read_realized(registry.home), training_drift(registry), columns, records)
+    if html is not None:
+        page = html_page(overview).encode()
+        atomic_write(html, lambda handle: handle.write(page))
+    if as_json:
+        typer.echo(json.dumps(overview.to_dict(), indent=2))
+        return
+    typer.echo(overview_text(overview))
+
+
+def overview_text(overview: Overview) -> str:
+    """The three sections for people."""
+    lines = ["Realized performance (churn outcomes)"]
+    if overview.realized is None:
+        lines.append("(no outcomes recorded yet)")
+    else:
+        lines.append(realized_table(overview.realized))
+    lines += ["", "Training data against the champion (recent runs)"]
+    for row in overview.training_drift or [{}]:
+        if not row:
+            lines.append("(no run recorded its drift yet)")
+            continue
+        alerts = f" ({', '.join(row['alerts'])})" if row["alerts"] else ""
+        lines.append(f"{row['run_id']}: {row['status'] or 'no profile'}{alerts}")
+    if overview.serving_drift:
+        lines += ["", f"Serving window ({overview.serving_records or 0:,.0f} records)"]
+        for column in overview.serving_drift:
+            psi = column.get("psi")
+            lines.append(
+                f"{column['column']:<24} PSI {'-' if psi is None else f'{psi:.4f}'}  "
+                f"{column.get('status', '')}"
+            )
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from churn.monitoring.realized import realized_reasons
 from churn.registry import Registry
 from churn.registry.record import TrainingDriftRecord
 from churn.spec.model import Spec
@@ -48,6 +49,7 @@ def retrain_reasons(
         reasons.append(f"champion {champion.run_id} has no reference profile to measure drift")
     elif drift is not None and drift.status == "alert":
         reasons.append(f"the training data drifted past the alert level: {', '.join(drift.alerts)}")
+    reasons += realized_reasons(registry.home, spec.gates.value)  # churn outcomes (i23-serve)
     return reasons
 
 
