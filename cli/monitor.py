@@ -10,6 +10,8 @@ import typer
 from churn.cli.options import HomeOpt, JsonOpt
 
 if TYPE_CHECKING:
+    from markupsafe import Markup
+
     from churn.monitoring.overview import Overview
     from churn.monitoring.realized import RealizedMetrics, RealizedRecord
 
@@ -60,7 +62,12 @@ def monitor_command(
     recent runs' training data against their champion, and a running API's serving drift."""
     import json
 
-    from churn.monitoring.overview import Overview, html_page, serving_drift, training_drift
+    from churn.monitoring.overview import (
+        Overview,
+        html_page,
+        recent_training_drift,
+        serving_drift,
+    )
     from churn.monitoring.realized import read_realized
     from churn.outputs import check_output
     from churn.registry import Registry, resolve_home
@@ -70,9 +77,12 @@ def monitor_command(
     if html is not None:
         check_output(html, [])
     columns, records = serving_drift(api) if api is not None else ([], None)
-    overview = Overview(read_realized(registry.home), training_drift(registry), columns, records)
+    overview = Overview(
+        read_realized(registry.home), recent_training_drift(registry), columns, records
+    )
     if html is not None:
-        page = html_page(overview).encode()
+        weeks = overview.realized.by_week if overview.realized is not None else ()
+        page = html_page(overview, _chart(weeks) if weeks else None).encode()
         atomic_write(html, lambda handle: handle.write(page))
     if as_json:
         typer.echo(json.dumps(overview.to_dict(), indent=2))
@@ -103,3 +113,22 @@ def overview_text(overview: Overview) -> str:
                 f"{column.get('status', '')}"
             )
     return "\n".join(lines)
+
+
+def _chart(weeks: tuple[RealizedMetrics, ...]) -> Markup:
+    """Precision, recall and ROC-AUC per week as an inline PNG."""
+    from markupsafe import Markup
+    from matplotlib.figure import Figure
+
+    from churn.report.gate_tests import png_data_uri
+
+    figure = Figure(figsize=(7, 3), dpi=100)
+    axes = figure.add_subplot()
+    labels = [entry.week or "" for entry in weeks]
+    for name in ("precision", "recall", "roc_auc"):
+        values = [entry.metric(name) for entry in weeks]
+        axes.plot(labels, [float("nan") if v is None else v for v in values], "o-", label=name)
+    axes.set_ylim(0, 1)
+    axes.legend(loc="lower left")
+    axes.set_title("Realized performance per ISO week of the score")
+    return Markup('<img alt="realized performance per week" src="{}">').format(png_data_uri(figure))

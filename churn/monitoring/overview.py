@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from prometheus_client.parser import text_string_to_metric_families
 
 from churn.errors import ChurnError, one_line
-from churn.monitoring.realized import REALIZED_METRICS, RealizedMetrics, RealizedRecord
+from churn.monitoring.realized import REALIZED_METRICS, RealizedRecord
 from churn.registry import Registry
 
 RECENT_RUNS: Final = 30
@@ -43,7 +43,7 @@ class Overview:
         }
 
 
-def training_drift(registry: Registry, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
+def recent_training_drift(registry: Registry, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
     """Each recent run's training data against the champion it started with, newest first."""
     rows = []
     for manifest in registry.records(limit=limit):
@@ -92,13 +92,14 @@ def serving_drift(url: str, timeout: float = 10) -> tuple[list[dict[str, Any]], 
     return list(columns.values()), records
 
 
-def html_page(overview: Overview) -> str:
-    """A self-contained page: realized metrics per week (table and chart), drift tables."""
+def html_page(overview: Overview, chart: Markup | None = None) -> str:
+    """A self-contained page: realized metrics per week (``chart`` and a table), drift tables."""
     parts = [Markup("<h1>churn monitor</h1><h2>Realized performance</h2>")]
     if overview.realized is None or not overview.realized.by_week:
         parts.append(Markup("<p>No outcomes recorded yet (<code>churn outcomes DATA</code>).</p>"))
     else:
-        parts.append(_chart(overview.realized.by_week))
+        if chart is not None:
+            parts.append(chart)
         parts.append(_realized_table(overview.realized))
     parts.append(Markup("<h2>Training data against the champion</h2>"))
     parts.append(_table(["run", "champion", "status", "alerts"], [
@@ -136,23 +137,6 @@ def _table(header: list[str], rows: list[list[Any]]) -> Markup:
         for row in rows
     )
     return Markup("<table><tr>{}</tr>{}</table>").format(head, body)
-
-
-def _chart(weeks: tuple[RealizedMetrics, ...]) -> Markup:
-    from matplotlib.figure import Figure
-
-    from churn.report.gate_tests import png_data_uri
-
-    figure = Figure(figsize=(7, 3), dpi=100)
-    axes = figure.add_subplot()
-    labels = [entry.week or "" for entry in weeks]
-    for name in ("precision", "recall", "roc_auc"):
-        values = [entry.metric(name) for entry in weeks]
-        axes.plot(labels, [float("nan") if v is None else v for v in values], "o-", label=name)
-    axes.set_ylim(0, 1)
-    axes.legend(loc="lower left")
-    axes.set_title("Realized performance per ISO week of the score")
-    return Markup('<img alt="realized performance per week" src="{}">').format(png_data_uri(figure))
 
 
 def _fmt(value: float | None) -> str:

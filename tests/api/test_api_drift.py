@@ -80,8 +80,11 @@ def test_shifted_inputs_alert_in_metrics_and_realized_recall_is_exported(
     assert found["churn_gate_lower_bound", "roc_auc"] == 0.6
 
 
-def test_a_champion_without_a_profile_serves_and_exports_no_drift(make_client) -> None:
-    client = make_client(prediction_log=False, prediction_log_flush_seconds=0.05)
+def test_a_champion_without_a_profile_serves_and_exports_no_drift(
+    make_client, trained: Trained, home: Path
+) -> None:
+    (Registry(home).run_dir(trained.first) / "profile.json").unlink()  # trained before profiles
+    client = make_client(home=home, prediction_log=False, prediction_log_flush_seconds=0.05)
     assert client.post("/predict", json={"records": [record(1)]}).status_code == 200
     time.sleep(0.2)
     found = _samples(client.get("/metrics").text)
