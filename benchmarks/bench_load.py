@@ -147,6 +147,7 @@ class Server:
             if _ready(self.url):
                 return self
             time.sleep(0.5)
+        self.__exit__()  # never left running behind a failed start
         raise RuntimeError("churn serve did not become ready")
 
     def __exit__(self, *exc: object) -> None:
