@@ -23,10 +23,13 @@ from churn.api.batching import MicroBatcher
 from churn.api.errors import install as install_edges
 from churn.api.heap import freeze_startup_heap
 from churn.api.metrics import ApiMetrics, MetricsMiddleware
+from churn.api.monitoring_metrics import MonitoringCollector
 from churn.api.records import RecordSchema, build_record_schema
 from churn.api.routes import health, info, metrics, models, predict, runs
 from churn.api.settings import Settings
 from churn.api.state import AppState, ModelHolder
+from churn.monitoring.recorder import score_recorder
+from churn.monitoring.serving_drift import ServingDrift
 from churn.registry import Registry, resolve_home
 from churn.serving import load_serving_model
 from churn.settings import load_settings
@@ -77,7 +80,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.batching
         else None
     )
-    app.state.churn = AppState(settings, spec, registry, records, holder, api_metrics, batcher)
+    shared = settings.prometheus_multiproc_dir  # each worker's window goes there
+    drift = (
+        ServingDrift(
+            registry,
+            spec.monitoring.window,
+            shared,
+            count_every=5 * settings.prediction_log_flush_seconds,
+        )
+        if settings.drift_tracking
+        else None
+    )
+    recorder = score_recorder(
+        settings,
+        registry.home,
+        sinks=[drift.sink()] if drift is not None else [],
+        count=api_metrics.record_outcome,
+    )
+    api_metrics.add_computed(
+        MonitoringCollector(
+            spec,
+            registry.home,
+            drift,
+            shared,
+            lambda: holder.current.run_id if holder.current is not None else None,
+        )
+    )
+    app.state.churn = AppState(
+        settings, spec, registry, records, holder, api_metrics, batcher, recorder, drift
+    )
     install_edges(app)  # disconnects, capped 422s, HEAD, JSON only (inside the metrics)
     app.add_middleware(MetricsMiddleware, metrics=api_metrics)
     for router in (
@@ -95,15 +126,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load the champion, then check for a new one every ``reload_interval`` seconds."""
-    holder = cast(AppState, app.state.churn).holder
+    """Load the champion, then check for a new one every ``reload_interval`` seconds; record
+    what is scored until the app stops (the last records are flushed then)."""
+    state = cast(AppState, app.state.churn)
+    holder = state.holder
     await anyio.to_thread.run_sync(holder.refresh)
     frozen = freeze_startup_heap()
     log.debug("froze %d start-up objects out of the garbage collector's passes", frozen)
     task = asyncio.create_task(holder.poll()) if holder.interval > 0 else None
+    if state.recorder is not None:
+        state.recorder.start()
     try:
         yield
     finally:
+        if state.recorder is not None:
+            await anyio.to_thread.run_sync(state.recorder.close)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

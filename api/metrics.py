@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from churn.serving import ServingModel
@@ -30,6 +31,8 @@ class ApiMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.computed: list[Collector] = []
+        """Collectors computed at scrape time from every worker's state (drift, outcomes)."""
         self._served: tuple[str, str, str] | None = None
         r = self.registry
         self.requests = Counter(
@@ -55,6 +58,13 @@ class ApiMetrics:
             "churn_batch_records",
             "Records per batched scoring call (micro-batching of concurrent /predict requests).",
             buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.recorded = Counter(
+            "churn_recorded_records",
+            "Scored records handed to the prediction log and the drift window, by result "
+            "(written, failed: the sink raised, dropped: too many waiting).",
+            ("sink", "result"),
             registry=r,
         )
         self.champion = Gauge(
@@ -121,6 +131,11 @@ class ApiMetrics:
             multiprocess_mode="livemostrecent",
         )
 
+    def add_computed(self, collector: Collector) -> None:
+        """Export ``collector`` too (it merges the workers' state itself)."""
+        self.registry.register(collector)
+        self.computed.append(collector)
+
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one HTTP request and its latency."""
         code = str(status)
@@ -133,6 +148,10 @@ class ApiMetrics:
             self.predictions.labels("churn").inc(churn)
         if total - churn:
             self.predictions.labels("no_churn").inc(total - churn)
+
+    def record_outcome(self, sink: str, result: str, records: int) -> None:
+        """Count records a recorder sink wrote, failed to write, or dropped."""
+        self.recorded.labels(sink, result).inc(records)
 
     def loaded(self, model: ServingModel | None) -> None:
         """A load attempt succeeded: describe the champion now serving (None: no champion)."""
@@ -183,6 +202,8 @@ def exposition(metrics: ApiMetrics, accept: str) -> tuple[bytes, str]:
         return encode(metrics.registry), content_type
     combined = CollectorRegistry()
     multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+    for collector in metrics.computed:
+        combined.register(collector)
     return encode(combined), content_type
 
 

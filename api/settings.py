@@ -42,6 +42,11 @@ class Settings(ServerLimits):
         description="Most records scored in one batched call (CHURN_BATCH_MAX_SIZE); requests of "
         "this many records or more are scored alone; 1 turns batching off.",
     )
+    drift_tracking: bool = Field(
+        default=True,
+        description="Count what /predict scores on the champion's reference buckets over "
+        "`monitoring.window` and export drift in /metrics; `false` turns it off.",
+    )
     max_body_bytes: int | None = Field(
         default=None,
         ge=1024,

@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from churn.api.server_limits import server_limits
-from churn.orphans import die_with_parent
+from churn.orphans import die_with_parent, process_running
 from churn.settings import load_settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -95,18 +95,8 @@ def _remove_orphaned_folders(temp: Path) -> None:
     """Remove the metric folders of ``churn serve`` processes that were killed (``kill -9``)."""
     for folder in temp.glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not process_running(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def worker_app() -> FastAPI:
@@ -125,6 +115,9 @@ def worker_app() -> FastAPI:
         finally:
             from prometheus_client import multiprocess
 
+            drift = app.state.churn.drift
+            if drift is not None:
+                drift.forget()
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     app.router.lifespan_context = lifespan

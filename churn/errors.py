@@ -73,3 +73,11 @@ class SourceError(ChurnError):
     port (never the password). Exit code 5: nothing was recorded or written."""
 
     exit_code = 5
+
+
+class DriftAlert(ChurnError):
+    """``churn drift``: a column (or the scores) of the batch drifted past its alert level.
+
+    Exit code 6: the result is printed in full before it is raised; nothing was written."""
+
+    exit_code = 6

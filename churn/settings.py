@@ -139,6 +139,34 @@ class ChurnSettings(BaseSettings):
         "wins); default today (UTC).",
     )
 
+    prediction_log: bool = Field(
+        default=True,
+        description="Record what `churn serve` and `churn score` score (id, run, time, "
+        "probability, decision) in the prediction log; `false` turns it off.",
+    )
+    prediction_log_dir: Path | None = Field(
+        default=None,
+        description="The prediction log's folder of Parquet files; default `predictions/` in "
+        "the registry home (the API's must be writable).",
+    )
+    prediction_log_max_mb: int = Field(
+        default=1024,
+        ge=1,
+        description="Most MiB the prediction log keeps; past it the oldest files are removed.",
+    )
+    prediction_log_flush_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Seconds between writes of the prediction log (what a crash may lose).",
+    )
+
+    def prediction_log_folder(self, home: Path) -> Path | None:
+        """Where the prediction log is written for registry ``home`` (None: the log is off)."""
+        if not self.prediction_log:
+            return None
+        return self.prediction_log_dir or home / "predictions"
+
     def training_workers(self) -> int:
         """Training workers: ``CHURN_TRAIN_WORKERS`` (or ``CHURN_WORKERS``), else the CPU limit."""
         return self.train_workers or cpu_limit(self.cgroup_root)

@@ -1,5 +1,5 @@
 """The ``churn`` command. Exit codes: 0 ok, 1 unexpected, 2 spec, 3 data contract, 4 gates,
-5 database source."""
+5 database source, 6 drift alert (``churn drift``)."""
 
 from __future__ import annotations
 
@@ -295,6 +295,18 @@ app.command(name="reproduce")(exits_with_error_codes(reproduce_command))
 from churn.cli.gate import gate_command  # noqa: E402 - imports churn lazily
 
 app.command(name="gate")(exits_with_error_codes(gate_command))
+
+from churn.cli.drift import drift_command  # noqa: E402 - imports churn lazily
+
+app.command(name="drift")(exits_with_error_codes(drift_command))
+
+from churn.cli.outcomes import outcomes_command  # noqa: E402 - imports churn lazily
+
+app.command(name="outcomes")(exits_with_error_codes(outcomes_command))
+
+from churn.cli.monitor import monitor_command  # noqa: E402 - imports churn lazily
+
+app.command(name="monitor")(exits_with_error_codes(monitor_command))
 
 
 def main() -> None:

@@ -79,8 +79,10 @@ def score(
     and will_churn in one transaction; scoring the same as-of with the same run again replaces
     those rows; a database failure exits with code 5 and leaves the table as it was.
     """
+    from churn.monitoring.recorder import score_recorder
     from churn.registry import Registry, resolve_home
     from churn.serving.score_file import score_file, scoring_model
+    from churn.settings import load_settings
     from churn.sources.urls import as_location, data_location
     from churn.spec.loader import DEFAULT_SPEC, load_spec
 
@@ -89,7 +91,8 @@ def score(
     table = _table(to_table) if to_table is not None else None
     spec_file = spec if spec is not None else DEFAULT_SPEC
     loaded = load_spec(spec_file)
-    model = scoring_model(Registry(resolve_home(home)), run)
+    registry = Registry(resolve_home(home))
+    model = scoring_model(registry, run)
     location = as_location(source) if source is not None else None
     if table is not None:
         if explain:
@@ -107,15 +110,21 @@ def score(
     assert output is not None
     if location is None and loaded.sql_source is not None:
         raise typer.BadParameter("scoring a SQL source writes --to-table, not -o")
-    summary_file = score_file(
-        loaded,
-        model,
-        location if location is not None else data_location(loaded),
-        output,
-        chunk_rows=chunk_rows,
-        also_read=[("spec", spec_file)],
-        explain=explain,
-    )
+    recorder = score_recorder(load_settings(), registry.home)
+    try:
+        summary_file = score_file(
+            loaded,
+            model,
+            location if location is not None else data_location(loaded),
+            output,
+            chunk_rows=chunk_rows,
+            also_read=[("spec", spec_file)],
+            explain=explain,
+            record=recorder.record if recorder is not None else None,
+        )
+    finally:
+        if recorder is not None:
+            recorder.close()  # the prediction log; a broken one is reported, never fatal
     typer.echo(summary_file.to_text())
 
 

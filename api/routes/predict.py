@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Final
 
 import numpy as np
@@ -16,6 +17,7 @@ from churn.api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, pars
 from churn.api.schemas import ErrorDetail, PredictResponse, ValidationErrors
 from churn.api.state import AppState
 from churn.explain import MAX_REASONS
+from churn.monitoring.scored import ScoredBatch
 from churn.serving import Columns, FloatArray, ServingModel
 
 INLINE_BYTES: Final = 16384
@@ -131,12 +133,12 @@ def build_router(schema: RecordSchema) -> APIRouter:
                 proba, why = await batcher.explain(model, columns, len(ids), explain)
             except ValueError as exc:
                 raise _refused(exc) from None
-            return answer(state, model, ids, proba, why)
+            return answer(state, model, ids, proba, columns, why)
         try:
             proba = await batcher.score(model, columns, len(ids))
         except ValueError as exc:
             raise _refused(exc) from None
-        return answer(state, model, ids, proba)
+        return answer(state, model, ids, proba, columns)
 
     return router
 
@@ -166,12 +168,12 @@ def scored_answer(
 ) -> Response:
     """Score (and with ``explain``, explain) parsed records with ``model``; the answer."""
     if not explain:
-        return answer(state, model, ids, _scored(model, columns, len(ids)))
+        return answer(state, model, ids, _scored(model, columns, len(ids)), columns)
     try:
         proba, why = explained(model, columns, len(ids), explain)
     except ValueError as exc:
         raise _refused(exc) from None
-    return answer(state, model, ids, proba, why)
+    return answer(state, model, ids, proba, columns, why)
 
 
 def _scored(model: ServingModel, columns: Columns, n: int) -> FloatArray:
@@ -199,12 +201,18 @@ def answer(
     model: ServingModel,
     ids: list[str],
     proba: FloatArray,
+    columns: Columns,
     explained: dict[str, Any] | None = None,
 ) -> Response:
     """The JSON answer: each id with its probability and decision at the served threshold
-    (and, when ``explained``, its base value and reasons)."""
+    (and, when ``explained``, its base value and reasons). The records are queued for the
+    prediction log and the drift window (never waited on)."""
     decisions = proba >= model.threshold
     state.metrics.predicted(int(np.count_nonzero(decisions)), len(ids))
+    if state.recorder is not None:
+        state.recorder.record(
+            ScoredBatch(ids, model.run_id, time.time(), proba, decisions, columns)
+        )
     version = model.version
     payload: dict[str, Any] = {
         "model_version": version,

@@ -161,16 +161,36 @@ def load_dataset_and_hash(
     return valid, digest
 
 
+def load_unlabelled(
+    spec: Spec, path: Path | str | None = None, *, as_of: date | None = None
+) -> pd.DataFrame:
+    """Read and validate data to score or monitor (``churn drift``): like
+    :func:`load_dataset`, but the target column may be absent (it is ignored when present).
+
+    Raises:
+        DataContractError: The file cannot be read, or it breaks the contract.
+        SourceError: The database cannot be read.
+    """
+    return _read_and_validate(spec, path, as_of, with_target=False)[0]
+
+
 def _read_and_validate(
-    spec: Spec, path: Path | str | None, as_of: date | None = None
+    spec: Spec, path: Path | str | None, as_of: date | None = None, *, with_target: bool = True
 ) -> tuple[pd.DataFrame, str]:
     location = _location(spec, path)
     frame, digest = read_frame_and_hash(spec, location, as_of=as_of)
+    if not with_target:
+        frame = frame.drop(columns=[spec.data.target.column], errors="ignore")
     if location == spec.source_path and spec.sql_source is not None:
-        by_id = validate(spec, rows_by_id(spec, frame), source=spec.sql_source.label)
+        by_id = validate(
+            spec, rows_by_id(spec, frame), source=spec.sql_source.label, with_target=with_target
+        )
         return by_id.reset_index(drop=True), digest
     first_line = CSV_FIRST_LINE if format_of(spec, location) == "csv" else None
-    return validate(spec, frame, source=shown(location), first_line=first_line), digest
+    valid = validate(
+        spec, frame, source=shown(location), first_line=first_line, with_target=with_target
+    )
+    return valid, digest
 
 
 def _location(spec: Spec, path: Path | str | None) -> DataLocation:

@@ -204,6 +204,29 @@ class DecisionRecord(_Record):
     reason: str
 
 
+class FileRecord(_Record):
+    """A file of the run folder (``path`` from the home) and the hash its readers verify."""
+
+    path: str
+    sha256: str
+    bytes: int
+
+
+class TrainingDriftRecord(_Record):
+    """This run's training data against the champion's reference profile (issue 23).
+
+    ``status`` is None when the champion has no profile (``note`` says why); ``psi`` holds
+    each profiled column's PSI (null when the data has no rows for it).
+    """
+
+    champion: str
+    status: Literal["ok", "warn", "alert"] | None
+    alerts: list[str] = []
+    warnings: list[str] = []
+    psi: dict[str, float | None] = {}
+    note: str | None = None
+
+
 class RunManifest(_Record):
     """``run.json``: one run's ids, times, status, hashes, versions, metrics, gates and decision.
 
@@ -236,6 +259,9 @@ class RunManifest(_Record):
     metrics: Metrics | None = None
     threshold: float | None = None
     champion_scores: ChampionScoresRecord | None = None
+    profile: FileRecord | None = None
+    """``profile.json``: the reference profile drift is measured against (issue 23)."""
+    training_drift: TrainingDriftRecord | None = None
     gates: GateReportRecord | None = None
     decision: DecisionRecord | None = None
     champion_after: str | None = None

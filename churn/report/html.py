@@ -18,6 +18,7 @@ from markupsafe import Markup
 from churn.registry.atomic_io import atomic_write
 from churn.registry.record import RunManifest
 from churn.report.choices import choices_section
+from churn.report.drift_section import training_drift_section
 from churn.report.figures import PlotSet
 from churn.report.gate_tests import gate_tests_section
 from churn.report.reasons import RunReasons, reason_text, reasons_section
@@ -39,6 +40,7 @@ SECTION_IDS = (
     "gates",
     "gate-tests",
     "data",
+    "training-drift",
     "metrics",
     "choices",
     "plots",
@@ -112,6 +114,7 @@ def render_report(
             rows_used=eda.rows_used,
             reused_from=eda.reused_from,
         ),
+        training_drift_section(manifest),
         metrics_section(manifest),
         choices_section(manifest),
         plots_section(eda, evaluation, rows=rows),

@@ -32,6 +32,7 @@ from churn.registry.record import (
 from churn.run import report_steps, steps
 from churn.run.pool import describe_pool
 from churn.run.preflight import PreparedRun
+from churn.run.profile_step import profile_and_drift
 from churn.run.step_log import timed
 from churn.run.steps import RunContext
 from churn.training.evaluate import CandidateResult, Split
@@ -129,6 +130,7 @@ def execute_run(
         }
         results = {name: future.result() for name, future in futures.items()}
         winner = runner.call("select", timed("select", steps.select), ctx, results)
+        runner.call("profile", timed("profile", profile_and_drift), ctx, frame, results[winner])
         champion = runner.call(
             "score-champion", timed("score-champion", steps.score_champion), ctx, data, frame
         )

@@ -14,7 +14,7 @@ uniqueness of the id is checked within each chunk.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +30,7 @@ from churn.cpus import cpu_limit
 from churn.errors import DataContractError, RegistryError
 from churn.explain import PipelineExplainer, Unexplainable, reason_table
 from churn.explain.threads import explain_threads
+from churn.monitoring.scored import ScoredBatch
 from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
@@ -106,6 +107,7 @@ def score_file(
     chunk_rows: int = CHUNK_ROWS,
     also_read: Inputs = (),
     explain: int = 0,
+    record: Callable[[ScoredBatch], None] | None = None,
 ) -> ScoreSummary:
     """Validate and score ``source`` chunk by chunk into ``output``; see the module docstring.
 
@@ -130,6 +132,7 @@ def score_file(
     totals = {"rows": 0, "churn": 0, "scoring": 0.0}
     explainer = _explainer(model) if explain else None
     failures: list[str] = []
+    scored: list[ScoredBatch] = []
 
     def write(handle: IO[bytes]) -> None:
         writer: pq.ParquetWriter | None = None
@@ -152,6 +155,8 @@ def score_file(
                 proba, reasons = _explained(explainer, valid, explain)
             totals["scoring"] += time.perf_counter() - scoring
             decisions = proba >= model.threshold
+            ids = valid[spec.data.id].astype(str).tolist()
+            scored.append(ScoredBatch(ids, model.run_id, time.time(), proba, decisions))
             columns: dict[Any, Any] = {
                 spec.data.id: valid[spec.data.id].to_numpy(),
                 "churn_probability": proba,
@@ -174,6 +179,9 @@ def score_file(
             raise DataContractError(shown(source), ["no rows to score"])
 
     atomic_write(output, write)
+    if record is not None:
+        for batch in scored:
+            record(batch)
     return ScoreSummary(
         output=output,
         rows=int(totals["rows"]),

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from churn.spec.monitoring import monitoring_problems
 from churn.spec.slices import slice_problems
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def find_problems(spec: Spec) -> list[Problem]:
         _sizes_bounded,
         _costs_declared,
         slice_problems,
+        monitoring_problems,
     )
     return [problem for rule in rules for problem in rule(spec)]
 

@@ -33,6 +33,7 @@ from churn.spec.evaluation import (
 from churn.spec.features import (
     FeaturesSpec,
 )
+from churn.spec.monitoring import MonitoringSpec
 from churn.spec.sources import SqlSource
 
 if TYPE_CHECKING:
@@ -164,6 +165,10 @@ class Spec(StrictModel):
     compute: ComputeSpec = Field(
         default_factory=ComputeSpec,
         description="Where training runs: this machine, or a Dask cluster (scheduler address).",
+    )
+    monitoring: MonitoringSpec = Field(
+        default_factory=MonitoringSpec,
+        description="Drift thresholds, the serving window, outcome horizon, champion age limit.",
     )
 
     _base_dir: Path | None = PrivateAttr(default=None)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from factories import train_run
 from fastapi.testclient import TestClient
 
-__all__ = ["TestClient", "Trained", "record", "train_run"]
+__all__ = ["TestClient", "Trained", "free_port", "record", "train_run", "wait_until_ready"]
 
 
 @dataclass(frozen=True)
@@ -41,3 +45,24 @@ def record(index: int = 0, **changes: Any) -> dict[str, Any]:
     }
     base.update(changes)
     return base
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(process: subprocess.Popen, url: str, seconds: float = 120) -> None:
+    """Until ``url``/ready answers 200; fails with the server's stderr if it ends first."""
+    ends = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+        assert time.monotonic() < ends, "churn serve did not become ready"
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)

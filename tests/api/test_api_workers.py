@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apitools import Trained, record
+from apitools import Trained, record, wait_until_ready
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from churn.api.workers import default_workers
@@ -77,15 +77,7 @@ def served(
     workers: set[int] = set()
     try:
         ends = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < ends, "churn serve did not become ready"
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
+        wait_until_ready(process, url, STARTUP_SECONDS)
         while len(list(metrics_dir.glob("counter_*.db"))) < 2:  # both workers have loaded
             assert time.monotonic() < ends, "the second worker did not start"
             time.sleep(0.3)

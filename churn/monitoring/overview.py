@@ -1,0 +1,143 @@
+"""What ``churn monitor`` shows: realized performance over time, the drift of each run's
+training data against its champion, and (when asked) the serving window's drift read from a
+running API's ``/metrics``; as JSON or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from markupsafe import Markup, escape
+from prometheus_client.parser import text_string_to_metric_families
+
+from churn.errors import ChurnError, one_line
+from churn.monitoring.realized import REALIZED_METRICS, RealizedRecord
+from churn.registry import Registry
+
+RECENT_RUNS: Final = 30
+SERVING_FAMILIES: Final = {
+    "churn_drift_psi": "psi",
+    "churn_drift_status": "status",
+    "churn_drift_unseen_rate": "unseen_rate",
+    "churn_drift_null_rate_change": "null_rate_change",
+}
+STATUS_NAMES: Final = {0.0: "ok", 1.0: "warn", 2.0: "alert"}
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything ``churn monitor`` shows."""
+
+    realized: RealizedRecord | None
+    training_drift: list[dict[str, Any]]
+    serving_drift: list[dict[str, Any]] = field(default_factory=list)
+    serving_records: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "realized": self.realized.model_dump(mode="json") if self.realized else None,
+            "training_drift": self.training_drift,
+            "serving_drift": {"records": self.serving_records, "columns": self.serving_drift},
+        }
+
+
+def recent_training_drift(registry: Registry, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
+    """Each recent run's training data against the champion it started with, newest first."""
+    rows = []
+    for manifest in registry.records(limit=limit):
+        drift = manifest.training_drift
+        if drift is not None:
+            rows.append(
+                {
+                    "run_id": manifest.run_id,
+                    "champion": drift.champion,
+                    "status": drift.status,
+                    "alerts": drift.alerts,
+                    "warnings": drift.warnings,
+                }
+            )
+    return rows
+
+
+def serving_drift(url: str, timeout: float = 10) -> tuple[list[dict[str, Any]], float | None]:
+    """The drift families of a running API's ``/metrics`` by column, and the window's records.
+
+    Raises:
+        ChurnError: The API cannot be reached or does not answer with metrics.
+    """
+    target = url.rstrip("/") + "/metrics"
+    if not target.startswith(("http://", "https://")):
+        raise ChurnError(f"--api {url!r}: expected an http:// or https:// URL")
+    try:
+        with urllib.request.urlopen(target, timeout=timeout) as answer:
+            text = answer.read(16 * 1024 * 1024).decode()
+    except (OSError, ValueError) as exc:
+        raise ChurnError(f"cannot read {target}: {one_line(exc)}") from None
+    columns: dict[str, dict[str, Any]] = {}
+    records = None
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "churn_drift_window_records":
+                records = sample.value
+            key = SERVING_FAMILIES.get(sample.name)
+            if key is None:
+                continue
+            entry = columns.setdefault(sample.labels["column"], {"column": sample.labels["column"]})
+            entry[key] = STATUS_NAMES.get(sample.value) if key == "status" else sample.value
+        if family.name == "churn_drift_score_psi":
+            for sample in family.samples:
+                columns.setdefault("(scores)", {"column": "(scores)"})["psi"] = sample.value
+    return list(columns.values()), records
+
+
+def html_page(overview: Overview, chart: Markup | None = None) -> str:
+    """A self-contained page: realized metrics per week (``chart`` and a table), drift tables."""
+    parts = [Markup("<h1>churn monitor</h1><h2>Realized performance</h2>")]
+    if overview.realized is None or not overview.realized.by_week:
+        parts.append(Markup("<p>No outcomes recorded yet (<code>churn outcomes DATA</code>).</p>"))
+    else:
+        if chart is not None:
+            parts.append(chart)
+        parts.append(_realized_table(overview.realized))
+    parts.append(Markup("<h2>Training data against the champion</h2>"))
+    parts.append(_table(["run", "champion", "status", "alerts"], [
+        [r["run_id"], r["champion"], r["status"] or "no profile", ", ".join(r["alerts"])]
+        for r in overview.training_drift
+    ]))  # fmt: skip
+    if overview.serving_drift:
+        parts.append(Markup("<h2>Serving window</h2>"))
+        parts.append(Markup("<p>{} records</p>").format(f"{overview.serving_records or 0:,.0f}"))
+        parts.append(_table(["column", "PSI", "status", "unseen", "null change"], [
+            [c["column"], _fmt(c.get("psi")), c.get("status", ""), _fmt(c.get("unseen_rate")),
+             _fmt(c.get("null_rate_change"))] for c in overview.serving_drift
+        ]))  # fmt: skip
+    style = "body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:right}"
+    body = Markup("").join(parts)
+    return str(Markup("<!doctype html><meta charset=utf-8><title>churn monitor</title>"
+                      "<style>{}</style>{}").format(style, body))  # fmt: skip
+
+
+def _realized_table(record: RealizedRecord) -> Markup:
+    rows = [
+        [e.week or "all", e.run_id or "all", f"{e.rows:,}",
+         *(_fmt(e.metric(name)) for name in REALIZED_METRICS)]
+        for e in (*record.by_week, *record.by_run)
+    ]  # fmt: skip
+    return _table(["week", "run", "outcomes", *REALIZED_METRICS], rows)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> Markup:
+    head = Markup("").join(Markup("<th>{}</th>").format(name) for name in header)
+    body = Markup("").join(
+        Markup("<tr>{}</tr>").format(
+            Markup("").join(Markup("<td>{}</td>").format(escape(str(v))) for v in row)
+        )
+        for row in rows
+    )
+    return Markup("<table><tr>{}</tr>{}</table>").format(head, body)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

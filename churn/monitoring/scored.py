@@ -1,0 +1,41 @@
+"""What was scored together, and a consumer of it (the prediction log, the drift window)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    """Records scored together by one model (a request, a micro-batch, a file chunk).
+
+    ``columns`` (the model's input values by column, as scored) feed drift tracking; None when
+    the caller keeps no inputs.
+    """
+
+    ids: Sequence[str]
+    run_id: str
+    scored_at: float
+    """Seconds since the epoch."""
+    proba: np.ndarray
+    decisions: np.ndarray
+    columns: Mapping[str, Sequence[Any]] | None = None
+
+    @property
+    def rows(self) -> int:
+        """How many records."""
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Sink:
+    """A consumer of what was scored, called from the recorder's thread."""
+
+    name: str
+    consume: Callable[[Sequence[ScoredBatch]], None]
+    tick: Callable[[], None] | None = None
+    """Called at every wake of the recorder's thread, records or not (a window ages)."""

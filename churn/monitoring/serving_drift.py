@@ -1,0 +1,167 @@
+"""The served model's drift window, fed by the recorder and read by ``/metrics``.
+
+A :class:`ServingDrift` is a sink of the process's
+:class:`~churn.monitoring.recorder.ScoreRecorder`: the flushes of ``count_every`` seconds
+(5 by default; counting a column costs about the same for 10 records as for 10,000, so the
+records are gathered first) are counted on the
+reference profile of the run that scored them (read once from the run folder, in the
+recorder's thread) into a :class:`~churn.monitoring.window.DriftWindow`; a new champion starts a
+new window. A run without a profile (trained before profiles existed) is not tracked, and
+that is logged once.
+
+Under ``churn serve --workers N`` each process also writes its window's counts to
+``drift-<pid>.json`` in the shared metrics folder after every flush (atomically, a few KB),
+and :func:`merged_window` adds up the files of the living processes at scrape time, so PSI is
+computed from the counts of every worker together (a PSI per worker cannot be merged).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from churn.errors import RegistryError, one_line
+from churn.monitoring.profile import ReferenceProfile, read_profile
+from churn.monitoring.scored import ScoredBatch, Sink
+from churn.monitoring.window import DriftWindow, WindowCounts, concatenated, merge_windows
+from churn.orphans import process_running
+from churn.registry import Registry
+from churn.registry.atomic_io import atomic_write, to_json
+from churn.registry.reading import parse_json, read_regular
+from churn.spec.monitoring import WindowSpec
+
+log = logging.getLogger(__name__)
+
+WINDOW_FILE_PREFIX: Final = "drift-"
+MAX_WINDOW_FILE_BYTES: Final = 4 * 1024 * 1024
+
+
+class ServingDrift:
+    """The drift window of whatever model this process serves.
+
+    Args:
+        registry: Where the runs' profiles are read.
+        window: ``monitoring.window``.
+        shared: The folder every worker writes its counts to (None: one process).
+        count_every: Seconds of flushes gathered before they are counted.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        window: WindowSpec,
+        shared: Path | None = None,
+        *,
+        count_every: float = 5.0,
+    ) -> None:
+        self.registry = registry
+        self.window_spec = window
+        self.shared = shared
+        self.count_every = count_every
+        self._gathered: list[ScoredBatch] = []
+        self._counted_at = time.monotonic()
+        self._window: DriftWindow | None = None
+        self._untracked: set[str] = set()
+        self._lock = threading.Lock()
+
+    def sink(self) -> Sink:
+        """The recorder's sink feeding this window."""
+        return Sink("drift", self.consume, self.tick)
+
+    @property
+    def profile(self) -> ReferenceProfile | None:
+        """The profile the window counts on (None: nothing tracked yet)."""
+        window = self._window
+        return window.profile if window is not None else None
+
+    def consume(self, batches: Sequence[ScoredBatch]) -> None:
+        """Gather one flush; count what was gathered once ``count_every`` seconds passed."""
+        self._gathered.extend(batches)
+        if time.monotonic() - self._counted_at >= self.count_every:
+            self.count()
+
+    def count(self) -> None:
+        """Count the gathered flushes, model by model, on each model's profile."""
+        batches, self._gathered = self._gathered, []
+        self._counted_at = time.monotonic()
+        for run_id in dict.fromkeys(batch.run_id for batch in batches):
+            mine = [b for b in batches if b.run_id == run_id and b.columns is not None]
+            window = self._window_for(run_id)
+            if window is None or not mine:
+                continue
+            columns = {}
+            for reference in window.profile.columns:
+                values = concatenated([b.columns or {} for b in mine], reference.column)
+                if values is not None:
+                    columns[reference.column] = values
+            scores = np.concatenate([b.proba for b in mine])
+            with self._lock:
+                window.add(columns, scores, max(b.scored_at for b in mine))
+        self._export()
+
+    def tick(self) -> None:
+        """Count what waits once it is due; slide a seconds window with time."""
+        if self._gathered and time.monotonic() - self._counted_at >= self.count_every:
+            self.count()
+        elif self._window is not None and self.window_spec.seconds is not None:
+            with self._lock:
+                self._window.slide()
+            self._export()
+
+    def counts(self) -> WindowCounts | None:
+        """This process's window now (None: nothing tracked)."""
+        if self._window is None:
+            return None
+        with self._lock:
+            return self._window.counts()
+
+    def forget(self) -> None:
+        """Remove this process's shared file (the worker is stopping)."""
+        if self.shared is not None:
+            (self.shared / f"{WINDOW_FILE_PREFIX}{os.getpid()}.json").unlink(missing_ok=True)
+
+    def _window_for(self, run_id: str) -> DriftWindow | None:
+        if self._window is not None and self._window.profile.run_id == run_id:
+            return self._window
+        if run_id in self._untracked:
+            return None
+        try:
+            profile = read_profile(self.registry.run_dir(run_id))
+        except RegistryError as exc:
+            self._untracked.add(run_id)
+            log.warning("drift of run %s is not tracked: %s", run_id, one_line(exc))
+            return None
+        self._window = DriftWindow(profile, self.window_spec)
+        return self._window
+
+    def _export(self) -> None:
+        counts = self.counts()
+        if self.shared is None or counts is None:
+            return
+        text = to_json(counts.to_json())
+        path = self.shared / f"{WINDOW_FILE_PREFIX}{os.getpid()}.json"
+        atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
+def merged_window(shared: Path, run_id: str) -> WindowCounts | None:
+    """The windows of every living worker counted on ``run_id``'s profile, added up."""
+    windows = []
+    for path in shared.glob(f"{WINDOW_FILE_PREFIX}*.json"):
+        pid = path.stem.removeprefix(WINDOW_FILE_PREFIX)
+        if not pid.isdigit() or not process_running(int(pid)):
+            continue
+        try:
+            raw = read_regular(path, what="drift window", limit=MAX_WINDOW_FILE_BYTES)
+            windows.append(WindowCounts.from_json(parse_json(raw, source=str(path))))
+        except FileNotFoundError:
+            continue
+        except (RegistryError, KeyError, TypeError, ValueError) as exc:
+            log.warning("skipping %s: %s", path, one_line(exc))
+    return merge_windows(windows, run_id)
