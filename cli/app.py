@@ -74,12 +74,29 @@ def run(
     home: HomeOpt = None,
     as_json: JsonOpt = False,
     as_of: AsOfOpt = None,
+    if_needed: Annotated[
+        bool,
+        typer.Option(
+            "--if-needed",
+            help="Train only if there is no champion, it is older than monitoring."
+            "max_champion_age_days, or the data drifted past the alert level against its "
+            "profile; otherwise record the skip in skips.jsonl and exit 0.",
+        ),
+    ] = False,
 ) -> None:
     """Train every candidate, apply the gates, promote or not; print the summary.
 
-    Exit codes: 0 promoted or champion kept by policy, 4 gates not met, 3 data contract,
-    2 spec, 5 database unreachable or refusing, 1 anything else.
+    Exit codes: 0 promoted or champion kept by policy (or skipped with --if-needed), 4 gates
+    not met, 3 data contract, 2 spec, 5 database unreachable or refusing, 1 anything else.
     """
+    if if_needed:
+        from churn.run.if_needed import check_retrain
+
+        check = check_retrain(spec, home)
+        if not check.needed:
+            typer.echo(check.skip_text())
+            return
+        typer.echo(f"training: {'; '.join(check.reasons)}", err=True)
     from churn.cli.summary import run_text
     from churn.flows.runtime import run_training
 

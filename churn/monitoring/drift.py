@@ -88,12 +88,12 @@ def compare_counts(
     """Judge counts made on ``profile``'s buckets (by column name; a column without counts is
     left out, and the scores when ``scores`` is None)."""
     judged = [
-        judge(entry, counts[entry.column], monitoring.thresholds(entry.column))
+        judge_column(entry, counts[entry.column], monitoring.thresholds(entry.column))
         for entry in profile.columns
         if entry.column in counts
     ]
     if scores is not None:
-        judged.append(judge(profile.scores, scores, monitoring.thresholds(None)))
+        judged.append(judge_column(profile.scores, scores, monitoring.thresholds(None)))
     rows = max((entry.rows for entry in judged), default=0)
     worst = max((entry.status for entry in judged), key=_RANK.__getitem__, default="ok")
     return DriftResult(
@@ -123,7 +123,7 @@ def compare_frame(
     return compare_counts(profile, counts, monitoring, scores=scored)
 
 
-def judge(
+def judge_column(
     reference: NumericProfile | CategoryProfile | ScoreProfile,
     current: CurrentCounts,
     levels: Thresholds,

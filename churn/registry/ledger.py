@@ -71,21 +71,32 @@ def append_event(
         line["previous"] = champion()
     line = {"timestamp": now(), **line}
     line.setdefault("reason", "")
+    append_json_line(path, line, what="ledger", about=f"{line['action']} of run {line['run_id']}")
+    return line
+
+
+def append_json_line(path: Path, line: Mapping[str, Any], *, what: str, about: str) -> None:
+    """Append ``line`` as one JSON line to ``path`` (created with its folder if missing),
+    flushed and fsynced; a torn last line from a crash stays on its own line.
+
+    Raises:
+        RegistryError: ``path`` is not a regular file, or the write failed (the file is
+            truncated back; the message names ``what`` and ``about``).
+    """
     text = to_json(line) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open_regular(path, what="ledger", limit=None, append=True) as handle:
+    with open_regular(path, what=what, limit=None, append=True) as handle:
         start = os.fstat(handle.fileno()).st_size
         if start > 0 and os.pread(handle.fileno(), 1, start - 1) != b"\n":
-            text = "\n" + text  # a torn last line from a crash stays on its own line
+            text = "\n" + text
         try:
             _write_all(handle.fileno(), text.encode("utf-8"))
         except OSError as exc:
             _truncate(handle, start)
             raise RegistryError(
-                f"could not append to the ledger {path}: {exc.strerror or exc}; the line was "
-                f"not written ({line['action']} of run {line['run_id']})"
+                f"could not append to the {what} {path}: {exc.strerror or exc}; the line was "
+                f"not written ({about})"
             ) from exc
-    return line
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:

@@ -384,6 +384,16 @@ def trains_on_the_shipped_file(docs: list[Doc]) -> list[str]:
     return problems
 
 
+def trains_if_needed(docs: list[Doc]) -> list[str]:
+    """The nightly job runs `churn run ... --if-needed`: it trains only when the champion is
+    missing or too old, or the data drifted (issue 23); otherwise it records the skip."""
+    job = find(docs, "CronJob", "churn-train")["spec"]["jobTemplate"]["spec"]["template"]
+    args = containers(job)[0].get("args", [])
+    if args[:2] != ["churn", "run"] or "--if-needed" not in args:
+        return [f"churn-train does not run `churn run ... --if-needed`: {args}"]
+    return []
+
+
 BOTH: dict[str, Check] = {
     "nightly_at_two": nightly_at_two,
     "job_policy": job_policy,
@@ -392,5 +402,6 @@ BOTH: dict[str, Check] = {
     "one_image": one_image,
     "spec_config_map": spec_config_map,
     "api_serving": api_serving,
+    "trains_if_needed": trains_if_needed,
 }
 """Checks that hold for the base and for every overlay (offline, dask)."""

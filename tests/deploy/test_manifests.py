@@ -262,6 +262,8 @@ MUTATIONS: list[tuple[str, str, Mutation]] = [
     ("api_serving", "registry writable", lambda d: api_container(d)["volumeMounts"][0].pop(
         "readOnly")),
     ("api_serving", "scrape port", lambda d: api_notes(d).update({"prometheus.io/port": "9"})),
+    ("trains_if_needed", "always trains", lambda d: job_container(d)["args"].remove(
+        "--if-needed")),
 ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,12 @@ from typer.testing import CliRunner
 from churn.cli.app import app
 from churn.errors import RegistryError
 from churn.monitoring.profile import read_profile
+from churn.monitoring.retrain import retrain_reasons
 from churn.registry import Registry
+from churn.registry.record import TrainingDriftRecord
+from churn.spec.loader import load_spec
 
+pytestmark = pytest.mark.slow  # two whole runs (training) in the fixture
 runner = CliRunner()
 LOGREG = [{"name": "logreg", "type": "logistic_regression"}]
 
@@ -121,3 +126,43 @@ def test_a_changed_profile_is_refused(project: dict[str, Any], tmp_path: Path) -
         assert code == 1 and "does not hash to the sha256" in err
     finally:
         path.write_bytes(original)
+
+
+def test_run_if_needed_skips_a_fresh_champion_on_undrifted_data(project: dict[str, Any]) -> None:
+    home = project["home"]
+    runs_before = sorted(path.name for path in (home / "runs").iterdir())
+    ledger_before = (home / "ledger.jsonl").read_bytes()
+
+    result = runner.invoke(app, ["run", str(project["spec"]), "--home", str(home), "--if-needed"])
+
+    champion = project["second"].run_id
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(f"skipped: champion {champion}, 0.")
+    assert "data drift ok; nothing to retrain" in result.stdout
+    assert sorted(path.name for path in (home / "runs").iterdir()) == runs_before
+    assert (home / "ledger.jsonl").read_bytes() == ledger_before
+    skip = json.loads((home / "skips.jsonl").read_text().splitlines()[-1])
+    assert (skip["champion"], skip["drift"]["status"]) == (champion, "ok")
+    assert skip["reason"] == result.stdout.strip()
+
+
+def test_retrain_reasons_name_age_drift_and_a_missing_profile(project: dict[str, Any]) -> None:
+    registry = Registry(project["home"])
+    spec = load_spec(project["spec"])
+    champion = project["second"].run_id
+    now = project["second"].ended_at
+    drifted = TrainingDriftRecord(champion=champion, status="alert", alerts=["monthly_fee"])
+    unknown = TrainingDriftRecord(champion=champion, status=None, note="no profile")
+
+    assert retrain_reasons(registry, spec, project["second"].training_drift, now=now) == []
+    old = retrain_reasons(registry, spec, None, now=now + timedelta(days=7.5))
+    assert old == [f"champion {champion} is 7.5 days old (limit 7)"]
+    assert retrain_reasons(registry, spec, drifted, now=now) == [
+        "the training data drifted past the alert level: monthly_fee"
+    ]
+    assert retrain_reasons(registry, spec, unknown, now=now) == [
+        f"champion {champion} has no reference profile to measure drift"
+    ]
+    assert retrain_reasons(Registry(project["folder"] / "empty"), spec, None, now=now) == [
+        "there is no champion yet"
+    ]
