@@ -1,0 +1,1 @@
+"""Time-to-churn models (issue 25): the outcome, the estimators, their curves and metrics."""
