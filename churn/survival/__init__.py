@@ -1,1 +1,1 @@
-"""Time-to-churn models (issue 25): the outcome, the estimators, their curves and metrics."""
+"""Time to churn: the survival outcome, its metrics and the leakage check of a survival spec."""
