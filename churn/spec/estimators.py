@@ -77,7 +77,9 @@ def param_problems(spec: ModelSpec | EnsembleSpec) -> list[tuple[tuple[str | int
     """
     if isinstance(spec, EnsembleSpec):
         return []
-    kind = MODEL_REGISTRY[spec.type]
+    kind = MODEL_REGISTRY.get(spec.type)
+    if kind is None:
+        return [(("type",), f"no estimator is registered for type {spec.type!r}")]
     valid = _valid_param_names(kind.factory)
     problems: list[tuple[tuple[str | int, ...], str]] = []
     expected = ", ".join(sorted(valid))
