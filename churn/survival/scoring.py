@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from churn.spec.survival import horizon_label
 from churn.survival.curves import cox_median, step_values
 
 
@@ -40,11 +41,6 @@ def is_survival_estimator(estimator: Any) -> bool:
     )
 
 
-def horizon_name(horizon: float) -> str:
-    """A horizon as keys and column names show it: ``3`` for 3.0, ``1.5`` for 1.5."""
-    return f"{horizon:g}"
-
-
 class SurvivalScorer:
     """P(churn by each horizon) and the median time from a fitted survival estimator.
 
@@ -60,7 +56,7 @@ class SurvivalScorer:
         self.estimator = estimator
         self.horizons = tuple(float(h) for h in horizons)
         self.unit = unit
-        self.names = tuple(horizon_name(h) for h in self.horizons)
+        self.names = tuple(horizon_label(h) for h in self.horizons)
         # Imported here: the model's unpickling has loaded scikit-survival already, and a
         # classifier's serving never pays for it.
         from churn.survival.estimators import CoxFormSurvival, CoxSurvival
