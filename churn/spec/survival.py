@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from churn.spec.base import LOWER_IS_BETTER, Scalar, StrictModel
+from churn.survival.names import horizon_label
 
 SurvivalMetric = Annotated[
     str,
@@ -43,11 +44,6 @@ SURVIVAL_MODEL_TYPES: tuple[str, ...] = (
     "random_survival_forest",
 )
 """Model types (``models[].type``) that fit a survival outcome; the others fit a class label."""
-
-
-def horizon_label(horizon: float) -> str:
-    """``3`` for 3.0, ``1.5`` for 1.5: how a horizon appears in metric and column names."""
-    return f"{horizon:g}"
 
 
 def is_survival_metric(metric: str) -> bool:

@@ -15,9 +15,9 @@ from churn.spec.survival import (
     SURVIVAL_METRIC_PATTERN,
     SURVIVAL_MODEL_TYPES,
     SurvivalTargetSpec,
-    horizon_label,
     is_survival_metric,
 )
+from churn.survival.names import horizon_label
 
 if TYPE_CHECKING:
     from churn.spec.checks import Location, Problem

@@ -21,7 +21,7 @@ from sksurv.metrics import (
 )
 from sksurv.nonparametric import kaplan_meier_estimator
 
-from churn.spec.survival import horizon_label
+from churn.survival.names import horizon_label
 
 CALIBRATION_GROUPS = 10
 """Calibration compares predicted and Kaplan-Meier observed churn in this many risk groups."""
@@ -132,8 +132,18 @@ def calibration_groups(predicted: np.ndarray) -> list[np.ndarray]:
 
 
 def _td_auc(y_train: np.ndarray, y_test: np.ndarray, risk: np.ndarray, horizon: float) -> float:
-    """Cumulative/dynamic AUC at one horizon: churned by h versus still here after h."""
-    return _safe(lambda: cumulative_dynamic_auc(y_train, y_test, risk, [horizon])[1])
+    """Cumulative/dynamic AUC at one horizon: churned by h versus still here after h.
+
+    Only the cases (churned by h) carry censoring weights; a control's time matters only in
+    being past h. Controls are therefore cut to just after h (and censored there), so a
+    hold-out row observed longer than any training row (where the censoring curve is 0) does
+    not make the AUC undefined; the AUC is unchanged by the cut.
+    """
+    after = np.nextafter(horizon, np.inf)
+    cut = y_test.copy()
+    beyond = cut["time"] > horizon
+    cut["time"][beyond], cut["event"][beyond] = after, False
+    return _safe(lambda: cumulative_dynamic_auc(y_train, cut, risk, [horizon])[1])
 
 
 def _safe(compute: Callable[[], float]) -> float:
