@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 RunStatus = Literal["succeeded", "failed", "running", "incomplete", "unknown"]
 ServiceStatus = Literal["ok", "degraded", "no_model"]
@@ -282,3 +282,8 @@ class SurvivalPredictResponse(Out):
     unit: str = Field(description="The unit of horizons and times (the spec's target unit).")
     horizons: list[float] = Field(description="The spec's horizons, increasing.")
     predictions: list[SurvivalPrediction]
+
+
+class PredictAnswer(RootModel[PredictResponse | SurvivalPredictResponse]):
+    """/predict's answer: a classifier champion's (``PredictResponse``) or a survival
+    champion's (``SurvivalPredictResponse``, ``kind: survival``)."""

@@ -13,12 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from churn.api.deps import ModelDep, StateDep
 from churn.api.explained import EXPLAIN_HELP, explained
 from churn.api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
-from churn.api.schemas import (
-    ErrorDetail,
-    PredictResponse,
-    SurvivalPredictResponse,
-    ValidationErrors,
-)
+from churn.api.schemas import ErrorDetail, PredictAnswer, ValidationErrors
 from churn.api.state import AppState
 from churn.api.survival import survival_answer
 from churn.explain import MAX_REASONS
@@ -96,7 +91,7 @@ def build_router(schema: RecordSchema) -> APIRouter:
 
     @router.post(
         "/predict",
-        response_model=PredictResponse | SurvivalPredictResponse,
+        response_model=PredictAnswer,
         summary="Churn probability and decision (or time to churn) for each customer",
         description=DESCRIPTION,
         responses={

@@ -24,8 +24,8 @@ from churn.report.figures import WIDE_SIZE, new_figure, plain, style_axes
 from churn.report.formatting import number
 from churn.report.gate_tests import png_data_uri
 from churn.report.templating import render_template
-from churn.spec.survival import horizon_label
 from churn.survival.metrics import calibration_groups, kaplan_meier_at
+from churn.survival.names import horizon_label
 
 FIXED_METRICS = ("harrell_c", "uno_c", "ibs", "ibs_km", "ibs_ratio")
 """The table's columns before the per-horizon ones."""

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from churn.spec.survival import horizon_label
 from churn.survival.curves import cox_median, step_values
+from churn.survival.names import horizon_label
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from sksurv.nonparametric import kaplan_meier_estimator
 from sksurv.util import Surv
 
 from churn.registry.record import RunManifest
+from churn.report import PlotSet
+from churn.report.html import render_report
 from churn.report.survival import (
     calibration_points,
     decile_curves,
@@ -96,7 +99,17 @@ def test_calibration_compares_predicted_and_observed_churn(holdout):
 
 
 def test_section_shows_the_table_the_figures_and_the_calibration(holdout):
-    html = str(survival_section(manifest(), holdout))
+    empty = PlotSet(paths=[], errors=[])
+    html = render_report(
+        manifest(),
+        spec_text="",
+        predictions=pd.DataFrame(),
+        eda=empty,
+        evaluation=empty,
+        top_at_risk=5,
+        survival=holdout,
+    )
+    assert '<section id="survival">' in html and 'href="#survival"' in html
     assert html.count("data:image/png;base64,") == 2
     assert "cannot draw" not in html
     for metric in ("harrell_c", "uno_c", "ibs_ratio", "td_auc_24", "calibration_error_6"):

@@ -151,5 +151,7 @@ def test_a_classifier_app_info_has_no_survival_fields(tmp_path, project):
     assert example["predictions"][0]["churn_within"] == {"3": 0.21, "6": 0.34, "12": 0.52}
     operation = document["paths"]["/predict"]["post"]
     refs = str(operation["responses"]["200"]["content"]["application/json"]["schema"])
-    assert "SurvivalPredictResponse" in refs and "PredictResponse" in refs
+    assert refs == "{'$ref': '#/components/schemas/PredictAnswer'}"
+    answers = str(document["components"]["schemas"]["PredictAnswer"])
+    assert "SurvivalPredictResponse" in answers and "/PredictResponse" in answers
     assert "median_time_to_churn" in operation["description"]
