@@ -107,7 +107,8 @@ class CandidateRecord(_Record):
 
     name: str
     type: str
-    threshold: float
+    threshold: float | None
+    """The decision threshold; null for a survival candidate, which has none."""
     cv_mean: Metrics
     cv_std: Metrics
     cv_folds: dict[str, list[float | None]]

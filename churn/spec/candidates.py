@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from churn.spec.base import Metric, Scalar, StrictModel
 from churn.spec.bounds import MAX_CANDIDATES, MAX_NAME_CHARS, MAX_SEARCH_VALUES
+from churn.spec.survival import SurvivalMetric
 
 # --------------------------------------------------------------------------- search space
 
@@ -72,7 +73,7 @@ class SearchSpec(StrictModel):
         description="Parameter settings tried (halving: the candidates of the first round).",
     )
     cv: int = Field(default=3, ge=2, le=10, description="Folds of the search's own CV.")
-    metric: Metric | None = Field(
+    metric: Metric | SurvivalMetric | None = Field(
         default=None, description="What the search maximises; the selection metric by default."
     )
     factor: int = Field(

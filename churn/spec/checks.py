@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from churn.spec.monitoring import monitoring_problems
 from churn.spec.slices import slice_problems
+from churn.spec.survival_checks import survival_problems
 
 if TYPE_CHECKING:
     from churn.spec.base import Kind
@@ -45,6 +46,7 @@ def find_problems(spec: Spec) -> list[Problem]:
         _costs_declared,
         slice_problems,
         monitoring_problems,
+        survival_problems,
     )
     return [problem for rule in rules for problem in rule(spec)]
 
@@ -280,6 +282,8 @@ def _search_spaces(spec: Spec) -> Iterator[Problem]:
     for index, model in enumerate(spec.models):
         if isinstance(model, EnsembleSpec) or model.search is None:
             continue
+        if model.type not in MODEL_REGISTRY:
+            continue  # reported by the loader's parameter checks
         valid = set(MODEL_REGISTRY[model.type].factory().get_params(deep=False))
         for name in model.search.space:
             if name not in valid:

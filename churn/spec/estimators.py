@@ -47,6 +47,22 @@ def _no_weight(spec: ModelSpec) -> dict[str, Any]:
     return {}
 
 
+def _survival(type_name: str) -> Callable[..., Any]:
+    """The estimator class of a survival type, imported on first use: scikit-survival loads
+    only in a process that builds or checks a survival candidate."""
+
+    def build(**params: Any) -> Any:
+        from churn.survival.estimators import SURVIVAL_MODELS
+
+        return SURVIVAL_MODELS[type_name](**params)
+
+    build.__name__ = build.__qualname__ = f"survival_{type_name}"
+    return build
+
+
+_XGB_DEFAULTS: dict[str, Any] = {"n_jobs": 1, "tree_method": "hist"}
+
+
 MODEL_REGISTRY: dict[str, EstimatorKind] = {
     "logistic_regression": EstimatorKind(
         CentredLogisticRegression, "random_state", _class_weight, {"max_iter": 1000}
@@ -64,6 +80,16 @@ MODEL_REGISTRY: dict[str, EstimatorKind] = {
         {"n_jobs": 1, "eval_metric": "logloss", "tree_method": "hist"},
     ),
     "dummy": EstimatorKind(DummyClassifier, "random_state", _no_weight, {"strategy": "prior"}),
+    # survival models (issue 25; churn.survival.estimators): a survival target only
+    "cox": EstimatorKind(_survival("cox"), None, _no_weight, {}),
+    "xgb_cox": EstimatorKind(_survival("xgb_cox"), "random_state", _no_weight, _XGB_DEFAULTS),
+    "xgb_aft": EstimatorKind(_survival("xgb_aft"), "random_state", _no_weight, _XGB_DEFAULTS),
+    "gradient_boosting_survival": EstimatorKind(
+        _survival("gradient_boosting_survival"), "random_state", _no_weight, {}
+    ),
+    "random_survival_forest": EstimatorKind(
+        _survival("random_survival_forest"), "random_state", _no_weight, {"n_jobs": 1}
+    ),
 }
 
 
@@ -77,7 +103,9 @@ def param_problems(spec: ModelSpec | EnsembleSpec) -> list[tuple[tuple[str | int
     """
     if isinstance(spec, EnsembleSpec):
         return []
-    kind = MODEL_REGISTRY[spec.type]
+    kind = MODEL_REGISTRY.get(spec.type)
+    if kind is None:
+        return [(("type",), f"no estimator is registered for type {spec.type!r}")]
     valid = _valid_param_names(kind.factory)
     problems: list[tuple[tuple[str | int, ...], str]] = []
     expected = ", ".join(sorted(valid))

@@ -11,6 +11,7 @@ from churn.spec.bounds import MAX_NAME_CHARS, MAX_SEED
 from churn.spec.candidates import CalibrationSpec, EnsembleSpec, ResampleSpec, SearchSpec
 from churn.spec.gate_tests import GateTests, GateTestsSpec
 from churn.spec.slices import SliceSpec
+from churn.spec.survival import SurvivalMetric
 
 # --------------------------------------------------------------------------- models
 
@@ -21,6 +22,12 @@ ModelType = Literal[
     "hist_gradient_boosting",
     "xgboost",
     "dummy",
+    # survival models (need data.target.kind: survival; churn.spec.survival)
+    "cox",
+    "xgb_cox",
+    "xgb_aft",
+    "gradient_boosting_survival",
+    "random_survival_forest",
 ]
 
 
@@ -162,13 +169,14 @@ class EvaluationSpec(StrictModel):
 
     split: SplitSpec = Field(default_factory=SplitSpec, description="The hold-out split.")
     cv_folds: int = Field(default=5, ge=2, le=20, description="Folds of CV on the training part.")
-    selection_metric: Metric = Field(
-        default="roc_auc", description="CV-mean metric that picks the winner."
+    selection_metric: Metric | SurvivalMetric = Field(
+        default="roc_auc",
+        description="CV-mean metric that picks the winner (survival: harrell_c by default).",
     )
-    metrics: list[Metric] = Field(
-        default_factory=lambda: list(DEFAULT_METRICS),
+    metrics: list[Metric | SurvivalMetric] = Field(
+        default_factory=lambda: list[str](DEFAULT_METRICS),
         min_length=1,
-        description="Metrics reported for CV and hold-out.",
+        description="Metrics reported for CV and hold-out (survival: every survival metric).",
     )
     threshold: ThresholdSpec = Field(
         default_factory=lambda: FixedThreshold(strategy="fixed"),
@@ -185,7 +193,7 @@ class EvaluationSpec(StrictModel):
 class ValueThreshold(StrictModel):
     """Pass iff lower <= value <= upper on the hold-out (an unset bound is infinite)."""
 
-    metric: Metric = Field(description="A reported metric.")
+    metric: Metric | SurvivalMetric = Field(description="A reported metric.")
     lower: float | None = Field(default=None, description="Smallest passing value (inclusive).")
     upper: float | None = Field(default=None, description="Largest passing value (inclusive).")
 
@@ -201,7 +209,7 @@ class ValueThreshold(StrictModel):
 class ChangeThreshold(StrictModel):
     """Compare with the champion re-scored on the same hold-out: d = candidate - champion."""
 
-    metric: Metric = Field(description="A reported metric.")
+    metric: Metric | SurvivalMetric = Field(description="A reported metric.")
     direction: Literal["higher", "lower"] | None = Field(
         default=None, description="Which way is better; defaults to the metric's own."
     )

@@ -9,9 +9,9 @@ not declared, a numeric step on a categorical column, ...) live in :mod:`churn.s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from churn.errors import SpecError
 from churn.spec.base import (
@@ -35,6 +35,7 @@ from churn.spec.features import (
 )
 from churn.spec.monitoring import MonitoringSpec
 from churn.spec.sources import SqlSource
+from churn.spec.survival import DEFAULT_SURVIVAL_SELECTION, SurvivalTargetSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,8 +51,32 @@ ROW_NUMBER = "row"
 class TargetSpec(StrictModel):
     """The label column and which of its values means 'this customer left'."""
 
+    kind: Literal["classification"] = Field(
+        default="classification",
+        exclude=True,
+        description="Discriminator: whether a customer left (the default); see survival.",
+    )
     column: str = Field(description="Name of the label column.")
     positive: Scalar = Field(description="The value of the label column that means churned.")
+
+
+def _target_kind(value: object) -> str:
+    """``kind`` of a target, ``classification`` when absent (every spec before survival)."""
+    kind = value.get("kind", "classification") if isinstance(value, dict) else None
+    if kind is None:
+        kind = getattr(value, "kind", "classification")
+    return kind if isinstance(kind, str) else repr(kind)
+
+
+Target = Annotated[
+    Annotated[TargetSpec, Tag("classification")] | Annotated[SurvivalTargetSpec, Tag("survival")],
+    Discriminator(
+        _target_kind,
+        custom_error_type="target_kind",
+        custom_error_message="expected kind classification (the default) or survival",
+    ),
+]
+"""The label of a classifier, or the duration and event of a time-to-churn (survival) target."""
 
 
 class ReadOptions(StrictModel):
@@ -83,7 +108,10 @@ class DataSpec(StrictModel):
             "identified by its row number (1 = the first data row) in predictions and reports."
         ),
     )
-    target: TargetSpec = Field(description="The label column and its positive value.")
+    target: Target = Field(
+        description="The label column and its positive value; or, with kind: survival, the "
+        "duration and event columns and the horizons."
+    )
 
 
 class ColumnSpec(StrictModel):
@@ -231,9 +259,46 @@ class Spec(StrictModel):
 
     @property
     def feature_columns(self) -> list[str]:
-        """Input columns the model reads (id, target and dropped columns excluded), in order."""
-        excluded = {self.data.id, self.data.target.column, *self.features.drop} - {None}
+        """Input columns the model reads (id, target, a survival target's duration and dropped
+        columns excluded), in order."""
+        excluded = {self.data.id, *self.target_columns, *self.features.drop} - {None}
         return [name for name in self.columns if name not in excluded]
+
+    @property
+    def survival_target(self) -> SurvivalTargetSpec | None:
+        """The time-to-churn target, or None for a classifier spec."""
+        target = self.data.target
+        return target if isinstance(target, SurvivalTargetSpec) else None
+
+    @property
+    def target_columns(self) -> tuple[str, ...]:
+        """The columns that make the outcome: the label, or the event and the duration."""
+        survival = self.survival_target
+        if survival is not None:
+            return (survival.event, survival.duration)
+        return (self.data.target.column,)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _survival_metric_defaults(cls, raw: Any) -> Any:
+        """A survival spec reports every survival metric and selects on harrell_c unless it
+        says otherwise (the classifier defaults would name metrics it cannot compute)."""
+        if not isinstance(raw, dict):
+            return raw
+        data = raw.get("data")
+        target = data.get("target") if isinstance(data, dict) else None
+        if not isinstance(target, dict) or target.get("kind") != "survival":
+            return raw
+        evaluation = raw.get("evaluation", {})
+        if not isinstance(evaluation, dict):
+            return raw
+        horizons = target.get("horizons")
+        defaults: dict[str, Any] = {"selection_metric": DEFAULT_SURVIVAL_SELECTION}
+        if isinstance(horizons, list) and all(
+            isinstance(h, int | float) and not isinstance(h, bool) for h in horizons
+        ):
+            defaults["metrics"] = SurvivalTargetSpec.metrics_at(horizons)
+        return {**raw, "evaluation": {**defaults, **evaluation}}
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Spec:

@@ -60,6 +60,9 @@ def booster_problems(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tiny = xgboost.DMatrix(np.array([[0.0], [1.0]]), label=np.array([0.0, 1.0]), nthread=1)
+            if booster_params.get("objective") == "survival:aft":  # interval labels: 1, 1+
+                tiny.set_float_info("label_lower_bound", np.array([1.0, 1.0]))
+                tiny.set_float_info("label_upper_bound", np.array([1.0, np.inf]))
             xgboost.Booster(booster_params, [tiny]).update(tiny, 0)  # one round: checks all
     except (xgboost.core.XGBoostError, ValueError, TypeError) as exc:
         message = _first_line(str(exc))

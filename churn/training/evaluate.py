@@ -21,13 +21,16 @@ from sklearn.pipeline import Pipeline
 
 from churn.contract import target_vector
 from churn.contract.holdout import holdout_positions
-from churn.spec import LOWER_IS_BETTER, CalibrationSpec, Candidate, ModelSpec, Spec
+from churn.spec import CalibrationSpec, Candidate, ModelSpec, Spec
+from churn.spec.survival import lower_is_better
+from churn.survival.outcome import survival_outcome
 from churn.training.compile import compile_spec
 from churn.training.folds import best_threshold, fit_folds, fold_scores
 from churn.training.metrics import compute_metrics, scorer
 from churn.training.models import data_dependent_params, estimator_prefix
 from churn.training.parallel import cluster_wide_fits
 from churn.training.search import run_search
+from churn.training.survival import rescore_survival, train_survival_candidate
 from churn.training.thresholds import check_policy_met, threshold_objective
 
 __all__ = [
@@ -54,6 +57,10 @@ class Split:
     ids_test: pd.Series
     test_positions: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     """Row positions of the hold-out in the validated frame (to re-score on all its columns)."""
+    outcome_train: np.ndarray | None = None
+    """Survival specs: the training part's (event, time) outcome (``y_train`` is the event)."""
+    outcome_test: np.ndarray | None = None
+    """Survival specs: the hold-out's (event, time) outcome."""
 
 
 @dataclass
@@ -120,6 +127,10 @@ def split_dataset(spec: Spec, frame: pd.DataFrame) -> Split:
     X = frame[spec.feature_columns]
     ids = spec.row_ids(frame)
     train, test = holdout_positions(spec, frame, y)
+    survival: dict[str, np.ndarray] = {}
+    if spec.survival_target is not None:  # y is the event: the split is stratified on it
+        outcome = survival_outcome(frame, spec.survival_target)
+        survival = {"outcome_train": outcome[train], "outcome_test": outcome[test]}
     return Split(
         X_train=X.iloc[train],
         X_test=X.iloc[test],
@@ -128,6 +139,7 @@ def split_dataset(spec: Spec, frame: pd.DataFrame) -> Split:
         ids_train=ids.iloc[train],
         ids_test=ids.iloc[test],
         test_positions=np.asarray(test, dtype=np.int64),
+        **survival,
     )
 
 
@@ -180,6 +192,9 @@ def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> 
     threshold tuner cross-validate inside it, and resampling runs inside training folds.
     """
     model_spec = spec.candidate(name)
+    if spec.survival_target is not None:
+        assert isinstance(model_spec, ModelSpec)  # no survival ensembles: churn.spec checks
+        return train_survival_candidate(spec, model_spec, pipeline, split)
     with cluster_wide_fits(getattr(model_spec, "distributed", False)):
         return _train(spec, name, model_spec, pipeline, split)
 
@@ -254,7 +269,7 @@ def select_winner(spec: Spec, results: dict[str, CandidateResult]) -> str:
     class) ranks below every number, so such a candidate wins only when all are NaN.
     """
     metric = spec.evaluation.selection_metric
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    sign = -1.0 if lower_is_better(metric) else 1.0
     order = {model.name: index for index, model in enumerate(spec.models)}
 
     def rank(name: str) -> tuple[float, int]:
@@ -272,6 +287,8 @@ def rescore(
     The champion gets every column of the hold-out rows, so one trained on columns that this
     spec drops can still be scored.
     """
+    if spec.survival_target is not None:
+        return rescore_survival(spec, pipeline, split, frame)
     rows = frame.iloc[split.test_positions]
     proba = pipeline.predict_proba(rows)[:, 1]
     evaluation = spec.evaluation

@@ -37,7 +37,8 @@ from churn.registry.record import (
     GateResultRecord,
     RunManifest,
 )
-from churn.spec import LOWER_IS_BETTER, ChangeThreshold, GatesSpec, PromotionSpec, ValueThreshold
+from churn.spec import ChangeThreshold, GatesSpec, PromotionSpec, ValueThreshold
+from churn.spec.survival import lower_is_better
 
 _REL_TOL = 1e-9
 _ABS_TOL = 1e-12
@@ -155,7 +156,7 @@ def resolve_direction(threshold: ChangeThreshold) -> Direction:
     """The threshold's direction, or the metric's own (lower for brier and log_loss)."""
     if threshold.direction is not None:
         return threshold.direction
-    return "lower" if threshold.metric in LOWER_IS_BETTER else "higher"
+    return "lower" if lower_is_better(threshold.metric) else "higher"
 
 
 def _at_least(x: float, bound: float) -> bool:

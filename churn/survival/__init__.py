@@ -1,0 +1,1 @@
+"""Time to churn: the survival outcome, its metrics and the leakage check of a survival spec."""

@@ -1,0 +1,156 @@
+"""Train and score a survival candidate: CV folds and the hold-out, on survival metrics.
+
+The split is the classifiers' (stratified on the event, or by time), with the survival outcome
+(:func:`churn.survival.outcome.survival_outcome`) kept beside the event flags. A survival
+candidate has no threshold: it is searched (the estimators' ``score`` is Harrell's C), cross-
+validated on stratified folds of the training part, fitted on all of it and scored on the
+hold-out by :func:`churn.survival.metrics.survival_metrics`. The champion is re-scored on the
+same hold-out rows.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
+
+from churn.survival.metrics import evaluation_times, survival_metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from churn.spec import ModelSpec, Spec
+    from churn.spec.survival import SurvivalTargetSpec
+    from churn.training.evaluate import CandidateResult, Split
+
+NO_THRESHOLD = float("nan")
+"""A survival candidate's threshold: it has none (null in run.json)."""
+
+
+def outcomes(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """The training and hold-out survival outcomes of a survival spec's split."""
+    if split.outcome_train is None or split.outcome_test is None:
+        raise ValueError("this split has no survival outcome (the spec's target is a classifier)")
+    return split.outcome_train, split.outcome_test
+
+
+def fold_positions(
+    spec: Spec, split: Split, folds: int | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The CV folds of the training part: stratified on the event, or in time order."""
+    n_splits = folds or spec.evaluation.cv_folds
+    splitter: StratifiedKFold | TimeSeriesSplit
+    if spec.evaluation.split.time_column is not None:
+        splitter = TimeSeriesSplit(n_splits=n_splits)
+    else:
+        seed = spec.evaluation.split.seed
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(splitter.split(split.X_train, split.y_train))
+
+
+def predict_and_score(
+    target: SurvivalTargetSpec,
+    model: Pipeline,
+    X: pd.DataFrame,
+    y_train: np.ndarray,
+    y_test: np.ndarray,
+) -> tuple[dict[str, float], np.ndarray]:
+    """Every survival metric of a fitted pipeline on ``(X, y_test)`` and each row's predicted
+    P(churn by h), one column per horizon (the features are computed once for both)."""
+    times = evaluation_times(y_train, y_test, target.horizons)
+    features, final = model[:-1].transform(X), model[-1]
+    risk = np.asarray(final.predict(features), dtype=np.float64)
+    survival = np.asarray(final.predict_survival(features, times), dtype=np.float64)
+    metrics = survival_metrics(y_train, y_test, risk, survival, times, target.horizons)
+    at_horizons = np.asarray(final.predict_survival(features, np.asarray(target.horizons)))
+    return metrics, 1.0 - at_horizons
+
+
+def train_survival_candidate(
+    spec: Spec, model_spec: ModelSpec, pipeline: Pipeline, split: Split
+) -> CandidateResult:
+    """Search, cross-validate, fit and score one survival candidate."""
+    from churn.training.evaluate import CandidateResult
+    from churn.training.models import estimator_prefix
+    from churn.training.search import run_search
+
+    target = spec.survival_target
+    assert target is not None  # callers dispatch on it
+    started = time.perf_counter()
+    y_train, y_test = outcomes(split)
+    pipeline = clone(pipeline)
+    params: dict[str, Any] = dict(model_spec.params)
+    search_record: dict[str, Any] | None = None
+    if model_spec.search is not None:
+        prefix = estimator_prefix(model_spec)
+        best, search_record = run_search(
+            pipeline,
+            model_spec.search,
+            prefix=prefix,
+            X=split.X_train,
+            y=y_train,
+            cv=fold_positions(spec, split, model_spec.search.cv),
+            scoring=None,  # the estimators' score: Harrell's C
+            seed=spec.evaluation.split.seed,
+        )
+        pipeline = pipeline.set_params(**{f"{prefix}{key}": value for key, value in best.items()})
+        params.update(best)
+    cv_scores = cross_validate(spec, target, pipeline, split)
+    fitted = clone(pipeline).fit(split.X_train, y_train)
+    holdout, churn_by = predict_and_score(target, fitted, split.X_test, y_train, y_test)
+    return CandidateResult(
+        name=model_spec.name,
+        model_type=model_spec.type,
+        pipeline=fitted,
+        threshold=NO_THRESHOLD,
+        cv_scores=cv_scores,
+        holdout=_reported(spec, holdout),
+        test_proba=churn_by[:, -1],
+        fit_seconds=time.perf_counter() - started,
+        params=params,
+        search=search_record,
+    )
+
+
+def cross_validate(
+    spec: Spec, target: SurvivalTargetSpec, pipeline: Pipeline, split: Split
+) -> dict[str, list[float]]:
+    """Each reported metric on every validation fold (the pipeline fitted on the others)."""
+    y_train, _ = outcomes(split)
+    scores: dict[str, list[float]] = {metric: [] for metric in spec.evaluation.metrics}
+    for train, valid in fold_positions(spec, split):
+        model = clone(pipeline).fit(split.X_train.iloc[train], y_train[train])
+        X_valid = split.X_train.iloc[valid]
+        metrics, _ = predict_and_score(target, model, X_valid, y_train[train], y_train[valid])
+        for metric, value in _reported(spec, metrics).items():
+            scores[metric].append(value)
+    return scores
+
+
+def rescore_survival(
+    spec: Spec, model: Pipeline, split: Split, frame: pd.DataFrame
+) -> dict[str, float]:
+    """The champion's survival metrics on this run's hold-out rows (every column given).
+
+    Raises:
+        TypeError: The champion is a classifier, which a survival run cannot compare.
+    """
+    target = spec.survival_target
+    assert target is not None  # callers dispatch on it
+    if not hasattr(model[-1], "predict_survival"):
+        raise TypeError(
+            "the champion is a classifier; a survival spec's runs compare only with survival "
+            "champions (give the survival spec its own --home)"
+        )
+    y_train, y_test = outcomes(split)
+    rows = frame.iloc[split.test_positions]
+    metrics, _ = predict_and_score(target, model, rows, y_train, y_test)
+    return _reported(spec, metrics)
+
+
+def _reported(spec: Spec, metrics: dict[str, float]) -> dict[str, float]:
+    return {metric: metrics[metric] for metric in spec.evaluation.metrics}
