@@ -82,11 +82,17 @@ def write_report(
     from churn import report
 
     try:
-        evaluation = report.draw_evaluation(ctx.spec, data, results, winner, ctx.run_dir / "plots")
+        survival = ctx.spec.survival_target is not None
+        # a survival run has no classifier plots (ROC, confusion, thresholds, ...) nor reasons
+        evaluation = (
+            report.PlotSet([], [])
+            if survival
+            else report.draw_evaluation(ctx.spec, data, results, winner, ctx.run_dir / "plots")
+        )
         _log_plots("evaluation", evaluation)
         predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
         ctx.registry.write_text(ctx.run_dir / "predictions.csv", predictions.to_csv(index=False))
-        reasons = _reasons(ctx, results[winner], data, predictions, frame)
+        reasons = None if survival else _reasons(ctx, results[winner], data, predictions, frame)
         path = report.write_report(
             ctx.run_dir,
             manifest,
