@@ -10,7 +10,7 @@ import pytest
 import yaml
 from survival_factories import survival_frame, survival_spec
 
-from churn.check import duration_leakage
+from churn.check import CheckSummary, duration_leakage
 from churn.errors import SpecError
 from churn.spec.loader import load_spec
 from churn.survival.leakage import R2_ERROR, binned_r2, duration_ties, group_r2
@@ -76,3 +76,19 @@ def test_a_feature_that_nearly_determines_the_duration_is_a_spec_error(tmp_path:
     assert problem.startswith(f"{tmp_path / 'spec.yaml'}:")  # names the line
     assert "columns.total_spend: the model reads 'total_spend'" in problem
     assert "total_spend / monthly_fee predicts months_active" in problem
+
+
+def test_check_shows_the_ties_as_warnings_in_text_and_json() -> None:
+    summary = CheckSummary(
+        spec_path="s.yaml",
+        spec_name="s",
+        data_path="d.csv",
+        rows=10,
+        columns=3,
+        positives=2,
+        candidates={"cox": "features -> CoxSurvival"},
+        leakage=("'x' (not a feature) is tied to the duration: R² 0.800",),
+    )
+    assert "warning    'x' (not a feature) is tied" in summary.to_text()
+    assert summary.to_dict()["leakage"] == ["'x' (not a feature) is tied to the duration: R² 0.800"]
+    assert "leakage" not in CheckSummary(**{**summary.__dict__, "leakage": ()}).to_dict()
