@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 RunStatus = Literal["succeeded", "failed", "running", "incomplete", "unknown"]
 ServiceStatus = Literal["ok", "degraded", "no_model"]
@@ -86,6 +86,15 @@ class GateVerdict(Out):
     )
 
 
+def _survival_only(description: str) -> Any:
+    """A field only a survival champion's /app-info has (left out of a classifier's)."""
+    return Field(
+        default=None,
+        description=f"Survival champion: {description}",
+        exclude_if=lambda value: value is None,
+    )
+
+
 class AppInfo(Out):
     """The service at a glance."""
 
@@ -115,6 +124,21 @@ class AppInfo(Out):
     last_run_gates: GateVerdict | None = Field(
         default=None, description="The latest run's gate verdict and decision."
     )
+    kind: Literal["survival"] | None = _survival_only(
+        "survival for a time-to-churn champion (its survival metrics follow; accuracy ... "
+        "roc_auc and threshold are null); left out for a classifier, as are the fields below."
+    )
+    harrell_c: float | None = _survival_only("hold-out Harrell's concordance (higher is better).")
+    uno_c: float | None = _survival_only("hold-out Uno's IPCW concordance (higher is better).")
+    ibs_ratio: float | None = _survival_only(
+        "hold-out integrated Brier score / Kaplan-Meier's (lower is better; below 1 beats "
+        "knowing nothing about the customer)."
+    )
+    td_auc: dict[str, float | None] | None = _survival_only(
+        "hold-out time-dependent AUC per horizon (key: the horizon, in unit)."
+    )
+    horizons: list[float] | None = _survival_only("the horizons /predict answers for.")
+    unit: str | None = _survival_only("the unit of horizons and times (month, ...).")
 
 
 class Champion(Out):
@@ -205,3 +229,61 @@ class PredictResponse(Out):
         default=None, description="explain only: what base_value + contributions add up to."
     )
     predictions: list[Prediction]
+
+
+SURVIVAL_EXAMPLE: dict[str, Any] = {
+    "model_version": "20261206T141500Z-7c1d",
+    "model": "xgb_cox",
+    "kind": "survival",
+    "unit": "month",
+    "horizons": [3.0, 6.0, 12.0],
+    "predictions": [
+        {
+            "id": "7590-VHVEG",
+            "churn_within": {"3": 0.21, "6": 0.34, "12": 0.52},
+            "median_time_to_churn": 11.0,
+            "model_version": "20261206T141500Z-7c1d",
+        },
+        {
+            "id": "5575-GNVDE",
+            "churn_within": {"3": 0.01, "6": 0.02, "12": 0.04},
+            "median_time_to_churn": None,
+            "model_version": "20261206T141500Z-7c1d",
+        },
+    ],
+}
+"""The OpenAPI example of a survival champion's answer."""
+
+
+class SurvivalPrediction(Out):
+    """One customer's time to churn (a survival champion)."""
+
+    id: str = Field(description="The customer id sent.")
+    churn_within: dict[str, float] = Field(
+        description="P(churn within h) = 1 - S(h | x) for every declared horizon h (key: h as "
+        "the spec writes it, in unit); non-decreasing in h."
+    )
+    median_time_to_churn: float | None = Field(
+        ge=0,
+        description="The first time (in unit) where S(t | x) <= 1/2; null when the curve stays "
+        "above one half within the training times.",
+    )
+    model_version: str = Field(description="The champion's run id.")
+
+
+class SurvivalPredictResponse(Out):
+    """A survival champion's answers, in request order."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SURVIVAL_EXAMPLE]})
+
+    model_version: str = Field(description="The champion's run id.")
+    model: str | None = Field(default=None, description="Its candidate name.")
+    kind: Literal["survival"] = Field(description="Tells this answer from a classifier's.")
+    unit: str = Field(description="The unit of horizons and times (the spec's target unit).")
+    horizons: list[float] = Field(description="The spec's horizons, increasing.")
+    predictions: list[SurvivalPrediction]
+
+
+class PredictAnswer(RootModel[PredictResponse | SurvivalPredictResponse]):
+    """/predict's answer: a classifier champion's (``PredictResponse``) or a survival
+    champion's (``SurvivalPredictResponse``, ``kind: survival``)."""

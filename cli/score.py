@@ -73,6 +73,9 @@ def score(
 ) -> None:
     """Write id, churn_probability and will_churn (at the served threshold) for every row.
 
+    A survival model writes churn_within_<h> (P(churn within h)) for each of the spec's
+    horizons and median_time_to_churn (empty where the curve stays above one half) instead.
+
     The rows are checked against the spec's contract (the target column may be absent); a
     violation names the file lines (or the ids, for a database) and exits with code 3, writing
     nothing. With --to-table the table gets id, run_id, scored_at, as_of, churn_probability
@@ -92,6 +95,13 @@ def score(
     model = scoring_model(Registry(resolve_home(home)), run)
     location = as_location(source) if source is not None else None
     if table is not None:
+        from churn.survival.scoring import is_survival_estimator
+
+        if is_survival_estimator(model.pipeline[-1]):
+            raise typer.BadParameter(
+                "a survival model's scores are written to a file (-o), not yet to a table",
+                param_hint="--to-table",
+            )
         if explain:
             raise typer.BadParameter(
                 "reasons are written to a file (-o), not yet to a table", param_hint="--explain"

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from churn.api.deps import HolderDep, RegistryDep, StateDep
 from churn.api.schemas import AppInfo
 from churn.api.state import ModelHolder
+from churn.api.survival import survival_info
 from churn.api.views import gate_verdict, last_time, parse_time, run_status
 from churn.registry import Registry, RegistryError
 
@@ -44,6 +45,8 @@ def build_app_info(registry: Registry, holder: ModelHolder) -> AppInfo:
                 for name in ("accuracy", "precision", "recall", "f1", "roc_auc")
             },
         )
+    if model is not None and model.survival is not None:
+        fields.update(survival_info(model))
     if latest is not None:
         fields.update(
             last_run=last_time(latest),

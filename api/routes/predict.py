@@ -13,8 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from churn.api.deps import ModelDep, StateDep
 from churn.api.explained import EXPLAIN_HELP, explained
 from churn.api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
-from churn.api.schemas import ErrorDetail, PredictResponse, ValidationErrors
+from churn.api.schemas import ErrorDetail, PredictAnswer, ValidationErrors
 from churn.api.state import AppState
+from churn.api.survival import survival_answer
 from churn.explain import MAX_REASONS
 from churn.serving import Columns, FloatArray, ServingModel
 
@@ -38,6 +39,13 @@ zeros; `error`: 422).
 or a body over the size limit. 422: wrong type, missing or unknown field, value out of range
 (every problem is listed with its record index and field, first 20); `explain` out of range or
 asked of a champion without an exact explanation. 503: no champion loaded.
+
+**Survival champion** (a spec with `target.kind: survival`): each prediction carries
+`churn_within` (P(churn within h) = 1 - S(h | x) for every declared horizon h, keyed by h) and
+`median_time_to_churn` (the first time S(t | x) <= 1/2, in the target's `unit`; null when the
+curve stays above one half within the training times) instead of `churn_probability` and
+`will_churn`; the answer names `kind: survival`, the `unit` and the `horizons`
+(`SurvivalPredictResponse`, with an example). `explain` is refused (422) for such a champion.
 
 **Reasons.** `?explain=K` adds to each prediction its `base_value` and its top K `reasons`
 (column, value, contribution, direction), ranked by absolute contribution; see the README's
@@ -83,8 +91,8 @@ def build_router(schema: RecordSchema) -> APIRouter:
 
     @router.post(
         "/predict",
-        response_model=PredictResponse,
-        summary="Churn probability and decision for each customer",
+        response_model=PredictAnswer,
+        summary="Churn probability and decision (or time to churn) for each customer",
         description=DESCRIPTION,
         responses={
             200: {"content": {"application/json": {"example": EXPLAINED_EXAMPLE}}},
@@ -117,6 +125,11 @@ def build_router(schema: RecordSchema) -> APIRouter:
                 return score(state, model, body, explain)
             return await run_in_threadpool(score, state, model, body, explain)
         batcher = state.batcher
+        if model.survival is not None:
+            body = await read_body(request, state.settings.body_limit)
+            if len(body) <= INLINE_BYTES:
+                return survival_answer(state, model, body)
+            return await run_in_threadpool(survival_answer, state, model, body)
         if batcher is None:
             body = await read_body(request, state.settings.body_limit)
             if len(body) <= INLINE_BYTES:

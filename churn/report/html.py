@@ -1,7 +1,8 @@
 """``report.html``: one self-contained page per run (inline CSS, images as data URIs).
 
 The page needs no server, no network and no JavaScript. Sections, in order: ``status``,
-``gates``, ``data``, ``metrics``, ``plots``, ``at-risk``, ``reasons``, ``spec``, ``manifest``.
+``gates``, ``data``, ``metrics``, ``plots``, ``at-risk``, ``reasons``, ``spec``, ``manifest``;
+a survival run adds ``survival`` after ``metrics``.
 Everything that comes from the data, the spec or the manifest is HTML-escaped.
 """
 
@@ -32,6 +33,7 @@ from churn.report.sections import (
     status_section,
     text_section,
 )
+from churn.report.survival import SurvivalHoldout, survival_section
 from churn.report.templating import render_template
 
 SECTION_IDS = (
@@ -47,7 +49,7 @@ SECTION_IDS = (
     "spec",
     "manifest",
 )
-"""Ids of the report's sections, in page order."""
+"""Ids of the report's sections, in page order (a survival run's adds "survival")."""
 
 CAPTIONS = {
     "eda_class_balance": "Class balance: customers who stayed and who churned.",
@@ -81,6 +83,8 @@ class ReportInputs(TypedDict):
     evaluation: PlotSet
     top_at_risk: int
     reasons: NotRequired[RunReasons | None]
+    survival: NotRequired[SurvivalHoldout | None]
+    """The winner's hold-out curves of a survival run (the section is left out without)."""
 
 
 def write_report(run_dir: Path, manifest: RunManifest, **inputs: Unpack[ReportInputs]) -> Path:
@@ -98,6 +102,7 @@ def render_report(
     evaluation: PlotSet,
     top_at_risk: int,
     reasons: RunReasons | None = None,
+    survival: SurvivalHoldout | None = None,
 ) -> str:
     """The whole report page as one string, from the run's typed record."""
     rows = manifest.data.rows if manifest.data else None
@@ -113,6 +118,7 @@ def render_report(
             reused_from=eda.reused_from,
         ),
         metrics_section(manifest),
+        survival_section(manifest, survival) if survival is not None else Markup(""),
         choices_section(manifest),
         plots_section(eda, evaluation, rows=rows),
         at_risk_section(predictions, top_at_risk, _reason_texts(reasons)),
@@ -127,10 +133,16 @@ def render_report(
             run_id=manifest.run_id,
             status=manifest.status,
             color=badge_color(manifest),
-            section_ids=SECTION_IDS,
+            section_ids=SECTION_IDS if survival is None else _with_survival(SECTION_IDS),
             sections=sections,
         )
     )
+
+
+def _with_survival(ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The section ids with "survival" after "metrics"."""
+    at = ids.index("metrics") + 1
+    return (*ids[:at], "survival", *ids[at:])
 
 
 def _reason_texts(reasons: RunReasons | None) -> dict[Any, str] | None:

@@ -81,6 +81,9 @@ def write_report(
     """Evaluation plots, predictions.csv and report.html; a failure is logged, never raised."""
     from churn import report
 
+    if data.outcome_test is not None:
+        _write_survival_report(ctx, manifest, data, results[winner], eda)
+        return
     try:
         survival = ctx.spec.survival_target is not None
         # a survival run has no classifier plots (ROC, confusion, thresholds, ...) nor reasons
@@ -102,6 +105,37 @@ def write_report(
             evaluation=evaluation,
             top_at_risk=ctx.spec.output.top_at_risk,
             reasons=reasons,
+        )
+        log.info("report: %s", path)
+    except Exception as exc:
+        log.exception("report failed: %s", exc)
+
+
+def _write_survival_report(
+    ctx: RunContext, manifest: RunManifest, data: Split, winner: CandidateResult, eda: PlotSet
+) -> None:
+    """report.html of a survival run: its survival section in place of the classifier's
+    evaluation plots, predictions and reasons; a failure is logged, never raised."""
+    from churn import report
+    from churn.report.survival import survival_holdout
+    from churn.spec.survival import SurvivalTargetSpec
+
+    target = ctx.spec.data.target
+    try:
+        if not isinstance(target, SurvivalTargetSpec) or data.outcome_test is None:
+            raise TypeError("a survival report needs a survival target and outcome")
+        holdout = survival_holdout(
+            winner.pipeline, data.X_test, data.outcome_test, tuple(target.horizons), target.unit
+        )
+        path = report.write_report(
+            ctx.run_dir,
+            manifest,
+            spec_text=ctx.spec_text,
+            predictions=pd.DataFrame(),
+            eda=eda,
+            evaluation=report.PlotSet(paths=[], errors=[]),
+            top_at_risk=ctx.spec.output.top_at_risk,
+            survival=holdout,
         )
         log.info("report: %s", path)
     except Exception as exc:

@@ -45,6 +45,7 @@ from churn.serving.fast_inputs import (
 from churn.serving.fast_steps import Encode, Transform, derive_step, reads_text, step_transform
 from churn.serving.threads import single_openmp_thread, threadpools
 from churn.spec import ColumnSpec
+from churn.survival.scoring import is_survival_estimator
 from churn.training.features import DerivedFeatures
 
 # --------------------------------------------------------------------------- the plan
@@ -149,8 +150,9 @@ def _compile(pipeline: Pipeline, specs: Mapping[str, ColumnSpec]) -> _Plan:
         raise Unsupported("a pipeline other than [derive] -> ColumnTransformer -> model")
     ct: ColumnTransformer = steps[0][1]
     estimator = steps[1][1]
-    if not hasattr(estimator, "predict_proba") or len(getattr(estimator, "classes_", ())) != 2:
-        raise Unsupported("a final estimator without binary predict_proba")
+    binary = hasattr(estimator, "predict_proba") and len(getattr(estimator, "classes_", ())) == 2
+    if not binary and not is_survival_estimator(estimator):  # survival: encoded() only
+        raise Unsupported("a final estimator without binary predict_proba or survival curves")
     if ct.sparse_output_ or output_config(ct).get("transform"):
         raise Unsupported("a ColumnTransformer with sparse or pandas output")
     inputs = {name: array_kind(specs[name]) for name in _input_names(pipeline, specs)}

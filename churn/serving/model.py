@@ -22,14 +22,18 @@ from churn.explain import PipelineExplainer, Unexplainable
 from churn.registry import Registry
 from churn.registry.pointer import ChampionPointer
 from churn.serving.fast_inputs import (
+    Columns,
     Unsupported,
 )
 from churn.serving.fast_scorer import FastScorer
-from churn.serving.threads import serve_single_threaded
-from churn.spec import ColumnSpec
+from churn.serving.threads import serve_single_threaded, single_openmp_thread
+from churn.spec import ColumnSpec, Spec
 from churn.spec.loader import parse_spec
+from churn.survival.scoring import SurvivalScorer, SurvivalScores, is_survival_estimator
 
 log = logging.getLogger(__name__)
+
+SURVIVAL_UNEXPLAINED = "reasons are not available for survival models yet"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class ServingModel:
     explain_off: str | None = None
     """Why the model cannot be explained (None when it can)."""
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    survival: SurvivalScorer | None = None
+    """A survival champion's horizons and curves (None for a classifier)."""
 
     @property
     def version(self) -> str:
@@ -62,6 +68,18 @@ class ServingModel:
     def pipeline(self) -> Pipeline:
         """The fitted pipeline."""
         return self.scorer.pipeline
+
+    def score_survival(self, columns: Columns, n: int) -> SurvivalScores:
+        """A survival champion's P(churn by each horizon) and median time of ``n`` records.
+
+        Raises:
+            ValueError: The model refuses the values (as ``FastScorer.predict_proba``).
+        """
+        if self.survival is None:
+            raise TypeError(f"champion {self.run_id} is not a survival model")
+        encoded, _ = self.scorer.encoded(columns, n)
+        with single_openmp_thread():
+            return self.survival.score(encoded)
 
 
 def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> ServingModel | None:
@@ -80,13 +98,15 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
         return None
     pointer, pipeline = loaded
     run_id = pointer.run_id
-    if not isinstance(pipeline, Pipeline) or not hasattr(pipeline, "predict_proba"):
+    survival = isinstance(pipeline, Pipeline) and is_survival_estimator(pipeline[-1])
+    if not isinstance(pipeline, Pipeline) or not (survival or hasattr(pipeline, "predict_proba")):
         raise RegistryError(f"champion {run_id}: the model file holds no scikit-learn Pipeline")
     try:
         scorer = FastScorer(serve_single_threaded(pipeline), specs)
     except Unsupported as exc:
         raise RegistryError(f"champion {run_id} cannot be served with this spec: {exc}") from None
-    drift = _kind_changes(registry, run_id, specs, scorer.input_columns)
+    trained = _trained_spec(registry, run_id)
+    drift = _kind_changes(trained, specs, scorer.input_columns)
     if drift:
         raise RegistryError(
             f"champion {run_id} cannot be served with this spec: it was trained with "
@@ -95,7 +115,9 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
     if scorer.reason:
         log.warning("champion %s is scored through the pipeline: %s", run_id, scorer.reason)
     candidate, model_type = _candidate(registry, run_id)
-    explainer, explain_off = _explainer(scorer.pipeline)
+    explainer, explain_off = (
+        (None, SURVIVAL_UNEXPLAINED) if survival else _explainer(scorer.pipeline)
+    )
     return ServingModel(
         run_id=run_id,
         scorer=scorer,
@@ -105,7 +127,24 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
         model_type=model_type,
         explainer=explainer,
         explain_off=explain_off,
+        survival=_survival_scorer(run_id, pipeline, trained) if survival else None,
     )
+
+
+def _survival_scorer(run_id: str, pipeline: Pipeline, trained: Spec | None) -> SurvivalScorer:
+    """The champion's curves at the horizons of the spec it was trained with.
+
+    Raises:
+        RegistryError: The run's spec copy is unreadable or has no survival target.
+    """
+    target = trained.data.target if trained is not None else None
+    horizons = getattr(target, "horizons", None)
+    if target is None or not horizons:
+        raise RegistryError(
+            f"champion {run_id} is a survival model, but its run's spec.yaml declares no "
+            "survival target with horizons"
+        )
+    return SurvivalScorer(pipeline[-1], horizons, str(getattr(target, "unit", "")))
 
 
 def _explainer(pipeline: Pipeline) -> tuple[PipelineExplainer | None, str | None]:
@@ -116,19 +155,22 @@ def _explainer(pipeline: Pipeline) -> tuple[PipelineExplainer | None, str | None
         return None, str(exc)
 
 
-def _kind_changes(
-    registry: Registry, run_id: str, specs: Mapping[str, ColumnSpec], names: Sequence[str]
-) -> list[str]:
-    """Input columns whose kind differs between the run's spec copy and the serving spec.
-
-    The copy is read as every registry file is (:meth:`Registry.spec_copy_text`) and parsed by
-    the bounded spec loader; a copy that cannot be read or parsed is named in a warning and
-    nothing is compared.
-    """
+def _trained_spec(registry: Registry, run_id: str) -> Spec | None:
+    """The run's spec copy, read as every registry file is (:meth:`Registry.spec_copy_text`)
+    and parsed by the bounded spec loader; None (named in a warning) when it cannot be."""
     try:
-        trained = parse_spec(registry.spec_copy_text(run_id), source=f"run {run_id}: spec.yaml")
+        return parse_spec(registry.spec_copy_text(run_id), source=f"run {run_id}: spec.yaml")
     except (RegistryError, SpecError) as exc:
         log.warning("champion %s: spec copy not compared with the serving spec: %s", run_id, exc)
+        return None
+
+
+def _kind_changes(
+    trained: Spec | None, specs: Mapping[str, ColumnSpec], names: Sequence[str]
+) -> list[str]:
+    """Input columns whose kind differs between the run's spec copy and the serving spec
+    (nothing is compared without a copy)."""
+    if trained is None:
         return []
     changes = []
     for name in names:

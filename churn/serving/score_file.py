@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from churn.contract import CSV_FIRST_LINE, validate
 from churn.contract.reading import SUFFIXES, text_csv_options
-from churn.errors import DataContractError, RegistryError
+from churn.errors import DataContractError, RegistryError, SpecError
 from churn.explain import PipelineExplainer, Unexplainable, reason_table
 from churn.outputs import Inputs, check_output
 from churn.registry import Registry
@@ -34,6 +34,7 @@ from churn.registry.atomic_io import atomic_write
 from churn.serving.threads import serve_single_threaded
 from churn.sources.urls import DataLocation, data_location, fetched, is_url, shown, suffix_of
 from churn.spec import Spec
+from churn.survival.scoring import SurvivalScorer, is_survival_estimator
 from churn.training.features import DerivedFeatures
 
 CHUNK_ROWS = 50_000
@@ -126,11 +127,23 @@ def score_file(
         output, [(role, Path(path)) for role, path in read if not is_url(path)] + [*also_read]
     )
     totals = {"rows": 0, "churn": 0, "scoring": 0.0}
+    survival = survival_scorer(spec, model)
     explainer = _explainer(model) if explain else None
     failures: list[str] = []
 
     def write(handle: IO[bytes]) -> None:
         writer: pq.ParquetWriter | None = None
+
+        def _write_table(table: pd.DataFrame) -> None:
+            nonlocal writer
+            if out_format == "csv":
+                handle.write(table.to_csv(index=False, header=totals["rows"] == 0).encode())
+            else:
+                arrow = pa.Table.from_pandas(table, preserve_index=False)
+                writer = writer or pq.ParquetWriter(handle, arrow.schema)
+                writer.write_table(arrow)
+            totals["rows"] += len(table)
+
         for frame, first_line in _chunks(spec, source, chunk_rows):
             frame = frame.drop(columns=[spec.data.target.column], errors="ignore")
             try:
@@ -143,26 +156,19 @@ def score_file(
             if failures:
                 continue
             scoring = time.perf_counter()
-            if explainer is None:
-                proba = np.asarray(model.pipeline.predict_proba(valid)[:, 1], dtype=np.float64)
-                reasons: dict[str, Any] = {}
+            if survival is not None:
+                scored, decisions = _survival_columns(survival, model.pipeline, valid)
             else:
-                proba, reasons = _explained(explainer, valid, explain)
+                if explainer is None:
+                    proba = np.asarray(model.pipeline.predict_proba(valid)[:, 1], dtype=np.float64)
+                    reasons: dict[str, Any] = {}
+                else:
+                    proba, reasons = _explained(explainer, valid, explain)
+                decisions = proba >= model.threshold
+                scored = {"churn_probability": proba, "will_churn": decisions, **reasons}
             totals["scoring"] += time.perf_counter() - scoring
-            decisions = proba >= model.threshold
-            columns: dict[Any, Any] = {
-                spec.data.id: valid[spec.data.id].to_numpy(),
-                "churn_probability": proba,
-                "will_churn": decisions,
-            }
-            table = pd.DataFrame({**columns, **reasons})
-            if out_format == "csv":
-                handle.write(table.to_csv(index=False, header=totals["rows"] == 0).encode())
-            else:
-                arrow = pa.Table.from_pandas(table, preserve_index=False)
-                writer = writer or pq.ParquetWriter(handle, arrow.schema)
-                writer.write_table(arrow)
-            totals["rows"] += len(table)
+            ids: dict[Any, Any] = {spec.data.id: valid[spec.data.id].to_numpy()}
+            _write_table(pd.DataFrame({**ids, **scored}))
             totals["churn"] += int(np.count_nonzero(decisions))
         if writer is not None:
             writer.close()
@@ -181,6 +187,40 @@ def score_file(
         seconds=time.perf_counter() - started,
         scoring_seconds=float(totals["scoring"]),
     )
+
+
+def survival_scorer(spec: Spec, model: ScoringModel) -> SurvivalScorer | None:
+    """A survival model's scorer at the spec's horizons; None for a classifier.
+
+    Raises:
+        SpecError: The model is a survival model and the spec has no survival target.
+    """
+    if not is_survival_estimator(model.pipeline[-1]):
+        return None
+    target = spec.data.target
+    horizons = getattr(target, "horizons", None)
+    if not horizons:
+        raise SpecError(
+            [
+                f"{spec.place('data', 'target')}: run {model.run_id}'s model is a survival "
+                "model: expected a survival target (kind: survival, with horizons)"
+            ]
+        )
+    return SurvivalScorer(model.pipeline[-1], horizons, str(getattr(target, "unit", "")))
+
+
+def _survival_columns(
+    survival: SurvivalScorer, pipeline: Any, valid: pd.DataFrame
+) -> tuple[dict[str, Any], np.ndarray]:
+    """``churn_within_<h>`` per horizon and ``median_time_to_churn`` (empty where the curve
+    stays above one half) of one validated chunk, and which rows count as churn (P(churn
+    within the longest horizon) >= 1/2)."""
+    scores = survival.score(np.asarray(pipeline[:-1].transform(valid)))
+    columns: dict[str, Any] = {
+        f"churn_within_{name}": scores.within[:, j] for j, name in enumerate(survival.names)
+    }
+    columns["median_time_to_churn"] = np.where(np.isfinite(scores.median), scores.median, np.nan)
+    return columns, scores.within[:, -1] >= 0.5
 
 
 def _explainer(model: ScoringModel) -> PipelineExplainer:

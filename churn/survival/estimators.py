@@ -68,7 +68,7 @@ class _Concordance:
         return float(concordance_index_censored(event, time, self.predict(X))[0])
 
 
-class _CoxForm(_Concordance):
+class CoxFormSurvival(_Concordance):
     """Curves from the risk score and a Breslow baseline fitted on the training rows."""
 
     baseline_times_: np.ndarray
@@ -98,7 +98,7 @@ class _CoxForm(_Concordance):
         return cox_median(self.predict(X), self.baseline_times_, self.baseline_cumulative_hazard_)
 
 
-class CoxSurvival(_CoxForm, CoxPHSurvivalAnalysis):  # type: ignore[misc]
+class CoxSurvival(CoxFormSurvival, CoxPHSurvivalAnalysis):  # type: ignore[misc]
     """Penalised (ridge) Cox proportional hazards: scikit-survival's Newton-Raphson fit.
 
     ``alpha`` is the L2 penalty ``alpha/2 ||beta||^2`` on the partial log-likelihood's sum, so
@@ -137,7 +137,7 @@ def cox_label(event: np.ndarray, time: np.ndarray) -> np.ndarray:
     return np.where(event, rank + 1.0, -(rank + 1.0))
 
 
-class XGBCoxSurvival(_CoxForm, XGBRegressor):
+class XGBCoxSurvival(CoxFormSurvival, XGBRegressor):
     """XGBoost with ``objective='survival:cox'``; risk = the margin (log hazard ratio)."""
 
     def __init__(self, *, objective: str = "survival:cox", **kwargs: Any) -> None:
@@ -249,7 +249,7 @@ class XGBAFTSurvival(XGBRegressor):
         return _Concordance.score(self, X, y)
 
 
-class GradientBoostingSurvival(_CoxForm, GradientBoostingSurvivalAnalysis):  # type: ignore[misc]
+class GradientBoostingSurvival(CoxFormSurvival, GradientBoostingSurvivalAnalysis):  # type: ignore[misc]
     """scikit-survival's gradient boosting with the Cox loss; risk = its log hazard ratio."""
 
     def fit(self, X: Any, y: np.ndarray, sample_weight: Any = None) -> Self:

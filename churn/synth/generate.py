@@ -3,8 +3,9 @@
 The spec's real data is read and validated, the label model is fitted on it once
 (:mod:`churn.synth.label_model`), then chunks of :data:`CHUNK_ROWS` rows are generated
 (:mod:`churn.synth.rows`) and written one at a time (:mod:`churn.synth.writer`), so memory
-stays at one chunk whatever the size. The same spec, data, seed and chunk size give the same
-file byte for byte.
+stays at one chunk whatever the size. A survival spec's rows keep their real event beside their
+jittered duration, so no label model is fitted. The same spec, data, seed and chunk size give
+the same file byte for byte.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def synthesize(
     output_format(output)
     check_output(output, [("spec's data source", spec.source_path), *also_read])
     real = load_dataset(spec)
-    model = fit_label_model(spec, real)
+    # A survival row keeps its own (duration, event) pair: an event redrawn from the features
+    # alone would lose its tie to the duration.
+    model = None if spec.data.target.kind == "survival" else fit_label_model(spec, real)
     rng = np.random.default_rng(seed)
 
     def chunks() -> Iterator[pd.DataFrame]:

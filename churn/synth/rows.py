@@ -5,7 +5,8 @@ internet column at once). Numeric columns without a list of allowed values are s
 random factor near 1 (a zero stays zero, so blank-when-zero rules hold), clipped to the
 contract's ``min``/``max`` and rounded for int columns; missing values stay missing. Unique
 columns (the id among them) get new values numbered from the chunk's first row, and the
-target is drawn from the label model's probability for the varied row.
+target is drawn from the label model's probability for the varied row (a survival target's
+event is kept: it belongs with the row's duration).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ JITTER = 0.05
 def synth_chunk(
     spec: Spec,
     real: pd.DataFrame,
-    model: Pipeline,
+    model: Pipeline | None,
     rng: np.random.Generator,
     *,
     start: int,
@@ -38,7 +39,9 @@ def synth_chunk(
     Args:
         spec: The spec whose contract the rows obey.
         real: The validated real data.
-        model: The fitted label model (see :mod:`churn.synth.label_model`).
+        model: The fitted label model (see :mod:`churn.synth.label_model`); None for a
+            survival target, whose rows keep their real event (their duration is jittered like
+            any number, so the pair stays tied).
         rng: The generator every random draw comes from (one per output, so seeded).
         start: Number of the chunk's first row in the whole output (for unique values).
         rows: How many rows.
@@ -52,6 +55,8 @@ def synth_chunk(
             chunk[name] = _unique(column, start, rows, chunk[name].dtype)
         elif column.dtype in ("int", "float") and column.values is None:
             chunk[name] = _jitter(chunk[name], column, rng)
+    if model is None:  # a survival target: the drawn row's event stays with its duration
+        return chunk
     positive = pd.Series(rng.random(rows) < positive_probability(model, chunk))
     labels = positive.map({True: spec.data.target.positive, False: _negative(spec)})
     chunk[target] = labels.astype(real[target].dtype)

@@ -1,0 +1,87 @@
+"""``/predict`` for a survival champion: P(churn within each horizon) and the median time.
+
+The records are validated as for a classifier (the same record model), encoded by the same
+scorer (pandas-free where the pipeline allows it) and answered by the champion's
+:class:`~churn.survival.scoring.SurvivalScorer`. Such requests are not micro-batched: the
+answer of a Cox model's matrix product may differ in the last bits with the rows scored beside
+it. In the Prometheus counter a record counts as ``churn`` when P(churn within the longest
+horizon) is at least one half.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pydantic_core
+from fastapi import Response
+from fastapi.exceptions import RequestValidationError
+
+from churn.api.records import parse_body
+from churn.api.state import AppState
+from churn.serving import ServingModel
+
+
+def survival_answer(state: AppState, model: ServingModel, body: bytes) -> Response:
+    """Parse, validate and score one body with a survival ``model``; the JSON answer."""
+    survival = model.survival
+    if survival is None:
+        raise TypeError(f"champion {model.run_id} is not a survival model")
+    ids, columns = parse_body(state.records, body)
+    try:
+        scores = model.score_survival(columns, len(ids))
+    except ValueError as exc:
+        raise _refused(exc) from None
+    within = scores.within.tolist()
+    state.metrics.predicted(int(np.count_nonzero(scores.within[:, -1] >= 0.5)), len(ids))
+    version = model.version
+    payload: dict[str, Any] = {
+        "model_version": version,
+        "model": model.candidate,
+        "kind": "survival",
+        "unit": survival.unit,
+        "horizons": list(survival.horizons),
+        "predictions": [
+            {
+                "id": i,
+                "churn_within": dict(zip(survival.names, row, strict=True)),
+                "median_time_to_churn": median,
+                "model_version": version,
+            }
+            for i, row, median in zip(ids, within, scores.median_or_none(), strict=True)
+        ],
+    }
+    return Response(pydantic_core.to_json(payload), media_type="application/json")
+
+
+def survival_info(model: ServingModel) -> dict[str, Any]:
+    """The /app-info fields of a survival champion: its hold-out survival metrics, horizons
+    and unit (its classifier fields and threshold stay null)."""
+    survival = model.survival
+    if survival is None:
+        raise TypeError(f"champion {model.run_id} is not a survival model")
+    metrics = model.pointer.metrics
+    return {
+        "kind": "survival",
+        "threshold": None,
+        "harrell_c": metrics.get("harrell_c"),
+        "uno_c": metrics.get("uno_c"),
+        "ibs_ratio": metrics.get("ibs_ratio"),
+        "td_auc": {name: metrics.get(f"td_auc_{name}") for name in survival.names},
+        "horizons": list(survival.horizons),
+        "unit": survival.unit,
+    }
+
+
+def _refused(exc: ValueError) -> RequestValidationError:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    return RequestValidationError(
+        [
+            {
+                "type": "model_refused",
+                "loc": ("body", "records"),
+                "input": None,
+                "msg": f"the model cannot score these records: {first}",
+            }
+        ]
+    )

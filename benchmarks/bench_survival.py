@@ -1,0 +1,116 @@
+"""A survival run against the classification run on the same synthetic rows (issue 25).
+
+``churn synth`` writes N Telco rows from ``spec/telco_survival.yaml`` (a survival row keeps its
+real (tenure, Churn) pair); then the same rows are trained twice through the library's one run
+composition (``compose_run``, candidates one after another in this process, no report): as a
+time-to-churn spec (cox, xgb_cox) and as a classifier spec with the same features and the same
+families (logistic regression, xgboost), the same split and CV folds. Wall and CPU time
+(user+sys of this process and its children) of each run and their ratio are printed with the
+load average; the issue's goal is survival <= 2x classification.
+
+    python -m benchmarks.bench_survival [--rows 1000000] [--folder DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from churn.run.compose import compose_run  # noqa: E402
+from churn.run.pool import InlineExecutor  # noqa: E402
+from churn.spec.loader import load_spec  # noqa: E402
+from churn.synth.generate import synthesize  # noqa: E402
+
+SURVIVAL_SPEC = ROOT / "spec" / "telco_survival.yaml"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def specs(raw: dict[str, Any], source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The survival spec and its classifier twin, both reading ``source``, no gates to fail."""
+    survival = copy.deepcopy(raw)
+    survival["data"]["source"] = str(source)
+    survival["gates"] = {"value": [{"metric": "harrell_c", "lower": 0.0}]}
+    classifier = copy.deepcopy(survival)
+    target = survival["data"]["target"]
+    classifier["name"] = raw["name"] + "-as-classifier"
+    classifier["data"]["target"] = {"column": target["event"], "positive": target["event_value"]}
+    classifier["features"]["drop"] = [*raw["features"].get("drop", []), target["duration"]]
+    classifier["models"] = [
+        {"name": "logreg", "type": "logistic_regression"},
+        {"name": "xgb", "type": "xgboost"},
+    ]
+    classifier["evaluation"] = {**survival["evaluation"], "selection_metric": "roc_auc"}
+    classifier["gates"] = {"value": [{"metric": "roc_auc", "lower": 0.0}]}
+    return survival, classifier
+
+
+def timed_run(spec_path: Path, home: Path) -> dict[str, float]:
+    """One run of ``spec_path`` into ``home``: wall and CPU seconds, and its exit code."""
+    load = os.getloadavg()[0]
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    outcome = compose_run(spec_path, home, pool=InlineExecutor(), report=False)
+    return {
+        "wall_s": time.perf_counter() - wall,
+        "cpu_s": cpu_seconds() - cpu,
+        "exit_code": outcome.exit_code,
+        "load_before": load,
+        "load_after": os.getloadavg()[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--folder", type=Path, default=None, help="keep the files here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.folder or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        raw = yaml.safe_load(SURVIVAL_SPEC.read_text())
+        raw["data"]["source"] = str((SURVIVAL_SPEC.parent / raw["data"]["source"]).resolve())
+        real_spec = folder / "real.yaml"
+        real_spec.write_text(yaml.safe_dump(raw, sort_keys=False))
+        rows = folder / "synthetic.parquet"
+        started = time.perf_counter()
+        synthesize(load_spec(real_spec), args.rows, rows, seed=0)
+        print(f"synth: {args.rows:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
+        survival, classifier = specs(raw, rows)
+        results: dict[str, Any] = {"rows": args.rows, "cpus": os.cpu_count()}
+        for name, spec in (("classification", classifier), ("survival", survival)):
+            path = folder / f"{name}.yaml"
+            path.write_text(yaml.safe_dump(spec, sort_keys=False))
+            results[name] = timed_run(path, folder / f"home-{name}")
+            print(f"{name}: {json.dumps(results[name])}", flush=True)
+        for measure in ("wall_s", "cpu_s"):
+            ratio = results["survival"][measure] / results["classification"][measure]
+            results[f"ratio_{measure}"] = ratio
+            print(f"survival / classification {measure}: {ratio:.2f}x (goal <= 2x)")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"bench_survival_{args.rows}.json"
+        out.write_text(json.dumps(results, indent=2))
+        print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
