@@ -27,15 +27,13 @@ def build_predictions(
     """One row per hold-out customer, or per input row when the spec says ``predictions: all``.
 
     Columns: ``id`` (the data's ids), ``churn_probability``, ``will_churn`` (probability >= the
-    served threshold; empty for a survival model, which has none and whose probability is
-    P(churn within the last horizon)), ``risk_decile`` (1 = riskiest tenth), ``rank`` (1 =
-    most likely to churn; ties keep input order), ``actual`` (0/1 on hold-out rows, empty
-    elsewhere) and ``set`` (``holdout``, ``train``, or ``new`` for rows in neither part).
-    Sorted by rank.
+    served threshold), ``risk_decile`` (1 = riskiest tenth), ``rank`` (1 = most likely to
+    churn; ties keep input order), ``actual`` (0/1 on hold-out rows, empty elsewhere) and
+    ``set`` (``holdout``, ``train``, or ``new`` for rows in neither part). Sorted by rank.
     """
     if spec.output.predictions == "all" and frame is not None:
         ids = spec.row_ids(frame).reset_index(drop=True)
-        proba = churn_probability(spec, result, frame[spec.feature_columns])
+        proba = result.pipeline.predict_proba(frame[spec.feature_columns])[:, 1]
         holdout = ids.isin(split.ids_test).to_numpy()
         actual_by_id = pd.Series(np.asarray(split.y_test), index=split.ids_test.to_numpy())
         actual = ids.map(actual_by_id).astype("Int64").array
@@ -51,7 +49,7 @@ def build_predictions(
         {
             "id": ids.to_numpy(),
             "churn_probability": probability,
-            "will_churn": _decisions(probability, result.threshold),
+            "will_churn": probability >= result.threshold,
             "risk_decile": risk_deciles(ranks),
             "rank": ranks,
             "actual": actual,
@@ -59,22 +57,6 @@ def build_predictions(
         }
     )
     return table.sort_values("rank", kind="stable").reset_index(drop=True)
-
-
-def churn_probability(spec: Spec, result: CandidateResult, X: pd.DataFrame) -> np.ndarray:
-    """P(churn): the classifier's probability, or a survival model's within the last horizon."""
-    target = spec.survival_target
-    if target is None:
-        return np.asarray(result.pipeline.predict_proba(X)[:, 1])
-    features = result.pipeline[:-1].transform(X)
-    horizon = np.asarray(target.horizons[-1:], dtype=np.float64)
-    return 1.0 - np.asarray(result.pipeline[-1].predict_survival(features, horizon))[:, 0]
-
-
-def _decisions(probability: npt.NDArray[np.float64], threshold: float) -> object:
-    if np.isnan(threshold):  # a survival model: no threshold, no decision
-        return pd.array([pd.NA] * len(probability), dtype="boolean")
-    return probability >= threshold
 
 
 def rank_descending(probability: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:

@@ -85,17 +85,11 @@ def write_report(
         _write_survival_report(ctx, manifest, data, results[winner], eda)
         return
     try:
-        survival = ctx.spec.survival_target is not None
-        # a survival run has no classifier plots (ROC, confusion, thresholds, ...) nor reasons
-        evaluation = (
-            report.PlotSet([], [])
-            if survival
-            else report.draw_evaluation(ctx.spec, data, results, winner, ctx.run_dir / "plots")
-        )
+        evaluation = report.draw_evaluation(ctx.spec, data, results, winner, ctx.run_dir / "plots")
         _log_plots("evaluation", evaluation)
         predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
         ctx.registry.write_text(ctx.run_dir / "predictions.csv", predictions.to_csv(index=False))
-        reasons = None if survival else _reasons(ctx, results[winner], data, predictions, frame)
+        reasons = _reasons(ctx, results[winner], data, predictions, frame)
         path = report.write_report(
             ctx.run_dir,
             manifest,
