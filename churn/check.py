@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from churn.errors import SpecError
 from churn.registry import Registry, resolve_home
 from churn.spec import Spec
 from churn.spec.loader import load_spec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class CheckSummary:
     """The champion's run id (its model file matches its recorded hash), or None."""
     gate_tests: int = 0
     """Gate tests collected (``gates.tests`` and declared slices); none of them ran."""
+    leakage: tuple[str, ...] = ()
+    """Survival specs: columns tied to the duration (warnings), with the evidence."""
 
     @property
     def positive_rate(self) -> float:
@@ -53,6 +59,7 @@ class CheckSummary:
             "home": self.home,
             "champion": self.champion,
             "gate_tests": self.gate_tests,
+            **({"leakage": list(self.leakage)} if self.leakage else {}),
         }
 
     def to_text(self) -> str:
@@ -71,6 +78,7 @@ class CheckSummary:
         lines.append(f"champion   {verified} in {self.home}")
         if self.gate_tests:
             lines.append(f"gate tests {self.gate_tests} collected (not run)")
+        lines += [f"warning    {line}" for line in self.leakage]
         lines.append("ok: spec valid, data valid, every candidate compiles, champion servable")
         return "\n".join(lines)
 
@@ -85,7 +93,8 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
 
     Raises:
         SpecError: The spec is invalid, or a gate test is missing, does not import or asks for
-            an unknown fixture (exit 2).
+            an unknown fixture, or a survival model reads a column nearly determined by the
+            duration (exit 2).
         DataContractError: The data breaks the contract (exit 3).
         RegistryError: The champion cannot be served (exit 1; the message says how to repair).
     """
@@ -98,6 +107,7 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
     pipelines = compile_spec(spec)
     gate_tests = _collect_gate_tests(spec)
     y = target_vector(spec, frame)
+    leakage = duration_leakage(spec, frame)
     registry = Registry(resolve_home(home))
     champion = registry.verify_champion()
     return CheckSummary(
@@ -116,7 +126,51 @@ def check_spec(spec_path: str | Path, *, home: str | Path | None = None) -> Chec
         home=str(registry.home),
         champion=champion.run_id if champion else None,
         gate_tests=gate_tests,
+        leakage=leakage,
     )
+
+
+def duration_leakage(spec: Spec, frame: pd.DataFrame) -> tuple[str, ...]:
+    """A survival spec's columns tied to the duration (:mod:`churn.survival.leakage`).
+
+    Returns:
+        One warning per tied column the model does not read or reads with a weaker tie.
+
+    Raises:
+        SpecError: The model reads a column that is nearly a function of the duration (exit 2).
+    """
+    target = spec.survival_target
+    if target is None:
+        return ()
+    from churn.survival.leakage import duration_ties
+    from churn.training.features import DerivedFeatures
+
+    columns = [c for c in spec.columns if c not in {spec.data.id, *spec.target_columns}]
+    derived = tuple(entry.model_dump() for entry in spec.features.derived)
+    candidates = DerivedFeatures(derived).fit(frame[columns]).transform(frame[columns])
+    read = {c for group in spec.features.groups for c in group.columns}
+    read |= {c for d in spec.features.derived if d.name in read for c in d.inputs()}
+    ties = duration_ties(candidates, frame[target.duration], read)
+    derived_at = {d.name: i for i, d in enumerate(spec.features.derived)}
+    errors, warnings = [], []
+    for tie in ties:
+        where = (
+            spec.place("features", "derived", derived_at[tie.column], "name")
+            if tie.column in derived_at
+            else spec.place("columns", tie.column)
+        )
+        evidence = tie.evidence(target.duration)
+        if tie.is_error:
+            errors.append(
+                f"{where}: the model reads {tie.column!r}, which (alone or with another column "
+                f"it reads) nearly determines the duration: {evidence}; drop it (features.drop)"
+            )
+        else:
+            role = "a feature" if tie.feature else "not a feature"
+            warnings.append(f"{tie.column!r} ({role}) is tied to the duration: {evidence}")
+    if errors:
+        raise SpecError(errors)
+    return tuple(warnings)
 
 
 def _collect_gate_tests(spec: Spec) -> int:

@@ -128,6 +128,20 @@ class CandidateRecord(_Record):
     """The candidates an ensemble is built from."""
 
 
+class SurvivalRecord(_Record):
+    """A survival run's target (issue 25): what its metrics and served curves are about."""
+
+    duration: str
+    """The duration column (never a feature)."""
+    event: str
+    """The event column; ``event_value`` means churned, anything else censored."""
+    event_value: str | int | float | bool
+    unit: str
+    """The duration's unit (day, week, month, year)."""
+    horizons: list[float]
+    """P(churn within h) is served, and td_auc_<h> / calibration_error_<h> measured, at each."""
+
+
 class ChampionScoresRecord(_Record):
     """The champion re-scored on this run's hold-out (``error`` when it could not be)."""
 
@@ -259,6 +273,8 @@ class RunManifest(_Record):
     winner: str | None = None
     metrics: Metrics | None = None
     threshold: float | None = None
+    survival: SurvivalRecord | None = None
+    """Survival runs only (absent for classifiers, so their run.json is unchanged)."""
     champion_scores: ChampionScoresRecord | None = None
     profile: FileRecord | None = None
     """``profile.json``: the reference profile drift is measured against (issue 23)."""

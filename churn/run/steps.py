@@ -29,6 +29,7 @@ from churn.registry.record import (
     GateReportRecord,
     ModelFileRecord,
     RunManifest,
+    SurvivalRecord,
 )
 from churn.run.gate_verdict import decide_with_tests, gate_report_fields
 from churn.sources.as_of import as_of_date
@@ -244,13 +245,20 @@ def record(
     ctx.registry.write_text(ctx.run_dir / "metrics.csv", _csv(metrics_rows(results)))
     saved = ctx.registry.save_model(ctx.run_id, best.pipeline, name=MODEL_FILE)
     model = ModelFileRecord(**saved.as_dict(), candidate=winner, type=best.model_type)
+    target = ctx.spec.survival_target
+    survival = (
+        {}
+        if target is None
+        else {"survival": SurvivalRecord(**target.model_dump(exclude={"kind"}))}
+    )
     return ctx.registry.update_manifest(
         ctx.run_id,
         candidates=summaries,
         winner=winner,
         model=model,
         metrics=best.holdout,
-        threshold=best.threshold,
+        threshold=None if target is not None else best.threshold,
+        **survival,
         champion_scores=champion,
         gates=gate_report_fields(report, tests or (), winner, ran=tests is not None),
         decision=decision,

@@ -122,6 +122,12 @@ def _survival_candidates(spec: Spec) -> Iterator[Problem]:
         for option in ("calibration", "resample"):
             if getattr(model, option) is not None:
                 yield (*loc, option), f"{option} is for classifiers; a survival model has none"
+        search = model.search
+        if search is not None and search.metric not in (None, "harrell_c"):
+            yield (
+                (*loc, "search", "metric"),
+                f"a survival search maximises harrell_c (the models' score), got {search.metric!r}",
+            )
         if model.class_balance != "none":
             yield (*loc, "class_balance"), "class_balance is for classifiers, not survival"
 

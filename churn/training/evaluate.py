@@ -27,9 +27,9 @@ from churn.survival.outcome import survival_outcome
 from churn.training.compile import compile_spec
 from churn.training.folds import best_threshold, fit_folds, fold_scores
 from churn.training.metrics import compute_metrics, scorer
-from churn.training.models import data_dependent_params, estimator_prefix
+from churn.training.models import data_dependent_params
 from churn.training.parallel import cluster_wide_fits
-from churn.training.search import run_search
+from churn.training.search import searched
 from churn.training.survival import rescore_survival, train_survival_candidate
 from churn.training.thresholds import check_policy_met, threshold_objective
 
@@ -209,11 +209,9 @@ def _train(
     params: dict[str, Any] = dict(getattr(model_spec, "params", {}))
     search_record: dict[str, Any] | None = None
     if isinstance(model_spec, ModelSpec) and model_spec.search is not None:
-        prefix = estimator_prefix(model_spec)
-        best, search_record = run_search(
+        pipeline, best, search_record = searched(
             pipeline,
-            model_spec.search,
-            prefix=prefix,
+            model_spec,
             X=split.X_train,
             y=split.y_train,
             cv=_cv_splitter(spec, model_spec.search.cv),
@@ -222,7 +220,6 @@ def _train(
             ),
             seed=seed,
         )
-        pipeline = pipeline.set_params(**{f"{prefix}{key}": value for key, value in best.items()})
         params.update(best)
     uncalibrated = pipeline
     if model_spec.calibration is not None:

@@ -17,8 +17,9 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401 - enable
 from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
 from sklearn.pipeline import Pipeline
 
-from churn.spec import SearchSpec
+from churn.spec import ModelSpec, SearchSpec
 from churn.spec.candidates import ChoiceSpace, FloatSpace, IntSpace
+from churn.training.models import estimator_prefix
 from churn.training.parallel import loop_jobs
 
 
@@ -31,6 +32,27 @@ def distribution(space: ChoiceSpace | IntSpace | FloatSpace) -> Any:
     if space.log:
         return stats.loguniform(space.low, space.high)
     return stats.uniform(space.low, space.high - space.low)
+
+
+def searched(
+    pipeline: Pipeline,
+    model: ModelSpec,
+    *,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    cv: Any,
+    scoring: Any,
+    seed: int,
+) -> tuple[Pipeline, dict[str, Any], dict[str, Any]]:
+    """Run ``model``'s search; the pipeline with the best parameters set, those parameters
+    (spec names) and the search's record."""
+    assert model.search is not None  # callers check
+    prefix = estimator_prefix(model)
+    best, record = run_search(
+        pipeline, model.search, prefix=prefix, X=X, y=y, cv=cv, scoring=scoring, seed=seed
+    )
+    best_set = pipeline.set_params(**{f"{prefix}{key}": value for key, value in best.items()})
+    return best_set, best, record
 
 
 def run_search(

@@ -75,8 +75,7 @@ def train_survival_candidate(
 ) -> CandidateResult:
     """Search, cross-validate, fit and score one survival candidate."""
     from churn.training.evaluate import CandidateResult
-    from churn.training.models import estimator_prefix
-    from churn.training.search import run_search
+    from churn.training.search import searched
 
     target = spec.survival_target
     assert target is not None  # callers dispatch on it
@@ -86,18 +85,15 @@ def train_survival_candidate(
     params: dict[str, Any] = dict(model_spec.params)
     search_record: dict[str, Any] | None = None
     if model_spec.search is not None:
-        prefix = estimator_prefix(model_spec)
-        best, search_record = run_search(
+        pipeline, best, search_record = searched(
             pipeline,
-            model_spec.search,
-            prefix=prefix,
+            model_spec,
             X=split.X_train,
             y=y_train,
             cv=fold_positions(spec, split, model_spec.search.cv),
             scoring=None,  # the estimators' score: Harrell's C
             seed=spec.evaluation.split.seed,
         )
-        pipeline = pipeline.set_params(**{f"{prefix}{key}": value for key, value in best.items()})
         params.update(best)
     cv_scores = cross_validate(spec, target, pipeline, split)
     fitted = clone(pipeline).fit(split.X_train, y_train)

@@ -44,7 +44,7 @@ def test_a_target_without_kind_is_a_classifier_target_and_dumps_as_before() -> N
 def test_an_unknown_target_kind_names_the_two_kinds() -> None:
     raw = subscriptions_spec()
     raw["data"]["target"]["kind"] = "regression"
-    with pytest.raises(ValidationError, match="classification .the default. or survival"):
+    with pytest.raises(ValidationError, match=r"classification \(the default\) or survival"):
         Spec.model_validate(raw)
 
 
