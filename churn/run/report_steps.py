@@ -129,6 +129,8 @@ def start_importance(
     )
     model = replace(winner, test_proba=winner.test_proba[:0], uncalibrated_proba=None)
     return pool.submit(importance_table, spec, holdout, model).result
+
+
 def _write_survival_report(
     ctx: RunContext, manifest: RunManifest, data: Split, winner: CandidateResult, eda: PlotSet
 ) -> None:
@@ -137,6 +139,7 @@ def _write_survival_report(
     from churn import report
     from churn.report.survival import survival_holdout
     from churn.spec.survival import SurvivalTargetSpec
+
     target = ctx.spec.data.target
     try:
         if not isinstance(target, SurvivalTargetSpec) or data.outcome_test is None:
