@@ -41,17 +41,26 @@ def churn_run(spec: Path, home: Path) -> tuple[int, dict[str, Any]]:
     return result.exit_code, payload
 
 
+FIRST_GATES = {
+    "value": [{"metric": "roc_auc", "lower": 0.6}],
+    "change": [{"metric": "roc_auc", "min_absolute_change": 0.0}],
+}
+"""The default spec's value gate, and a change gate that "at least as good" meets."""
+
+
 @pytest.fixture(scope="module")
 def promoted(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project whose home holds a champion trained from the default spec (one flow run,
-    shared by the tests below: each works on its own copy)."""
+    """A project whose home holds a champion trained from ``spec.yaml`` (the default spec with
+    :data:`FIRST_GATES`), and what that first run printed in ``first-run.json``: one flow run,
+    shared by the tests below; each works on its own copy."""
     from factories import subscriptions_frame
 
     project = tmp_path_factory.mktemp("promoted")
     subscriptions_frame(600).to_csv(project / "subscriptions.csv", index=False)
     with preserved_logging():
-        code, manifest = churn_run(write_spec(project), project / "home")
-    assert (code, manifest["decision"]["action"]) == (0, "promote")
+        code, manifest = churn_run(write_spec(project, gates=FIRST_GATES), project / "home")
+    assert code == 0, manifest
+    (project / "first-run.json").write_text(json.dumps(manifest))
     return project
 
 
@@ -71,15 +80,12 @@ def numbers(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_first_run_promotes_and_an_unchanged_rerun_leaves_the_champion(project: Path) -> None:
-    gates = {
-        "value": [{"metric": "roc_auc", "lower": 0.6}],
-        "change": [{"metric": "roc_auc", "min_absolute_change": 0.0}],
-    }
-    spec, home = write_spec(project, gates=gates), project / "home"
+def test_first_run_promotes_and_an_unchanged_rerun_leaves_the_champion(
+    champion_project: Path,
+) -> None:
+    spec, home = champion_project / "spec.yaml", champion_project / "home"
+    first = json.loads((champion_project / "first-run.json").read_text())  # the fixture's run
 
-    code, first = churn_run(spec, home)
-    assert code == 0
     assert first["status"] == "succeeded"
     assert first["decision"]["action"] == "promote"
     assert first["champion_before"] is None and first["champion_after"] == first["run_id"]
