@@ -3,12 +3,18 @@ and the workers' windows add up to the window of all their records."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import yaml
 from factories import subscriptions_frame, subscriptions_spec
 
 from churn.monitoring.profile import build_profile, current_counts
+from churn.monitoring.serving_drift import merged_window
 from churn.monitoring.window import DriftWindow, WindowCounts, merge_windows
 from churn.spec.loader import parse_spec
 from churn.spec.monitoring import WindowSpec
@@ -100,3 +106,19 @@ def test_workers_windows_add_up_to_the_window_of_all_their_records(profile) -> N
     merged = merge_windows([*exported, other_run], "run-a")
     assert merged is not None and _equal(merged, both.counts())
     assert merge_windows(exported, "run-c") is None
+
+
+def test_scrape_time_merge_reads_the_living_workers_files_only(profile, tmp_path) -> None:
+    flushes = list(_flushes(4, 50))
+    one, two, both = (DriftWindow(profile, WindowSpec(records=10**8)) for _ in range(3))
+    for at, (columns, scores) in enumerate(flushes):
+        (one if at % 2 else two).add(columns, scores, float(at))
+        both.add(columns, scores, float(at))
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    files = {os.getpid(): one, os.getppid(): two, ended.pid: both}  # the ended one is skipped
+    for pid, window in files.items():
+        (tmp_path / f"drift-{pid}.json").write_text(json.dumps(window.counts().to_json()))
+    (tmp_path / f"drift-{os.getpid() + 0}x.json").write_text("not a worker's file")
+    merged = merged_window(tmp_path, "run-a")
+    assert merged is not None and _equal(merged, both.counts())
