@@ -200,7 +200,7 @@ def draw_calibration(holdout: SurvivalHoldout) -> Figure:
         ax.plot(predicted, observed, "o-", color="#c44e52", markersize=5)
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
-        ax.set_title(plain(f"by {horizon_label(horizon)} {holdout.unit}"), fontsize=10)
+        ax.set_title(plain(f"churn within {horizon_label(horizon)} {holdout.unit}s"), fontsize=10)
         ax.set_xlabel("predicted P(churn)")
         ax.set_ylabel("Kaplan-Meier observed")
         style_axes(ax)
