@@ -7,7 +7,7 @@ measures, against the duration:
 
 * Spearman's rank correlation (numeric columns);
 * R² of a one-feature regression: the mean duration per value (categorical) or per one of
-  :data:`BINS` quantile bins (numeric), so any monotone or not shape counts;
+  :data:`DURATION_BINS` quantile bins (numeric), so any monotone or not shape counts;
 * for every pair of numeric columns, the R² of their ratio (both ways) and product, since a
   leak often hides in a combination (``TotalCharges / MonthlyCharges`` tracks tenure).
 
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-BINS = 20
+DURATION_BINS = 20
 SPEARMAN_WARN = 0.7
 R2_WARN = 0.5
 R2_ERROR = 0.9
@@ -125,7 +125,9 @@ def binned_r2(x: np.ndarray, y: np.ndarray) -> float:
     codes = np.full(len(x), -1, dtype=np.int64)
     if known.any():
         ranks = pd.Series(x[known]).rank(method="first").to_numpy()
-        codes[known] = np.minimum((ranks - 1) * BINS // known.sum(), BINS - 1).astype(np.int64)
+        codes[known] = np.minimum(
+            (ranks - 1) * DURATION_BINS // known.sum(), DURATION_BINS - 1
+        ).astype(np.int64)
     return _r2_of_groups(codes, y)
 
 

@@ -194,7 +194,9 @@ def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> 
     model_spec = spec.candidate(name)
     if spec.survival_target is not None:
         assert isinstance(model_spec, ModelSpec)  # no survival ensembles: churn.spec checks
-        return train_survival_candidate(spec, model_spec, pipeline, split)
+        return CandidateResult(
+            name, **train_survival_candidate(spec, model_spec, pipeline, split).fields()
+        )
     with cluster_wide_fits(getattr(model_spec, "distributed", False)):
         return _train(spec, name, model_spec, pipeline, split)
 

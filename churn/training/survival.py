@@ -11,7 +11,8 @@ same hold-out rows.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from sklearn.base import clone
@@ -25,13 +26,48 @@ if TYPE_CHECKING:
 
     from churn.spec import ModelSpec, Spec
     from churn.spec.survival import SurvivalTargetSpec
-    from churn.training.evaluate import CandidateResult, Split
 
 NO_THRESHOLD = float("nan")
 """A survival candidate's threshold: it has none (null in run.json)."""
 
 
-def outcomes(split: Split) -> tuple[np.ndarray, np.ndarray]:
+class SurvivalSplit(Protocol):
+    """What survival training reads of :class:`churn.training.evaluate.Split`."""
+
+    @property
+    def X_train(self) -> pd.DataFrame: ...  # noqa: N802 - the split's own name
+    @property
+    def y_train(self) -> np.ndarray: ...
+    @property
+    def test_positions(self) -> np.ndarray: ...
+    @property
+    def X_test(self) -> pd.DataFrame: ...  # noqa: N802 - the split's own name
+    @property
+    def outcome_train(self) -> np.ndarray | None: ...
+    @property
+    def outcome_test(self) -> np.ndarray | None: ...
+
+
+@dataclass(frozen=True)
+class SurvivalFit:
+    """What training one survival candidate produced (``CandidateResult``'s fields)."""
+
+    model_type: str
+    pipeline: Pipeline
+    cv_scores: dict[str, list[float]]
+    holdout: dict[str, float]
+    test_proba: np.ndarray
+    """Each hold-out row's P(churn within the last horizon)."""
+    fit_seconds: float
+    params: dict[str, Any]
+    search: dict[str, Any] | None
+
+    def fields(self) -> dict[str, Any]:
+        """Keyword arguments of ``CandidateResult`` (the name aside); no threshold."""
+        return {**self.__dict__, "threshold": NO_THRESHOLD}
+
+
+def outcomes(split: SurvivalSplit) -> tuple[np.ndarray, np.ndarray]:
     """The training and hold-out survival outcomes of a survival spec's split."""
     if split.outcome_train is None or split.outcome_test is None:
         raise ValueError("this split has no survival outcome (the spec's target is a classifier)")
@@ -39,7 +75,7 @@ def outcomes(split: Split) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fold_positions(
-    spec: Spec, split: Split, folds: int | None = None
+    spec: Spec, split: SurvivalSplit, folds: int | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The CV folds of the training part: stratified on the event, or in time order."""
     n_splits = folds or spec.evaluation.cv_folds
@@ -71,10 +107,9 @@ def predict_and_score(
 
 
 def train_survival_candidate(
-    spec: Spec, model_spec: ModelSpec, pipeline: Pipeline, split: Split
-) -> CandidateResult:
+    spec: Spec, model_spec: ModelSpec, pipeline: Pipeline, split: SurvivalSplit
+) -> SurvivalFit:
     """Search, cross-validate, fit and score one survival candidate."""
-    from churn.training.evaluate import CandidateResult
     from churn.training.search import searched
 
     target = spec.survival_target
@@ -98,11 +133,9 @@ def train_survival_candidate(
     cv_scores = cross_validate(spec, target, pipeline, split)
     fitted = clone(pipeline).fit(split.X_train, y_train)
     holdout, churn_by = predict_and_score(target, fitted, split.X_test, y_train, y_test)
-    return CandidateResult(
-        name=model_spec.name,
+    return SurvivalFit(
         model_type=model_spec.type,
         pipeline=fitted,
-        threshold=NO_THRESHOLD,
         cv_scores=cv_scores,
         holdout=_reported(spec, holdout),
         test_proba=churn_by[:, -1],
@@ -113,7 +146,7 @@ def train_survival_candidate(
 
 
 def cross_validate(
-    spec: Spec, target: SurvivalTargetSpec, pipeline: Pipeline, split: Split
+    spec: Spec, target: SurvivalTargetSpec, pipeline: Pipeline, split: SurvivalSplit
 ) -> dict[str, list[float]]:
     """Each reported metric on every validation fold (the pipeline fitted on the others)."""
     y_train, _ = outcomes(split)
@@ -128,7 +161,7 @@ def cross_validate(
 
 
 def rescore_survival(
-    spec: Spec, model: Pipeline, split: Split, frame: pd.DataFrame
+    spec: Spec, model: Pipeline, split: SurvivalSplit, frame: pd.DataFrame
 ) -> dict[str, float]:
     """The champion's survival metrics on this run's hold-out rows (every column given).
 
