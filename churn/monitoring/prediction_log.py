@@ -1,7 +1,7 @@
 """The prediction log: what the API and ``churn score`` scored, as Parquet files.
 
-Layout: ``<folder>/date=YYYY-MM-DD/HHMMSS.ffffff-<pid>-<seq>.parquet`` (UTC; a Hive partition,
-so ``pyarrow.dataset`` reads ``date`` as a column), one file per flush, columns
+Layout: ``<folder>/date=YYYY-MM-DD/HHMMSS.ffffff-<host>-<pid>-<seq>.parquet`` (UTC; a Hive
+partition, so ``pyarrow.dataset`` reads ``date`` as a column), one file per flush, columns
 :data:`LOG_SCHEMA` (those of ``churn score --to-table``'s score table but ``as_of``). Each file
 is written by :func:`~churn.registry.atomic_io.atomic_write` (an unnamed temporary file renamed
 into place), so a reader or a ``kill -9`` sees whole files only. The folder is bounded:
@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
+import socket
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +64,11 @@ def log_table(batches: Sequence[ScoredBatch]) -> pa.Table:
     )
 
 
+def _safe(host: str) -> str:
+    """``host`` as a file-name part: letters, digits, dots and dashes only, at most 63."""
+    return re.sub(r"[^A-Za-z0-9.-]", "_", host)[:63] or "host"
+
+
 class PredictionLogFolder:
     """The log's folder: writes one file per flush and keeps the total under ``max_bytes``."""
 
@@ -69,6 +76,9 @@ class PredictionLogFolder:
         self.folder = folder
         self.max_bytes = max_bytes
         self._sequence = itertools.count()
+        # host and pid: replicas on a shared volume (each a pid 1 in its own container) never
+        # pick the same name
+        self._writer = f"{_safe(socket.gethostname())}-{os.getpid()}"
         self._written_since_check = max_bytes  # check the folder's size after the first write
 
     def write(self, table: pa.Table, when: datetime) -> Path:
@@ -78,7 +88,7 @@ class PredictionLogFolder:
             OSError: The folder cannot be written (full disk, read-only, not a folder).
         """
         when = when.astimezone(UTC)
-        name = f"{when:%H%M%S.%f}-{os.getpid()}-{next(self._sequence)}{SUFFIX}"
+        name = f"{when:%H%M%S.%f}-{self._writer}-{next(self._sequence)}{SUFFIX}"
         path = self.folder / f"{PARTITION}{when:%Y-%m-%d}" / name
         atomic_write(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
         self._written_since_check += path.stat().st_size
@@ -105,7 +115,7 @@ class PredictionLogFolder:
 
 
 def log_files(folder: Path) -> list[Path]:
-    """The log's files, oldest first (partition date, then file name: time, pid, sequence)."""
+    """The log's files, oldest first (partition date, then file name: time, host, pid, sequence)."""
     return sorted(_files(folder), key=lambda path: (path.parent.name, path.name))
 
 
