@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from churn.flows.server import DatabaseTemplate, database_template
-from churn.settings import ChurnSettings
+from churn.settings import ChurnSettings, load_settings
 
 
 def wal_database(path: Path, rows: int) -> sqlite3.Connection:
@@ -79,11 +79,10 @@ def test_a_fresh_home_started_from_the_template_answers_at_the_same_migration(
     monkeypatch.setenv("PREFECT_API_URL", "")
     monkeypatch.setenv("CHURN_PREFECT_LOCAL_URL", "http://127.0.0.1:9/api")
     said: list[str] = []
+    monkeypatch.setenv("CHURN_PREFECT_TEMPLATE_DIR", str(tmp_path / "templates"))
     for home in ("first", "second"):
-        settings = ChurnSettings(
-            prefect_home=tmp_path / home, prefect_template_dir=tmp_path / "templates"
-        )
-        with prefect_api(said.append, settings) as ready:
+        monkeypatch.setenv("PREFECT_HOME", str(tmp_path / home))  # the server's, too
+        with prefect_api(said.append, load_settings()) as ready:
             assert ready()["PREFECT_API_URL"].startswith("http://127.0.0.1:")
     starts = [line for line in said if line.startswith("starting Prefect's local server")]
     assert len(starts) == 2
