@@ -117,7 +117,6 @@ def compose_run(
             anything trains.
     """
     from churn.run.cluster import named_scheduler
-    from churn.run.head_start import start_training
     from churn.run.pool import open_pool
 
     settings = load_settings()
@@ -135,6 +134,8 @@ def compose_run(
             try:
                 prepared = check_data(ctx)
                 mark("data")
+                from churn.run.head_start import start_training  # the ML stack, once data is sound
+
                 training = start_training(prepared, training)  # while the orchestrator starts
                 execute = ready()
                 return RunOutcome(execute(prepared, training, report))

@@ -38,6 +38,10 @@ def test_predictions_reach_the_log_with_their_answers(make_client, home: Path) -
         assert row["churn_probability"] == answer["churn_probability"]
         assert row["will_churn"] == answer["will_churn"]
         assert row["run_id"] == answer["model_version"]
+    # the flush counts its records just after the file is in place: wait for the count too
+    while _recorded(client.get("/metrics").text).get(("prediction_log", "written"), 0) < 6:
+        assert time.monotonic() < deadline, "the written records were not counted"
+        time.sleep(0.05)
     assert _recorded(client.get("/metrics").text)["prediction_log", "written"] == 6
 
 

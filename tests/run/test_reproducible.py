@@ -16,6 +16,8 @@ def comparable(manifest: dict[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in manifest.items() if k not in VARYING}
     kept["model"] = {k: v for k, v in kept["model"].items() if k != "path"}
     kept["data"] = {k: v for k, v in kept["data"].items() if k != "path"}
+    # profile.json names its run, so its hash differs; its content is compared on its own
+    kept["profile"] = {k: v for k, v in kept["profile"].items() if k not in {"path", "sha256"}}
     for candidate in kept["candidates"].values():
         candidate.pop("fit_seconds")
     return kept
@@ -29,6 +31,7 @@ def test_two_runs_of_the_same_inputs_write_the_same_metrics_and_model(tmp_path: 
         manifest = train_run(write_project(folder), folder / "home").as_dict()
         runs.append((manifest, folder / "home" / "runs" / manifest["run_id"]))
     (first, first_dir), (second, second_dir) = runs
+    runs_dirs = (first_dir, second_dir)
 
     for name in ("metrics.csv", "spec.yaml"):
         assert (first_dir / name).read_bytes() == (second_dir / name).read_bytes(), name
@@ -39,4 +42,7 @@ def test_two_runs_of_the_same_inputs_write_the_same_metrics_and_model(tmp_path: 
             candidate.pop("fit_seconds")
     assert first_metrics == second_metrics
     assert comparable(first) == comparable(second)
+    profiles = [json.loads((folder / "profile.json").read_text()) for folder in runs_dirs]
+    assert [profile.pop("run_id") for profile in profiles] == [first["run_id"], second["run_id"]]
+    assert profiles[0] == profiles[1]
     assert first["model"]["sha256"] == second["model"]["sha256"]
