@@ -103,10 +103,16 @@ class TreeMemory:
                 self._watching.remove(peak)
 
     def sample(self) -> int:
-        """Measure the tree once and raise every watched peak to it."""
+        """Measure the tree once and raise to it every peak watched when the measure began.
+
+        A block that starts while the background thread is measuring is not raised to that
+        measure, taken (partly) before the block began: it would carry memory freed before it.
+        """
+        with self._lock:
+            peaks = [self.overall, *self._watching]
         size = tree_bytes(self.root)
         with self._lock:
-            for peak in [self.overall, *self._watching]:
+            for peak in peaks:
                 peak.bytes = max(peak.bytes, size)
         return size
 
