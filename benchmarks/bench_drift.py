@@ -4,7 +4,7 @@
    no report) into ``WORKDIR/home``; its run writes the reference profile.
 2. Writes 1,000,000 rows with ``churn synth`` (Parquet and CSV) into ``WORKDIR``.
 3. Times ``churn drift DATA --json`` as a subprocess on each file (read, contract, scoring a
-   100,000-row sample through the fast path, counts, divergences), best of ``--repeat``:
+   20,000-row sample through the fast path, counts, divergences), best of ``--repeat``:
    wall and CPU (user + sys of the child).
 4. Times Evidently's ``DataDriftPreset`` in its own venv on the same 1M rows (the Parquet file)
    against the 7,043 training rows, as a subprocess; only the report's computation is timed
