@@ -6,6 +6,10 @@ scorer (pandas-free where the pipeline allows it) and answered by the champion's
 answer of a Cox model's matrix product may differ in the last bits with the rows scored beside
 it. In the Prometheus counter a record counts as ``churn`` when P(churn within the longest
 horizon) is at least one half.
+
+With ``explain=K`` each prediction also carries its ``base_value`` and top K ``reasons``: the
+exact contributions to the model's risk (:mod:`churn.explain.survival`; ``explanation_scale``
+says which risk), from the same encoded records the curves are scored on.
 """
 
 from __future__ import annotations
@@ -17,19 +21,24 @@ import pydantic_core
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 
+from churn.api.explained import ExplainedBatch, require_explainer
 from churn.api.records import parse_body
 from churn.api.state import AppState
-from churn.serving import ServingModel
+from churn.serving import Columns, ServingModel, single_openmp_thread
+from churn.survival.scoring import SurvivalScores
 
 
-def survival_answer(state: AppState, model: ServingModel, body: bytes) -> Response:
-    """Parse, validate and score one body with a survival ``model``; the JSON answer."""
+def survival_answer(
+    state: AppState, model: ServingModel, body: bytes, explain: int = 0
+) -> Response:
+    """Parse, validate and score one body with a survival ``model``; the JSON answer (with
+    ``explain``, each record's top ``explain`` reasons on the model's risk)."""
     survival = model.survival
     if survival is None:
         raise TypeError(f"champion {model.run_id} is not a survival model")
     ids, columns = parse_body(state.records, body)
     try:
-        scores = model.score_survival(columns, len(ids))
+        scores, explained = _scored(model, columns, len(ids), explain)
     except ValueError as exc:
         raise _refused(exc) from None
     within = scores.within.tolist()
@@ -51,7 +60,37 @@ def survival_answer(state: AppState, model: ServingModel, body: bytes) -> Respon
             for i, row, median in zip(ids, within, scores.median_or_none(), strict=True)
         ],
     }
+    if explained is not None:
+        payload["explanation_scale"] = explained["scale"]
+        for record, base, why in zip(
+            payload["predictions"], explained["base"], explained["reasons"], strict=True
+        ):
+            record["base_value"] = base
+            record["reasons"] = why
     return Response(pydantic_core.to_json(payload), media_type="application/json")
+
+
+def _scored(
+    model: ServingModel, columns: Columns, n: int, k: int
+) -> tuple[SurvivalScores, dict[str, Any] | None]:
+    """The curves of ``n`` records and, with ``k``, the explanation fields of the answer (the
+    records are encoded once for both).
+
+    Raises:
+        RequestValidationError: ``k`` asked of a model without an exact explanation.
+        ValueError: The model refuses the records.
+    """
+    if not k:
+        return model.score_survival(columns, n), None
+    explainer = require_explainer(model, k)
+    survival = model.survival
+    assert survival is not None  # survival_answer checked it
+    encoded, values = model.scorer.encoded(columns, n)
+    with single_openmp_thread():
+        scores = survival.score(encoded)
+        explanation = explainer.explain_encoded(encoded)
+    batch = ExplainedBatch(explanation, values, np.arange(n, dtype=np.intp))
+    return scores, batch.answer(0, n, k)
 
 
 def survival_info(model: ServingModel) -> dict[str, Any]:

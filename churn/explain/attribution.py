@@ -21,7 +21,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-Scale = Literal["log_odds", "probability"]
+Scale = Literal["log_odds", "probability", "log_hazard", "minus_log_time"]
+"""``log_hazard``, ``minus_log_time``: a survival model's risk (:mod:`churn.explain.survival`)."""
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
 
