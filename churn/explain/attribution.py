@@ -27,6 +27,10 @@ Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
 
 
+class Unexplainable(ValueError):
+    """The model has no exact additive explanation here; the message says which part."""
+
+
 @dataclass(frozen=True)
 class Attribution:
     """``values`` (rows x encoded features) plus ``base`` (per row) equals the output."""

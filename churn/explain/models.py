@@ -55,6 +55,7 @@ from sklearn.linear_model import LogisticRegression
 from churn.explain.attribution import (
     Attribution,
     Matrix,
+    Unexplainable,
     rescale,
     settle,
     to_probability,
@@ -70,10 +71,6 @@ from churn.explain.trees import (
 from churn.survival.scoring import is_survival_estimator
 
 Explain = Callable[[Matrix], Attribution]
-
-
-class Unexplainable(ValueError):
-    """The model has no exact additive explanation here; the message says which part."""
 
 
 def model_explainer(estimator: Any) -> Explain:

@@ -27,8 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from churn.explain.attribution import Attribution, Matrix, Scale, settle
-from churn.explain.models import Unexplainable
+from churn.explain.attribution import Attribution, Matrix, Scale, Unexplainable, settle
 from churn.explain.trees import Contributions, tree_contributions
 
 ExplainRisk = Callable[[Matrix], Attribution]

@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from fastapi.testclient import TestClient
-from survival_factories import survival_frame, survival_spec
+from survival_factories import (
+    survival_champion,
+    write_survival_project,
+)
 from typer.testing import CliRunner
 
 from churn.api.app import create_app
@@ -18,7 +20,6 @@ from churn.cli.app import app as cli
 from churn.contract import load_dataset
 from churn.explain import PipelineExplainer, Unexplainable
 from churn.explain.survival import SurvivalUnexplainable
-from churn.registry import Registry
 from churn.serving.score_file import ScoringModel, score_file
 from churn.spec.loader import load_spec
 from churn.survival.estimators import SURVIVAL_MODELS
@@ -37,9 +38,7 @@ INPUTS = ["monthly_fee", "support_calls", "plan"]
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     folder = tmp_path_factory.mktemp("survival_reasons")
-    (folder / "spec.yaml").write_text(yaml.safe_dump(survival_spec(), sort_keys=False))
-    survival_frame(300).to_csv(folder / "subscriptions.csv", index=False)
-    spec = load_spec(folder / "spec.yaml")
+    spec = load_spec(write_survival_project(folder, 300))
     return folder, spec, load_dataset(spec)
 
 
@@ -114,29 +113,9 @@ def test_score_explain_writes_reasons_on_the_risk(project, tmp_path):
     assert set(scored["reason_1"]) <= set(INPUTS)
 
 
-def champion_home(home, pipeline, spec_path):
-    """A registry whose champion is ``pipeline``, with the spec copy serving reads."""
-    registry = Registry(home)
-    run_id = "20261206T141500.000000Z-5c0a1d"
-    registry.start_run(run_id)
-    (registry.run_dir(run_id) / "spec.yaml").write_text(spec_path.read_text())
-    info = registry.save_model(run_id, pipeline, name="model.joblib")
-    with registry.lock():
-        registry.set_champion(
-            run_id,
-            model_name=info.name,
-            model_sha256=info.sha256,
-            metrics={"harrell_c": 0.8},
-            threshold=None,
-            reason="test",
-            action="promote",
-        )
-    return home
-
-
 def test_cli_and_api_refuse_an_unexplainable_survival_champion(project, tmp_path):
     folder = project[0]
-    home = champion_home(
+    home = survival_champion(
         tmp_path / "home", fitted(project, "gradient_boosting_survival"), folder / "spec.yaml"
     )
     args = ["score", str(folder / "subscriptions.csv"), "-o", str(tmp_path / "s.csv")]
@@ -160,7 +139,7 @@ def test_cli_and_api_refuse_an_unexplainable_survival_champion(project, tmp_path
 def test_predict_explains_a_cox_champion(project, tmp_path):
     folder, _, frame = project
     pipeline = fitted(project, "cox")
-    home = champion_home(tmp_path / "home", pipeline, folder / "spec.yaml")
+    home = survival_champion(tmp_path / "home", pipeline, folder / "spec.yaml")
     app = create_app(Settings(home=home, spec=folder / "spec.yaml", reload_interval=0))
     rows = frame.drop(columns=["churned", "months_active"]).head(4)
     with TestClient(app) as client:
