@@ -5,7 +5,9 @@ scorer (pandas-free where the pipeline allows it) and answered by the champion's
 :class:`~churn.survival.scoring.SurvivalScorer`. Such requests are not micro-batched: the
 answer of a Cox model's matrix product may differ in the last bits with the rows scored beside
 it. In the Prometheus counter a record counts as ``churn`` when P(churn within the longest
-horizon) is at least one half.
+horizon) is at least one half; the records go to the prediction log and the drift window
+with that probability as their score (the one the run's reference profile holds) and every
+horizon's.
 
 With ``explain=K`` each prediction also carries its ``base_value`` and top K ``reasons``: the
 exact contributions to the model's risk (:mod:`churn.explain.survival`; ``explanation_scale``
@@ -14,6 +16,7 @@ says which risk), from the same encoded records the curves are scored on.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from churn.api.explained import ExplainedBatch, require_explainer
 from churn.api.records import parse_body
 from churn.api.state import AppState
+from churn.monitoring.scored import ScoredBatch
 from churn.serving import Columns, ServingModel, single_openmp_thread
 from churn.survival.scoring import SurvivalScores
 
@@ -42,7 +46,21 @@ def survival_answer(
     except ValueError as exc:
         raise _refused(exc) from None
     within = scores.within.tolist()
-    state.metrics.predicted(int(np.count_nonzero(scores.within[:, -1] >= 0.5)), len(ids))
+    decisions = scores.within[:, -1] >= 0.5
+    state.metrics.predicted(int(np.count_nonzero(decisions)), len(ids))
+    if state.recorder is not None:
+        state.recorder.record(
+            ScoredBatch(
+                ids,
+                model.run_id,
+                time.time(),
+                scores.within[:, -1],
+                decisions,
+                columns,
+                within=scores.within,
+                horizons=survival.names,
+            )
+        )
     version = model.version
     payload: dict[str, Any] = {
         "model_version": version,

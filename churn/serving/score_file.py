@@ -31,6 +31,7 @@ from churn.errors import DataContractError, RegistryError, SpecError
 from churn.explain import PipelineExplainer, Unexplainable, reason_table
 from churn.explain.survival import SurvivalUnexplainable
 from churn.explain.threads import explain_threads
+from churn.monitoring.prediction_log import WITHIN
 from churn.monitoring.scored import ScoredBatch
 from churn.outputs import Inputs, check_output
 from churn.registry import Registry
@@ -162,9 +163,22 @@ def score_file(
             if failures:
                 continue
             scoring = time.perf_counter()
+            ids = valid[spec.data.id].astype(str).tolist()
             if survival is not None:
                 outputs, decisions = _survival_columns(
                     survival, model.pipeline, valid, explainer, explain
+                )
+                within = np.column_stack([outputs[f"{WITHIN}{h}"] for h in survival.names])
+                logged.append(
+                    ScoredBatch(
+                        ids,
+                        model.run_id,
+                        time.time(),
+                        within[:, -1],
+                        decisions,
+                        within=within,
+                        horizons=survival.names,
+                    )
                 )
             else:
                 if explainer is None:
@@ -174,7 +188,6 @@ def score_file(
                     proba, reasons = _explained(explainer, valid, explain)
                 decisions = proba >= model.threshold
                 outputs = {"churn_probability": proba, "will_churn": decisions, **reasons}
-                ids = valid[spec.data.id].astype(str).tolist()
                 logged.append(ScoredBatch(ids, model.run_id, time.time(), proba, decisions))
             totals["scoring"] += time.perf_counter() - scoring
             key: dict[Any, Any] = {spec.data.id: valid[spec.data.id].to_numpy()}
@@ -240,7 +253,7 @@ def _survival_columns(
         reasons = _reason_columns(explainer, encoded, derived, k)
     scores = survival.score(encoded)
     columns: dict[str, Any] = {
-        f"churn_within_{name}": scores.within[:, j] for j, name in enumerate(survival.names)
+        f"{WITHIN}{name}": scores.within[:, j] for j, name in enumerate(survival.names)
     }
     columns["median_time_to_churn"] = np.where(np.isfinite(scores.median), scores.median, np.nan)
     return {**columns, **reasons}, scores.within[:, -1] >= 0.5
