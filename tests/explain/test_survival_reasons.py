@@ -38,15 +38,23 @@ INPUTS = ["monthly_fee", "support_calls", "plan"]
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     folder = tmp_path_factory.mktemp("survival_reasons")
-    spec = load_spec(write_survival_project(folder, 300))
+    spec = load_spec(write_survival_project(folder, 200))
     return folder, spec, load_dataset(spec)
 
 
+_FITTED: dict[tuple[int, str], object] = {}
+
+
 def fitted(project, model_type):
-    _, spec, frame = project
-    pipeline = compile_spec(spec)["cox"]
-    pipeline.set_params(model=SURVIVAL_MODELS[model_type](**SMALL[model_type]))
-    return pipeline.fit(frame[spec.feature_columns], survival_outcome(frame, spec.data.target))
+    """The spec's pipeline with a ``model_type`` last step, fitted once per module run."""
+    key = (id(project), model_type)
+    if key not in _FITTED:
+        _, spec, frame = project
+        pipeline = compile_spec(spec)["cox"]
+        pipeline.set_params(model=SURVIVAL_MODELS[model_type](**SMALL[model_type]))
+        target = survival_outcome(frame, spec.data.target)
+        _FITTED[key] = pipeline.fit(frame[spec.feature_columns], target)
+    return _FITTED[key]
 
 
 @pytest.mark.parametrize(
