@@ -269,6 +269,12 @@ class SurvivalPrediction(Out):
         "above one half within the training times.",
     )
     model_version: str = Field(description="The champion's run id.")
+    base_value: float | None = Field(
+        default=None, description="explain only: the risk the contributions start from."
+    )
+    reasons: list[ReasonOut] | None = Field(
+        default=None, description="explain only: the top K reasons on the risk, largest first."
+    )
 
 
 class SurvivalPredictResponse(Out):
@@ -281,6 +287,11 @@ class SurvivalPredictResponse(Out):
     kind: Literal["survival"] = Field(description="Tells this answer from a classifier's.")
     unit: str = Field(description="The unit of horizons and times (the spec's target unit).")
     horizons: list[float] = Field(description="The spec's horizons, increasing.")
+    explanation_scale: Literal["log_hazard", "minus_log_time"] | None = Field(
+        default=None,
+        description="explain only: the risk base_value + contributions add up to (the log "
+        "hazard ratio of cox / xgb_cox, minus the log-time location of xgb_aft).",
+    )
     predictions: list[SurvivalPrediction]
 
 

@@ -5,11 +5,18 @@ scorer (pandas-free where the pipeline allows it) and answered by the champion's
 :class:`~churn.survival.scoring.SurvivalScorer`. Such requests are not micro-batched: the
 answer of a Cox model's matrix product may differ in the last bits with the rows scored beside
 it. In the Prometheus counter a record counts as ``churn`` when P(churn within the longest
-horizon) is at least one half.
+horizon) is at least one half; the records go to the prediction log and the drift window
+with that probability as their score (the one the run's reference profile holds) and every
+horizon's.
+
+With ``explain=K`` each prediction also carries its ``base_value`` and top K ``reasons``: the
+exact contributions to the model's risk (:mod:`churn.explain.survival`; ``explanation_scale``
+says which risk), from the same encoded records the curves are scored on.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -17,23 +24,43 @@ import pydantic_core
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 
+from churn.api.explained import ExplainedBatch, require_explainer
 from churn.api.records import parse_body
 from churn.api.state import AppState
-from churn.serving import ServingModel
+from churn.monitoring.scored import ScoredBatch
+from churn.serving import Columns, ServingModel, single_openmp_thread
+from churn.survival.scoring import SurvivalScores
 
 
-def survival_answer(state: AppState, model: ServingModel, body: bytes) -> Response:
-    """Parse, validate and score one body with a survival ``model``; the JSON answer."""
+def survival_answer(
+    state: AppState, model: ServingModel, body: bytes, explain: int = 0
+) -> Response:
+    """Parse, validate and score one body with a survival ``model``; the JSON answer (with
+    ``explain``, each record's top ``explain`` reasons on the model's risk)."""
     survival = model.survival
     if survival is None:
         raise TypeError(f"champion {model.run_id} is not a survival model")
     ids, columns = parse_body(state.records, body)
     try:
-        scores = model.score_survival(columns, len(ids))
+        scores, explained = _scored(model, columns, len(ids), explain)
     except ValueError as exc:
         raise _refused(exc) from None
     within = scores.within.tolist()
-    state.metrics.predicted(int(np.count_nonzero(scores.within[:, -1] >= 0.5)), len(ids))
+    decisions = scores.within[:, -1] >= 0.5
+    state.metrics.predicted(int(np.count_nonzero(decisions)), len(ids))
+    if state.recorder is not None:
+        state.recorder.record(
+            ScoredBatch(
+                ids,
+                model.run_id,
+                time.time(),
+                scores.within[:, -1],
+                decisions,
+                columns,
+                within=scores.within,
+                horizons=survival.names,
+            )
+        )
     version = model.version
     payload: dict[str, Any] = {
         "model_version": version,
@@ -51,7 +78,37 @@ def survival_answer(state: AppState, model: ServingModel, body: bytes) -> Respon
             for i, row, median in zip(ids, within, scores.median_or_none(), strict=True)
         ],
     }
+    if explained is not None:
+        payload["explanation_scale"] = explained["scale"]
+        for record, base, why in zip(
+            payload["predictions"], explained["base"], explained["reasons"], strict=True
+        ):
+            record["base_value"] = base
+            record["reasons"] = why
     return Response(pydantic_core.to_json(payload), media_type="application/json")
+
+
+def _scored(
+    model: ServingModel, columns: Columns, n: int, k: int
+) -> tuple[SurvivalScores, dict[str, Any] | None]:
+    """The curves of ``n`` records and, with ``k``, the explanation fields of the answer (the
+    records are encoded once for both).
+
+    Raises:
+        RequestValidationError: ``k`` asked of a model without an exact explanation.
+        ValueError: The model refuses the records.
+    """
+    if not k:
+        return model.score_survival(columns, n), None
+    explainer = require_explainer(model, k)
+    survival = model.survival
+    assert survival is not None  # survival_answer checked it
+    encoded, values = model.scorer.encoded(columns, n)
+    with single_openmp_thread():
+        scores = survival.score(encoded)
+        explanation = explainer.explain_encoded(encoded)
+    batch = ExplainedBatch(explanation, values, np.arange(n, dtype=np.intp))
+    return scores, batch.answer(0, n, k)
 
 
 def survival_info(model: ServingModel) -> dict[str, Any]:

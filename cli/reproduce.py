@@ -4,7 +4,9 @@ The run's own spec copy is parsed (its sha256 must match the manifest), the data
 the manifest (a URL: the spec's, with its credentials) is read and its sha256 checked (a SQL
 source: its snapshot at the recorded ``as_of``, said clearly when the database no longer
 returns the same rows), and every candidate is trained again in this process with the recorded
-seed. Exit code 0 when every recorded metric matches, 1 otherwise (with a table of the
+seed. A survival run's predictions.csv must still have the sha256 run.json recorded, and the
+re-trained winner's hold-out predictions must hash the same. Exit code 0 when every recorded
+metric matches, 1 otherwise (with a table of the
 differences); a changed spec copy or data file is exit 1 too.
 """
 
@@ -25,8 +27,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from churn.registry import Registry
-    from churn.registry.record import DataRecord
+    from churn.registry.record import DataRecord, RunManifest
     from churn.spec import Spec
+    from churn.training.evaluate import CandidateResult
 
 TOLERANCE = 1e-9
 """Relative tolerance of a match; a seeded run on the same versions reproduces exactly."""
@@ -136,7 +139,45 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
             for metric, value in metrics.items():
                 now = fresh[block].get(metric)
                 _compare(found, name, f"{block}.{metric}", value, now)
+    winner = results.get(manifest.winner or "")
+    if manifest.predictions is not None and winner is not None:
+        _compare_predictions(found, registry, manifest, spec, frame, winner)
     return found
+
+
+def _compare_predictions(
+    found: Reproduction,
+    registry: Registry,
+    manifest: RunManifest,
+    spec: Spec,
+    frame: pd.DataFrame,
+    winner: CandidateResult,
+) -> None:
+    """A survival run's predictions.csv: the file must still have its recorded sha256, and the
+    re-trained winner's hold-out predictions must hash the same."""
+    from churn.survival.predictions import survival_predictions
+    from churn.training.evaluate import split_dataset
+
+    recorded = manifest.predictions
+    target = spec.survival_target
+    if recorded is None or target is None:
+        return
+    path = registry.home / recorded.path
+    try:
+        on_disk = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        found.problems.append(f"{path}: cannot read the recorded predictions: {exc.strerror}")
+        return
+    if on_disk != recorded.sha256:
+        found.problems.append(f"{path}: changed since the run (sha256 differs from run.json)")
+        return
+    data = split_dataset(spec, frame)
+    if data.outcome_test is None:
+        return
+    now = survival_predictions(
+        winner.pipeline, data.X_test, data.outcome_test, data.ids_test, target.horizons, target.unit
+    )
+    _compare(found, winner.name, "predictions.csv sha256", recorded.sha256, now.sha256)
 
 
 def _reread_snapshot(spec: Spec, recorded: DataRecord | None) -> tuple[pd.DataFrame, str]:
@@ -167,11 +208,17 @@ def _compare(found: Reproduction, name: str, what: str, recorded: Any, now: Any)
 
 
 def _same(recorded: Any, now: Any) -> bool:
+    if _missing(recorded) and _missing(now):  # no value either way (a survival threshold)
+        return True
     if isinstance(recorded, int | float) and isinstance(now, int | float):
         if math.isnan(recorded) and math.isnan(now):
             return True
         return math.isclose(recorded, now, rel_tol=TOLERANCE, abs_tol=1e-12)
     return bool(recorded == now)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _row(name: str, what: str, recorded: Any, now: Any) -> dict[str, Any]:

@@ -82,6 +82,7 @@ def score(
     and will_churn in one transaction; scoring the same as-of with the same run again replaces
     those rows; a database failure exits with code 5 and leaves the table as it was.
     """
+    from churn.explain.survival import SurvivalUnexplainable
     from churn.monitoring.recorder import score_recorder
     from churn.registry import Registry, resolve_home
     from churn.serving.score_file import score_file, scoring_model
@@ -132,6 +133,8 @@ def score(
             explain=explain,
             record=recorder.record if recorder is not None else None,
         )
+    except SurvivalUnexplainable as exc:  # a usage error (exit 2), not a broken registry
+        raise typer.BadParameter(str(exc), param_hint="--explain") from None
     finally:
         if recorder is not None:
             recorder.close()  # the prediction log; a broken one is reported, never fatal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from churn.registry.pointer import ChampionPointer
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):  # never "nan"
         return "-"
     if isinstance(value, float):
         return f"{value:.{digits}f}"
@@ -35,13 +36,15 @@ def run_text(record: RunManifest) -> str:
     if record.candidates:
         metrics = list(next(iter(record.candidates.values())).holdout)
         selection = record.selection_metric or ""
-        header = ["candidate", f"cv {record.selection_metric}", *metrics, "threshold"]
+        thresholds = record.survival is None  # a survival candidate has none
+        header = ["candidate", f"cv {record.selection_metric}", *metrics]
+        header += ["threshold"] if thresholds else []
         rows = [
             [
                 name + (" *" if name == record.winner else ""),
                 f"{_fmt(c.cv_mean.get(selection))} ± {_fmt(c.cv_std.get(selection))}",
                 *(_fmt(c.holdout.get(metric)) for metric in metrics),
-                _fmt(c.threshold, 3),
+                *([_fmt(c.threshold, 3)] if thresholds else []),
             ]
             for name, c in record.candidates.items()
         ]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
+
+from churn.registry import Registry
 
 PLANS = ["basic", "pro", "enterprise"]
 STUDY_MONTHS = 60.0
@@ -90,3 +94,33 @@ def survival_spec(**overrides: Any) -> dict[str, Any]:
     spec = copy.deepcopy(SURVIVAL_SPEC)
     spec.update(copy.deepcopy(overrides))
     return spec
+
+
+def survival_champion(home: Path, pipeline: Any, spec_path: Path) -> Path:
+    """A registry at ``home`` whose champion is the fitted ``pipeline`` (promoted by hand, with
+    ``spec_path`` as its run's spec copy); returns ``home``."""
+    registry = Registry(home)
+    run_id = "20261206T141500.000000Z-5c0a1d"
+    registry.start_run(run_id)
+    (registry.run_dir(run_id) / "spec.yaml").write_text(spec_path.read_text())
+    info = registry.save_model(run_id, pipeline, name="model.joblib")
+    with registry.lock():
+        registry.set_champion(
+            run_id,
+            model_name=info.name,
+            model_sha256=info.sha256,
+            metrics={"harrell_c": 0.8},
+            threshold=None,
+            reason="test",
+            action="promote",
+        )
+    return home
+
+
+def write_survival_project(folder: Path, rows: int, **overrides: Any) -> Path:
+    """``spec.yaml`` (the survival spec with ``overrides``) and ``subscriptions.csv`` of
+    ``rows`` rows in ``folder``; returns the spec's path."""
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(survival_spec(**overrides), sort_keys=False))
+    survival_frame(rows).to_csv(folder / "subscriptions.csv", index=False)
+    return path

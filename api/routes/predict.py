@@ -47,7 +47,9 @@ asked of a champion without an exact explanation. 503: no champion loaded.
 `median_time_to_churn` (the first time S(t | x) <= 1/2, in the target's `unit`; null when the
 curve stays above one half within the training times) instead of `churn_probability` and
 `will_churn`; the answer names `kind: survival`, the `unit` and the `horizons`
-(`SurvivalPredictResponse`, with an example). `explain` is refused (422) for such a champion.
+(`SurvivalPredictResponse`, with an example). `explain` adds reasons on the model's risk
+(`explanation_scale` `log_hazard` for cox / xgb_cox, `minus_log_time` for xgb_aft); it is
+refused (422, naming the model type) for gradient boosting and random survival forests.
 
 **Reasons.** `?explain=K` adds to each prediction its `base_value` and its top K `reasons`
 (column, value, contribution, direction), ranked by absolute contribution; see the README's
@@ -127,8 +129,8 @@ def build_router(schema: RecordSchema) -> APIRouter:
         if model.survival is not None:
             body = await read_body(request, state.settings.body_limit)
             if len(body) <= INLINE_BYTES:
-                return survival_answer(state, model, body)
-            return await run_in_threadpool(survival_answer, state, model, body)
+                return survival_answer(state, model, body, explain)
+            return await run_in_threadpool(survival_answer, state, model, body, explain)
         if batcher is None:
             body = await read_body(request, state.settings.body_limit)
             if len(body) <= INLINE_BYTES:

@@ -9,8 +9,8 @@ feature, :mod:`~churn.explain.trees` runs TreeSHAP for scikit-learn trees throug
 
 from __future__ import annotations
 
+from churn.explain.attribution import Unexplainable
 from churn.explain.explainer import Explanation, PipelineExplainer
-from churn.explain.models import Unexplainable
 from churn.explain.reasons import MAX_REASONS, Reason, global_importance, reason_table
 
 __all__ = [

@@ -21,9 +21,14 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-Scale = Literal["log_odds", "probability"]
+Scale = Literal["log_odds", "probability", "log_hazard", "minus_log_time"]
+"""``log_hazard``, ``minus_log_time``: a survival model's risk (:mod:`churn.explain.survival`)."""
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
+
+
+class Unexplainable(ValueError):
+    """The model has no exact additive explanation here; the message says which part."""
 
 
 @dataclass(frozen=True)

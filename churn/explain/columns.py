@@ -18,7 +18,7 @@ import numpy.typing as npt
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from churn.explain.models import Unexplainable
+from churn.explain.attribution import Unexplainable
 
 IntArray = npt.NDArray[np.int64]
 

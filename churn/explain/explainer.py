@@ -18,9 +18,9 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from churn.explain.attribution import Attribution, Matrix, Scale, Vector
+from churn.explain.attribution import Attribution, Matrix, Scale, Unexplainable, Vector
 from churn.explain.columns import feature_columns, sum_by_column
-from churn.explain.models import Unexplainable, model_explainer
+from churn.explain.models import model_explainer
 from churn.explain.reasons import Reason, row_reasons
 
 

@@ -55,6 +55,7 @@ from sklearn.linear_model import LogisticRegression
 from churn.explain.attribution import (
     Attribution,
     Matrix,
+    Unexplainable,
     rescale,
     settle,
     to_probability,
@@ -67,20 +68,22 @@ from churn.explain.trees import (
     hist_booster,
     tree_contributions,
 )
+from churn.survival.scoring import is_survival_estimator
 
 Explain = Callable[[Matrix], Attribution]
 
 
-class Unexplainable(ValueError):
-    """The model has no exact additive explanation here; the message says which part."""
-
-
 def model_explainer(estimator: Any) -> Explain:
-    """The exact explanation of a fitted binary classifier; see the module docstring.
+    """The exact explanation of a fitted binary classifier (or survival model: its risk, see
+    :mod:`churn.explain.survival`); see the module docstring.
 
     Raises:
         Unexplainable: A model type (or a setting of it) without an exact explanation.
     """
+    if is_survival_estimator(estimator):
+        from churn.explain.survival import survival_explainer
+
+        return survival_explainer(estimator)
     classes = getattr(estimator, "classes_", None)
     if classes is not None and len(classes) != 2:
         raise Unexplainable(f"{type(estimator).__name__} with {len(classes)} classes")

@@ -2,7 +2,8 @@
 
 Layout: ``<folder>/date=YYYY-MM-DD/HHMMSS.ffffff-<host>-<pid>-<seq>.parquet`` (UTC; a Hive
 partition, so ``pyarrow.dataset`` reads ``date`` as a column), one file per flush, columns
-:data:`LOG_SCHEMA` (those of ``churn score --to-table``'s score table but ``as_of``). Each file
+:data:`LOG_SCHEMA` (those of ``churn score --to-table``'s score table but ``as_of``; a survival
+model's rows add ``churn_within_<h>``). Each file
 is written by :func:`~churn.registry.atomic_io.atomic_write` (an unnamed temporary file renamed
 into place), so a reader or a ``kill -9`` sees whole files only. The folder is bounded:
 after a write that takes the total past ``max_bytes``, the oldest files (by name: date, then
@@ -39,7 +40,14 @@ LOG_SCHEMA: Final = pa.schema(
         pa.field("will_churn", pa.bool_(), nullable=False),
     ]
 )
-"""The log's columns: id, the run whose model scored, when, P(churn) and the decision."""
+"""The log's columns: id, the run whose model scored, when, P(churn) and the decision.
+
+A survival model's rows log P(churn within its longest horizon) as ``churn_probability``
+(``will_churn``: at least one half), and a file holding such rows has one more nullable column
+per horizon, ``churn_within_<h>`` (null on a classifier's rows of the same flush); a file of
+classifier rows only has exactly these columns. Readers of this schema ignore the extra ones.
+"""
+WITHIN: Final = "churn_within_"
 PARTITION: Final = "date="
 SUFFIX: Final = ".parquet"
 
@@ -52,7 +60,7 @@ def log_table(batches: Sequence[ScoredBatch]) -> pa.Table:
         pa.array(np.repeat(np.arange(len(batches), dtype=np.int32), sizes)),
         pa.array([batch.run_id for batch in batches], pa.string()),
     )
-    return pa.Table.from_arrays(
+    table = pa.Table.from_arrays(
         [
             pa.array(list(itertools.chain.from_iterable(b.ids for b in batches)), pa.string()),
             run_ids.cast(pa.string()),
@@ -62,6 +70,23 @@ def log_table(batches: Sequence[ScoredBatch]) -> pa.Table:
         ],
         schema=LOG_SCHEMA,
     )
+    for label in dict.fromkeys(label for b in batches for label in b.horizons):
+        table = table.append_column(
+            pa.field(f"{WITHIN}{label}", pa.float64(), nullable=True), _within(batches, label)
+        )
+    return table
+
+
+def _within(batches: Sequence[ScoredBatch], label: str) -> pa.Array:
+    """P(churn within horizon ``label``) of every row; null for rows scored without it."""
+    parts = []
+    for batch in batches:
+        if batch.within is not None and label in batch.horizons:
+            parts.append(np.asarray(batch.within[:, batch.horizons.index(label)], np.float64))
+        else:
+            parts.append(np.full(batch.rows, np.nan))
+    values = np.concatenate(parts)
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
 def _safe(host: str) -> str:

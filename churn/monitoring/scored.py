@@ -24,6 +24,11 @@ class ScoredBatch:
     proba: np.ndarray
     decisions: np.ndarray
     columns: Mapping[str, Sequence[Any]] | None = None
+    within: np.ndarray | None = None
+    """A survival model's P(churn within each horizon), rows x horizons; ``proba`` is then the
+    last (longest) horizon's, the score its run's reference profile holds."""
+    horizons: tuple[str, ...] = ()
+    """The labels of ``within``'s horizons (``churn_within_<label>`` in the prediction log)."""
 
     @property
     def rows(self) -> int:

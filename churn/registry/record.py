@@ -275,6 +275,9 @@ class RunManifest(_Record):
     threshold: float | None = None
     survival: SurvivalRecord | None = None
     """Survival runs only (absent for classifiers, so their run.json is unchanged)."""
+    predictions: FileRecord | None = None
+    """Survival runs only: the hold-out ``predictions.csv`` the record step wrote (a
+    classifier's is the report step's, not recorded here)."""
     champion_scores: ChampionScoresRecord | None = None
     profile: FileRecord | None = None
     """``profile.json``: the reference profile drift is measured against (issue 23)."""

@@ -35,6 +35,7 @@ from churn.run.preflight import PreparedRun
 from churn.run.profile_step import profile_and_drift
 from churn.run.step_log import timed
 from churn.run.steps import RunContext
+from churn.survival.names import survival_summary
 from churn.training.evaluate import CandidateResult, Split
 
 T = TypeVar("T")
@@ -81,14 +82,19 @@ def train_in_pool(pool: Executor, ctx: RunContext, name: str, data: Split) -> Ca
     """Train one candidate in ``pool`` and wait for it (the step a task runner runs)."""
     result = pool.submit(steps.train, ctx, name, data).result()
     metric = ctx.spec.evaluation.selection_metric
+    summary = (  # a survival candidate has no threshold: its survival summary instead
+        f"threshold {result.threshold:.3f}"
+        if ctx.spec.survival_target is None
+        else survival_summary(result.holdout)
+    )
     log.info(
-        "%s: CV %s %.4f ± %.4f, hold-out %.4f, threshold %.3f, %.1fs",
+        "%s: CV %s %.4f ± %.4f, hold-out %.4f, %s, %.1fs",
         name,
         metric,
         result.cv_mean[metric],
         result.cv_std[metric],
         result.holdout[metric],
-        result.threshold,
+        summary,
         result.fit_seconds,
     )
     return result
@@ -162,6 +168,7 @@ def execute_run(
             gates,
             decision,
             tests,
+            data,
         )
         manifest = runner.call("promote", timed("promote", steps.apply_decision), ctx, decision)
     except BaseException as exc:

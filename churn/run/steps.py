@@ -229,10 +229,13 @@ def record(
     report: GateReportRecord,
     decision: DecisionRecord,
     tests: Sequence[GateTestOutcome] | None = None,
+    data: Split | None = None,
 ) -> RunManifest:
     """Write metrics.json, metrics.csv and the winner's model; put it all in the manifest.
 
-    ``tests`` are the gate tests' outcomes (None when the spec has no gate tests).
+    ``tests`` are the gate tests' outcomes (None when the spec has no gate tests). A survival
+    run with its ``data`` also writes the winner's hold-out predictions.csv (hashed in the
+    manifest's ``predictions``).
 
     Returns:
         The run's record as written.
@@ -246,11 +249,17 @@ def record(
     saved = ctx.registry.save_model(ctx.run_id, best.pipeline, name=MODEL_FILE)
     model = ModelFileRecord(**saved.as_dict(), candidate=winner, type=best.model_type)
     target = ctx.spec.survival_target
-    survival = (
+    survival: dict[str, Any] = (
         {}
         if target is None
         else {"survival": SurvivalRecord(**target.model_dump(exclude={"kind"}))}
     )
+    if target is not None and data is not None:
+        from churn.run.survival_predictions import write_survival_predictions
+
+        survival["predictions"] = write_survival_predictions(
+            ctx.registry, ctx.run_dir, target, best, data
+        )
     return ctx.registry.update_manifest(
         ctx.run_id,
         candidates=summaries,

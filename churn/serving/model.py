@@ -33,8 +33,6 @@ from churn.survival.scoring import SurvivalScorer, SurvivalScores, is_survival_e
 
 log = logging.getLogger(__name__)
 
-SURVIVAL_UNEXPLAINED = "reasons are not available for survival models yet"
-
 
 @dataclass(frozen=True)
 class ServingModel:
@@ -115,9 +113,7 @@ def load_serving_model(registry: Registry, specs: Mapping[str, ColumnSpec]) -> S
     if scorer.reason:
         log.warning("champion %s is scored through the pipeline: %s", run_id, scorer.reason)
     candidate, model_type = _candidate(registry, run_id)
-    explainer, explain_off = (
-        (None, SURVIVAL_UNEXPLAINED) if survival else _explainer(scorer.pipeline)
-    )
+    explainer, explain_off = _explainer(scorer.pipeline)
     return ServingModel(
         run_id=run_id,
         scorer=scorer,

@@ -29,7 +29,9 @@ from churn.contract.reading import SUFFIXES, text_csv_options
 from churn.cpus import cpu_limit
 from churn.errors import DataContractError, RegistryError, SpecError
 from churn.explain import PipelineExplainer, Unexplainable, reason_table
+from churn.explain.survival import SurvivalUnexplainable
 from churn.explain.threads import explain_threads
+from churn.monitoring.prediction_log import WITHIN
 from churn.monitoring.scored import ScoredBatch
 from churn.outputs import Inputs, check_output
 from churn.registry import Registry
@@ -161,8 +163,23 @@ def score_file(
             if failures:
                 continue
             scoring = time.perf_counter()
+            ids = valid[spec.data.id].astype(str).tolist()
             if survival is not None:
-                outputs, decisions = _survival_columns(survival, model.pipeline, valid)
+                outputs, decisions = _survival_columns(
+                    survival, model.pipeline, valid, explainer, explain
+                )
+                within = np.column_stack([outputs[f"{WITHIN}{h}"] for h in survival.names])
+                logged.append(
+                    ScoredBatch(
+                        ids,
+                        model.run_id,
+                        time.time(),
+                        within[:, -1],
+                        decisions,
+                        within=within,
+                        horizons=survival.names,
+                    )
+                )
             else:
                 if explainer is None:
                     proba = np.asarray(model.pipeline.predict_proba(valid)[:, 1], dtype=np.float64)
@@ -171,7 +188,6 @@ def score_file(
                     proba, reasons = _explained(explainer, valid, explain)
                 decisions = proba >= model.threshold
                 outputs = {"churn_probability": proba, "will_churn": decisions, **reasons}
-                ids = valid[spec.data.id].astype(str).tolist()
                 logged.append(ScoredBatch(ids, model.run_id, time.time(), proba, decisions))
             totals["scoring"] += time.perf_counter() - scoring
             key: dict[Any, Any] = {spec.data.id: valid[spec.data.id].to_numpy()}
@@ -220,25 +236,62 @@ def survival_scorer(spec: Spec, model: ScoringModel) -> SurvivalScorer | None:
 
 
 def _survival_columns(
-    survival: SurvivalScorer, pipeline: Any, valid: pd.DataFrame
+    survival: SurvivalScorer,
+    pipeline: Any,
+    valid: pd.DataFrame,
+    explainer: PipelineExplainer | None = None,
+    k: int = 0,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """``churn_within_<h>`` per horizon and ``median_time_to_churn`` (empty where the curve
-    stays above one half) of one validated chunk, and which rows count as churn (P(churn
-    within the longest horizon) >= 1/2)."""
-    scores = survival.score(np.asarray(pipeline[:-1].transform(valid)))
+    stays above one half) of one validated chunk (with an ``explainer``, its top ``k`` reason
+    columns on the model's risk), and which rows count as churn (P(churn within the longest
+    horizon) >= 1/2)."""
+    if explainer is None:
+        encoded, reasons = np.asarray(pipeline[:-1].transform(valid)), {}
+    else:
+        encoded, derived = _encode(explainer.pipeline, valid)
+        reasons = _reason_columns(explainer, encoded, derived, k)
+    scores = survival.score(encoded)
     columns: dict[str, Any] = {
-        f"churn_within_{name}": scores.within[:, j] for j, name in enumerate(survival.names)
+        f"{WITHIN}{name}": scores.within[:, j] for j, name in enumerate(survival.names)
     }
     columns["median_time_to_churn"] = np.where(np.isfinite(scores.median), scores.median, np.nan)
-    return columns, scores.within[:, -1] >= 0.5
+    return {**columns, **reasons}, scores.within[:, -1] >= 0.5
 
 
 def _explainer(model: ScoringModel) -> PipelineExplainer:
-    """The model's explainer, or a RegistryError saying why it has none."""
+    """The model's explainer, or a RegistryError saying why it has none.
+
+    Raises:
+        SurvivalUnexplainable: A survival model type without a fast exact explainer (the CLI
+            answers it as a usage error: exit code 2).
+    """
     try:
         return PipelineExplainer(model.pipeline)
+    except SurvivalUnexplainable:
+        raise
     except Unexplainable as exc:
         raise RegistryError(f"run {model.run_id}'s model cannot be explained: {exc}") from None
+
+
+def _encode(pipeline: Any, valid: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """The model's encoded input of a validated chunk, and the chunk with derived columns."""
+    first = pipeline.steps[0][1]
+    derived = first.transform(valid) if isinstance(first, DerivedFeatures) else valid
+    encoded = pipeline.steps[-2][1].transform(derived)
+    return np.asarray(encoded, dtype=np.float64), derived
+
+
+def _reason_columns(
+    explainer: PipelineExplainer, encoded: np.ndarray, derived: pd.DataFrame, k: int
+) -> dict[str, Any]:
+    """The top ``k`` reason columns and ``explanation_base`` of encoded rows; the
+    contributions use every CPU the process may use (:func:`~churn.cpus.cpu_limit`)."""
+    with explain_threads(cpu_limit()):
+        explanation = explainer.explain_encoded(encoded)
+    values = [derived[name].to_numpy() for name in explanation.columns]
+    table = reason_table(explanation.columns, explanation.contributions, values, k)
+    return {**table, "explanation_base": explanation.base}
 
 
 def _explained(
@@ -247,19 +300,12 @@ def _explained(
     """P(churn) (exactly the pipeline's) and the reason columns of one validated chunk.
 
     The chunk is encoded once: the final estimator's ``predict_proba`` on the encoded rows is
-    what ``Pipeline.predict_proba`` computes (on one thread, as without ``--explain``); the
-    contributions use every CPU the process may use (:func:`~churn.cpus.cpu_limit`).
+    what ``Pipeline.predict_proba`` computes (on one thread, as without ``--explain``).
     """
     pipeline = explainer.pipeline
-    first = pipeline.steps[0][1]
-    derived = first.transform(valid) if isinstance(first, DerivedFeatures) else valid
-    encoded = pipeline.steps[-2][1].transform(derived)
+    encoded, derived = _encode(pipeline, valid)
     proba = np.asarray(pipeline.steps[-1][1].predict_proba(encoded)[:, 1], dtype=np.float64)
-    with explain_threads(cpu_limit()):
-        explanation = explainer.explain_encoded(np.asarray(encoded, dtype=np.float64))
-    values = [derived[name].to_numpy() for name in explanation.columns]
-    table = reason_table(explanation.columns, explanation.contributions, values, k)
-    return proba, {**table, "explanation_base": explanation.base}
+    return proba, _reason_columns(explainer, encoded, derived, k)
 
 
 def _format(path: DataLocation, role: str) -> str:

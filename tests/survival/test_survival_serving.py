@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from churn.api.app import create_app
 from churn.api.settings import Settings
+from churn.explain import PipelineExplainer
 from churn.registry.pointer import ChampionPointer
 from churn.serving import FastScorer, ServingModel
-from churn.serving.model import SURVIVAL_UNEXPLAINED
 from churn.spec.loader import load_spec
 from churn.survival.estimators import SURVIVAL_MODELS
 from churn.survival.scoring import SurvivalScorer
@@ -102,7 +102,7 @@ def survival_client(fitted, project, tmp_path):
             candidate=name,
             model_type=name,
             survival=SurvivalScorer(pipeline[-1], HORIZONS, "month"),
-            explain_off=SURVIVAL_UNEXPLAINED,
+            explainer=PipelineExplainer(pipeline),
         )
         yield client, pipeline
 
@@ -126,8 +126,9 @@ def test_predict_answers_every_horizon_and_the_median(survival_client, project):
         assert list(row["churn_within"]) == ["3", "6", "12"]
         np.testing.assert_allclose(list(row["churn_within"].values()), want, rtol=1e-9, atol=1e-12)
         assert row["median_time_to_churn"] == (median if np.isfinite(median) else None)
-    refused = client.post("/predict?explain=2", json={"records": records})
-    assert refused.status_code == 422 and "survival" in refused.text
+    explained = client.post("/predict?explain=2", json={"records": records})
+    assert explained.status_code == 200, explained.text
+    assert all(len(row["reasons"]) == 2 for row in explained.json()["predictions"])
 
 
 def test_app_info_shows_the_survival_metrics(survival_client):
