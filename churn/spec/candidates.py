@@ -142,10 +142,12 @@ class EnsembleSpec(StrictModel):
     name: str = Field(
         min_length=1, max_length=MAX_NAME_CHARS, description="Candidate name (unique)."
     )
-    type: Literal["soft_voting", "stacking"] = Field(
+    type: Literal["soft_voting", "stacking", "survival_average"] = Field(
         description=(
             "soft_voting: VotingClassifier averaging probabilities; stacking: StackingClassifier "
-            "with a logistic regression over the members' out-of-fold probabilities."
+            "with a logistic regression over the members' out-of-fold probabilities; "
+            "survival_average (survival specs): the weighted mean of the members' standardised "
+            "risks and of their survival curves."
         )
     )
     members: list[str] = Field(
@@ -156,7 +158,8 @@ class EnsembleSpec(StrictModel):
     weights: list[Annotated[float, Field(ge=0)]] | None = Field(
         default=None,
         description=(
-            "soft_voting: one weight (>= 0, at least one > 0) per member (equal by default)."
+            "soft_voting, survival_average: one weight (>= 0, at least one > 0) per member "
+            "(equal by default)."
         ),
     )
     cv: int = Field(

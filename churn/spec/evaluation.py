@@ -75,7 +75,7 @@ class ModelSpec(StrictModel):
         return self
 
 
-ENSEMBLE_TYPES: frozenset[str] = frozenset({"soft_voting", "stacking"})
+ENSEMBLE_TYPES: frozenset[str] = frozenset({"soft_voting", "stacking", "survival_average"})
 
 
 Candidate = Annotated[ModelSpec | EnsembleSpec, Field(discriminator="type")]

@@ -44,6 +44,8 @@ SURVIVAL_MODEL_TYPES: tuple[str, ...] = (
     "random_survival_forest",
 )
 """Model types (``models[].type``) that fit a survival outcome; the others fit a class label."""
+SURVIVAL_ENSEMBLE_TYPES: tuple[str, ...] = ("survival_average",)
+"""Ensemble types (``models[].type``) over survival candidates; the others combine classifiers."""
 
 
 def is_survival_metric(metric: str) -> bool:

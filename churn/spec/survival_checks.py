@@ -1,9 +1,10 @@
 """Cross-field rules of a survival spec, and the rules that keep survival out of classifier specs.
 
 A survival target needs a numeric, never-missing, non-negative duration that no feature reads;
-its candidates must be survival models (no ensembles, calibration, resampling or class
-balance: they are about class labels) and its metrics survival metrics at declared horizons. A
-classifier spec may name neither survival models nor survival metrics.
+its candidates must be survival models or ``survival_average`` ensembles of them (no classifier
+ensembles, calibration, resampling or class balance: they are about class labels) and its
+metrics survival metrics at declared horizons. A classifier spec may name neither survival
+models, survival ensembles nor survival metrics.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from churn.spec.survival import (
+    SURVIVAL_ENSEMBLE_TYPES,
     SURVIVAL_METRIC_PATTERN,
     SURVIVAL_MODEL_TYPES,
     SurvivalTargetSpec,
@@ -55,10 +57,11 @@ def _metric_locations(spec: Spec) -> Iterator[tuple[Location, str]]:
 
 def _classifier_names_no_survival(spec: Spec) -> Iterator[Problem]:
     for index, model in enumerate(spec.models):
-        if model.type in SURVIVAL_MODEL_TYPES:
+        if model.type in SURVIVAL_MODEL_TYPES + SURVIVAL_ENSEMBLE_TYPES:
+            kind = "model" if model.type in SURVIVAL_MODEL_TYPES else "ensemble"
             yield (
                 ("models", index, "type"),
-                f"{model.type!r} is a survival model; it needs data.target.kind: survival",
+                f"{model.type!r} is a survival {kind}; it needs data.target.kind: survival",
             )
     for loc, metric in _metric_locations(spec):
         if is_survival_metric(metric):
@@ -111,7 +114,10 @@ def _survival_candidates(spec: Spec) -> Iterator[Problem]:
     for index, model in enumerate(spec.models):
         loc = ("models", index)
         if isinstance(model, EnsembleSpec):
-            yield (*loc, "type"), f"{model.type!r} ensembles are for classifiers, not survival"
+            if model.type not in SURVIVAL_ENSEMBLE_TYPES:
+                yield (*loc, "type"), f"{model.type!r} ensembles are for classifiers, not survival"
+            if model.calibration is not None:
+                yield (*loc, "calibration"), "calibration is for classifiers, not survival"
             continue
         if model.type not in SURVIVAL_MODEL_TYPES:
             yield (

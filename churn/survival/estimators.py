@@ -57,7 +57,7 @@ def event_and_time(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(event, dtype=bool), np.asarray(time, dtype=float)
 
 
-class _Concordance:
+class HarrellScore:
     """``score``: Harrell's C of ``predict`` (what a search maximises)."""
 
     predict: Callable[[Any], np.ndarray]
@@ -68,7 +68,7 @@ class _Concordance:
         return float(concordance_index_censored(event, time, self.predict(X))[0])
 
 
-class CoxFormSurvival(_Concordance):
+class CoxFormSurvival(HarrellScore):
     """Curves from the risk score and a Breslow baseline fitted on the training rows."""
 
     baseline_times_: np.ndarray
@@ -157,7 +157,7 @@ class XGBCoxSurvival(CoxFormSurvival, XGBRegressor):
 
     def score(self, X: Any, y: np.ndarray, sample_weight: Any = None) -> float:
         """Harrell's concordance (not the regressor's R^2)."""
-        return _Concordance.score(self, X, y)
+        return HarrellScore.score(self, X, y)
 
 
 def aft_bounds(event: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -246,7 +246,7 @@ class XGBAFTSurvival(XGBRegressor):
 
     def score(self, X: Any, y: np.ndarray, sample_weight: Any = None) -> float:
         """Harrell's concordance (not the regressor's R^2)."""
-        return _Concordance.score(self, X, y)
+        return HarrellScore.score(self, X, y)
 
 
 class GradientBoostingSurvival(CoxFormSurvival, GradientBoostingSurvivalAnalysis):  # type: ignore[misc]
@@ -267,7 +267,7 @@ class GradientBoostingSurvival(CoxFormSurvival, GradientBoostingSurvivalAnalysis
         return np.asarray(super().predict(X), dtype=float)
 
 
-class RandomForestSurvival(_Concordance, RandomSurvivalForest):  # type: ignore[misc]
+class RandomForestSurvival(HarrellScore, RandomSurvivalForest):  # type: ignore[misc]
     """scikit-survival's random survival forest; curves are the forest's step functions."""
 
     def predict(self, X: Any) -> np.ndarray:

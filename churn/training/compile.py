@@ -2,7 +2,8 @@
 
 Every candidate is ``[derive ->] features -> model``. The model step is the estimator, or an
 imblearn ``[resample -> estimator]`` pipeline when the candidate resamples, or, for an
-ensemble, a ``VotingClassifier`` / ``StackingClassifier`` over the members' model steps. All
+ensemble, a ``VotingClassifier`` / ``StackingClassifier`` (a survival spec's: a
+:class:`~churn.survival.ensemble.SurvivalAverage`) over the members' model steps. All
 candidates share the spec's one feature block, so an ensemble of model steps behind one
 feature front equals an ensemble of the members' whole pipelines, and stays servable by the
 fast path. Search and calibration are applied when training (:mod:`churn.training.evaluate`).
@@ -36,6 +37,10 @@ def model_step(spec: Spec, model: Candidate) -> Any:
     members = [(name, model_step(spec, member_spec(spec, name))) for name in model.members]
     if model.type == "soft_voting":
         return VotingClassifier(members, voting="soft", weights=model.weights)
+    if model.type == "survival_average":
+        from churn.survival.ensemble import SurvivalAverage  # scikit-survival: survival specs only
+
+        return SurvivalAverage(members, weights=model.weights)
     return StackingClassifier(
         members,
         final_estimator=LogisticRegression(max_iter=1000),

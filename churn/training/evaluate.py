@@ -193,7 +193,6 @@ def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> 
     """
     model_spec = spec.candidate(name)
     if spec.survival_target is not None:
-        assert isinstance(model_spec, ModelSpec)  # no survival ensembles: churn.spec checks
         return CandidateResult(
             name, **train_survival_candidate(spec, model_spec, pipeline, split).fields()
         )

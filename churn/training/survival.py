@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    from churn.spec import ModelSpec, Spec
+    from churn.spec import Candidate, Spec
     from churn.spec.survival import SurvivalTargetSpec
 
 NO_THRESHOLD = float("nan")
@@ -61,6 +61,8 @@ class SurvivalFit:
     fit_seconds: float
     params: dict[str, Any]
     search: dict[str, Any] | None
+    members: list[str] | None = None
+    """Ensembles: the candidates they average."""
 
     def fields(self) -> dict[str, Any]:
         """Keyword arguments of ``CandidateResult`` (the name aside); no threshold."""
@@ -107,9 +109,10 @@ def predict_and_score(
 
 
 def train_survival_candidate(
-    spec: Spec, model_spec: ModelSpec, pipeline: Pipeline, split: SurvivalSplit
+    spec: Spec, model_spec: Candidate, pipeline: Pipeline, split: SurvivalSplit
 ) -> SurvivalFit:
     """Search, cross-validate, fit and score one survival candidate."""
+    from churn.spec import ModelSpec
     from churn.training.search import searched
 
     target = spec.survival_target
@@ -117,9 +120,9 @@ def train_survival_candidate(
     started = time.perf_counter()
     y_train, y_test = outcomes(split)
     pipeline = clone(pipeline)
-    params: dict[str, Any] = dict(model_spec.params)
+    params: dict[str, Any] = dict(getattr(model_spec, "params", {}))  # ensembles have none
     search_record: dict[str, Any] | None = None
-    if model_spec.search is not None:
+    if isinstance(model_spec, ModelSpec) and model_spec.search is not None:
         pipeline, best, search_record = searched(
             pipeline,
             model_spec,
@@ -142,6 +145,7 @@ def train_survival_candidate(
         fit_seconds=time.perf_counter() - started,
         params=params,
         search=search_record,
+        members=list(getattr(model_spec, "members", [])) or None,
     )
 
 
