@@ -1,7 +1,13 @@
 """The data contract: the columns block as a pandera schema, reading CSV/Parquet, failures in
-words."""
+words.
+
+The schema's names (:func:`build_schema`, :data:`NO_ROWS`) are imported on first use, so that
+reading and checking a clean frame (:mod:`churn.contract.quick_check`) never imports pandera.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from churn.contract.dataset import (
     CSV_FIRST_LINE,
@@ -15,13 +21,15 @@ from churn.contract.dataset import (
 from churn.contract.failure_text import (
     MAX_SHOWN,
 )
-from churn.contract.schema import (
-    NO_ROWS,
-    build_schema,
-)
 from churn.errors import (
     DataContractError,
 )
+
+if TYPE_CHECKING:
+    from churn.contract.schema import (
+        NO_ROWS,
+        build_schema,
+    )
 
 __all__ = [
     "CSV_FIRST_LINE",
@@ -36,3 +44,12 @@ __all__ = [
     "target_vector",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``build_schema`` and ``NO_ROWS`` from :mod:`churn.contract.schema`, imported on first use."""
+    if name in ("NO_ROWS", "build_schema"):
+        from churn.contract import schema
+
+        return getattr(schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

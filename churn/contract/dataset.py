@@ -1,7 +1,9 @@
 """The data contract: the spec's ``columns`` block as a pandera schema, and reading the data.
 
 ``load_dataset(spec)`` is the one call the CLI and the flow make: it reads the file
-(:func:`read_data`) and checks it (:func:`validate`). Every violation is reported at once in a
+(:func:`read_data`) and checks it (:func:`validate`). A frame that certainly passes is
+decided without pandera (:mod:`churn.contract.quick_check`); every other one by the pandera
+schema. Every violation is reported at once in a
 single :class:`~churn.errors.DataContractError`, one line per failed check, e.g.::
 
     data/telco_churn.csv: data contract violated: 1 failed check
@@ -42,12 +44,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pandera.errors import SchemaErrors
 
-from churn.contract.failures import failure_lines
 from churn.contract.holdout import check_sizes
+from churn.contract.quick_check import passes_quickly
 from churn.contract.reading import DataFormat, format_of, read_frame_and_hash
-from churn.contract.schema import build_schema
 from churn.errors import DataContractError
 from churn.sources.urls import DataLocation, as_location, data_location, shown
 from churn.spec import DType, Spec
@@ -122,16 +122,32 @@ def validate(
     Raises:
         DataContractError: One line per failed check, all of them at once.
     """
+    prepared = _prepare(spec, frame)
+    quick = passes_quickly(spec, prepared, with_target=with_target)
+    if quick is not None:
+        return _finalize(spec, quick)
+    return _finalize(spec, _validate_by_pandera(spec, prepared, source, first_line, with_target))
+
+
+def _validate_by_pandera(
+    spec: Spec, prepared: pd.DataFrame, source: str, first_line: int | None, with_target: bool
+) -> pd.DataFrame:
+    """The pandera schema's verdict: the coerced frame, or every failure worded (pandera and
+    its wording are imported only here, for the frames :func:`passes_quickly` leaves)."""
+    from pandera.errors import SchemaErrors
+
+    from churn.contract.failures import failure_lines
+    from churn.contract.schema import build_schema
+
     schema = build_schema(spec)
     if not with_target:
         schema = schema.remove_columns([spec.data.target.column])
-    prepared = _prepare(spec, frame)
     try:
         valid = schema.validate(prepared.copy(deep=False), lazy=True, inplace=True)
     except SchemaErrors as exc:
         lines = failure_lines(spec, schema, prepared, exc.failure_cases, first_line)
         raise DataContractError(source, lines) from exc
-    return _finalize(spec, valid)
+    return valid
 
 
 def load_dataset(spec: Spec, path: Path | str | None = None) -> pd.DataFrame:

@@ -21,7 +21,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.engines import pandas_engine
 
-from churn.spec import ColumnSpec, DType, Scalar, Spec
+from churn.contract.quick_check import has_classes
+from churn.spec import ColumnSpec, DType, Spec
 
 CHECK_DTYPES: dict[DType, str] = {
     "int": "Int64",
@@ -119,7 +120,7 @@ def _frame_checks(spec: Spec) -> list[pa.Check]:
     return [
         pa.Check(_has_rows, name="has_rows", error=NO_ROWS),
         pa.Check(
-            partial(_has_classes, column=target, classes=classes),
+            partial(has_classes, column=target, classes=classes),
             name="both_target_classes",
             error=f"{BOTH_CLASSES} {classes}",
         ),
@@ -128,17 +129,6 @@ def _frame_checks(spec: Spec) -> list[pa.Check]:
 
 def _has_rows(frame: pd.DataFrame) -> bool:
     return len(frame) > 0
-
-
-def _has_classes(frame: pd.DataFrame, *, column: str, classes: list[Scalar]) -> bool:
-    """Both declared classes occur (or, without declared classes, two distinct values)."""
-    if column not in frame.columns or frame.empty:
-        return True  # reported as a missing column or as no rows
-    observed = frame[column].dropna().unique().tolist()
-    if not classes:
-        return len(observed) >= 2
-    seen = {str(value) for value in observed}
-    return all(value in observed or str(value) in seen for value in classes)
 
 
 def _number(value: float) -> int | float:
