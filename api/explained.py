@@ -26,7 +26,8 @@ EXPLAIN_HELP: Final = (
     "column, the customer's value, its contribution to the model's output and its direction "
     "(raises / lowers the churn risk), plus the base value the contributions start from. "
     "Contributions and base add up to the model's output on the scale `explanation_scale` names "
-    "(log_odds or probability; a survival champion's risk: log_hazard or minus_log_time)."
+    "(log_odds or probability; a survival champion's risk: log_hazard, minus_log_time or "
+    "standardised_risk)."
 )
 
 

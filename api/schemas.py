@@ -287,7 +287,7 @@ class SurvivalPredictResponse(Out):
     kind: Literal["survival"] = Field(description="Tells this answer from a classifier's.")
     unit: str = Field(description="The unit of horizons and times (the spec's target unit).")
     horizons: list[float] = Field(description="The spec's horizons, increasing.")
-    explanation_scale: Literal["log_hazard", "minus_log_time"] | None = Field(
+    explanation_scale: Literal["log_hazard", "minus_log_time", "standardised_risk"] | None = Field(
         default=None,
         description="explain only: the risk base_value + contributions add up to (the log "
         "hazard ratio of cox / xgb_cox, minus the log-time location of xgb_aft).",

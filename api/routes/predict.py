@@ -48,8 +48,9 @@ asked of a champion without an exact explanation. 503: no champion loaded.
 curve stays above one half within the training times) instead of `churn_probability` and
 `will_churn`; the answer names `kind: survival`, the `unit` and the `horizons`
 (`SurvivalPredictResponse`, with an example). `explain` adds reasons on the model's risk
-(`explanation_scale` `log_hazard` for cox / xgb_cox, `minus_log_time` for xgb_aft); it is
-refused (422, naming the model type) for gradient boosting and random survival forests.
+(`explanation_scale` `log_hazard` for cox / xgb_cox, `minus_log_time` for xgb_aft,
+`standardised_risk` for a `survival_average`); it is refused (422, naming the model type)
+for gradient boosting and random survival forests.
 
 **Reasons.** `?explain=K` adds to each prediction its `base_value` and its top K `reasons`
 (column, value, contribution, direction), ranked by absolute contribution; see the README's

@@ -21,8 +21,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-Scale = Literal["log_odds", "probability", "log_hazard", "minus_log_time"]
-"""``log_hazard``, ``minus_log_time``: a survival model's risk (:mod:`churn.explain.survival`)."""
+Scale = Literal["log_odds", "probability", "log_hazard", "minus_log_time", "standardised_risk"]
+"""``log_hazard``, ``minus_log_time``, ``standardised_risk`` (a ``survival_average``): a survival
+model's risk (:mod:`churn.explain.survival`)."""
 Matrix = npt.NDArray[np.float64]
 Vector = npt.NDArray[np.float64]
 

@@ -14,6 +14,10 @@ model                       scale               contributions
 ``xgb_aft``                 ``minus_log_time``  minus XGBoost's TreeSHAP of the margin
                                                 ``m(x)``, the location of ``ln T``: a reason
                                                 that shortens the expected time raises risk
+``survival_average``        ``standardised_``   each member's reasons x weight / the member's
+                            ``risk``            training sd of risk, summed (the ensemble's
+                                                risk is that linear map of its members');
+                                                base: the same map of the members' bases
 ==========================  ==================  ============================================
 
 scikit-survival's gradient boosting and random survival forest have no fast exact explainer
@@ -44,8 +48,11 @@ def survival_explainer(estimator: Any) -> ExplainRisk:
         SurvivalUnexplainable: gradient boosting / random survival forest (or another type).
     """
     # Imported here: scikit-survival is loaded only where a survival model is served.
+    from churn.survival.ensemble import SurvivalAverage
     from churn.survival.estimators import CoxSurvival, XGBAFTSurvival, XGBCoxSurvival
 
+    if isinstance(estimator, SurvivalAverage):
+        return _average(estimator, [survival_explainer(m) for m in estimator.estimators_])
     if isinstance(estimator, CoxSurvival):
         return _cox(estimator)
     if isinstance(estimator, XGBCoxSurvival):
@@ -56,7 +63,7 @@ def survival_explainer(estimator: Any) -> ExplainRisk:
         return lambda X: _booster(contributions, X, estimator.predict(X), sign=-1.0)
     raise SurvivalUnexplainable(
         f"reasons are not available for a {type(estimator).__name__} survival model (no fast "
-        "exact explainer; cox, xgb_cox and xgb_aft have one)"
+        "exact explainer; cox, xgb_cox, xgb_aft and averages of them have one)"
     )
 
 
@@ -79,3 +86,19 @@ def _booster(contributions: Contributions, X: Matrix, risk: Any, *, sign: float)
     scale: Scale = "log_hazard" if sign > 0 else "minus_log_time"
     own = Attribution(contribs[:, :-1], contribs[:, -1], scale)
     return settle(own, np.asarray(risk, dtype=np.float64))
+
+
+def _average(model: Any, members: list[ExplainRisk]) -> ExplainRisk:
+    """A ``survival_average``'s risk is ``sum_i w_i (r_i - mean_i) / sd_i``: map each member's
+    reasons (and base) through it; they add up to the ensemble's risk as the members' do."""
+    factors = np.asarray(model.weights_, dtype=np.float64) / model.risk_scale_
+    offset = float(factors @ model.risk_mean_)
+
+    def explain(X: Matrix) -> Attribution:
+        parts = [member(X) for member in members]
+        values = sum(f * part.values for f, part in zip(factors, parts, strict=True))
+        base = sum(f * part.base for f, part in zip(factors, parts, strict=True)) - offset
+        rounding = sum(abs(f) * part.rounding for f, part in zip(factors, parts, strict=True))
+        return Attribution(np.asarray(values), np.asarray(base), "standardised_risk", rounding)
+
+    return explain

@@ -74,6 +74,21 @@ def test_contributions_add_up_to_the_risk(project, model_type, scale):
     assert values["plan"] == frame["plan"].tolist()
 
 
+def test_an_average_of_survival_models_is_explained_through_its_members(project):
+    from churn.survival.ensemble import SurvivalAverage
+
+    _, spec, frame = project
+    pipeline = compile_spec(spec)["cox"]
+    members = [(name, SURVIVAL_MODELS[name](**SMALL[name])) for name in ("cox", "xgb_aft")]
+    pipeline.set_params(model=SurvivalAverage(members, weights=[1.0, 3.0]))
+    pipeline.fit(frame[spec.feature_columns], survival_outcome(frame, spec.data.target))
+    explanation, _ = PipelineExplainer(pipeline).explain_frame(frame)
+    risk = pipeline[-1].predict(pipeline[:-1].transform(frame))
+    assert explanation.scale == "standardised_risk"
+    np.testing.assert_allclose(explanation.output, risk, rtol=1e-9, atol=1e-9)
+    assert np.abs(explanation.contributions).sum(axis=0).min() > 0
+
+
 def test_cox_contributions_are_its_coefficients_times_the_features(project):
     pipeline = fitted(project, "cox")
     encoded = pipeline[:-1].transform(project[2].head(5))
