@@ -149,6 +149,14 @@ class ChurnSettings(BaseSettings):
         description="The prediction log's folder of Parquet files; default `predictions/` in "
         "the registry home (the API's must be writable).",
     )
+    prediction_log_table: str | None = Field(
+        default=None,
+        pattern=r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$",
+        description="`SCHEMA.TABLE`: write the prediction log into this database table (the "
+        "columns of `churn score --to-table`'s, created when missing; `as_of` NULL) instead of "
+        "Parquet files, and let `churn outcomes` read it; the database is the spec's SQL "
+        "source's, else `CHURN_DATABASE_URL`.",
+    )
     prediction_log_max_mb: int = Field(
         default=1024,
         ge=1,
