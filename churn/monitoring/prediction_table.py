@@ -76,6 +76,16 @@ def prediction_table_target(
     return parse(secret, "CHURN_DATABASE_URL"), name
 
 
+def unusable_table_sink(error: SourceError) -> Sink:
+    """The sink of a log table whose database is not configured: every flush fails with
+    ``error`` (so it is logged and counted, and the alert fires, but nothing stops)."""
+
+    def consume(batches: Sequence[ScoredBatch]) -> int:
+        raise error
+
+    return Sink(SINK_NAME, consume)
+
+
 class PredictionTableWriter:
     """Appends the log's flushes to one table, keeping failed ones for a bounded retry."""
 

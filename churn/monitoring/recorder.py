@@ -27,9 +27,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from churn.errors import one_line
+from churn.errors import SourceError, one_line
 from churn.monitoring.prediction_log import PredictionLogFolder, log_sink
-from churn.monitoring.prediction_table import PredictionTableWriter, prediction_table_target
+from churn.monitoring.prediction_table import (
+    PredictionTableWriter,
+    prediction_table_target,
+    unusable_table_sink,
+)
 from churn.monitoring.scored import Count, ScoredBatch, Sink
 from churn.settings import ChurnSettings
 
@@ -158,14 +162,19 @@ def score_recorder(
     into the database table of ``CHURN_PREDICTION_LOG_TABLE`` when set, on ``spec``'s database)
     and ``sinks``; None when there is nothing to record to. Not started.
 
-    Raises:
-        SourceError: The log table is set but no database is (nothing is connected here).
+    Nothing is connected here, and a log table without a usable database URL does not stop the
+    process: its sink fails every flush with the reason (logged once, counted ``failed``).
     """
     folder = settings.prediction_log_folder(home)
     logged = []
-    table = prediction_table_target(settings, spec) if folder is not None else None
-    if table is not None:
-        logged.append(PredictionTableWriter(*table, count=count).sink())
+    if folder is not None and settings.prediction_log_table is not None:
+        try:
+            table = prediction_table_target(settings, spec)
+        except SourceError as exc:
+            logged.append(unusable_table_sink(exc))
+        else:
+            assert table is not None
+            logged.append(PredictionTableWriter(*table, count=count).sink())
     elif folder is not None:
         max_bytes = settings.prediction_log_max_mb * 1024 * 1024
         logged.append(log_sink(PredictionLogFolder(folder, max_bytes=max_bytes)))

@@ -1,0 +1,55 @@
+"""Which sink the prediction log gets from the environment (no database needed: nothing is
+connected before the first flush)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import SecretStr
+
+from churn.monitoring.prediction_table import SINK_NAME
+from churn.monitoring.recorder import score_recorder
+from churn.monitoring.scored import ScoredBatch
+from churn.settings import ChurnSettings, SettingsError, load_settings
+
+URL = SecretStr("postgresql://churn:pw@db.internal:5432/crm")
+
+
+def test_a_log_table_replaces_the_parquet_files(tmp_path: Path) -> None:
+    settings = ChurnSettings(prediction_log_table="monitoring.scores", database_url=URL)
+    recorder = score_recorder(settings, tmp_path)
+    assert recorder is not None and [s.name for s in recorder.sinks] == [SINK_NAME]
+    off = ChurnSettings(prediction_log=False, prediction_log_table="scores", database_url=URL)
+    assert score_recorder(off, tmp_path) is None
+    default = score_recorder(ChurnSettings(), tmp_path)
+    assert default is not None and [s.name for s in default.sinks] == ["prediction_log"]
+
+
+def test_a_log_table_without_a_database_fails_its_flushes_not_the_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHURN_DATABASE_URL", raising=False)
+    counts: Counter[tuple[str, str]] = Counter()
+    recorder = score_recorder(
+        ChurnSettings(prediction_log_table="scores"),
+        tmp_path,
+        count=lambda sink, result, n: counts.update({(sink, result): n}),
+    )
+    assert recorder is not None
+    proba = np.array([0.9, 0.1])
+    recorder.record(ScoredBatch(["A1", "A2"], "r1", 0.0, proba, proba >= 0.5))
+    with caplog.at_level(logging.ERROR):
+        recorder.close()
+    assert counts == {(SINK_NAME, "failed"): 2}
+    assert "CHURN_PREDICTION_LOG_TABLE needs a database: set CHURN_DATABASE_URL" in caplog.text
+
+
+def test_a_malformed_table_name_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHURN_PREDICTION_LOG_TABLE", "a.b.c")
+    with pytest.raises(SettingsError, match=re.escape("CHURN_PREDICTION_LOG_TABLE='a.b.c'")):
+        load_settings()
