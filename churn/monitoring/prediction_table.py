@@ -69,7 +69,7 @@ def prediction_table_target(
         return None
     name = table_name(settings.prediction_log_table)  # the setting's pattern checked it
     if spec is not None:
-        return scores_database(spec), name
+        return scores_database(spec, settings), name
     secret = settings.database_url
     if secret is None:
         raise SourceError(f"{OPTION} needs a database: set CHURN_DATABASE_URL")

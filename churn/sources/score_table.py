@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from churn.errors import ChurnError, SourceError
-from churn.settings import load_settings
+from churn.settings import ChurnSettings, load_settings
 from churn.sources.database_url import DatabaseUrl, database_url, parse
 from churn.sources.sql import connect_database, database_failure
 
@@ -180,16 +180,17 @@ def ensure_score_table(
     return frozenset(found)
 
 
-def scores_database(spec: Spec) -> DatabaseUrl:
+def scores_database(spec: Spec, settings: ChurnSettings | None = None) -> DatabaseUrl:
     """The database of the score table and the prediction log table: the spec's SQL
-    source's, else ``CHURN_DATABASE_URL``.
+    source's, else ``CHURN_DATABASE_URL`` (of ``settings``, else read now).
 
     Raises:
         SourceError: Neither is set, or the URL is not a PostgreSQL URL.
     """
+    settings = settings or load_settings()
     if spec.sql_source is not None:
-        return database_url(spec.sql_source, spec.place("data", "source"))
-    secret = load_settings().database_url
+        return database_url(spec.sql_source, spec.place("data", "source"), settings)
+    secret = settings.database_url
     if secret is None:
         raise SourceError(
             "a score table needs a database: set CHURN_DATABASE_URL (or use a spec whose "

@@ -53,3 +53,18 @@ def test_a_malformed_table_name_is_a_settings_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CHURN_PREDICTION_LOG_TABLE", "a.b.c")
     with pytest.raises(SettingsError, match=re.escape("CHURN_PREDICTION_LOG_TABLE='a.b.c'")):
         load_settings()
+
+
+def test_the_api_records_into_the_table_on_the_specs_database(tmp_path: Path) -> None:
+    from factories import write_project
+
+    from churn.api.app import create_app
+    from churn.api.settings import Settings
+
+    spec = write_project(tmp_path)
+    settings = Settings(home=tmp_path / "home", spec=spec, prediction_log_table="scores",
+                        database_url=URL, drift_tracking=False)  # fmt: skip
+    recorder = create_app(settings).state.churn.recorder
+    assert recorder is not None and [s.name for s in recorder.sinks] == [SINK_NAME]
+    (sink,) = recorder.sinks
+    assert sink.close is not None  # the writer closes its connection with the recorder
