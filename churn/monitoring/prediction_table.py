@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -111,6 +112,7 @@ class PredictionTableWriter:
         self._backlog_rows = 0
         self._failures = 0
         self._retry_at = 0.0
+        self._lock = threading.Lock()  # close() may come while a late flush still writes
 
     @property
     def backlog_rows(self) -> int:
@@ -132,6 +134,10 @@ class PredictionTableWriter:
             SourceError: Nothing was written (``table`` is kept for the next attempt), or the
                 last failure's back-off has not passed yet.
         """
+        with self._lock:
+            return self._write(table)
+
+    def _write(self, table: pa.Table) -> int:
         self._keep(table)
         wait = self._retry_at - self._clock()
         if wait > 0:
@@ -153,6 +159,10 @@ class PredictionTableWriter:
 
     def close(self) -> None:
         """Close the connection; the records still kept are counted ``dropped``."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         self._disconnect()
         if self._backlog_rows:
             log.error("%s: %d records dropped at exit (the database was unreachable)",

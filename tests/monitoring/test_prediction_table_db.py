@@ -95,7 +95,7 @@ def test_flushes_go_into_the_score_table_beside_to_table_rows(
 
 
 def test_an_unreachable_database_is_counted_logged_once_and_bounded(
-    postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     closed = DatabaseUrl(SecretStr("postgresql://churn:s3cret-pw@127.0.0.1:9/x"), "127.0.0.1", 9,
                          "postgresql://churn@127.0.0.1:9/x")  # fmt: skip

@@ -68,3 +68,29 @@ def test_the_api_records_into_the_table_on_the_specs_database(tmp_path: Path) ->
     assert recorder is not None and [s.name for s in recorder.sinks] == [SINK_NAME]
     (sink,) = recorder.sinks
     assert sink.close is not None  # the writer closes its connection with the recorder
+
+
+def test_attempts_back_off_after_failures_and_the_flushes_wait_meanwhile() -> None:
+    from churn.errors import SourceError
+    from churn.monitoring.prediction_log import log_table
+    from churn.monitoring.prediction_table import PredictionTableWriter
+    from churn.sources.database_url import parse
+    from churn.sources.score_table import table_name
+
+    now = [100.0]
+    url = parse(SecretStr("postgresql://u:p@127.0.0.1:9/x"), "t")
+    writer = PredictionTableWriter(url, table_name("t"), retry_seconds=[1, 4], clock=lambda: now[0])
+    proba = np.array([0.9])
+    flush = log_table([ScoredBatch(["A1"], "r1", 0.0, proba, proba >= 0.5)])
+    with pytest.raises(SourceError, match="cannot reach"):
+        writer.write(flush)
+    now[0] += 0.5
+    with pytest.raises(SourceError, match="2 records wait for the next attempt in 0 s"):
+        writer.write(flush)  # within the back-off: not even tried
+    now[0] += 0.6
+    with pytest.raises(SourceError, match="cannot reach"):
+        writer.write(flush)  # tried again: the second failure waits 4 s
+    now[0] += 3.9
+    with pytest.raises(SourceError, match="4 records wait"):
+        writer.write(flush)
+    assert writer.backlog_rows == 4
