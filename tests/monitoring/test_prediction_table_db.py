@@ -49,12 +49,17 @@ def _batch(scores: dict[str, float], run_id: str = "r1", at: datetime = W49) -> 
     return ScoredBatch(list(scores), run_id, at.timestamp(), proba, proba >= 0.5)
 
 
-def _recorder(writer: PredictionTableWriter, counts: Counter[tuple[str, str]]) -> ScoreRecorder:
+def _recorded(
+    url: DatabaseUrl, name: str, **options: Any
+) -> tuple[PredictionTableWriter, ScoreRecorder, Counter[tuple[str, str]]]:
+    """A writer and its recorder sharing one counter, as in the API; the counts."""
+    counts: Counter[tuple[str, str]] = Counter()
+
     def count(sink: str, result: str, n: int) -> None:
         counts[sink, result] += n
 
-    writer._count = count  # the recorder and the writer share one counter, as in the API
-    return ScoreRecorder([writer.sink()], interval=0.05, count=count)
+    writer = PredictionTableWriter(url, table_name(name), count=count, **options)
+    return writer, ScoreRecorder([writer.sink()], interval=0.05, count=count), counts
 
 
 def _score_rows(ids: dict[str, float], run_id: str, at: datetime, as_of: date) -> pa.RecordBatch:
@@ -75,8 +80,8 @@ def test_flushes_go_into_the_score_table_beside_to_table_rows(
     server.execute(f"DROP TABLE IF EXISTS {name.quoted}")
     write_scores(url, name, [_score_rows({"N1": 0.7, "N2": 0.1}, "r0", DEC1, DEC1.date())],
                  run_id="r0", as_of=DEC1.date())  # fmt: skip
-    counts: Counter[tuple[str, str]] = Counter()
-    recorder = _recorder(PredictionTableWriter(url, name), counts).start()  # the thread
+    _, recorder, counts = _recorded(url, str(name))
+    recorder.start()  # the thread
     recorder.record(_batch({"A1": 0.9, "A2": 0.2}, run_id="r0", at=DEC1))
     recorder.record(_batch({"A3": 0.6}, run_id="r0", at=DEC1))
     recorder.close()
@@ -99,9 +104,7 @@ def test_an_unreachable_database_is_counted_logged_once_and_bounded(
 ) -> None:
     closed = DatabaseUrl(SecretStr("postgresql://churn:s3cret-pw@127.0.0.1:9/x"), "127.0.0.1", 9,
                          "postgresql://churn@127.0.0.1:9/x")  # fmt: skip
-    writer = PredictionTableWriter(closed, table_name("log_none"), max_backlog=5, retry_seconds=[0])
-    counts: Counter[tuple[str, str]] = Counter()
-    recorder = _recorder(writer, counts)
+    writer, recorder, counts = _recorded(closed, "log_none", max_backlog=5, retry_seconds=[0])
     with caplog.at_level(logging.ERROR):
         for scores in ({"A1": 0.9, "A2": 0.1, "A3": 0.7}, {"A4": 0.2, "A5": 0.8, "A6": 0.3}):
             recorder.record(_batch(scores))  # never raises, never waits on the database
@@ -121,10 +124,7 @@ def test_the_server_going_away_mid_run_keeps_the_records_for_its_return(
     with _autocommit(server) as cursor:
         cursor.execute("DROP DATABASE IF EXISTS churn_going")
         cursor.execute("CREATE DATABASE churn_going")
-    writer = PredictionTableWriter(_url(server, "churn_going"), table_name("log"),
-                                   retry_seconds=[0])  # fmt: skip
-    counts: Counter[tuple[str, str]] = Counter()
-    recorder = _recorder(writer, counts)
+    writer, recorder, counts = _recorded(_url(server, "churn_going"), "log", retry_seconds=[0])
     try:
         recorder.record(_batch({"A1": 0.9}))
         recorder.flush()
