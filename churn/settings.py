@@ -133,6 +133,12 @@ class ChurnSettings(BaseSettings):
         description="The database URL of a `{kind: sql}` data source "
         "(`postgresql://user:password@host:port/db`); never printed or recorded.",
     )
+    database_url_file: Path | None = Field(
+        default=None,
+        description="A file holding that URL (e.g. a mounted Kubernetes Secret), read when "
+        "`CHURN_DATABASE_URL` is unset, for `churn score --to-table` and the prediction log "
+        "table (a spec's SQL source names its own `url_file`).",
+    )
     as_of: date | None = Field(
         default=None,
         description="The snapshot date bound as `:as_of` in a SQL source's query (`--as-of` "

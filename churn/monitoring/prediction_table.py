@@ -36,7 +36,7 @@ from churn.errors import SourceError
 from churn.monitoring.prediction_log import LOG_SCHEMA, log_table
 from churn.monitoring.scored import Count, ScoredBatch, Sink
 from churn.settings import ChurnSettings
-from churn.sources.database_url import DatabaseUrl, parse
+from churn.sources.database_url import DatabaseUrl, default_database_url
 from churn.sources.score_table import TableName, ensure_score_table, scores_database, table_name
 from churn.sources.sql import connect_database, database_failure
 
@@ -61,7 +61,7 @@ def prediction_table_target(
     settings: ChurnSettings, spec: Spec | None
 ) -> tuple[DatabaseUrl, TableName] | None:
     """The database and table of ``CHURN_PREDICTION_LOG_TABLE`` (None when unset): the
-    spec's SQL source's database, else ``CHURN_DATABASE_URL``.
+    spec's SQL source's database, else ``CHURN_DATABASE_URL`` (or ``CHURN_DATABASE_URL_FILE``).
 
     Raises:
         SourceError: The table is set but no database is, or the URL is not PostgreSQL's.
@@ -71,10 +71,7 @@ def prediction_table_target(
     name = table_name(settings.prediction_log_table)  # the setting's pattern checked it
     if spec is not None:
         return scores_database(spec, settings), name
-    secret = settings.database_url
-    if secret is None:
-        raise SourceError(f"{OPTION} needs a database: set CHURN_DATABASE_URL")
-    return parse(secret, "CHURN_DATABASE_URL"), name
+    return default_database_url(settings, OPTION), name
 
 
 def unusable_table_sink(error: SourceError) -> Sink:

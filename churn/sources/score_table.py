@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from churn.errors import ChurnError, SourceError
 from churn.settings import ChurnSettings, load_settings
-from churn.sources.database_url import DatabaseUrl, database_url, parse
+from churn.sources.database_url import DatabaseUrl, database_url, default_database_url
 from churn.sources.sql import connect_database, database_failure
 
 if TYPE_CHECKING:
@@ -182,7 +182,8 @@ def ensure_score_table(
 
 def scores_database(spec: Spec, settings: ChurnSettings | None = None) -> DatabaseUrl:
     """The database of the score table and the prediction log table: the spec's SQL
-    source's, else ``CHURN_DATABASE_URL`` (of ``settings``, else read now).
+    source's, else ``CHURN_DATABASE_URL`` or ``CHURN_DATABASE_URL_FILE`` (of ``settings``,
+    else read now).
 
     Raises:
         SourceError: Neither is set, or the URL is not a PostgreSQL URL.
@@ -190,10 +191,4 @@ def scores_database(spec: Spec, settings: ChurnSettings | None = None) -> Databa
     settings = settings or load_settings()
     if spec.sql_source is not None:
         return database_url(spec.sql_source, spec.place("data", "source"), settings)
-    secret = settings.database_url
-    if secret is None:
-        raise SourceError(
-            "a score table needs a database: set CHURN_DATABASE_URL (or use a spec whose "
-            "data.source is {kind: sql})"
-        )
-    return parse(secret, "CHURN_DATABASE_URL")
+    return default_database_url(settings, "a score table")

@@ -34,6 +34,7 @@ def test_a_log_table_without_a_database_fails_its_flushes_not_the_process(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CHURN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHURN_DATABASE_URL_FILE", raising=False)
     counts: Counter[tuple[str, str]] = Counter()
     recorder = score_recorder(
         ChurnSettings(prediction_log_table="scores"),
@@ -47,6 +48,17 @@ def test_a_log_table_without_a_database_fails_its_flushes_not_the_process(
         recorder.close()
     assert counts == {(SINK_NAME, "failed"): 2}
     assert "CHURN_PREDICTION_LOG_TABLE needs a database: set CHURN_DATABASE_URL" in caplog.text
+
+
+def test_the_url_may_come_from_a_file(tmp_path: Path) -> None:
+    from churn.monitoring.prediction_table import prediction_table_target
+
+    secret = tmp_path / "database-url"
+    secret.write_text(URL.get_secret_value() + "\n")
+    settings = ChurnSettings(prediction_log_table="crm.scores", database_url_file=secret)
+    url, name = prediction_table_target(settings, None) or (None, None)
+    assert url is not None and url.shown == "postgresql://churn@db.internal:5432/crm"
+    assert str(name) == "crm.scores"
 
 
 def test_a_malformed_table_name_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
