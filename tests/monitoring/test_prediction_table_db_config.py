@@ -50,8 +50,10 @@ def test_a_log_table_without_a_database_fails_its_flushes_not_the_process(
     assert "CHURN_PREDICTION_LOG_TABLE needs a database: set CHURN_DATABASE_URL" in caplog.text
 
 
-def test_the_url_may_come_from_a_file(tmp_path: Path) -> None:
+def test_the_url_may_come_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from churn.monitoring.prediction_table import prediction_table_target
+
+    monkeypatch.delenv("CHURN_DATABASE_URL", raising=False)  # the variable wins over the file
 
     secret = tmp_path / "database-url"
     secret.write_text(URL.get_secret_value() + "\n")
