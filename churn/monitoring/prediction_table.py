@@ -11,9 +11,10 @@ written (a log column the table lacks stays out of it).
 A broken or unreachable database never reaches a request. A flush that cannot be written is
 kept, with the flushes before it, in a backlog of at most ``max_backlog`` records that the next
 attempt writes first, in the same transaction; past the bound the oldest records are dropped
-(counted ``dropped``), and so are those still kept when the process stops. After a failure the
-next attempts wait 1, 2, 4, ... up to 30 s (flushes meanwhile join the backlog), so a server
-that is down costs one connection attempt per back-off, not one per second.
+(counted ``dropped``), and so are those still kept when the process stops (after one last
+attempt). After a failure the next attempts wait 1, 2, 4, ... up to 30 s (flushes meanwhile
+join the backlog), so a server that is down costs one connection attempt per back-off, not one
+per second.
 
 :func:`read_table_predictions` reads the table back for ``churn outcomes``: only the log's
 columns and the rows of a date window, filtered by the server.
@@ -155,11 +156,18 @@ class PredictionTableWriter:
         return written
 
     def close(self) -> None:
-        """Close the connection; the records still kept are counted ``dropped``."""
+        """Try the backlog once more (back-off or not), close the connection; the records
+        still kept are counted ``dropped``."""
         with self._lock:
             self._close()
 
     def _close(self) -> None:
+        if self._backlog_rows and self._failures:  # one last attempt, whatever the back-off
+            with contextlib.suppress(SourceError):
+                rows = self._append(pa.concat_tables(self._backlog, promote_options="default"))
+                self._count(SINK_NAME, "written", rows)
+                self._backlog.clear()
+                self._backlog_rows = 0
         self._disconnect()
         if self._backlog_rows:
             log.error("%s: %d records dropped at exit (the database was unreachable)",

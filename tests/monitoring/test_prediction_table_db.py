@@ -124,7 +124,8 @@ def test_the_server_going_away_mid_run_keeps_the_records_for_its_return(
     with _autocommit(server) as cursor:
         cursor.execute("DROP DATABASE IF EXISTS churn_going")
         cursor.execute("CREATE DATABASE churn_going")
-    writer, recorder, counts = _recorded(_url(server, "churn_going"), "log", retry_seconds=[0])
+    writer, recorder, counts = _recorded(_url(server, "churn_going"), "log",
+                                         retry_seconds=[0, 0, 600])  # fmt: skip
     try:
         recorder.record(_batch({"A1": 0.9}))
         recorder.flush()
@@ -140,9 +141,16 @@ def test_the_server_going_away_mid_run_keeps_the_records_for_its_return(
         recorder.record(_batch({"A5": 0.2}))
         recorder.flush()  # the backlog first, in the same transaction
         assert counts[SINK_NAME, "written"] == 5 and writer.backlog_rows == 0
-        recorder.close()
+        server.execute("ALTER DATABASE churn_going ALLOW_CONNECTIONS false")
+        writer.close()  # reconnects at the next flush: refused three times, then 600 s back-off
+        for scores in ({"A6": 0.5}, {"A7": 0.4}, {"A8": 0.3}):
+            recorder.record(_batch(scores))
+            recorder.flush()
+        server.execute("ALTER DATABASE churn_going ALLOW_CONNECTIONS true")
+        recorder.close()  # one last attempt at exit, back-off or not
+        assert counts == {(SINK_NAME, "written"): 8, (SINK_NAME, "failed"): 6}
         going = dataclasses.replace(server, database="churn_going")
-        assert going.query("SELECT id FROM log ORDER BY id") == [(f"A{i}",) for i in range(1, 6)]
+        assert going.query("SELECT id FROM log ORDER BY id") == [(f"A{i}",) for i in range(1, 9)]
     finally:
         writer.close()
         server.execute(
