@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     recorder = score_recorder(
         settings,
         registry.home,
+        spec=spec,
         sinks=[drift.sink()] if drift is not None else [],
         count=api_metrics.record_outcome,
     )

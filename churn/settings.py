@@ -133,6 +133,12 @@ class ChurnSettings(BaseSettings):
         description="The database URL of a `{kind: sql}` data source "
         "(`postgresql://user:password@host:port/db`); never printed or recorded.",
     )
+    database_url_file: Path | None = Field(
+        default=None,
+        description="A file holding that URL (e.g. a mounted Kubernetes Secret), read when "
+        "`CHURN_DATABASE_URL` is unset, for `churn score --to-table` and the prediction log "
+        "table (a spec's SQL source names its own `url_file`).",
+    )
     as_of: date | None = Field(
         default=None,
         description="The snapshot date bound as `:as_of` in a SQL source's query (`--as-of` "
@@ -148,6 +154,14 @@ class ChurnSettings(BaseSettings):
         default=None,
         description="The prediction log's folder of Parquet files; default `predictions/` in "
         "the registry home (the API's must be writable).",
+    )
+    prediction_log_table: str | None = Field(
+        default=None,
+        pattern=r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$",
+        description="`SCHEMA.TABLE`: write the prediction log into this database table (the "
+        "columns of `churn score --to-table`'s, created when missing; `as_of` NULL) instead of "
+        "Parquet files, and let `churn outcomes` read it; the database is the spec's SQL "
+        "source's, else `CHURN_DATABASE_URL`.",
     )
     prediction_log_max_mb: int = Field(
         default=1024,

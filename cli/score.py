@@ -121,7 +121,7 @@ def score(
     assert output is not None
     if location is None and loaded.sql_source is not None:
         raise typer.BadParameter("scoring a SQL source writes --to-table, not -o")
-    recorder = score_recorder(load_settings(), registry.home)
+    recorder = score_recorder(load_settings(), registry.home, spec=loaded)
     try:
         summary_file = score_file(
             loaded,

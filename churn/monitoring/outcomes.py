@@ -1,13 +1,17 @@
 """``churn outcomes DATA``: outcomes joined with the prediction log, realized performance.
 
-DATA holds one row per known outcome: the customer's id (the spec's id column, or ``id``),
-whether they churned (the spec's target column, or ``churned``: the target's positive value,
-``true``/``yes``/``1`` or ``false``/``no``/``0``), and the ``date`` it was observed. Each outcome
-is matched with the customer's latest prediction scored at most ``horizon_days`` before that
-date (``pandas.merge_asof``: sorted, no per-row Python); outcomes without one are counted, not
-used. The matches join those recorded before (``monitoring/labelled.parquet``; the same customer
-and date again replaces the earlier match), and :class:`~churn.monitoring.realized.RealizedRecord`
-is computed from all of them.
+DATA (a CSV or Parquet file or URL, or the rows of a SQL query or table read at ``--as-of``,
+:func:`churn.sources.sql.fetch_rows`) holds one row per known outcome: the customer's id (the
+spec's id column, or ``id``), whether they churned (the spec's target column, or ``churned``:
+the target's positive value, ``true``/``yes``/``1`` or ``false``/``no``/``0``), and the ``date``
+it was observed. Each outcome is matched with the customer's latest prediction scored at most
+``horizon_days`` before that date (``pandas.merge_asof``: sorted, no per-row Python); outcomes
+without one are counted, not used. The predictions are the Parquet log's and, when
+``CHURN_PREDICTION_LOG_TABLE`` names one, the database table's (the API's rows and ``churn
+score --to-table``'s alike): only the log's columns and the rows scored in the outcomes' date
+window, filtered by the server. The matches join those recorded before
+(``monitoring/labelled.parquet``; the same customer and date again replaces the earlier match),
+and :class:`~churn.monitoring.realized.RealizedRecord` is computed from all of them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import pyarrow.parquet as pq
 
 from churn.errors import DataContractError, RegistryError, one_line
 from churn.monitoring.prediction_log import read_prediction_log
+from churn.monitoring.prediction_table import read_table_predictions
 from churn.monitoring.realized import (
     FOLDER,
     LABELLED,
@@ -36,6 +41,9 @@ from churn.monitoring.realized import (
 )
 from churn.registry.atomic_io import atomic_write
 from churn.registry.reading import open_regular
+from churn.sources.database_url import DatabaseUrl
+from churn.sources.score_table import TableName
+from churn.sources.sql import SqlRead, fetch_rows
 from churn.sources.urls import DataLocation, fetched, is_url, shown, suffix_of
 from churn.spec import Spec
 
@@ -73,13 +81,18 @@ class OutcomesSummary:
         }
 
 
-def read_outcomes(spec: Spec, source: DataLocation) -> pd.DataFrame:
+def read_outcomes(spec: Spec, source: DataLocation | SqlRead) -> pd.DataFrame:
     """``source``'s outcomes as columns ``id`` (text), ``churned`` (bool), ``outcome_date``.
 
     Raises:
-        DataContractError: The file cannot be read, lacks a column, or holds a label or date
-            it cannot use (the message names the file, the column and the first lines).
+        DataContractError: The file cannot be read, the query returns no rows, a column is
+            missing, or a row holds a label or date it cannot use (the message names the
+            source, the column and the first lines, or ids for a database).
+        SourceError: The database cannot be reached or refuses the query.
     """
+    if isinstance(source, SqlRead):
+        frame = fetch_rows(source).to_pandas()
+        return _outcome_columns(spec, frame, source.source.label, rows="ids")
     if is_url(source):
         with fetched(str(source)) as (handle, _):
             table = _read_table(handle, source)
@@ -88,7 +101,8 @@ def read_outcomes(spec: Spec, source: DataLocation) -> pd.DataFrame:
         if not path.is_file():
             raise DataContractError(str(source), ["file not found (or not a file)"])
         table = _read_table(path, source)
-    return _outcome_columns(spec, table.to_pandas(), shown(source), is_csv=_is_csv(source))
+    rows = "lines" if _is_csv(source) else "rows"
+    return _outcome_columns(spec, table.to_pandas(), shown(source), rows=rows)
 
 
 def _is_csv(source: DataLocation) -> bool:
@@ -105,7 +119,9 @@ def _read_table(data: Any, source: DataLocation) -> pa.Table:
         raise DataContractError(shown(source), [f"cannot read the file: {one_line(exc)}"]) from None
 
 
-def _outcome_columns(spec: Spec, frame: pd.DataFrame, source: str, *, is_csv: bool) -> pd.DataFrame:
+def _outcome_columns(spec: Spec, frame: pd.DataFrame, source: str, *, rows: str) -> pd.DataFrame:
+    """The three columns, checked; ``rows`` says how a bad row is named: ``lines`` (a CSV's,
+    from 2), ``rows`` (a Parquet file's, from 0) or ``ids`` (a database's)."""
     id_column = spec.data.id if spec.data.id in frame.columns else "id"
     label = spec.data.target.column if spec.data.target.column in frame.columns else "churned"
     wanted = {
@@ -117,23 +133,28 @@ def _outcome_columns(spec: Spec, frame: pd.DataFrame, source: str, *, is_csv: bo
                if name not in frame.columns]  # fmt: skip
     if missing:
         raise DataContractError(source, missing)
-    line = (lambda rows: [int(r) + 2 for r in rows]) if is_csv else (lambda rows: list(rows))
-    where = "lines" if is_csv else "rows"
+    ids = frame[id_column]
+
+    def where(bad: list[int]) -> str:
+        if rows == "ids":
+            return f"ids {', '.join(repr(str(ids.iloc[i])) for i in bad)}"
+        return f"{rows} {[i + 2 for i in bad] if rows == 'lines' else bad}"
+
     problems = []
     churned = _labels(frame[label], spec.data.target.positive)
     if bad := np.flatnonzero(churned.isna().to_numpy())[:5].tolist():
         values = ", ".join(repr(frame[label].iloc[i]) for i in bad)
         problems.append(
-            f"{label}: {where} {line(bad)}: cannot tell churned from {values} "
+            f"{label}: {where(bad)}: cannot tell churned from {values} "
             f"(use {spec.data.target.positive!r}, true/false, yes/no or 1/0)"
         )
     dates = pd.to_datetime(frame["date"], errors="coerce", utc=True)
     if bad := np.flatnonzero(dates.isna().to_numpy())[:5].tolist():
         values = ", ".join(repr(frame["date"].iloc[i]) for i in bad)
-        problems.append(f"date: {where} {line(bad)}: not a date: {values} (use YYYY-MM-DD)")
-    ids = frame[id_column]
+        problems.append(f"date: {where(bad)}: not a date: {values} (use YYYY-MM-DD)")
     if bad := np.flatnonzero(ids.isna().to_numpy())[:5].tolist():
-        problems.append(f"{id_column}: {where} {line(bad)}: the id is empty")
+        place = f"rows {bad}" if rows == "ids" else where(bad)
+        problems.append(f"{id_column}: {place}: the id is empty")
     if problems:
         raise DataContractError(source, problems)
     return pd.DataFrame(
@@ -188,23 +209,29 @@ def _labelled_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def record_outcomes(
     spec: Spec,
     home: Path,
-    source: DataLocation,
+    source: DataLocation | SqlRead,
     *,
     log_folder: Path,
     horizon_days: int,
     profit: Profit | None,
+    log_table: tuple[DatabaseUrl, TableName] | None = None,
     now: datetime | None = None,
 ) -> OutcomesSummary:
-    """Read ``source``, match it with the prediction log, add the matches to the labelled
-    outcomes of ``home`` and write the realized-performance record from all of them.
+    """Read ``source``, match it with the prediction log (the Parquet files of ``log_folder``
+    and the database table ``log_table``), add the matches to the labelled outcomes of
+    ``home`` and write the realized-performance record from all of them.
 
     Raises:
         DataContractError: ``source`` is unusable; nothing is written.
+        SourceError: A database cannot be read; nothing is written.
         RegistryError: The stored labelled outcomes cannot be read; nothing is written.
     """
     outcomes = read_outcomes(spec, source)
-    log_table, skipped = read_prediction_log(log_folder)
-    predictions = log_table.to_pandas()
+    files, skipped = read_prediction_log(log_folder)
+    tables = [files]
+    if log_table is not None and not outcomes.empty:
+        tables.append(read_table_predictions(*log_table, *_window(outcomes, horizon_days)))
+    predictions = pa.concat_tables(tables).to_pandas()
     matched = match_outcomes(outcomes, predictions, horizon_days)
     labelled = _merge(_read_labelled(home), matched)
     record = realized_record(labelled, horizon_days, profit, now or datetime.now(UTC))
@@ -213,7 +240,7 @@ def record_outcomes(
     atomic_write(path, lambda handle: pq.write_table(arrow, handle, compression="zstd"))
     write_realized(home, record)
     return OutcomesSummary(
-        source=shown(source),
+        source=source.source.label if isinstance(source, SqlRead) else shown(source),
         outcomes=len(outcomes),
         matched=len(matched),
         unmatched=len(outcomes) - len(matched),
@@ -221,6 +248,15 @@ def record_outcomes(
         record=record,
         skipped_log_files=skipped,
     )
+
+
+def _window(outcomes: pd.DataFrame, horizon_days: int) -> tuple[datetime, datetime]:
+    """The scores :func:`match_outcomes` may use: ``horizon_days`` before the first outcome's
+    day up to the end of the last one's."""
+    days = outcomes["outcome_date"].dt.floor("D")
+    start = days.min() - pd.Timedelta(days=horizon_days)
+    end = days.max() + pd.Timedelta(days=1)
+    return start.to_pydatetime(), end.to_pydatetime()
 
 
 def _read_labelled(home: Path) -> pd.DataFrame | None:

@@ -10,7 +10,12 @@ most ``interval`` seconds plus the write in progress.
 A sink that raises never reaches the caller: its records are counted as ``failed``, the first
 failure is logged (once, until a flush of that sink succeeds again), and the next flush tries
 again. When the sinks fall behind, at most ``max_pending`` records wait; more are counted as
-``dropped``, so memory stays bounded.
+``dropped``, so memory stays bounded. A sink that keeps failed flushes to retry them (the
+database table, :mod:`churn.monitoring.prediction_table`) returns how many records a later
+flush wrote in all, and counts what it gives up as ``dropped`` itself.
+
+The prediction log goes to Parquet files (:mod:`churn.monitoring.prediction_log`), or to the
+database table ``CHURN_PREDICTION_LOG_TABLE`` names.
 """
 
 from __future__ import annotations
@@ -18,18 +23,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from churn.errors import one_line
+from churn.errors import SourceError, one_line
 from churn.monitoring.prediction_log import PredictionLogFolder, log_sink
-from churn.monitoring.scored import ScoredBatch, Sink
+from churn.monitoring.prediction_table import (
+    PredictionTableWriter,
+    prediction_table_target,
+    unusable_table_sink,
+)
+from churn.monitoring.scored import Count, ScoredBatch, Sink
 from churn.settings import ChurnSettings
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from churn.spec import Spec
 
-Count = Callable[[str, str, int], None]
-"""Called with (sink name, result, records): result ``written``, ``failed`` or ``dropped``."""
+log = logging.getLogger(__name__)
 
 
 class ScoreRecorder:
@@ -88,6 +99,12 @@ class ScoreRecorder:
             self._thread.join(timeout)
         else:
             self.flush()
+        for sink in self.sinks:
+            if sink.close is not None:
+                try:
+                    sink.close()
+                except Exception as exc:  # noqa: BLE001 - closing never fails the caller
+                    log.error("%s: %s", sink.name, one_line(exc))
 
     def flush(self) -> int:
         """Hand what is queued to every sink now; the number of records taken."""
@@ -98,14 +115,14 @@ class ScoreRecorder:
         rows = sum(batch.rows for batch in batches)
         for sink in self.sinks:
             try:
-                sink.consume(batches)
+                written = sink.consume(batches)
             except Exception as exc:  # noqa: BLE001 - a broken sink never fails scoring
                 self._count(sink.name, "failed", rows)
                 if sink.name not in self._failing:
                     self._failing.add(sink.name)
                     log.error("%s: %d records not recorded: %s", sink.name, rows, one_line(exc))
                 continue
-            self._count(sink.name, "written", rows)
+            self._count(sink.name, "written", rows if written is None else written)
             if sink.name in self._failing:
                 self._failing.discard(sink.name)
                 log.warning("%s: recording again", sink.name)
@@ -137,14 +154,28 @@ def score_recorder(
     settings: ChurnSettings,
     home: Path,
     *,
+    spec: Spec | None = None,
     sinks: Sequence[Sink] = (),
     count: Count | None = None,
 ) -> ScoreRecorder | None:
-    """The recorder of a serving or scoring process: the prediction log (unless turned off)
-    and ``sinks``; None when there is nothing to record to. Not started."""
+    """The recorder of a serving or scoring process: the prediction log (unless turned off;
+    into the database table of ``CHURN_PREDICTION_LOG_TABLE`` when set, on ``spec``'s database)
+    and ``sinks``; None when there is nothing to record to. Not started.
+
+    Nothing is connected here, and a log table without a usable database URL does not stop the
+    process: its sink fails every flush with the reason (logged once, counted ``failed``).
+    """
     folder = settings.prediction_log_folder(home)
     logged = []
-    if folder is not None:
+    if folder is not None and settings.prediction_log_table is not None:
+        try:
+            table = prediction_table_target(settings, spec)
+        except SourceError as exc:
+            logged.append(unusable_table_sink(exc))
+        else:
+            assert table is not None
+            logged.append(PredictionTableWriter(*table, count=count).sink())
+    elif folder is not None:
         max_bytes = settings.prediction_log_max_mb * 1024 * 1024
         logged.append(log_sink(PredictionLogFolder(folder, max_bytes=max_bytes)))
     every = (*logged, *sinks)

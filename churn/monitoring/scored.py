@@ -41,6 +41,14 @@ class Sink:
     """A consumer of what was scored, called from the recorder's thread."""
 
     name: str
-    consume: Callable[[Sequence[ScoredBatch]], None]
+    consume: Callable[[Sequence[ScoredBatch]], int | None]
+    """Takes a flush; returns the records it wrote when not exactly the flush's (a sink that
+    retries earlier flushes), else None."""
     tick: Callable[[], None] | None = None
     """Called at every wake of the recorder's thread, records or not (a window ages)."""
+    close: Callable[[], None] | None = None
+    """Called once after the last flush (a connection closes)."""
+
+
+Count = Callable[[str, str, int], None]
+"""Called with (sink name, result, records): result ``written``, ``failed`` or ``dropped``."""

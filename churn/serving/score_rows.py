@@ -22,11 +22,8 @@ import pyarrow as pa
 from churn.contract import CSV_FIRST_LINE, read_data, validate
 from churn.contract.dataset import rows_by_id
 from churn.contract.reading import format_of, read_frame_and_hash
-from churn.errors import SourceError
 from churn.serving.score_file import ScoringModel
-from churn.settings import load_settings
-from churn.sources.database_url import DatabaseUrl, database_url, parse
-from churn.sources.score_table import SCORE_SCHEMA, TableName, write_scores
+from churn.sources.score_table import SCORE_SCHEMA, TableName, scores_database, write_scores
 from churn.sources.urls import DataLocation, data_location, shown
 from churn.spec import Spec
 
@@ -120,7 +117,7 @@ def score_to_table(
         SourceError: The database cannot be read or written (the table is unchanged).
     """
     started = time.perf_counter()
-    url = _score_database(spec)
+    url = scores_database(spec)
     frame = rows_to_score(spec, source, as_of)
     churn = 0
 
@@ -133,16 +130,3 @@ def score_to_table(
     rows = write_scores(url, table, counted(), run_id=model.run_id, as_of=as_of)
     seconds = time.perf_counter() - started
     return TableSummary(table, url.shown, rows, churn, model.run_id, as_of, seconds)
-
-
-def _score_database(spec: Spec) -> DatabaseUrl:
-    """The spec's SQL source's database, else ``CHURN_DATABASE_URL``."""
-    if spec.sql_source is not None:
-        return database_url(spec.sql_source, spec.place("data", "source"))
-    secret = load_settings().database_url
-    if secret is None:
-        raise SourceError(
-            "--to-table needs a database: set CHURN_DATABASE_URL (or use a spec whose "
-            "data.source is {kind: sql})"
-        )
-    return parse(secret, "CHURN_DATABASE_URL")

@@ -78,6 +78,25 @@ def database_url(
     return parse(secret, where)
 
 
+def default_database_url(settings: ChurnSettings, needed_by: str) -> DatabaseUrl:
+    """``CHURN_DATABASE_URL``, else the file ``CHURN_DATABASE_URL_FILE`` names: the database
+    of a score or log table when the spec reads none.
+
+    Raises:
+        SourceError: Neither is set (``needed_by`` says what needs it), the file cannot be
+            read, or the URL is not a PostgreSQL URL.
+    """
+    if settings.database_url is not None:
+        return parse(settings.database_url, "CHURN_DATABASE_URL")
+    if settings.database_url_file is not None:
+        where = "CHURN_DATABASE_URL_FILE"
+        return parse(_from_file(settings.database_url_file, where), where)
+    raise SourceError(
+        f"{needed_by} needs a database: set CHURN_DATABASE_URL or CHURN_DATABASE_URL_FILE (or "
+        "use a spec whose data.source is {kind: sql})"
+    )
+
+
 def parse(secret: SecretStr, where: str) -> DatabaseUrl:
     """Split a URL into its printable parts.
 

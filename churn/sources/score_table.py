@@ -8,6 +8,11 @@ row-by-row INSERTs), streamed from the scoring as record batches. Only then is i
 a failure at any point (a contract failure in a later chunk, a dropped connection, a refused
 write) rolls back, and the table is as it was. Scoring the same ``as_of`` with the same run
 again replaces those rows, so the nightly job may be re-run.
+
+The same table may hold the prediction log (``CHURN_PREDICTION_LOG_TABLE``,
+:mod:`churn.monitoring.prediction_table`): the API's rows have no snapshot, so their ``as_of``
+is NULL (the column is created nullable), and the DELETE of a re-scored night never touches
+them.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from churn.errors import ChurnError, SourceError
-from churn.sources.database_url import DatabaseUrl
+from churn.settings import ChurnSettings, load_settings
+from churn.sources.database_url import DatabaseUrl, database_url, default_database_url
 from churn.sources.sql import connect_database, database_failure
 
 if TYPE_CHECKING:
     from adbc_driver_manager.dbapi import Cursor
+
+    from churn.spec import Spec
 
 SCORE_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "id": (pa.string(), "text"),
@@ -37,6 +45,8 @@ SCORE_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "will_churn": (pa.bool_(), "boolean"),
 }
 """The score table's columns: Arrow type of the rows written, PostgreSQL type of the column."""
+NULLABLE = frozenset({"as_of"})
+"""Columns created without NOT NULL: the prediction log's API rows have no ``as_of``."""
 SCORE_SCHEMA = pa.schema([pa.field(name, kind, nullable=False) for name, (kind, _) in
                           SCORE_COLUMNS.items()])  # fmt: skip
 _ALSO_FITS = {"text": ("character varying",)}
@@ -94,7 +104,7 @@ def write_scores(
 
     with connect_database(url) as connection, connection.cursor() as cursor:
         try:
-            _ensure_table(cursor, name)
+            ensure_score_table(cursor, name, option="--to-table")
             cursor.execute(
                 f"DELETE FROM {name.quoted} WHERE as_of = $1 AND run_id = $2",
                 parameters=(as_of, run_id),
@@ -117,30 +127,68 @@ def _rollback(connection: object) -> None:
         connection.rollback()  # type: ignore[attr-defined]
 
 
-def _ensure_table(cursor: Cursor, name: TableName) -> None:
-    """Create the table when missing; refuse one whose columns do not fit."""
+def ensure_score_table(
+    cursor: Cursor, name: TableName, *, option: str, as_of_nullable: bool = False
+) -> frozenset[str]:
+    """Create the table when missing; refuse one whose columns do not fit (``option`` names
+    the setting that chose the table). The table's column names.
+
+    Raises:
+        SourceError: A column is missing or of another type, or (``as_of_nullable``, for rows
+            without ``as_of``) ``as_of`` is NOT NULL.
+    """
     cursor.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
         "WHERE table_schema = $1 AND table_name = $2",
         parameters=(name.schema, name.table),
     )
-    found = {str(column): str(kind) for column, kind in cursor.fetchall()}
+    rows = cursor.fetchall()
+    found = {str(column): str(kind) for column, kind, _ in rows}
+    nullable = {str(column) for column, _, null in rows if str(null) == "YES"}
     if not found:
-        columns = ", ".join(f"{col} {kind} NOT NULL" for col, (_, kind) in SCORE_COLUMNS.items())
-        cursor.execute(f"CREATE TABLE {name.quoted} ({columns})")
+        columns = ", ".join(
+            f"{col} {kind}{'' if col in NULLABLE else ' NOT NULL'}"
+            for col, (_, kind) in SCORE_COLUMNS.items()
+        )
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {name.quoted} ({columns})")
         # BRIN: a few pages for the whole table, nearly free to keep up as the nights are
         # appended in date order (a btree on (as_of, run_id) cost a third more server CPU per
-        # write in a 300,000-row check), and enough for the DELETE of a re-scored night.
-        cursor.execute(f'CREATE INDEX "{name.table}_as_of" ON {name.quoted} USING brin (as_of)')
-        return
+        # write in a 300,000-row check), and enough for the DELETE of a re-scored night; the
+        # one on scored_at serves `churn outcomes`' date window on the prediction log.
+        for column in ("as_of", "scored_at"):
+            cursor.execute(
+                f'CREATE INDEX IF NOT EXISTS "{name.table}_{column}" ON {name.quoted} '
+                f"USING brin ({column})"
+            )
+        return frozenset(SCORE_COLUMNS)
     problems = []
     for column, (_, kind) in SCORE_COLUMNS.items():
         if column not in found:
             problems.append(f"{column} is missing (expected {kind})")
         elif found[column] != kind and found[column] not in _ALSO_FITS.get(kind, ()):
             problems.append(f"{column} is {found[column]} (expected {kind})")
+    if as_of_nullable and "as_of" in found and "as_of" not in nullable:
+        problems.append(
+            "as_of is NOT NULL, and the API's rows have no as_of "
+            f"(ALTER TABLE {name.quoted} ALTER COLUMN as_of DROP NOT NULL)"
+        )
     if problems:
         raise SourceError(
             f"table {name} does not fit the scores: {'; '.join(problems)}; use another "
-            "--to-table, or let churn create it"
+            f"{option}, or let churn create it"
         )
+    return frozenset(found)
+
+
+def scores_database(spec: Spec, settings: ChurnSettings | None = None) -> DatabaseUrl:
+    """The database of the score table and the prediction log table: the spec's SQL
+    source's, else ``CHURN_DATABASE_URL`` or ``CHURN_DATABASE_URL_FILE`` (of ``settings``,
+    else read now).
+
+    Raises:
+        SourceError: Neither is set, or the URL is not a PostgreSQL URL.
+    """
+    settings = settings or load_settings()
+    if spec.sql_source is not None:
+        return database_url(spec.sql_source, spec.place("data", "source"), settings)
+    return default_database_url(settings, "a score table")

@@ -88,11 +88,22 @@ def plan_read(spec: Spec, source: SqlSource, as_of: date) -> SqlRead:
         SpecError: The query uses a parameter other than ``:as_of``.
     """
     where = spec.place("data", "source", "query" if source.query is not None else "table")
+    return plan_source_read(source, as_of, where, spec.place("data", "source"))
+
+
+def plan_source_read(source: SqlSource, as_of: date, where: str, url_where: str) -> SqlRead:
+    """:func:`plan_read` of a source given outside a spec (``churn outcomes --query``):
+    ``where`` names the query and ``url_where`` the URL's origin in messages.
+
+    Raises:
+        SourceError: No URL, or not a PostgreSQL URL.
+        SpecError: The query uses a parameter other than ``:as_of``.
+    """
     sql, names = with_settings(source.sql, where)
     values = {"as_of": as_of}
     parameters = {name: values[name].isoformat() for name in names}
     settings = tuple((f"{SETTING_PREFIX}{name}", text) for name, text in parameters.items())
-    url = database_url(source, spec.place("data", "source"))
+    url = database_url(source, url_where)
     return SqlRead(source, url, sql, settings, parameters, where)
 
 
@@ -106,6 +117,19 @@ def read_snapshot(spec: Spec, source: SqlSource, as_of: date) -> Snapshot:
         SpecError: The query uses a parameter other than ``:as_of``.
     """
     read = plan_read(spec, source, as_of)
+    table = fetch_rows(read)
+    id_column = spec.data.id if spec.data.id in table.column_names else None
+    return Snapshot(table, read, snapshot_sha256(table, id_column))
+
+
+def fetch_rows(read: SqlRead) -> pa.Table:
+    """The rows of a planned read, in the types a file would give (:func:`file_types`).
+
+    Raises:
+        SourceError: The database cannot be reached, refuses the login or the query, or drops
+            the connection.
+        DataContractError: The result has no rows.
+    """
     with connect_database(read.url) as connection, connection.cursor() as cursor:
         try:
             for setting in read.settings:
@@ -118,32 +142,33 @@ def read_snapshot(spec: Spec, source: SqlSource, as_of: date) -> Snapshot:
         connection.rollback()
     if table.num_rows == 0:
         shown = ", ".join(f"{k}={v}" for k, v in read.parameters.items())
+        source = read.source
         raise DataContractError(
             source.label,
             [f"the {source.label} returned no rows{f' for {shown}' if shown else ''} "
              f"({read.where})"],
         )  # fmt: skip
-    table = file_types(table)
-    id_column = spec.data.id if spec.data.id in table.column_names else None
-    return Snapshot(table, read, snapshot_sha256(table, id_column))
+    return file_types(table)
 
 
-def connect_database(url: DatabaseUrl) -> Connection:
-    """An ADBC connection (autocommit off), tried :data:`CONNECT_ATTEMPTS` times when the
-    server cannot be reached; a refused login is not retried.
+def connect_database(url: DatabaseUrl, *, attempts: int | None = None) -> Connection:
+    """An ADBC connection (autocommit off), tried ``attempts`` (default
+    :data:`CONNECT_ATTEMPTS`) times when the server cannot be reached; a refused login is not
+    retried.
 
     Raises:
         SourceError: The server is unreachable or refuses the login.
     """
     import adbc_driver_postgresql.dbapi as dbapi
 
-    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+    tries = CONNECT_ATTEMPTS if attempts is None else attempts
+    for attempt in range(1, tries + 1):
         try:
             connection: Connection = dbapi.connect(url.connect_url())
             return connection
         except Exception as exc:  # noqa: BLE001 - worded below
             text = _driver_text(exc, url)
-            if _is_login_refused(exc, text) or attempt == CONNECT_ATTEMPTS:
+            if _is_login_refused(exc, text) or attempt >= tries:
                 raise database_failure(exc, url, "connecting", None, attempts=attempt) from None
             time.sleep(attempt)
     raise AssertionError("unreachable")  # pragma: no cover

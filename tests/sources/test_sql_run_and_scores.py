@@ -152,7 +152,7 @@ def test_scores_go_into_a_new_table_with_the_declared_columns(scoring_env: Train
         ("id", "text", "NO"),
         ("run_id", "text", "NO"),
         ("scored_at", "timestamp with time zone", "NO"),
-        ("as_of", "date", "NO"),
+        ("as_of", "date", "YES"),  # the prediction log's API rows have none
         ("churn_probability", "double precision", "NO"),
         ("will_churn", "boolean", "NO"),
     ]
