@@ -23,11 +23,11 @@ import xgboost as xgb
 from sklearn.exceptions import NotFittedError
 from sksurv.ensemble import GradientBoostingSurvivalAnalysis, RandomSurvivalForest
 from sksurv.linear_model import CoxPHSurvivalAnalysis
-from sksurv.metrics import concordance_index_censored
 from sksurv.util import check_y_survival
 from xgboost import XGBRegressor
 
 from churn.survival.aft import aft_median, aft_survival
+from churn.survival.concordance import harrell_c
 from churn.survival.curves import (
     breslow_baseline,
     cox_median,
@@ -65,7 +65,7 @@ class HarrellScore:
     def score(self, X: Any, y: np.ndarray) -> float:
         """Harrell's concordance index of the risk scores on ``(X, y)``."""
         event, time = event_and_time(y)
-        return float(concordance_index_censored(event, time, self.predict(X))[0])
+        return harrell_c(event, time, self.predict(X))
 
 
 class CoxFormSurvival(HarrellScore):

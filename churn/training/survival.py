@@ -100,12 +100,15 @@ def predict_and_score(
     """Every survival metric of a fitted pipeline on ``(X, y_test)`` and each row's predicted
     P(churn by h), one column per horizon (the features are computed once for both)."""
     times = evaluation_times(y_train, y_test, target.horizons)
+    horizons = np.asarray(target.horizons, dtype=np.float64)
     features, final = model[:-1].transform(X), model[-1]
     risk = np.asarray(final.predict(features), dtype=np.float64)
-    survival = np.asarray(final.predict_survival(features, times), dtype=np.float64)
+    # One curve call on the grid and the horizons (a curve's value at t is t's alone).
+    grid = np.union1d(times, horizons)
+    curves = np.asarray(final.predict_survival(features, grid), dtype=np.float64)
+    survival = curves[:, np.searchsorted(grid, times)]
     metrics = survival_metrics(y_train, y_test, risk, survival, times, target.horizons)
-    at_horizons = np.asarray(final.predict_survival(features, np.asarray(target.horizons)))
-    return metrics, 1.0 - at_horizons
+    return metrics, 1.0 - curves[:, np.searchsorted(grid, horizons)]
 
 
 def train_survival_candidate(
