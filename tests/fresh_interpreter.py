@@ -5,6 +5,9 @@ The library is every module under ``churn`` except the layers above it that are 
 too (``churn.flows``, ``churn.api``, ``churn.cli``: :data:`import_graph.INSTALLED_AS`), which
 load Prefect, FastAPI and Typer on purpose.
 
+The probe first takes the local training path (``churn.run.pool``, no scheduler named) before
+anything else is imported, then compiles, imports every library module and draws.
+
 Starting one imports the whole ML stack (about 5 s of CPU here), so the observations are made in
 one process and each test reads its own: the import-time tests share an xdist group and a
 session-scoped fixture (``fresh_import``, in ``tests/conftest.py``).
@@ -28,6 +31,14 @@ PROBE = """
 import importlib, json, os, pathlib, pkgutil, sys, tempfile
 seen = {}
 sys.path.insert(0, sys.argv[1])
+from churn.run.pool import open_pool
+from churn.run.cluster import named_scheduler
+from churn.spec import load_spec
+telco = pathlib.Path(sys.argv[1]).parent / "spec" / "telco.yaml"
+seen["local_path_scheduler"] = named_scheduler(load_spec(telco), "")
+seen["dask_on_the_local_path"] = sorted(
+    m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")
+)
 from factories import subscriptions_frame, subscriptions_spec
 import churn.run.steps
 from churn.spec import Spec

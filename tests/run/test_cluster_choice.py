@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
 from factories import subscriptions_spec
+from fresh_interpreter import GROUP
 
 from churn.errors import ClusterError
 from churn.run.cluster import SCHEDULER_ENV, Scheduler, connect, named_scheduler
@@ -63,13 +62,9 @@ def test_an_unreachable_scheduler_fails_within_its_timeout_with_what_to_do() -> 
     assert f"{SCHEDULER_ENV}=local" in message
 
 
-def test_choosing_the_local_path_imports_no_dask(telco_spec_path) -> None:
-    code = (
-        "import sys; from churn.run.pool import open_pool; "
-        "from churn.run.cluster import named_scheduler; from churn.spec import load_spec; "
-        "assert named_scheduler(load_spec(sys.argv[1]), '') is None; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
-    )
-    command = [sys.executable, "-c", code, str(telco_spec_path)]
-    out = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+@pytest.mark.xdist_group(GROUP)
+def test_choosing_the_local_path_imports_no_dask(fresh_import: dict[str, object]) -> None:
+    """In a fresh interpreter (``fresh_interpreter.PROBE``, its first step): the pool and the
+    scheduler choice imported and the default spec's scheduler chosen (none), no Dask loaded."""
+    assert fresh_import["local_path_scheduler"] is None
+    assert fresh_import["dask_on_the_local_path"] == []

@@ -15,6 +15,9 @@ from churn.contract import load_dataset
 from churn.report import PlotSet, eda_reuse
 from churn.spec.loader import load_spec
 
+pytestmark = pytest.mark.xdist_group("eda-reuse")
+"""One worker runs the module, so the first run (:func:`drawn`) is trained once."""
+
 EDA_PLOTS = {
     "eda_class_balance.png",
     "eda_numeric_distributions.png",
@@ -37,12 +40,27 @@ def refuse_to_draw(*_: object) -> PlotSet:
     raise AssertionError("EDA was drawn again")
 
 
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A project after one run with its report (EDA drawn): its folder and the run's id."""
+    folder = tmp_path_factory.mktemp("eda-drawn")
+    first = train_run(write_project(folder, rows=300), folder / "home", report=True).run_id
+    return folder, first
+
+
+def first_run(drawn: tuple[Path, str], tmp_path: Path) -> tuple[Path, Path, str]:
+    """A private copy of the :func:`drawn` project: its spec, home and first run."""
+    folder = shutil.copytree(drawn[0], tmp_path / "project", symlinks=True)
+    return folder / "spec.yaml", folder / "home", drawn[1]
+
+
 def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    drawn: tuple[Path, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    spec = write_project(tmp_path, rows=300)
-    home = tmp_path / "home"
-    first = train_run(spec, home, report=True).run_id
+    spec, home, first = first_run(drawn, tmp_path)
     assert set(eda_files(home, first)) == EDA_PLOTS
     assert eda_record(home, first)["reused_from"] is None
 
@@ -58,12 +76,10 @@ def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
     assert "EDA failed" not in report
 
 
-def test_other_eda_settings_draw_the_plots_again(tmp_path: Path) -> None:
-    spec = write_project(tmp_path, rows=300)
-    home = tmp_path / "home"
-    first = train_run(spec, home, report=True).run_id
+def test_other_eda_settings_draw_the_plots_again(drawn: tuple[Path, str], tmp_path: Path) -> None:
+    spec, home, first = first_run(drawn, tmp_path)
     raw = subscriptions_spec(output={"eda_max_rows": 1000})
-    changed = tmp_path / "changed.yaml"
+    changed = spec.with_name("changed.yaml")
     changed.write_text(json.dumps(raw))
     second = train_run(changed, home, report=True).run_id
     assert eda_record(home, second)["reused_from"] is None
