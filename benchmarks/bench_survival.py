@@ -6,7 +6,8 @@ composition (``compose_run``, candidates one after another in this process, no r
 time-to-churn spec (the spec's candidates: cox, xgb_cox, xgb_aft) and as a classifier spec with
 the same features, the same split and CV folds, and one candidate of the same family per survival
 candidate with its training budget (:data:`TWIN_TYPES`: cox -> logistic regression, xgb_cox and
-xgb_aft -> xgboost with the same rounds, depth, learning rate and sampling). Wall and CPU time
+xgb_aft -> xgboost with the same rounds, depth, learning rate and sampling; a survival_average ->
+a soft_voting of its members' twins). Wall and CPU time
 (user+sys of this process and its children) of each run and their ratio are printed with the
 load average; the issue's goal is survival <= 2x classification.
 
@@ -68,7 +69,15 @@ boosting rounds, depth, learning rate, sampling)."""
 
 
 def twin(model: dict[str, Any]) -> dict[str, Any]:
-    """The classifier candidate of ``model``'s family with the same training budget."""
+    """The classifier candidate of ``model``'s family with the same training budget.
+
+    A ``survival_average`` of members becomes a ``soft_voting`` of their twins (both refit them).
+    """
+    if model.get("type") == "survival_average":
+        members = [member + "-as-classifier" for member in model["members"]]
+        voting = {k: v for k, v in model.items() if k not in ("name", "type", "members")}
+        return {**voting, "name": model["name"] + "-as-classifier", "type": "soft_voting",
+                "members": members}  # fmt: skip
     if model.get("type") not in TWIN_TYPES:
         raise SystemExit(f"bench_survival: no classifier twin for model type {model.get('type')!r}")
     params = {k: v for k, v in model.get("params", {}).items() if k not in SURVIVAL_ONLY_PARAMS}
