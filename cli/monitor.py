@@ -64,6 +64,7 @@ def monitor_command(
 
     from churn.monitoring.overview import (
         Overview,
+        check_api_url,
         html_page,
         recent_training_drift,
         serving_drift,
@@ -73,6 +74,10 @@ def monitor_command(
     from churn.registry import Registry, resolve_home
     from churn.registry.atomic_io import atomic_write
 
+    problem = check_api_url(api) if api is not None else None
+    if problem is not None:
+        typer.echo(f"churn monitor: {problem}", err=True)
+        raise typer.Exit(2)
     registry = Registry(resolve_home(home))
     if html is not None:
         check_output(html, [])
@@ -110,7 +115,7 @@ def overview_text(overview: Overview) -> str:
             psi = column.get("psi")
             lines.append(
                 f"{column['column']:<24} PSI {'-' if psi is None else f'{psi:.4f}'}  "
-                f"{column.get('status', '')}"
+                f"{column.get('status') or '-'}"
             )
     return "\n".join(lines)
 
