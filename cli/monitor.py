@@ -70,7 +70,7 @@ def monitor_command(
         serving_drift,
     )
     from churn.monitoring.realized import read_realized
-    from churn.outputs import check_output
+    from churn.outputs import check_output, check_outside_registry
     from churn.registry import Registry, resolve_home
     from churn.registry.atomic_io import atomic_write
 
@@ -81,6 +81,7 @@ def monitor_command(
     registry = Registry(resolve_home(home))
     if html is not None:
         check_output(html, [])
+        check_outside_registry(html, registry.home)
     columns, records = serving_drift(api) if api is not None else ([], None)
     overview = Overview(
         read_realized(registry.home), recent_training_drift(registry), columns, records

@@ -83,6 +83,7 @@ def score(
     those rows; a database failure exits with code 5 and leaves the table as it was.
     """
     from churn.monitoring.recorder import score_recorder
+    from churn.outputs import check_outside_registry
     from churn.registry import Registry, resolve_home
     from churn.serving.score_file import score_file, scoring_model
     from churn.settings import load_settings
@@ -118,6 +119,7 @@ def score(
         typer.echo(summary.to_text())
         return
     assert output is not None
+    check_outside_registry(output, registry.home)
     if location is None and loaded.sql_source is not None:
         raise typer.BadParameter("scoring a SQL source writes --to-table, not -o")
     recorder = score_recorder(load_settings(), registry.home)
