@@ -49,6 +49,22 @@ def check_output(output: Path, inputs: Inputs) -> None:
             )
 
 
+def check_outside_registry(output: Path, home: Path) -> None:
+    """Refuse an ``output`` inside the registry ``home``: a page or a scores file written there
+    would replace a registry file (``--html $CHURN_HOME/champion.json``) or sit among them.
+
+    Raises:
+        OutputError: Naming the output and the registry.
+    """
+    where = Path(os.path.realpath(output))
+    root = Path(os.path.realpath(home))
+    if where == root or root in where.parents:
+        raise OutputError(
+            f"{output}: is inside the registry {home}; refusing to write there: choose an "
+            "output path outside it"
+        )
+
+
 def _identity(path: Path) -> tuple[int, int] | None:
     """(device, inode) of the file ``path`` names, symlinks followed; None if there is none."""
     try:

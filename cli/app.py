@@ -42,8 +42,8 @@ def exits_with_error_codes(command: F) -> F:
         except ChurnError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(exc.exit_code) from exc
-        except (typer.Exit, typer.BadParameter):  # a usage error typer reports (exit 2)
-            raise
+        except (typer.Exit, typer.TyperException):
+            raise  # a usage error (typer.BadParameter) is printed by typer, exit code 2
         except Exception as exc:
             typer.echo(f"unexpected error: {type(exc).__name__}: {exc}", err=True)
             raise typer.Exit(1) from exc

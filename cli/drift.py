@@ -46,7 +46,7 @@ def drift_command(
     """
     from churn.batch_drift import drift_of_batch
     from churn.errors import DriftAlert
-    from churn.outputs import check_output
+    from churn.outputs import check_output, check_outside_registry
     from churn.registry import Registry, resolve_home
     from churn.sources.urls import as_location, data_location, is_url
     from churn.spec.loader import DEFAULT_SPEC, load_spec
@@ -58,6 +58,7 @@ def drift_command(
         read = location if location is not None else data_location(loaded)
         inputs = [("spec", spec_file)] + ([] if is_url(read) else [("input", Path(read))])
         check_output(html, inputs)
+        check_outside_registry(html, resolve_home(home))
     found = drift_of_batch(loaded, Registry(resolve_home(home)), location, run_id=run)
     if html is not None:
         from churn.report.drift_page import write_drift_page

@@ -64,18 +64,24 @@ def monitor_command(
 
     from churn.monitoring.overview import (
         Overview,
+        check_api_url,
         html_page,
         recent_training_drift,
         serving_drift,
     )
     from churn.monitoring.realized import read_realized
-    from churn.outputs import check_output
+    from churn.outputs import check_output, check_outside_registry
     from churn.registry import Registry, resolve_home
     from churn.registry.atomic_io import atomic_write
 
+    problem = check_api_url(api) if api is not None else None
+    if problem is not None:
+        typer.echo(f"churn monitor: {problem}", err=True)
+        raise typer.Exit(2)
     registry = Registry(resolve_home(home))
     if html is not None:
         check_output(html, [])
+        check_outside_registry(html, registry.home)
     columns, records = serving_drift(api) if api is not None else ([], None)
     overview = Overview(
         read_realized(registry.home), recent_training_drift(registry), columns, records
@@ -110,7 +116,7 @@ def overview_text(overview: Overview) -> str:
             psi = column.get("psi")
             lines.append(
                 f"{column['column']:<24} PSI {'-' if psi is None else f'{psi:.4f}'}  "
-                f"{column.get('status', '')}"
+                f"{column.get('status') or '-'}"
             )
     return "\n".join(lines)
 

@@ -84,6 +84,7 @@ def score(
     """
     from churn.explain.survival import SurvivalUnexplainable
     from churn.monitoring.recorder import score_recorder
+    from churn.outputs import check_outside_registry
     from churn.registry import Registry, resolve_home
     from churn.serving.score_file import score_file, scoring_model
     from churn.settings import load_settings
@@ -119,6 +120,7 @@ def score(
         typer.echo(summary.to_text())
         return
     assert output is not None
+    check_outside_registry(output, registry.home)
     if location is None and loaded.sql_source is not None:
         raise typer.BadParameter("scoring a SQL source writes --to-table, not -o")
     recorder = score_recorder(load_settings(), registry.home, spec=loaded)

@@ -133,6 +133,10 @@ def _outcome_columns(spec: Spec, frame: pd.DataFrame, source: str, *, rows: str)
                if name not in frame.columns]  # fmt: skip
     if missing:
         raise DataContractError(source, missing)
+    if twice := sorted(set(frame.columns[frame.columns.duplicated()])):
+        raise DataContractError(
+            source, [f"column {name!r} appears more than once" for name in twice]
+        )
     ids = frame[id_column]
 
     def where(bad: list[int]) -> str:
@@ -148,9 +152,11 @@ def _outcome_columns(spec: Spec, frame: pd.DataFrame, source: str, *, rows: str)
             f"{label}: {where(bad)}: cannot tell churned from {values} "
             f"(use {spec.data.target.positive!r}, true/false, yes/no or 1/0)"
         )
-    dates = pd.to_datetime(frame["date"], errors="coerce", utc=True)
+    numeric = pd.api.types.is_numeric_dtype(frame["date"])  # 20261220 is not nanoseconds
+    dates = pd.to_datetime(frame["date"].astype("string") if numeric else frame["date"],
+                           errors="coerce", utc=True)  # fmt: skip
     if bad := np.flatnonzero(dates.isna().to_numpy())[:5].tolist():
-        values = ", ".join(repr(frame["date"].iloc[i]) for i in bad)
+        values = ", ".join(repr(str(frame["date"].iloc[i])) for i in bad)
         problems.append(f"date: {where(bad)}: not a date: {values} (use YYYY-MM-DD)")
     if bad := np.flatnonzero(ids.isna().to_numpy())[:5].tolist():
         place = f"rows {bad}" if rows == "ids" else where(bad)
@@ -179,7 +185,10 @@ def match_outcomes(
     """Each outcome with the customer's latest prediction scored in the ``horizon_days`` days
     up to the end of the outcome's date; outcomes without one are left out."""
     if outcomes.empty or predictions.empty:
-        return _labelled_frame(predictions.head(0).assign(churned=False, outcome_date=None))
+        empty = outcomes.head(0)  # typed, so the merge and the weeks work on no match
+        return _labelled_frame(
+            predictions.head(0).assign(churned=empty["churned"], outcome_date=empty["outcome_date"])
+        )
     left = outcomes.assign(
         at=outcomes["outcome_date"].dt.floor("D") + pd.Timedelta(days=1) - pd.Timedelta(1, "us")
     ).sort_values("at", kind="stable")
@@ -291,7 +300,7 @@ def realized_record(
 ) -> RealizedRecord:
     """The metrics of all ``labelled`` matches per ISO week of the score, per run, and both."""
     iso = labelled["scored_at"].dt.isocalendar()
-    weeks = iso["year"].astype(str) + "-W" + iso["week"].astype(int).map("{:02d}".format)
+    weeks = iso["year"].astype(str) + "-W" + iso["week"].astype(int).astype(str).str.zfill(2)
     frame = labelled.assign(week=weeks.to_numpy())
 
     def groups(by: list[str]) -> tuple[RealizedMetrics, ...]:

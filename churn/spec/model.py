@@ -35,7 +35,11 @@ from churn.spec.features import (
 )
 from churn.spec.monitoring import MonitoringSpec
 from churn.spec.sources import SqlSource
-from churn.spec.survival import DEFAULT_SURVIVAL_SELECTION, SurvivalTargetSpec
+from churn.spec.survival import (
+    DEFAULT_SURVIVAL_SELECTION,
+    SurvivalTargetSpec,
+    plain_horizons,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -292,12 +296,10 @@ class Spec(StrictModel):
         evaluation = raw.get("evaluation", {})
         if not isinstance(evaluation, dict):
             return raw
-        horizons = target.get("horizons")
-        defaults: dict[str, Any] = {"selection_metric": DEFAULT_SURVIVAL_SELECTION}
-        if isinstance(horizons, list) and all(
-            isinstance(h, int | float) and not isinstance(h, bool) for h in horizons
-        ):
-            defaults["metrics"] = SurvivalTargetSpec.metrics_at(horizons)
+        defaults: dict[str, Any] = {
+            "selection_metric": DEFAULT_SURVIVAL_SELECTION,
+            "metrics": SurvivalTargetSpec.metrics_at(plain_horizons(target.get("horizons"))),
+        }
         return {**raw, "evaluation": {**defaults, **evaluation}}
 
     @model_validator(mode="after")

@@ -118,6 +118,7 @@ class MonitoringSpec(StrictModel):
     def _warn_below_alert(self) -> MonitoringSpec:
         entries: list[tuple[str, ColumnMonitoring | MonitoringSpec]] = [("", self)]
         entries += [(f"columns.{name}.", entry) for name, entry in self.columns.items()]
+        entries.append(("scores.", self.scores))
         for name, levels in entries:
             warn, alert = self._levels(levels)
             if warn > alert:

@@ -35,6 +35,8 @@ HORIZON_METRIC_PREFIXES = ("td_auc", "calibration_error")
 SURVIVAL_LOWER_IS_BETTER = frozenset({"ibs", "ibs_km", "ibs_ratio"})
 """Survival metrics where smaller is better, besides every ``calibration_error_<h>``."""
 DEFAULT_SURVIVAL_SELECTION = "harrell_c"
+PLAIN_LABEL = re.compile(r"[0-9.]+")
+"""How a horizon's label looks in metric names (no sign, no exponent)."""
 
 SURVIVAL_MODEL_TYPES: tuple[str, ...] = (
     "cox",
@@ -89,6 +91,18 @@ class SurvivalTargetSpec(StrictModel):
         for before, after in itertools.pairwise(horizons):
             if after <= before:
                 raise ValueError(f"horizons must increase, got {after:g} after {before:g}")
+        for horizon in horizons:
+            if not PLAIN_LABEL.fullmatch(horizon_label(horizon)):
+                raise ValueError(
+                    f"a horizon names metrics and columns at 6 significant digits, so it lies "
+                    f"in [0.0001, 999999], got {horizon!r}"
+                )
+        for before, after in itertools.pairwise(horizons):
+            if horizon_label(before) == horizon_label(after):
+                raise ValueError(
+                    f"horizons {before!r} and {after!r} are both named {horizon_label(after)} "
+                    "(6 significant digits); make them differ there"
+                )
         return horizons
 
     @property
@@ -108,3 +122,17 @@ class SurvivalTargetSpec(StrictModel):
         return fixed + [
             f"{prefix}_{horizon_label(h)}" for prefix in HORIZON_METRIC_PREFIXES for h in horizons
         ]
+
+
+def plain_horizons(raw: object) -> list[float]:
+    """``raw`` (a spec's ``horizons`` before validation) as numbers, as the target will read
+    them (``'6'`` is 6), when each is a positive horizon named plainly; else [] (so a survival
+    spec's default metrics never repeat the horizons' own error)."""
+    if not isinstance(raw, list) or any(isinstance(h, bool) for h in raw):
+        return []
+    try:
+        horizons = [float(h) for h in raw]
+    except (TypeError, ValueError):
+        return []
+    plain = all(h > 0 and PLAIN_LABEL.fullmatch(horizon_label(h)) for h in horizons)
+    return horizons if plain else []

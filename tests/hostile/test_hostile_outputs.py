@@ -212,3 +212,41 @@ def test_kill_9_of_churn_score_mid_write_leaves_no_file_beside_the_output(
 
     assert process.returncode == -signal.SIGKILL
     assert list(out_dir.iterdir()) == []  # no output, no hidden .s.csv.*.tmp
+
+
+REGISTRY_OUTPUTS: dict[str, Callable[[World, Path], list[str]]] = {
+    "monitor --html": lambda world, out: ["monitor", "--html", str(out)],
+    "drift --html": lambda world, out: ["drift", "--spec", str(world.spec), "--html", str(out)],
+    "score -o": lambda world, out: [
+        "score",
+        str(world.csv),
+        "--spec",
+        str(world.spec),
+        "-o",
+        str(out),
+    ],
+}
+
+
+@pytest.mark.parametrize("target", ["champion.json", "runs/new-page.html"])
+@pytest.mark.parametrize("command", REGISTRY_OUTPUTS.values(), ids=REGISTRY_OUTPUTS.keys())
+def test_an_output_inside_the_registry_is_refused(
+    world: World, command: Callable[[World, Path], list[str]], target: str
+) -> None:
+    link = world.folder / "into-registry"
+    link.symlink_to(world.home, target_is_directory=True)  # the registry by another path
+    before = files(world.home)
+
+    code, out = world.churn(*command(world, link / target))
+
+    assert code == 2, out
+    assert f"{link / target}: is inside the registry {world.home}" in out
+    assert files(world.home) == before
+
+
+def test_a_usage_error_inside_a_command_exits_2_with_the_usage(world: World) -> None:
+    code, out = world.churn("score", str(world.csv), "--spec", str(world.spec))
+
+    assert code == 2, out
+    assert "give exactly one of -o/--output or --to-table" in out
+    assert "unexpected error" not in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from factories import subscriptions_spec
@@ -12,9 +14,12 @@ from hostile_tools import (
     World,
     assert_untouched,
     line_of,
+    runner,
     snapshot,
 )
+from survival_factories import survival_spec
 
+from churn.cli.app import app
 from churn.spec.bounds import MAX_CANDIDATES
 from churn.spec.loader import MAX_SPEC_BYTES
 from churn.spec.yaml_lines import MAX_ALIASES, MAX_DEPTH
@@ -100,6 +105,11 @@ def duplicate_top(world: World) -> str:
 def duplicate_nested(world: World) -> str:
     first = replaced(world, "  cv_folds: 3\n", "  cv_folds: 3\n  cv_folds: 5\n")
     return f"{world.spec}:{first + 1}: evaluation.cv_folds: duplicate key (first at line {first})"
+
+
+def scores_warn_over_alert(world: World) -> str:
+    line = appended(world, "monitoring:\n  scores: {psi_warn: 0.5}\n")
+    return f"{world.spec}:{line}: monitoring: scores.psi_warn must be <= psi_alert, got 0.5 > 0.25"
 
 
 def whole(text: bytes, expected: str) -> Prepare:
@@ -274,6 +284,7 @@ CASES: dict[str, Prepare] = {
     "column-name-of-100k-characters": long_column_name,
     "spec-missing": missing_file,
     "spec-is-a-directory": directory,
+    "monitoring-scores-warn-over-alert": scores_warn_over_alert,
 }
 
 
@@ -290,3 +301,32 @@ def test_bad_spec_exits_2_naming_the_place_and_leaves_the_registry_alone(
     assert "Traceback" not in output
     assert len(output) < 5_000  # nothing large is echoed
     assert_untouched(world.home, before)
+
+
+HORIZONS = "    horizons:\n    - 6\n    - 12\n    - 24\n"
+HORIZON_CASES = {
+    "two-horizons-named-alike": (
+        "    horizons: [1.0000001, 1.0000002]\n",
+        "horizons 1.0000001 and 1.0000002 are both named 1 (6 significant digits)",
+    ),
+    "horizon-in-exponent-form": ("    horizons: [0.00001, 6]\n", "lies in [0.0001, 999999]"),
+    "horizon-beyond-a-float": ("    horizons: [6, 1e300]\n", "lies in [0.0001, 999999]"),
+    "negative-horizon": ("    horizons: [-6, 12]\n", "expected greater than 0, got -6"),
+    "nan-horizon": ("    horizons: [6, .nan]\n", "expected a finite number"),
+}
+
+
+@pytest.mark.parametrize(("horizons", "says"), HORIZON_CASES.values(), ids=HORIZON_CASES.keys())
+def test_bad_survival_horizons_are_one_problem_at_their_line(
+    tmp_path: Path, horizons: str, says: str
+) -> None:
+    text = yaml.safe_dump(survival_spec(), sort_keys=False)
+    assert HORIZONS in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.replace(HORIZONS, horizons))
+    result = runner.invoke(app, ["check", str(spec)], env={"CHURN_HOME": str(tmp_path / "home")})
+    assert result.exit_code == 2, result.output
+    assert "invalid spec: 1 problem\n" in result.output  # no echo of it in the default metrics
+    assert f"{spec}:{line_of(text, HORIZONS)}: data.target" in result.output
+    assert says in result.output
+    assert not (tmp_path / "home").exists()
