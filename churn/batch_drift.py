@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from churn.contract.dataset import load_unlabelled
+from churn.errors import SpecError
 from churn.monitoring.champion import run_profile
 from churn.monitoring.drift import DriftResult, compare_frame
 from churn.registry import Registry
@@ -108,11 +109,24 @@ def system_allocator() -> Iterator[None]:
 
 def batch_scores(spec: Spec, pipeline: object, frame: pd.DataFrame) -> np.ndarray:
     """P(churn) of every row of ``frame`` through the serving fast path (the pipeline's own
-    ``predict_proba`` when the fast path cannot take the model)."""
+    ``predict_proba`` when the fast path cannot take the model).
+
+    Raises:
+        SpecError: The model reads a column the spec (and so ``frame``) does not have.
+    """
     from sklearn.pipeline import Pipeline
 
     if not isinstance(pipeline, Pipeline):
         raise TypeError(f"expected a scikit-learn Pipeline, got {type(pipeline).__name__}")
+    reads = [str(name) for name in getattr(pipeline, "feature_names_in_", [])]
+    if unknown := [name for name in reads if name not in frame.columns]:
+        raise SpecError(
+            [
+                f"{spec.place('columns')}: the model reads {', '.join(map(repr, unknown))}, "
+                "which the spec does not declare (was the spec changed since that run? "
+                "drift a batch with the run's own spec)"
+            ]
+        )
     inputs = {name: spec.columns[name] for name in spec.feature_columns}
     try:
         scorer = FastScorer(pipeline, inputs)

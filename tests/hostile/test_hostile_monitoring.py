@@ -260,11 +260,6 @@ def test_outcomes_before_anything_was_scored_record_no_match(tmp_path: Path, log
     assert shown.exit_code == 0 and "(no outcome matched a prediction yet)" in shown.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="churn/batch_drift.py (i23-driftfast): a spec whose columns differ from the run's "
-    "ends in 'unexpected error: ValueError: columns are missing' (exit 1) from predict_proba",
-)
 def test_drift_with_a_spec_that_renamed_a_column_names_it(world: World) -> None:
     world.spec.write_text(world.spec.read_text().replace("region", "area"))
     lines = world.csv.read_text().split("\n", 1)
