@@ -1,11 +1,15 @@
-"""A run on data already drawn copies the earlier EDA plots, byte for byte, instead of drawing."""
+"""A run on data already drawn copies the earlier EDA plots, byte for byte, instead of drawing;
+with worker processes on this machine, the EDA step runs in one of them."""
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from factories import edited_spec, subscriptions_spec, train_run, write_project
@@ -13,6 +17,9 @@ from factories import edited_spec, subscriptions_spec, train_run, write_project
 import churn.report
 from churn.contract import load_dataset
 from churn.report import PlotSet, eda_reuse
+from churn.run.head_start import HeadStart
+from churn.run.pool import InlineExecutor, WorkerPool, works_here
+from churn.run.report_steps import eda_plots
 from churn.spec.loader import load_spec
 
 EDA_PLOTS = {
@@ -29,6 +36,22 @@ def eda_files(home: Path, run_id: str) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in plots.glob("eda_*.png")}
 
 
+class LocalWorkers(ThreadPoolExecutor):
+    """The worker pool's interface (``describe``: processes on this machine), in threads, so
+    a test's monkeypatch reaches the calls; records what it was asked to run."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.ran: list[Any] = []
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": "processes", "workers": 2}
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.ran.append(fn)
+        return super().submit(fn, *args, **kwargs)
+
+
 def eda_record(home: Path, run_id: str) -> dict[str, object]:
     return json.loads((home / "runs" / run_id / "plots" / eda_reuse.RECORD).read_text())
 
@@ -42,13 +65,14 @@ def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
 ) -> None:
     spec = write_project(tmp_path, rows=300)
     home = tmp_path / "home"
-    first = train_run(spec, home, report=True).run_id
+    drawing, copying = LocalWorkers(), LocalWorkers()
+    first = train_run(spec, home, pool=drawing, report=True).run_id
     assert set(eda_files(home, first)) == EDA_PLOTS
     assert eda_record(home, first)["reused_from"] is None
 
     monkeypatch.setattr(churn.report, "draw_eda", refuse_to_draw)
     with caplog.at_level(logging.INFO, logger="churn.run"):
-        second = train_run(edited_spec(spec), home, report=True).run_id
+        second = train_run(edited_spec(spec), home, pool=copying, report=True).run_id
 
     assert eda_files(home, second) == eda_files(home, first)
     assert eda_record(home, second)["reused_from"] == first
@@ -56,6 +80,18 @@ def test_a_run_on_unchanged_data_copies_the_eda_plots_without_drawing(
     report = (home / "runs" / second / "report.html").read_text()
     assert f"Copied from run {first}" in report
     assert "EDA failed" not in report
+    assert eda_plots in drawing.ran and eda_plots in copying.ran  # in a worker, both times
+
+
+def test_only_worker_processes_on_this_machine_draw_the_eda() -> None:
+    processes = WorkerPool(2, multiprocessing.get_context("forkserver"))  # none started yet
+    try:
+        assert works_here(processes)
+        assert works_here(HeadStart(processes, {}, split=None))
+    finally:
+        processes.shutdown()
+    assert not works_here(InlineExecutor())  # the calling thread draws: fits wait for nothing
+    assert not works_here(ThreadPoolExecutor(1))  # a foreign executor, maybe remote
 
 
 def test_other_eda_settings_draw_the_plots_again(tmp_path: Path) -> None:
