@@ -35,6 +35,7 @@ from typing import Any
 
 from churn.contract import load_dataset_and_hash
 from churn.run import steps
+from churn.run.context import RunContext, prepare_run
 from churn.run.pool import InlineExecutor, start_training_pool
 from churn.training.evaluate import CandidateResult
 
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def fan_out(pool: Executor, ctx: steps.RunContext, data: Any) -> tuple[float, dict[str, Any]]:
+def fan_out(pool: Executor, ctx: RunContext, data: Any) -> tuple[float, dict[str, Any]]:
     """Seconds to train every candidate in ``pool``, and their metrics."""
     started = time.perf_counter()
     futures = {m.name: pool.submit(steps.train, ctx, m.name, data) for m in ctx.spec.models}
@@ -90,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as home:
-        ctx = steps.prepare_run(args.spec, home)
+        ctx = prepare_run(args.spec, home)
         frame, _ = load_dataset_and_hash(ctx.spec)
         data = steps.split(ctx, frame)
         ways: dict[str, Callable[[], tuple[Executor, Callable[[], None]]]] = {

@@ -6,7 +6,8 @@
    server or worker process exists.
 2. The orchestrator starts (Prefect's API server, in the background) and the training pool opens
    (the fork server imports the training stack, or this process connects to a Dask scheduler);
-   meanwhile this process creates the run folder and validates the data.
+   meanwhile this process imports the ML stack itself, creates the run folder and validates the
+   data (nothing before this step imports scikit-learn, so the three overlap on two cores).
 3. The orchestrator runs :func:`~churn.run.sequence.execute_run` on the checked run; then the
    pool and the orchestrator are stopped.
 
@@ -29,7 +30,7 @@ from churn.run.preflight import PreparedRun, check_data, open_run
 from churn.settings import ChurnSettings, load_settings
 
 if TYPE_CHECKING:
-    from churn.run.steps import RunContext
+    from churn.run.context import RunContext
 
 GATES_NOT_MET: Final = 4
 """The exit code of a run whose decision fails it (``decision.run_failed``)."""

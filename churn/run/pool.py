@@ -89,6 +89,13 @@ def describe_pool(pool: Executor) -> dict[str, Any] | None:
     return describe() if callable(describe) else None
 
 
+def works_here(pool: Executor) -> bool:
+    """Whether ``pool`` runs calls in worker processes on this machine (they can write this
+    run's files, and leave this process's cores alone)."""
+    described = describe_pool(pool)
+    return described is not None and described.get("executor") == "processes"
+
+
 def start_training_pool(candidates: int, workers: int) -> Executor:
     """A pool of ``min(candidates, workers)`` workers (``workers``: see
     :meth:`churn.settings.ChurnSettings.training_workers`), its fork server starting in the

@@ -2,9 +2,9 @@
 
 ``open_run`` takes the registry's run lock first (a second run is refused here, before even the ML
 stack is imported), then loads the spec (a spec error stops here, exit 2) and checks the champion's
-model file (a damaged champion stops here, exit 1). ``check_data`` then creates the run folder and
-reads and validates the data (exit 3), which callers overlap with starting Prefect's server and the
-workers.
+model file (a damaged champion stops here, exit 1). ``check_data`` then imports the ML stack,
+creates the run folder and reads and validates the data (exit 3), which callers overlap with
+starting Prefect's server and the training pool's fork server (started before it).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
+from churn.run.context import RunContext, prepare_run
 from churn.run.step_log import measuring, timed
 from churn.sources.urls import data_location, shown
 from churn.spec.loader import load_spec_and_text
@@ -23,7 +24,6 @@ from churn.spec.loader import load_spec_and_text
 if TYPE_CHECKING:
     import pandas as pd
 
-    from churn.run.steps import RunContext
     from churn.training.evaluate import Split
 
 log = logging.getLogger("churn.run")
@@ -58,6 +58,9 @@ class PreparedRun:
 def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[RunContext]:
     """Hold the run lock for the block, load the spec, and verify the champion's model file.
 
+    Nothing here imports the ML stack: the caller starts Prefect's server and the training
+    pool's fork server first, and :func:`check_data` imports it beside them.
+
     Raises:
         RegistryError: Another process holds the lock, or the champion's model is damaged.
         SpecError: The spec is invalid (nothing was started or written).
@@ -66,10 +69,8 @@ def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[
     run_id = new_run_id(utcnow())
     with registry.lock(run_id):
         loaded = load_spec_and_text(spec_path)  # a spec error stops here, in a fraction of a s
-        from churn.run import steps  # the ML stack loads once the lock and the spec are ours
-
-        ctx = steps.prepare_run(spec_path, registry=registry, run_id=run_id, loaded=loaded)
-        registry.verify_champion()
+        ctx = prepare_run(spec_path, registry=registry, run_id=run_id, loaded=loaded)
+        registry.verify_champion()  # a hash check: nothing is unpickled
         with measuring():
             yield ctx
 

@@ -14,7 +14,7 @@ import pandas as pd
 from churn.monitoring.champion import training_drift
 from churn.monitoring.profile import build_profile, profile_bytes, write_profile
 from churn.registry.record import FileRecord, RunManifest
-from churn.run.steps import RunContext
+from churn.run.context import RunContext
 from churn.training.evaluate import CandidateResult
 
 

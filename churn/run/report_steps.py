@@ -16,7 +16,8 @@ import pandas as pd
 
 from churn.errors import RegistryError
 from churn.registry.record import RunManifest
-from churn.run.steps import RunContext
+from churn.run.context import RunContext
+from churn.run.pool import works_here
 from churn.spec import Spec
 from churn.training.evaluate import CandidateResult, Split
 
@@ -31,18 +32,42 @@ REUSE_LOOKBACK = 20
 """How many of the newest earlier runs are searched for EDA plots to reuse."""
 
 
-def draw_eda(ctx: RunContext, frame: pd.DataFrame) -> PlotSet:
+def draw_eda(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None) -> PlotSet:
+    """EDA plots into ``plots/`` (see :func:`eda_plots`), drawn in a worker of ``pool`` when its
+    workers are processes on this machine.
+
+    The call queues behind the candidates' fits (submitted first), so it takes a core only when
+    a worker has finished its fits, and this process imports Prefect and runs the flow beside
+    them; otherwise the plots are drawn in the calling thread.
+    """
+    try:
+        data_sha256: str | None = ctx.registry.record(ctx.run_id).data_sha256
+    except RegistryError as exc:  # no record to key on: draw, and keep nothing for reuse
+        log.warning("eda: drawing without reuse: %s", exc)
+        data_sha256 = None
+    if pool is not None and works_here(pool):
+        plots = pool.submit(eda_plots, ctx, frame, data_sha256).result()
+    else:
+        plots = eda_plots(ctx, frame, data_sha256)
+    if plots.reused_from is not None:
+        log.info(
+            "eda: reused %d plots of run %s (same data and EDA settings)",
+            len(plots.paths),
+            plots.reused_from,
+        )
+    else:
+        _log_plots("eda", plots)
+    return plots
+
+
+def eda_plots(ctx: RunContext, frame: pd.DataFrame, data_sha256: str | None) -> PlotSet:
     """EDA plots into ``plots/``: copied from an earlier run of the same data and EDA settings,
-    else drawn (and recorded in ``plots/eda.json`` for the next run)."""
+    else drawn (and recorded in ``plots/eda.json`` for the next run); logs nothing (it may run
+    in a worker process)."""
     from churn import report
     from churn.report import eda_reuse
 
     plots_dir = ctx.run_dir / "plots"
-    try:
-        data_sha256 = ctx.registry.record(ctx.run_id).data_sha256
-    except RegistryError as exc:  # no record to key on: draw, and keep nothing for reuse
-        log.warning("eda: drawing without reuse: %s", exc)
-        data_sha256 = None
     key = eda_reuse.eda_key(ctx.spec, data_sha256) if data_sha256 else None
     if key is not None:
         earlier = (
@@ -52,14 +77,8 @@ def draw_eda(ctx: RunContext, frame: pd.DataFrame) -> PlotSet:
         )
         reused = eda_reuse.reuse(key, earlier, plots_dir)
         if reused is not None:
-            log.info(
-                "eda: reused %d plots of run %s (same data and EDA settings)",
-                len(reused.paths),
-                reused.reused_from,
-            )
             return reused
     plots = report.draw_eda(ctx.spec, frame, plots_dir)
-    _log_plots("eda", plots)
     if key is not None and not plots.errors:
         eda_reuse.write_record(plots, plots_dir, key, reused_from=None)
     return plots

@@ -30,11 +30,11 @@ from churn.registry.record import (
     RunManifest,
 )
 from churn.run import report_steps, steps
+from churn.run.context import RunContext
 from churn.run.pool import describe_pool
 from churn.run.preflight import PreparedRun
 from churn.run.profile_step import profile_and_drift
 from churn.run.step_log import timed
-from churn.run.steps import RunContext
 from churn.survival.names import survival_summary
 from churn.training.evaluate import CandidateResult, Split
 
@@ -117,7 +117,7 @@ def execute_run(
         if compute is not None:
             ctx.registry.update_manifest(ctx.run_id, compute=compute)
         eda = (
-            runner.submit("eda", timed("eda", report_steps.draw_eda), ctx, frame)
+            runner.submit("eda", timed("eda", report_steps.draw_eda), ctx, frame, pool)
             if report
             else None
         )

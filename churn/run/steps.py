@@ -13,7 +13,6 @@ import hashlib
 import io
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ import pandas as pd
 
 from churn.contract import load_dataset_and_hash, target_vector
 from churn.gates.subjects import GateTestOutcome
-from churn.registry import Registry, new_run_id, resolve_home, utcnow
 from churn.registry.record import (
     ChampionScoresRecord,
     DecisionRecord,
@@ -31,12 +29,11 @@ from churn.registry.record import (
     RunManifest,
     SurvivalRecord,
 )
+from churn.run.context import RunContext
 from churn.run.gate_verdict import decide_with_tests, gate_report_fields
 from churn.sources.as_of import as_of_date
 from churn.sources.sql import sql_record
 from churn.sources.urls import data_location, shown
-from churn.spec import Spec
-from churn.spec.loader import load_spec_and_text
 from churn.training.compile import compile_candidate
 from churn.training.evaluate import (
     CandidateResult,
@@ -50,22 +47,6 @@ from churn.training.gates import decide, evaluate_gates
 
 VERSIONED_PACKAGES = ("churn", "scikit-learn", "xgboost", "pandas", "numpy", "pandera", "prefect")
 MODEL_FILE = "model.joblib"
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What every step of one run needs: the spec, where it came from, and the registry."""
-
-    spec: Spec
-    spec_path: Path
-    spec_text: str
-    registry: Registry
-    run_id: str
-
-    @property
-    def run_dir(self) -> Path:
-        """``runs/<run_id>/``."""
-        return self.registry.run_dir(self.run_id)
 
 
 def package_versions() -> dict[str, str]:
@@ -82,30 +63,6 @@ def package_versions() -> dict[str, str]:
 def sha256_bytes(data: bytes) -> str:
     """Hex sha256."""
     return hashlib.sha256(data).hexdigest()
-
-
-def prepare_run(
-    spec_path: str | Path,
-    home: str | Path | None = None,
-    *,
-    registry: Registry | None = None,
-    run_id: str | None = None,
-    loaded: tuple[Spec, str] | None = None,
-) -> RunContext:
-    """Load the spec and name the run; creates nothing on disk (see :func:`start_run`).
-
-    ``registry`` and ``run_id`` are given when the run lock was taken first (preflight), and
-    ``loaded`` (the spec and its text) when the spec was loaded before the ML stack.
-    """
-    path = Path(spec_path)
-    spec, text = load_spec_and_text(path) if loaded is None else loaded
-    return RunContext(
-        spec=spec,
-        spec_path=path,
-        spec_text=text,
-        registry=registry if registry is not None else Registry(resolve_home(home)),
-        run_id=run_id if run_id is not None else new_run_id(utcnow()),
-    )
 
 
 def start_run(ctx: RunContext) -> Path:

@@ -235,7 +235,7 @@ def test_a_failed_eda_task_is_reported_and_does_not_lose_the_run(
 ) -> None:
     import churn.run.report_steps
 
-    def broken_eda(ctx: Any, frame: Any) -> Any:
+    def broken_eda(*_: Any) -> Any:
         raise RuntimeError("the plotting backend is gone")
 
     monkeypatch.setattr(churn.run.report_steps, "draw_eda", broken_eda)
