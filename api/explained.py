@@ -112,3 +112,14 @@ def explained(
     require_explainer(model, k)
     proba, batch = explain_batch(model, columns, n, np.ones(n, dtype=np.bool_))
     return proba, batch.answer(0, n, k)
+
+
+def add_reasons(payload: dict[str, Any], explained: Mapping[str, Any]) -> None:
+    """Put the explanation fields of :meth:`ExplainedBatch.answer` into an answer's payload:
+    its ``explanation_scale`` and each prediction's ``base_value`` and ``reasons``."""
+    payload["explanation_scale"] = explained["scale"]
+    for record, base, why in zip(
+        payload["predictions"], explained["base"], explained["reasons"], strict=True
+    ):
+        record["base_value"] = base
+        record["reasons"] = why

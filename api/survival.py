@@ -24,7 +24,7 @@ import pydantic_core
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
 
-from churn.api.explained import ExplainedBatch, require_explainer
+from churn.api.explained import ExplainedBatch, add_reasons, require_explainer
 from churn.api.records import parse_body
 from churn.api.state import AppState
 from churn.monitoring.scored import ScoredBatch
@@ -79,12 +79,7 @@ def survival_answer(
         ],
     }
     if explained is not None:
-        payload["explanation_scale"] = explained["scale"]
-        for record, base, why in zip(
-            payload["predictions"], explained["base"], explained["reasons"], strict=True
-        ):
-            record["base_value"] = base
-            record["reasons"] = why
+        add_reasons(payload, explained)
     return Response(pydantic_core.to_json(payload), media_type="application/json")
 
 

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from churn.api.deps import ModelDep, StateDep
-from churn.api.explained import EXPLAIN_HELP, explained, require_explainer
+from churn.api.explained import EXPLAIN_HELP, add_reasons, explained, require_explainer
 from churn.api.records import REQUEST_MODEL, PayloadTooLarge, RecordSchema, parse_body
 from churn.api.schemas import ErrorDetail, PredictAnswer, ValidationErrors
 from churn.api.state import AppState
@@ -240,12 +240,7 @@ def answer(
         ],
     }
     if explained is not None:
-        payload["explanation_scale"] = explained["scale"]
-        for record, base, why in zip(
-            payload["predictions"], explained["base"], explained["reasons"], strict=True
-        ):
-            record["base_value"] = base
-            record["reasons"] = why
+        add_reasons(payload, explained)
     return Response(pydantic_core.to_json(payload), media_type="application/json")
 
 
