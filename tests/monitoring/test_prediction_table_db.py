@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -37,6 +38,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
 runner = CliRunner()
 W49 = datetime(2026, 11, 30, 9, tzinfo=UTC)  # a Monday
 DEC1 = datetime(2026, 12, 1, 6, tzinfo=UTC)
+PASSWORD = secrets.token_urlsafe(12)
+"""A password no output may show, made per run (a URL that carries it reaches a closed port)."""
+CLOSED_URL = f"postgresql://churn:{PASSWORD}@127.0.0.1:9/x"
 
 
 def _url(server: PostgresServer, database: str | None = None) -> DatabaseUrl:
@@ -102,7 +106,7 @@ def test_flushes_go_into_the_score_table_beside_to_table_rows(
 def test_an_unreachable_database_is_counted_logged_once_and_bounded(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    closed = DatabaseUrl(SecretStr("postgresql://churn:s3cret-pw@127.0.0.1:9/x"), "127.0.0.1", 9,
+    closed = DatabaseUrl(SecretStr(CLOSED_URL), "127.0.0.1", 9,
                          "postgresql://churn@127.0.0.1:9/x")  # fmt: skip
     writer, recorder, counts = _recorded(closed, "log_none", max_backlog=5, retry_seconds=[0])
     with caplog.at_level(logging.ERROR):
@@ -112,7 +116,7 @@ def test_an_unreachable_database_is_counted_logged_once_and_bounded(
     assert counts == {(SINK_NAME, "failed"): 6, (SINK_NAME, "dropped"): 1}
     assert writer.backlog_rows == 5  # the newest five, kept for the next attempt
     (logged,) = [r.getMessage() for r in caplog.records if SINK_NAME in r.getMessage()]
-    assert "cannot reach the database at 127.0.0.1:9" in logged and "s3cret" not in logged
+    assert "cannot reach the database at 127.0.0.1:9" in logged and PASSWORD not in logged
     recorder.close()  # what is still kept when the process stops is given up, and counted
     assert counts[SINK_NAME, "dropped"] == 6 and writer.backlog_rows == 0
 
@@ -249,10 +253,10 @@ def test_database_failures_of_outcomes_exit_5_and_bad_rows_exit_3(
     assert missing.exit_code == 5 and 'relation "public.no_such_log" does not exist' in (
         missing.output
     )
-    monkeypatch.setenv("CHURN_DATABASE_URL", "postgresql://churn:s3cret-pw@127.0.0.1:9/x")
+    monkeypatch.setenv("CHURN_DATABASE_URL", CLOSED_URL)
     gone = runner.invoke(app, ["outcomes", "--table", "outcomes_planted", *common])
     assert gone.exit_code == 5 and "cannot reach the database at 127.0.0.1:9" in gone.output
-    assert "s3cret" not in gone.output
+    assert PASSWORD not in gone.output
     assert not (home / "monitoring").exists()  # nothing was recorded
     usage = runner.invoke(app, ["outcomes", *common])
     assert usage.exit_code == 2 and "give DATA, or --query or --table" in usage.output
