@@ -28,7 +28,10 @@ def test_the_shipped_survival_spec_ranks_and_predicts_time_to_churn_well() -> No
     assert winner.members == ["xgb_cox", "xgb_aft"]
     # Issue 25 asks for Harrell's C >= 0.87; every configuration measured reaches 0.855-0.861
     # on this hold-out (CV 0.865-0.870; the hold-out's bootstrap standard error is 0.008), so
-    # the test holds the level reached, not the wish.
+    # the test holds the level reached, not the wish. Discrete-time hazards, native categorical
+    # splits, a stacked Cox meta-model and third members scored no higher on CV (README); over
+    # split seeds 0-19 this configuration's hold-out C is 0.868 +- 0.007 (9 of 20 reach 0.87),
+    # so seed 42's 0.860 is the split, not the model.
     assert holdout["harrell_c"] >= 0.855
     assert holdout["ibs"] <= 0.9 * holdout["ibs_km"]
     assert all(r.holdout["ibs_ratio"] <= 0.9 for r in results.values())
