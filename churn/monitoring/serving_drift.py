@@ -1,10 +1,11 @@
 """The served model's drift window, fed by the recorder and read by ``/metrics``.
 
 A :class:`ServingDrift` is a sink of the process's
-:class:`~churn.monitoring.recorder.ScoreRecorder`: the flushes of ``count_every`` seconds
-(5 by default; counting a column costs about the same for 10 records as for 10,000, so the
-records are gathered first) are counted on the
-reference profile of the run that scored them (read once from the run folder, in the
+:class:`~churn.monitoring.recorder.ScoreRecorder`: every flush (about a second of requests) is
+counted at once on the reference profile of the run that scored them (a few milliseconds of
+numpy for a thousand records, :class:`~churn.monitoring.window.CategoryCounter`; the flush's
+records are then let go, so no request's objects outlive the second it was answered in to
+weigh on the garbage collector) (read once from the run folder, in the
 recorder's thread) into a :class:`~churn.monitoring.window.DriftWindow`; a new champion starts a
 new window. A run without a profile (trained before profiles existed) is not tracked, and
 that is logged once.
@@ -20,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -50,7 +50,6 @@ class ServingDrift:
         registry: Where the runs' profiles are read.
         window: ``monitoring.window``.
         shared: The folder every worker writes its counts to (None: one process).
-        count_every: Seconds of flushes gathered before they are counted.
     """
 
     def __init__(
@@ -58,15 +57,10 @@ class ServingDrift:
         registry: Registry,
         window: WindowSpec,
         shared: Path | None = None,
-        *,
-        count_every: float = 5.0,
     ) -> None:
         self.registry = registry
         self.window_spec = window
         self.shared = shared
-        self.count_every = count_every
-        self._gathered: list[ScoredBatch] = []
-        self._counted_at = time.monotonic()
         self._window: DriftWindow | None = None
         self._untracked: set[str] = set()
         self._lock = threading.Lock()
@@ -82,15 +76,7 @@ class ServingDrift:
         return window.profile if window is not None else None
 
     def consume(self, batches: Sequence[ScoredBatch]) -> None:
-        """Gather one flush; count what was gathered once ``count_every`` seconds passed."""
-        self._gathered.extend(batches)
-        if time.monotonic() - self._counted_at >= self.count_every:
-            self.count()
-
-    def count(self) -> None:
-        """Count the gathered flushes, model by model, on each model's profile."""
-        batches, self._gathered = self._gathered, []
-        self._counted_at = time.monotonic()
+        """Count one flush, model by model, on each model's profile."""
         for run_id in dict.fromkeys(batch.run_id for batch in batches):
             mine = [b for b in batches if b.run_id == run_id and b.columns is not None]
             window = self._window_for(run_id)
@@ -107,10 +93,8 @@ class ServingDrift:
         self._export()
 
     def tick(self) -> None:
-        """Count what waits once it is due; slide a seconds window with time."""
-        if self._gathered and time.monotonic() - self._counted_at >= self.count_every:
-            self.count()
-        elif self._window is not None and self.window_spec.seconds is not None:
+        """Slide a seconds window with time (no records needed)."""
+        if self._window is not None and self.window_spec.seconds is not None:
             with self._lock:
                 self._window.slide()
             self._export()
