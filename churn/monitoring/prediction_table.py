@@ -16,6 +16,14 @@ attempt). After a failure the next attempts wait 1, 2, 4, ... up to 30 s (flushe
 join the backlog), so a server that is down costs one connection attempt per back-off, not one
 per second.
 
+A hung database never holds the recorder's thread for long: the writer's connections carry
+``statement_timeout`` and ``lock_timeout`` (``write_timeout``, 10 s by default; a table locked
+by a long migration, a server that stopped answering mid-``COPY``) and libpq's
+``tcp_user_timeout`` (a peer gone from the network), besides the ``connect_timeout`` of every
+churn connection. A write that times out is a failed flush like any other: kept in the
+backlog, counted ``failed``, logged once with the server's words ("canceling statement due to
+statement timeout").
+
 :func:`read_table_predictions` reads the table back for ``churn outcomes``: only the log's
 columns and the rows of a date window, filtered by the server.
 """
@@ -23,6 +31,7 @@ columns and the rows of a date window, filtered by the server.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -30,8 +39,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
+from pydantic import SecretStr
 
 from churn.errors import SourceError
 from churn.monitoring.prediction_log import LOG_SCHEMA, log_table
@@ -53,6 +64,9 @@ SINK_NAME: Final = "prediction_log_table"
 MAX_BACKLOG_RECORDS: Final = 300_000
 """Records kept for a retry while the database is unreachable: five minutes at 1,000 records
 a second, about 30 MB."""
+WRITE_TIMEOUT_SECONDS: Final = 10.0
+"""The longest a flush's statements (and the wait for a lock) may take before the server
+cancels them."""
 RETRY_SECONDS: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 """Waits before the next attempt after 1, 2, ... failures in a row."""
 OPTION: Final = "CHURN_PREDICTION_LOG_TABLE"
@@ -95,10 +109,12 @@ class PredictionTableWriter:
         *,
         max_backlog: int = MAX_BACKLOG_RECORDS,
         retry_seconds: Sequence[float] = RETRY_SECONDS,
+        write_timeout: float = WRITE_TIMEOUT_SECONDS,
         count: Count | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
+        self.write_timeout = write_timeout
         self.name = name
         self.max_backlog = max_backlog
         self.retry_seconds = tuple(retry_seconds)
@@ -223,7 +239,8 @@ class PredictionTableWriter:
 
     def _connect(self) -> Connection:
         if self._connection is None:
-            self._connection = connect_database(self.url, attempts=1)
+            timed = with_timeouts(self.url, self.write_timeout)
+            self._connection = connect_database(timed, attempts=1)
             self._columns = frozenset()
         return self._connection
 
@@ -234,6 +251,21 @@ class PredictionTableWriter:
             with contextlib.suppress(Exception):
                 self._connection.close()
             self._connection = None
+
+
+def with_timeouts(url: DatabaseUrl, seconds: float) -> DatabaseUrl:
+    """``url`` whose sessions cancel a statement (or a wait for a lock) after ``seconds`` and
+    give up on a peer that stops acknowledging after as long (libpq's ``tcp_user_timeout``);
+    what the URL sets itself wins (its own server options come after these)."""
+    millis = max(1, round(seconds * 1000))
+    parts = urlsplit(url.secret.get_secret_value())
+    options = dict(parse_qsl(parts.query))
+    server = f"-c statement_timeout={millis} -c lock_timeout={millis}"
+    options["options"] = f"{server} {options['options']}" if "options" in options else server
+    options.setdefault("tcp_user_timeout", str(millis))
+    query = urlencode(options, quote_via=quote)  # libpq reads "+" as a plus, not a space
+    secret = SecretStr(urlunsplit(parts._replace(query=query)))
+    return dataclasses.replace(url, secret=secret)
 
 
 def read_table_predictions(

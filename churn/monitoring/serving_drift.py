@@ -134,8 +134,15 @@ class ServingDrift:
         atomic_write(path, lambda handle: handle.write(text.encode()))
 
 
-def merged_window(shared: Path, run_id: str) -> WindowCounts | None:
-    """The windows of every living worker counted on ``run_id``'s profile, added up."""
+def merged_window(
+    shared: Path, run_id: str, profile: ReferenceProfile | None = None
+) -> WindowCounts | None:
+    """The windows of every living worker counted on ``run_id``'s profile, added up.
+
+    A file that cannot be used is skipped with a warning naming it, never raised: a truncated
+    or damaged one, or one whose counts do not fit ``profile`` (when given; a stale file of a
+    process whose pid was reused, a window counted on other buckets).
+    """
     windows = []
     for path in shared.glob(f"{WINDOW_FILE_PREFIX}*.json"):
         pid = path.stem.removeprefix(WINDOW_FILE_PREFIX)
@@ -143,9 +150,29 @@ def merged_window(shared: Path, run_id: str) -> WindowCounts | None:
             continue
         try:
             raw = read_regular(path, what="drift window", limit=MAX_WINDOW_FILE_BYTES)
-            windows.append(WindowCounts.from_json(parse_json(raw, source=str(path))))
+            window = WindowCounts.from_json(parse_json(raw, source=str(path)))
+            if profile is not None and window.run_id == run_id:
+                check_fits(window, profile)
+            windows.append(window)
         except FileNotFoundError:
             continue
         except (RegistryError, KeyError, TypeError, ValueError) as exc:
             log.warning("skipping %s: %s", path, one_line(exc))
     return merge_windows(windows, run_id)
+
+
+def check_fits(window: WindowCounts, profile: ReferenceProfile) -> None:
+    """Raise ValueError naming the first column whose counts ``profile``'s buckets cannot hold.
+
+    Raises:
+        ValueError: A column the profile lacks, a count of another length, a negative count.
+    """
+    wanted = {reference.column: len(reference.counts) for reference in profile.columns}
+    for name, counts in [*window.columns.items(), ("(scores)", window.scores)]:
+        length = len(profile.scores.counts) if name == "(scores)" else wanted.get(name)
+        if length is None:
+            raise ValueError(f"column {name!r} is not in run {profile.run_id}'s profile")
+        if counts.counts.shape != (length,):
+            raise ValueError(f"{name}: {counts.counts.size} counts for {length} buckets")
+        if min(counts.unseen, counts.nulls, counts.rows, *counts.counts.tolist(), 0) < 0:
+            raise ValueError(f"{name}: a negative count")

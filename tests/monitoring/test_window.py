@@ -136,3 +136,22 @@ def test_the_category_counter_equals_current_counts_on_awkward_values(profile) -
         assert (got.unseen, got.nulls, got.rows) == (once.unseen, once.nulls, once.rows)
     assert (got.unseen, got.nulls) == (3, 4)
     assert counter.count([]).rows == 0
+
+
+def test_a_stale_or_truncated_workers_file_is_skipped_with_a_warning(
+    profile, tmp_path, caplog
+) -> None:
+    mine = DriftWindow(profile, WindowSpec(records=10**8))
+    for at, (columns, scores) in enumerate(_flushes(2, 20)):
+        mine.add(columns, scores, float(at))
+    (tmp_path / f"drift-{os.getpid()}.json").write_text(json.dumps(mine.counts().to_json()))
+    stale = mine.counts().to_json()
+    stale["columns"]["monthly_fee"][0] = [1, 2, 3]  # counted on another profile's buckets
+    text = json.dumps(stale)
+    for damaged in (text, text.replace('"region"', '"regio"'), text[: len(text) // 2]):
+        (tmp_path / f"drift-{os.getppid()}.json").write_text(damaged)
+        caplog.clear()
+        merged = merged_window(tmp_path, "run-a", profile)
+        assert merged is not None and _equal(merged, mine.counts())
+        (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert f"drift-{os.getppid()}.json" in warning
