@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
 from pydantic import SecretStr
@@ -240,7 +240,14 @@ class PredictionTableWriter:
     def _connect(self) -> Connection:
         if self._connection is None:
             timed = with_timeouts(self.url, self.write_timeout)
-            self._connection = connect_database(timed, attempts=1)
+            connection = connect_database(timed, attempts=1)
+            try:
+                set_timeouts(connection, self.write_timeout)
+            except Exception as exc:  # noqa: BLE001 - every driver error is worded
+                with contextlib.suppress(Exception):
+                    connection.close()
+                raise database_failure(exc, self.url, "connecting", None) from None
+            self._connection = connection
             self._columns = frozenset()
         return self._connection
 
@@ -254,18 +261,23 @@ class PredictionTableWriter:
 
 
 def with_timeouts(url: DatabaseUrl, seconds: float) -> DatabaseUrl:
-    """``url`` whose sessions cancel a statement (or a wait for a lock) after ``seconds`` and
-    give up on a peer that stops acknowledging after as long (libpq's ``tcp_user_timeout``);
-    what the URL sets itself wins (its own server options come after these)."""
-    millis = max(1, round(seconds * 1000))
+    """``url`` whose connections give up on a peer that stops acknowledging after ``seconds``
+    (libpq's ``tcp_user_timeout``), unless the URL sets its own."""
     parts = urlsplit(url.secret.get_secret_value())
     options = dict(parse_qsl(parts.query))
-    server = f"-c statement_timeout={millis} -c lock_timeout={millis}"
-    options["options"] = f"{server} {options['options']}" if "options" in options else server
-    options.setdefault("tcp_user_timeout", str(millis))
-    query = urlencode(options, quote_via=quote)  # libpq reads "+" as a plus, not a space
-    secret = SecretStr(urlunsplit(parts._replace(query=query)))
+    options.setdefault("tcp_user_timeout", str(max(1, round(seconds * 1000))))
+    secret = SecretStr(urlunsplit(parts._replace(query=urlencode(options))))
     return dataclasses.replace(url, secret=secret)
+
+
+def set_timeouts(connection: Connection, seconds: float) -> None:
+    """Make the server cancel this session's statements, and its waits for a lock, after
+    ``seconds`` (committed: a later rollback keeps them)."""
+    millis = max(1, round(seconds * 1000))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {millis}")
+        cursor.execute(f"SET lock_timeout = {millis}")
+    connection.commit()
 
 
 def read_table_predictions(

@@ -156,12 +156,13 @@ def test_a_hung_table_times_out_and_keeps_the_flush_for_later(
     ]
 
 
-def test_timeouts_go_into_the_url_and_the_url_s_own_options_win() -> None:
-    url = parse(SecretStr("postgresql://u:p@db:5432/x?options=-c%20lock_timeout%3D1"), "t")
-    timed = with_timeouts(url, 2.5).secret.get_secret_value()
-    assert "statement_timeout%3D2500" in timed and "tcp_user_timeout=2500" in timed
-    assert timed.index("lock_timeout%3D2500") < timed.index("lock_timeout%3D1")
-    assert (with_timeouts(url, 1).host, with_timeouts(url, 1).shown) == (url.host, url.shown)
+def test_the_tcp_timeout_goes_into_the_url_unless_it_sets_its_own() -> None:
+    url = parse(SecretStr("postgresql://u:p@db:5432/x?sslmode=disable"), "t")
+    timed = with_timeouts(url, 2.5)
+    assert "tcp_user_timeout=2500" in timed.secret.get_secret_value()
+    assert (timed.host, timed.shown) == (url.host, url.shown)
+    own = parse(SecretStr("postgresql://u:p@db:5432/x?tcp_user_timeout=7"), "t")
+    assert with_timeouts(own, 2.5).secret.get_secret_value().endswith("tcp_user_timeout=7")
 
 
 def test_the_server_going_away_mid_run_keeps_the_records_for_its_return(
