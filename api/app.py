@@ -82,14 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     shared = settings.prometheus_multiproc_dir  # each worker's window goes there
     drift = (
-        ServingDrift(
-            registry,
-            spec.monitoring.window,
-            shared,
-            count_every=5 * settings.prediction_log_flush_seconds,
-        )
-        if settings.drift_tracking
-        else None
+        ServingDrift(registry, spec.monitoring.window, shared) if settings.drift_tracking else None
     )
     recorder = score_recorder(
         settings,

@@ -65,7 +65,10 @@ class MonitoringCollector(Collector):
         if self.drift is None or run_id is None:
             return None
         if self.shared is not None:
-            return merged_window(self.shared, run_id)
+            profile = self.drift.profile  # the files are checked against it before adding up
+            if profile is None or profile.run_id != run_id:
+                return None
+            return merged_window(self.shared, run_id, profile)
         counts = self.drift.counts()
         return counts if counts is not None and counts.run_id == run_id else None
 

@@ -320,9 +320,10 @@ def monitoring_cost(home: Path, spec: Path, args: argparse.Namespace, scratch: P
                 mode=mode,
                 server_cpu_ms_per_request=1000 * used / max(result["requests"], 1),
                 log_bytes=logged,
+                load_average=os.getloadavg()[0],  # the pairs of a shared machine differ
             )
             runs.append(result)
-            print(_row("xgb", result), flush=True)
+            print(f"{_row('xgb', result)} load {result['load_average']:.1f}", flush=True)
     summary: dict[str, Any] = {}
     for mode in MONITORING:
         mine = [r for r in runs if r["mode"] == mode]

@@ -1,7 +1,9 @@
 """The prediction log: what the API and ``churn score`` scored, as Parquet files.
 
 Layout: ``<folder>/date=YYYY-MM-DD/HHMMSS.ffffff-<host>-<pid>-<seq>.parquet`` (UTC; a Hive
-partition, so ``pyarrow.dataset`` reads ``date`` as a column), one file per flush, columns
+partition, so ``pyarrow.dataset`` reads ``date`` as a column), one file per flush (a name never
+written before, so the write does not search the day's folder, tens of thousands of files by
+evening, for a dead writer's temporary file of it), columns
 :data:`LOG_SCHEMA` (those of ``churn score --to-table``'s score table but ``as_of``; a survival
 model's rows add ``churn_within_<h>``). Each file
 is written by :func:`~churn.registry.atomic_io.atomic_write` (an unnamed temporary file renamed
@@ -115,7 +117,9 @@ class PredictionLogFolder:
         when = when.astimezone(UTC)
         name = f"{when:%H%M%S.%f}-{self._writer}-{next(self._sequence)}{SUFFIX}"
         path = self.folder / f"{PARTITION}{when:%Y-%m-%d}" / name
-        atomic_write(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
+        atomic_write(  # host, pid and sequence: a name never written before
+            path, lambda handle: pq.write_table(table, handle, compression="zstd"), unique_name=True
+        )
         self._written_since_check += path.stat().st_size
         if self._written_since_check >= self.max_bytes // 10:
             self.rotate()

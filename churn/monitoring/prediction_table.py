@@ -16,6 +16,14 @@ attempt). After a failure the next attempts wait 1, 2, 4, ... up to 30 s (flushe
 join the backlog), so a server that is down costs one connection attempt per back-off, not one
 per second.
 
+A hung database never holds the recorder's thread for long: the writer's connections carry
+``statement_timeout`` and ``lock_timeout`` (``write_timeout``, 10 s by default; a table locked
+by a long migration, a server that stopped answering mid-``COPY``) and libpq's
+``tcp_user_timeout`` (a peer gone from the network), besides the ``connect_timeout`` of every
+churn connection. A write that times out is a failed flush like any other: kept in the
+backlog, counted ``failed``, logged once with the server's words ("canceling statement due to
+statement timeout").
+
 :func:`read_table_predictions` reads the table back for ``churn outcomes``: only the log's
 columns and the rows of a date window, filtered by the server.
 """
@@ -23,6 +31,7 @@ columns and the rows of a date window, filtered by the server.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -30,8 +39,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
+from pydantic import SecretStr
 
 from churn.errors import SourceError
 from churn.monitoring.prediction_log import LOG_SCHEMA, log_table
@@ -53,6 +64,9 @@ SINK_NAME: Final = "prediction_log_table"
 MAX_BACKLOG_RECORDS: Final = 300_000
 """Records kept for a retry while the database is unreachable: five minutes at 1,000 records
 a second, about 30 MB."""
+WRITE_TIMEOUT_SECONDS: Final = 10.0
+"""The longest a flush's statements (and the wait for a lock) may take before the server
+cancels them."""
 RETRY_SECONDS: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 """Waits before the next attempt after 1, 2, ... failures in a row."""
 OPTION: Final = "CHURN_PREDICTION_LOG_TABLE"
@@ -95,10 +109,12 @@ class PredictionTableWriter:
         *,
         max_backlog: int = MAX_BACKLOG_RECORDS,
         retry_seconds: Sequence[float] = RETRY_SECONDS,
+        write_timeout: float = WRITE_TIMEOUT_SECONDS,
         count: Count | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
+        self.write_timeout = write_timeout
         self.name = name
         self.max_backlog = max_backlog
         self.retry_seconds = tuple(retry_seconds)
@@ -223,7 +239,15 @@ class PredictionTableWriter:
 
     def _connect(self) -> Connection:
         if self._connection is None:
-            self._connection = connect_database(self.url, attempts=1)
+            timed = with_timeouts(self.url, self.write_timeout)
+            connection = connect_database(timed, attempts=1)
+            try:
+                set_timeouts(connection, self.write_timeout)
+            except Exception as exc:  # noqa: BLE001 - every driver error is worded
+                with contextlib.suppress(Exception):
+                    connection.close()
+                raise database_failure(exc, self.url, "connecting", None) from None
+            self._connection = connection
             self._columns = frozenset()
         return self._connection
 
@@ -234,6 +258,26 @@ class PredictionTableWriter:
             with contextlib.suppress(Exception):
                 self._connection.close()
             self._connection = None
+
+
+def with_timeouts(url: DatabaseUrl, seconds: float) -> DatabaseUrl:
+    """``url`` whose connections give up on a peer that stops acknowledging after ``seconds``
+    (libpq's ``tcp_user_timeout``), unless the URL sets its own."""
+    parts = urlsplit(url.secret.get_secret_value())
+    options = dict(parse_qsl(parts.query))
+    options.setdefault("tcp_user_timeout", str(max(1, round(seconds * 1000))))
+    secret = SecretStr(urlunsplit(parts._replace(query=urlencode(options))))
+    return dataclasses.replace(url, secret=secret)
+
+
+def set_timeouts(connection: Connection, seconds: float) -> None:
+    """Make the server cancel this session's statements, and its waits for a lock, after
+    ``seconds`` (committed: a later rollback keeps them)."""
+    millis = max(1, round(seconds * 1000))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {millis}")
+        cursor.execute(f"SET lock_timeout = {millis}")
+    connection.commit()
 
 
 def read_table_predictions(

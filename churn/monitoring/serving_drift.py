@@ -1,10 +1,11 @@
 """The served model's drift window, fed by the recorder and read by ``/metrics``.
 
 A :class:`ServingDrift` is a sink of the process's
-:class:`~churn.monitoring.recorder.ScoreRecorder`: the flushes of ``count_every`` seconds
-(5 by default; counting a column costs about the same for 10 records as for 10,000, so the
-records are gathered first) are counted on the
-reference profile of the run that scored them (read once from the run folder, in the
+:class:`~churn.monitoring.recorder.ScoreRecorder`: every flush (about a second of requests) is
+counted at once on the reference profile of the run that scored them (a few milliseconds of
+numpy for a thousand records, :class:`~churn.monitoring.window.CategoryCounter`; the flush's
+records are then let go, so no request's objects outlive the second it was answered in to
+weigh on the garbage collector) (read once from the run folder, in the
 recorder's thread) into a :class:`~churn.monitoring.window.DriftWindow`; a new champion starts a
 new window. A run without a profile (trained before profiles existed) is not tracked, and
 that is logged once.
@@ -20,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -50,7 +50,6 @@ class ServingDrift:
         registry: Where the runs' profiles are read.
         window: ``monitoring.window``.
         shared: The folder every worker writes its counts to (None: one process).
-        count_every: Seconds of flushes gathered before they are counted.
     """
 
     def __init__(
@@ -58,15 +57,10 @@ class ServingDrift:
         registry: Registry,
         window: WindowSpec,
         shared: Path | None = None,
-        *,
-        count_every: float = 5.0,
     ) -> None:
         self.registry = registry
         self.window_spec = window
         self.shared = shared
-        self.count_every = count_every
-        self._gathered: list[ScoredBatch] = []
-        self._counted_at = time.monotonic()
         self._window: DriftWindow | None = None
         self._untracked: set[str] = set()
         self._lock = threading.Lock()
@@ -82,15 +76,7 @@ class ServingDrift:
         return window.profile if window is not None else None
 
     def consume(self, batches: Sequence[ScoredBatch]) -> None:
-        """Gather one flush; count what was gathered once ``count_every`` seconds passed."""
-        self._gathered.extend(batches)
-        if time.monotonic() - self._counted_at >= self.count_every:
-            self.count()
-
-    def count(self) -> None:
-        """Count the gathered flushes, model by model, on each model's profile."""
-        batches, self._gathered = self._gathered, []
-        self._counted_at = time.monotonic()
+        """Count one flush, model by model, on each model's profile."""
         for run_id in dict.fromkeys(batch.run_id for batch in batches):
             mine = [b for b in batches if b.run_id == run_id and b.columns is not None]
             window = self._window_for(run_id)
@@ -107,10 +93,8 @@ class ServingDrift:
         self._export()
 
     def tick(self) -> None:
-        """Count what waits once it is due; slide a seconds window with time."""
-        if self._gathered and time.monotonic() - self._counted_at >= self.count_every:
-            self.count()
-        elif self._window is not None and self.window_spec.seconds is not None:
+        """Slide a seconds window with time (no records needed)."""
+        if self._window is not None and self.window_spec.seconds is not None:
             with self._lock:
                 self._window.slide()
             self._export()
@@ -150,8 +134,15 @@ class ServingDrift:
         atomic_write(path, lambda handle: handle.write(text.encode()))
 
 
-def merged_window(shared: Path, run_id: str) -> WindowCounts | None:
-    """The windows of every living worker counted on ``run_id``'s profile, added up."""
+def merged_window(
+    shared: Path, run_id: str, profile: ReferenceProfile | None = None
+) -> WindowCounts | None:
+    """The windows of every living worker counted on ``run_id``'s profile, added up.
+
+    A file that cannot be used is skipped with a warning naming it, never raised: a truncated
+    or damaged one, or one whose counts do not fit ``profile`` (when given; a stale file of a
+    process whose pid was reused, a window counted on other buckets).
+    """
     windows = []
     for path in shared.glob(f"{WINDOW_FILE_PREFIX}*.json"):
         pid = path.stem.removeprefix(WINDOW_FILE_PREFIX)
@@ -159,9 +150,29 @@ def merged_window(shared: Path, run_id: str) -> WindowCounts | None:
             continue
         try:
             raw = read_regular(path, what="drift window", limit=MAX_WINDOW_FILE_BYTES)
-            windows.append(WindowCounts.from_json(parse_json(raw, source=str(path))))
+            window = WindowCounts.from_json(parse_json(raw, source=str(path)))
+            if profile is not None and window.run_id == run_id:
+                check_fits(window, profile)
+            windows.append(window)
         except FileNotFoundError:
             continue
         except (RegistryError, KeyError, TypeError, ValueError) as exc:
             log.warning("skipping %s: %s", path, one_line(exc))
     return merge_windows(windows, run_id)
+
+
+def check_fits(window: WindowCounts, profile: ReferenceProfile) -> None:
+    """Raise ValueError naming the first column whose counts ``profile``'s buckets cannot hold.
+
+    Raises:
+        ValueError: A column the profile lacks, a count of another length, a negative count.
+    """
+    wanted = {reference.column: len(reference.counts) for reference in profile.columns}
+    for name, counts in [*window.columns.items(), ("(scores)", window.scores)]:
+        length = len(profile.scores.counts) if name == "(scores)" else wanted.get(name)
+        if length is None:
+            raise ValueError(f"column {name!r} is not in run {profile.run_id}'s profile")
+        if counts.counts.shape != (length,):
+            raise ValueError(f"{name}: {counts.counts.size} counts for {length} buckets")
+        if min(counts.unseen, counts.nulls, counts.rows, *counts.counts.tolist(), 0) < 0:
+            raise ValueError(f"{name}: a negative count")

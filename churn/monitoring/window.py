@@ -2,8 +2,10 @@
 sliding window.
 
 Each flush of the recorder (about a second of requests) is counted at once, column by column
-(:func:`~churn.monitoring.profile.current_counts`: ``searchsorted`` for numbers, an index
-lookup for categories), and appended to a ring of per-flush counts. Running totals are kept by
+(:func:`~churn.monitoring.profile.current_counts`, ``searchsorted``, for numbers; a
+:class:`CategoryCounter` for categories: one dict lookup per value and ``np.bincount``, the
+same counts as ``current_counts`` without pandas' per-call set-up), and appended to a ring of
+per-flush counts. Running totals are kept by
 adding the new entry and subtracting the evicted ones, so a flush costs the same whatever the
 window's length. The window is ``monitoring.window``: the last ``records`` records (whole
 flushes: it holds at least that many, at most one flush more) or the last ``seconds`` seconds.
@@ -15,13 +17,16 @@ column, which add up across processes, and from which PSI, unseen and null rates
 from __future__ import annotations
 
 import itertools
+import math
+import operator
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
+import pandas as pd
 
 from churn.monitoring.profile import (
     CategoryProfile,
@@ -102,14 +107,25 @@ class DriftWindow:
         self._totals: dict[str, CurrentCounts] = {}
         self._rows = 0
         self._empty_scores = current_counts(profile.scores, np.empty(0))
+        self._categories = {
+            reference.column: CategoryCounter(reference)
+            for reference in profile.columns
+            if isinstance(reference, CategoryProfile)
+        }
 
     def add(self, columns: Mapping[str, Sequence[Any]], scores: np.ndarray, at: float) -> None:
         """Count one flush's records (``columns``: input values by column) and slide."""
         counted = {_SCORES: current_counts(self.profile.scores, scores)}
         for reference in self.profile.columns:
             values = columns.get(reference.column)
-            if values is not None:
-                counted[reference.column] = current_counts(reference, _array(reference, values))
+            if values is None:
+                continue
+            counter = self._categories.get(reference.column)
+            counted[reference.column] = (
+                counter.count(values)
+                if counter is not None
+                else current_counts(reference, _array(reference, values))
+            )
         self._ring.append((at, len(scores), counted))
         self._rows += len(scores)
         for name, counts in counted.items():
@@ -146,6 +162,66 @@ class DriftWindow:
             )
 
 
+_NULL: Final = -2
+_UNSEEN: Final = -1
+MAX_REMEMBERED_VALUES: Final = 10_000
+"""A :class:`CategoryCounter` remembers the codes of at most this many distinct values (served
+values never seen in training are unbounded; past this they are looked up each time)."""
+
+
+class CategoryCounter:
+    """Counts one category column's served values on its profile's categories.
+
+    Equal to :func:`~churn.monitoring.profile.current_counts` (a value is its category as text,
+    ``str(value)``; None, NaN and pandas' NA are nulls; any other text is unseen), but each
+    distinct value is looked up once and remembered, so a flush costs one dict lookup per value
+    and an ``np.bincount``: well under a millisecond for a thousand records, where pandas'
+    factorisation costs about 1.5 ms per column whatever the rows.
+    """
+
+    def __init__(self, profile: CategoryProfile) -> None:
+        self.profile = profile
+        self._position = {category: index for index, category in enumerate(profile.categories)}
+        self._codes: dict[Hashable, int] = {}
+
+    def count(self, values: Sequence[Any]) -> CurrentCounts:
+        """``values`` counted on the profile's categories."""
+        codes = self._codes
+        try:
+            coded = [codes[value] for value in values]
+        except (KeyError, TypeError):  # a value not met yet (or unhashable)
+            coded = [self._code(value) for value in values]
+        tally = np.bincount(
+            np.fromiter(coded, dtype=np.int64, count=len(coded)) - _NULL,
+            minlength=len(self.profile.categories) - _NULL,
+        )
+        return CurrentCounts(
+            counts=tally[-_NULL:].astype(np.int64),
+            unseen=int(tally[_UNSEEN - _NULL]),
+            nulls=int(tally[0]),
+            rows=len(coded),
+        )
+
+    def _code(self, value: Any) -> int:
+        try:
+            return self._codes[value]
+        except KeyError:
+            pass
+        except TypeError:
+            return self._classify(value)
+        code = self._classify(value)
+        if len(self._codes) < MAX_REMEMBERED_VALUES and not (code == _NULL and value is not None):
+            self._codes[value] = code  # NaN objects differ from each other: not remembered
+        return code
+
+    def _classify(self, value: Any) -> int:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return _NULL
+        if not isinstance(value, (str, int, float)) and bool(np.all(pd.isna(value))):
+            return _NULL  # NaT, numpy NaN and friends
+        return self._position.get(str(value), _UNSEEN)
+
+
 def _array(reference: NumericProfile | CategoryProfile, values: Sequence[Any]) -> np.ndarray:
     """A column's values as numpy: float64 (None as NaN) for numbers, objects for categories."""
     if isinstance(reference, NumericProfile):
@@ -158,6 +234,7 @@ def _array(reference: NumericProfile | CategoryProfile, values: Sequence[Any]) -
 
 def concatenated(batches: Sequence[Mapping[str, Sequence[Any]]], name: str) -> list[Any] | None:
     """Column ``name`` of every batch in order (None when a batch lacks it)."""
-    if any(name not in batch for batch in batches):
+    try:  # map and itemgetter: no Python frame per batch (a flush holds a thousand)
+        return list(itertools.chain.from_iterable(map(operator.itemgetter(name), batches)))
+    except KeyError:
         return None
-    return list(itertools.chain.from_iterable(batch[name] for batch in batches))

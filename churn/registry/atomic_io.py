@@ -77,18 +77,24 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
     return json.dumps(jsonable(value), indent=indent, allow_nan=False)
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
+def atomic_write(
+    path: Path, write: Callable[[IO[bytes]], object], *, unique_name: bool = False
+) -> Path:
     """Write via a temp file in the same folder, fsync, os.replace; remove the temp on error.
 
     Args:
         path: The file to create or replace; its folder is created if missing.
         write: Writes the content to the open temporary file (binary).
+        unique_name: ``path`` is a name never written before (the prediction log's files), so
+            no earlier writer's temporary file of it can exist: the folder is not searched for
+            them (a glob of the whole folder, 0.1 s of CPU in one of 86,400 files).
 
     Returns:
         ``path``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
+    if not unique_name:
+        remove_stale_temps(path)
     unnamed = _unnamed_file(path.parent)
     if unnamed is None:
         _write_named(path, write)

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import logging
 import secrets
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -27,7 +28,7 @@ from typer.testing import CliRunner
 from churn.cli.app import app
 from churn.errors import SourceError
 from churn.monitoring.prediction_log import log_table
-from churn.monitoring.prediction_table import SINK_NAME, PredictionTableWriter
+from churn.monitoring.prediction_table import SINK_NAME, PredictionTableWriter, with_timeouts
 from churn.monitoring.recorder import ScoreRecorder
 from churn.monitoring.scored import ScoredBatch
 from churn.sources.database_url import DatabaseUrl, parse
@@ -119,6 +120,49 @@ def test_an_unreachable_database_is_counted_logged_once_and_bounded(
     assert "cannot reach the database at 127.0.0.1:9" in logged and PASSWORD not in logged
     recorder.close()  # what is still kept when the process stops is given up, and counted
     assert counts[SINK_NAME, "dropped"] == 6 and writer.backlog_rows == 0
+
+
+def test_a_hung_table_times_out_and_keeps_the_flush_for_later(
+    postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server, url, name = postgres_server, _url(postgres_server), table_name("public.log_hung")
+    server.execute(f"DROP TABLE IF EXISTS {name.quoted}")
+    writer, recorder, counts = _recorded(url, str(name), write_timeout=0.3, retry_seconds=[0])
+    recorder.record(_batch({"A1": 0.9}))
+    recorder.flush()  # creates the table
+    import adbc_driver_postgresql.dbapi as dbapi
+
+    with dbapi.connect(server.url) as holder, holder.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {name.quoted} IN ACCESS EXCLUSIVE MODE")  # until rollback
+        recorder.record(_batch({"A2": 0.8, "A3": 0.1}))
+        started = time.monotonic()
+        with caplog.at_level(logging.ERROR):
+            recorder.flush()  # the server cancels the wait: the thread is free again
+        assert time.monotonic() - started < 5
+        holder.rollback()
+    assert counts == {(SINK_NAME, "written"): 1, (SINK_NAME, "failed"): 2}
+    assert writer.backlog_rows == 2
+    (logged,) = [r.getMessage() for r in caplog.records if SINK_NAME in r.getMessage()]
+    assert "timeout" in logged and "2 records not recorded" in logged
+    recorder.record(_batch({"A4": 0.7}))
+    recorder.flush()  # the kept flush first, in the same transaction
+    recorder.close()
+    assert counts[SINK_NAME, "written"] == 4
+    assert server.query(f"SELECT id FROM {name.quoted} ORDER BY id") == [
+        ("A1",),
+        ("A2",),
+        ("A3",),
+        ("A4",),
+    ]
+
+
+def test_the_tcp_timeout_goes_into_the_url_unless_it_sets_its_own() -> None:
+    url = parse(SecretStr("postgresql://u:p@db:5432/x?sslmode=disable"), "t")
+    timed = with_timeouts(url, 2.5)
+    assert "tcp_user_timeout=2500" in timed.secret.get_secret_value()
+    assert (timed.host, timed.shown) == (url.host, url.shown)
+    own = parse(SecretStr("postgresql://u:p@db:5432/x?tcp_user_timeout=7"), "t")
+    assert with_timeouts(own, 2.5).secret.get_secret_value().endswith("tcp_user_timeout=7")
 
 
 def test_the_server_going_away_mid_run_keeps_the_records_for_its_return(

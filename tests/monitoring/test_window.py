@@ -15,7 +15,7 @@ from factories import subscriptions_frame, subscriptions_spec
 
 from churn.monitoring.profile import build_profile, current_counts
 from churn.monitoring.serving_drift import merged_window
-from churn.monitoring.window import DriftWindow, WindowCounts, merge_windows
+from churn.monitoring.window import CategoryCounter, DriftWindow, WindowCounts, merge_windows
 from churn.spec.loader import parse_spec
 from churn.spec.monitoring import WindowSpec
 
@@ -122,3 +122,36 @@ def test_scrape_time_merge_reads_the_living_workers_files_only(profile, tmp_path
     (tmp_path / f"drift-{os.getpid() + 0}x.json").write_text("not a worker's file")
     merged = merged_window(tmp_path, "run-a")
     assert merged is not None and _equal(merged, both.counts())
+
+
+def test_the_category_counter_equals_current_counts_on_awkward_values(profile) -> None:
+    reference = profile.column("region")
+    known = list(reference.categories)
+    values = [*known, None, float("nan"), np.nan, "atlantis", 7, known[0], None, "", known[-1]]
+    counter = CategoryCounter(reference)
+    for _ in range(2):  # the second time from what it remembered
+        got = counter.count(values)
+        once = current_counts(reference, np.asarray(values, dtype=object))
+        assert np.array_equal(got.counts, once.counts)
+        assert (got.unseen, got.nulls, got.rows) == (once.unseen, once.nulls, once.rows)
+    assert (got.unseen, got.nulls) == (3, 4)
+    assert counter.count([]).rows == 0
+
+
+def test_a_stale_or_truncated_workers_file_is_skipped_with_a_warning(
+    profile, tmp_path, caplog
+) -> None:
+    mine = DriftWindow(profile, WindowSpec(records=10**8))
+    for at, (columns, scores) in enumerate(_flushes(2, 20)):
+        mine.add(columns, scores, float(at))
+    (tmp_path / f"drift-{os.getpid()}.json").write_text(json.dumps(mine.counts().to_json()))
+    stale = mine.counts().to_json()
+    stale["columns"]["monthly_fee"][0] = [1, 2, 3]  # counted on another profile's buckets
+    text = json.dumps(stale)
+    for damaged in (text, text.replace('"region"', '"regio"'), text[: len(text) // 2]):
+        (tmp_path / f"drift-{os.getppid()}.json").write_text(damaged)
+        caplog.clear()
+        merged = merged_window(tmp_path, "run-a", profile)
+        assert merged is not None and _equal(merged, mine.counts())
+        (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert f"drift-{os.getppid()}.json" in warning
