@@ -82,6 +82,11 @@ class ModelChild:
             self._process.kill()
             self._process.join()
 
+    @property
+    def exitcode(self) -> int | None:
+        """The child's exit code; None while it runs."""
+        return self._process.exitcode
+
     def check_spec(self) -> None:
         """Wait for the full spec check (with the estimators' parameters).
 
@@ -120,10 +125,13 @@ class ModelChild:
     def _answer(self, index: int) -> Any:
         """The child's answer number ``index`` (0 the spec, 1 the run), received once."""
         while len(self._answers) <= index:
+            if self._answers and self._answers[-1][0] == "error":  # it stopped at that one
+                self._answers.append(self._answers[-1])
+                continue
             try:
                 self._answers.append(("ok", self._receive()))
             except (ChurnError, RuntimeError) as exc:
-                self._answers.extend([("error", exc)] * (index + 1 - len(self._answers)))
+                self._answers.append(("error", exc))
         kind, value = self._answers[index]
         if kind == "error":
             raise value

@@ -127,3 +127,20 @@ def test_a_spec_error_is_reported_before_the_ml_stack_or_prefect_loads(
     *message, loaded = result.stderr.strip().splitlines()
     assert f"{spec}:3: not valid YAML" in "\n".join(message)
     assert json.loads(loaded) == {" ".join(args): []}
+
+
+def test_churn_drift_reports_a_missing_spec_before_the_ml_stack_loads(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    args = ["drift", str(tmp_path / "batch.parquet"), "--spec", str(missing)]
+    args += ["--home", str(tmp_path / "home")]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("HEAVY", repr(HEAVY)), json.dumps([args])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    *message, loaded = result.stderr.strip().splitlines()
+    assert f"{missing}: cannot read the spec" in "\n".join(message)
+    assert "Traceback" not in result.stderr
+    assert json.loads(loaded) == {" ".join(args): []}
