@@ -101,7 +101,7 @@ def test_without_estimator_checks_the_same_spec_loads_and_only_their_problems_go
     bad.write_text(text)
     (tmp_path / "data").symlink_to(ROOT / "data")
 
-    assert load_spec(bad, estimator_checks=False).models[0].params == {"Cee": 0.5}
+    assert load_spec(bad, estimator_checks=False).models[0].model_dump()["params"] == {"Cee": 0.5}
     with pytest.raises(SpecError, match="unknown parameter for logistic_regression"):
         load_spec(bad)
 
