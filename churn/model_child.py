@@ -10,7 +10,8 @@ column the spec lacks) comes back as the same exception a one-process command ra
 
 Forking happens before the parent has started a thread (pyarrow starts its pools on first
 use), the child ignores Ctrl-C (the parent stops it) and never outlives the parent: it is
-stopped when the ``with`` block ends, and a child whose parent died sees its pipe close.
+stopped when the ``with`` block ends, and the kernel ends it when the parent dies however it
+dies (:func:`churn.orphans.parent_death_hook`).
 
 Nothing happens at import time.
 """
@@ -21,12 +22,14 @@ import contextlib
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from churn.errors import ChurnError, SpecError
+from churn.orphans import parent_death_hook
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +56,7 @@ class ModelChild:
         self._connection, child_end = context.Pipe()
         self._process = context.Process(
             target=_child_main,
-            args=(child_end, self._connection, home, run_id, spec_file),
+            args=(child_end, self._connection, home, run_id, spec_file, parent_death_hook()),
             name="churn-drift-model",
             daemon=True,
         )
@@ -81,6 +84,11 @@ class ModelChild:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id."""
+        return self._process.pid
 
     @property
     def exitcode(self) -> int | None:
@@ -163,9 +171,15 @@ class ModelChild:
 
 
 def _child_main(
-    connection: Connection, parent_end: Connection, home: Path, run: str | None, spec_file: Path
+    connection: Connection,
+    parent_end: Connection,
+    home: Path,
+    run: str | None,
+    spec_file: Path,
+    die_with_parent: Callable[[], None],
 ) -> None:
     """Check the spec, load the model, then score the one sample the parent sends."""
+    die_with_parent()  # even a kill -9 of the parent ends this process at once
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_end.close()
     try:
