@@ -148,7 +148,8 @@ class ModelChild:
     def send_sample(self, sample: pd.DataFrame) -> None:
         """Have the child score ``sample`` (validated rows of the batch) with the spec it
         checked; call after :meth:`run_id`, then get the scores with :meth:`scores`."""
-        self._connection.send(sample)
+        with contextlib.suppress(OSError):  # a child that failed: :meth:`scores` says why
+            self._connection.send(sample)
 
     def scores(self) -> np.ndarray:
         """P(churn) of every row of the sample sent.
