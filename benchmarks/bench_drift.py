@@ -5,7 +5,7 @@
 2. Writes 1,000,000 rows with ``churn synth`` (Parquet and CSV) into ``WORKDIR``.
 3. Times ``churn drift DATA --json`` as a subprocess on each file (read, contract, scoring a
    20,000-row sample through the fast path, counts, divergences), best of ``--repeat``:
-   wall and CPU (user + sys of the child).
+   wall and CPU (user + sys of the command and of the model process it forks).
 4. Times Evidently's ``DataDriftPreset`` in its own venv on the same 1M rows (the Parquet file)
    against the 7,043 training rows, as a subprocess; only the report's computation is timed
    (reading the files is left out, in Evidently's favour).

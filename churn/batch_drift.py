@@ -25,13 +25,12 @@ import pandas as pd
 import pyarrow as pa
 
 from churn.contract.dataset import load_unlabelled
-from churn.errors import SpecError
+from churn.errors import ChurnError
+from churn.model_child import ModelChild
 from churn.monitoring.champion import run_profile
-from churn.monitoring.drift import DriftResult, compare_frame
+from churn.monitoring.drift import DriftResult, compare_counts, frame_counts
+from churn.monitoring.profile import current_counts
 from churn.registry import Registry
-from churn.serving.fast_inputs import Unsupported
-from churn.serving.fast_scorer import FastScorer
-from churn.serving.score_file import scoring_model
 from churn.sources.urls import DataLocation, data_location, shown
 from churn.spec import Spec
 
@@ -54,34 +53,46 @@ def drift_of_batch(
     spec: Spec,
     registry: Registry,
     source: DataLocation | None,
+    model: ModelChild,
     *,
-    run_id: str | None = None,
     as_of: date | None = None,
 ) -> BatchDrift:
     """Read, check, score and judge a batch (see the module docstring).
+
+    This process reads and checks the batch while ``model`` (started with the registry and the
+    run to compare with, before the spec was read) loads and verifies the model; then it
+    counts the batch on the run's profile while ``model`` scores the sample.
 
     Args:
         spec: The spec whose contract the batch meets and whose thresholds judge it.
         registry: Where the run and its profile are.
         source: A file or URL; None for the spec's ``data.source``.
-        run_id: The run to compare with; None for the champion.
+        model: The process holding the run's model (the champion unless a run was named).
         as_of: The date a SQL source is read at (default ``CHURN_AS_OF``, else today).
 
     Raises:
-        RegistryError: No champion (and no ``run_id``), an unknown run, a run without a
-            profile, or a model or profile that does not match its recorded hash.
+        RegistryError: No champion (and no run named), an unknown run, a run without a
+            profile, or a model or profile that does not match its recorded hash; reported
+            before a problem with the batch, as when the model was loaded first.
         DataContractError: The batch cannot be read or breaks the contract.
         SourceError: The database cannot be read.
     """
     started = time.perf_counter()
-    model = scoring_model(registry, run_id)
-    profile = run_profile(registry, model.run_id)
     location = source if source is not None else data_location(spec)
-    with system_allocator():
-        frame = load_unlabelled(spec, location, as_of=as_of)
+    try:
+        with system_allocator():
+            frame = load_unlabelled(spec, location, as_of=as_of)
+    except ChurnError:
+        earlier = model.first_failure()  # the spec's and the model's verdicts come first
+        if earlier is not None:
+            raise earlier from None
+        raise
+    profile = run_profile(registry, model.run_id())
     sample = _sample(frame)
-    scores = batch_scores(spec, model.pipeline, sample)
-    result = compare_frame(profile, frame, spec.monitoring, scores=scores)
+    model.send_sample(sample)
+    counts = frame_counts(profile, frame)
+    scores = current_counts(profile.scores, model.scores())
+    result = compare_counts(profile, counts, spec.monitoring, scores=scores)
     return BatchDrift(
         result=result,
         source=shown(location),
@@ -105,37 +116,6 @@ def system_allocator() -> Iterator[None]:
         yield
     finally:
         pa.set_memory_pool(before)
-
-
-def batch_scores(spec: Spec, pipeline: object, frame: pd.DataFrame) -> np.ndarray:
-    """P(churn) of every row of ``frame`` through the serving fast path (the pipeline's own
-    ``predict_proba`` when the fast path cannot take the model).
-
-    Raises:
-        SpecError: The model reads a column the spec (and so ``frame``) does not have.
-    """
-    from sklearn.pipeline import Pipeline
-
-    if not isinstance(pipeline, Pipeline):
-        raise TypeError(f"expected a scikit-learn Pipeline, got {type(pipeline).__name__}")
-    reads = [str(name) for name in getattr(pipeline, "feature_names_in_", [])]
-    if unknown := [name for name in reads if name not in frame.columns]:
-        raise SpecError(
-            [
-                f"{spec.place('columns')}: the model reads {', '.join(map(repr, unknown))}, "
-                "which the spec does not declare (was the spec changed since that run? "
-                "drift a batch with the run's own spec)"
-            ]
-        )
-    inputs = {name: spec.columns[name] for name in spec.feature_columns}
-    try:
-        scorer = FastScorer(pipeline, inputs)
-    except Unsupported:
-        return np.asarray(pipeline.predict_proba(frame)[:, 1], dtype=np.float64)
-    if not scorer.fast:
-        return scorer.predict_proba_frame(frame)
-    columns = {name: frame[name].tolist() for name in scorer.input_columns}
-    return scorer.predict_proba(columns, len(frame))
 
 
 def _sample(frame: pd.DataFrame) -> pd.DataFrame:

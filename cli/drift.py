@@ -11,6 +11,8 @@ from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
 
 if TYPE_CHECKING:
     from churn.batch_drift import BatchDrift
+    from churn.model_child import ModelChild
+    from churn.spec import Spec
 
 
 def drift_command(
@@ -44,22 +46,23 @@ def drift_command(
     batch breaks the contract, 2 spec or usage, 5 database, 1 registry (no champion, a run
     without a profile, a hash that does not match).
     """
-    from churn.batch_drift import drift_of_batch
-    from churn.errors import DriftAlert
-    from churn.outputs import check_output, check_outside_registry
-    from churn.registry import Registry, resolve_home
-    from churn.sources.urls import as_location, data_location, is_url
+    from churn.errors import ChurnError, DriftAlert
+    from churn.model_child import ModelChild
+    from churn.registry import resolve_home
     from churn.spec.loader import DEFAULT_SPEC, load_spec
 
+    registry_home = resolve_home(home)
     spec_file = spec if spec is not None else DEFAULT_SPEC
-    loaded = load_spec(spec_file)
-    location = as_location(data) if data is not None else None
-    if html is not None:
-        read = location if location is not None else data_location(loaded)
-        inputs = [("spec", spec_file)] + ([] if is_url(read) else [("input", Path(read))])
-        check_output(html, inputs)
-        check_outside_registry(html, resolve_home(home))
-    found = drift_of_batch(loaded, Registry(resolve_home(home)), location, run_id=run)
+    # the other core checks the models' params and loads and verifies the model meanwhile
+    with ModelChild(registry_home, run, spec_file) as model:
+        try:
+            loaded = load_spec(spec_file, estimator_checks=False)
+            found = _drift(loaded, spec_file, data, html, registry_home, model)
+        except ChurnError:  # the full spec check's verdict comes first
+            earlier = model.spec_failure()
+            if earlier is not None:
+                raise earlier from None
+            raise
     if html is not None:
         from churn.report.drift_page import write_drift_page
 
@@ -72,6 +75,31 @@ def drift_command(
         raise DriftAlert(
             f"drift alert: {', '.join(found.result.alerts)} (against run {found.result.run_id})"
         )
+
+
+def _drift(
+    loaded: Spec,
+    spec_file: Path | None,
+    data: str | None,
+    html: Path | None,
+    registry_home: Path,
+    model: ModelChild,
+) -> BatchDrift:
+    """Check the ``--html`` path, then read, check, score and judge the batch."""
+    from churn.batch_drift import drift_of_batch
+    from churn.outputs import check_output, check_outside_registry
+    from churn.registry import Registry
+    from churn.sources.urls import as_location, data_location, is_url
+    from churn.spec.loader import DEFAULT_SPEC
+
+    location = as_location(data) if data is not None else None
+    if html is not None:
+        read = location if location is not None else data_location(loaded)
+        spec_input = ("spec", spec_file if spec_file is not None else DEFAULT_SPEC)
+        inputs = [spec_input] + ([] if is_url(read) else [("input", Path(read))])
+        check_output(html, inputs)
+        check_outside_registry(html, registry_home)
+    return drift_of_batch(loaded, Registry(registry_home), location, model)
 
 
 def drift_text(found: BatchDrift) -> str:

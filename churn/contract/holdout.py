@@ -25,7 +25,6 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from churn.errors import DataContractError, one_line
 from churn.spec import Candidate, EnsembleSpec, Spec
@@ -38,6 +37,8 @@ def holdout_positions(
 ) -> tuple[Positions, Positions]:
     """Training and hold-out row positions: seeded and stratified, or the latest rows by
     ``time_column`` when the spec sets one."""
+    from sklearn.model_selection import train_test_split
+
     settings = spec.evaluation.split
     if settings.time_column is not None:
         order = np.argsort(frame[settings.time_column].to_numpy(), kind="stable")

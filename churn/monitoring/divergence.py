@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Final
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
 
 DEFAULT_FLOOR: Final = 1e-4
 """Proportions below this are raised to it before PSI takes their logarithm."""
@@ -67,7 +66,17 @@ def js_distance(reference: np.ndarray, current: np.ndarray) -> float:
     both = _proportions(reference, current)
     if both is None:
         return float("nan")
-    return float(min(1.0, max(0.0, jensenshannon(*both, base=2))))
+    r, c = both
+    middle = (r + c) / 2
+    divergence = (_relative_entropy(r, middle) + _relative_entropy(c, middle)) / 2
+    return float(min(1.0, max(0.0, np.sqrt(max(divergence, 0.0)))))
+
+
+def _relative_entropy(p: np.ndarray, q: np.ndarray) -> float:
+    """Kullback-Leibler divergence in bits of ``p`` from ``q`` (``q`` > 0 wherever ``p`` > 0,
+    as the mixture of ``p`` with another distribution is); 0 log 0 counts as 0."""
+    present = p > 0
+    return float(np.sum(p[present] * np.log2(p[present] / q[present])))
 
 
 def with_unseen(

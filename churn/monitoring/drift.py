@@ -114,13 +114,18 @@ def compare_frame(
     scores: np.ndarray | None = None,
 ) -> DriftResult:
     """Count ``frame``'s profiled columns (those it has) and ``scores``, then judge them."""
-    counts = {
+    counts = frame_counts(profile, frame)
+    scored = None if scores is None else current_counts(profile.scores, scores)
+    return compare_counts(profile, counts, monitoring, scores=scored)
+
+
+def frame_counts(profile: ReferenceProfile, frame: pd.DataFrame) -> dict[str, CurrentCounts]:
+    """``frame``'s profiled columns (those it has), each counted on its reference buckets."""
+    return {
         entry.column: current_counts(entry, frame[entry.column])
         for entry in profile.columns
         if entry.column in frame.columns
     }
-    scored = None if scores is None else current_counts(profile.scores, scores)
-    return compare_counts(profile, counts, monitoring, scores=scored)
 
 
 def judge_column(

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from churn.errors import SpecError
 from churn.settings import DEFAULT_SPEC as DEFAULT_SPEC  # the one default, named in settings
 from churn.spec.bounds import MAX_ECHO, MAX_MESSAGE, shorten
-from churn.spec.checks import Location, Problem, SpecProblems
+from churn.spec.checks import ESTIMATOR_CHECKS, Location, Problem, SpecProblems
 from churn.spec.model import Spec
 from churn.spec.yaml_lines import (
     LocatedYaml,
@@ -27,17 +27,24 @@ MAX_SPEC_BYTES: Final = 1_048_576
 """A spec file may be at most 1 MiB (the default spec is about 6 KB)."""
 
 
-def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
-    """Read and validate a spec file; raise :class:`SpecError` listing every problem."""
-    spec, _ = load_spec_and_text(path)
+def load_spec(path: str | Path = DEFAULT_SPEC, *, estimator_checks: bool = True) -> Spec:
+    """Read and validate a spec file; raise :class:`SpecError` listing every problem.
+
+    ``estimator_checks=False`` leaves out the checks of the models' ``params`` and search
+    spaces, which import scikit-learn and XGBoost: for a process that does not train and
+    has those checks made elsewhere (``churn drift``'s model process makes them).
+    """
+    spec, _ = load_spec_and_text(path, estimator_checks=estimator_checks)
     return spec
 
 
-def load_spec_and_text(path: str | Path = DEFAULT_SPEC) -> tuple[Spec, str]:
+def load_spec_and_text(
+    path: str | Path = DEFAULT_SPEC, *, estimator_checks: bool = True
+) -> tuple[Spec, str]:
     """:func:`load_spec`, plus the exact text that was parsed (read once, for the run record)."""
     path = Path(path)
     text = read_spec_text(path)
-    spec, located = _parse(text, source=str(path))
+    spec, located = _parse(text, source=str(path), estimator_checks=estimator_checks)
     return spec.located_at(path.resolve().parent, (str(path), located)), text
 
 
@@ -75,7 +82,7 @@ def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
     return _parse(text, source=source)[0]
 
 
-def _parse(text: str, *, source: str) -> tuple[Spec, LocatedYaml]:
+def _parse(text: str, *, source: str, estimator_checks: bool = True) -> tuple[Spec, LocatedYaml]:
     """:func:`parse_spec`, plus the located YAML (for naming lines later)."""
     if len(text) > MAX_SPEC_BYTES:
         raise SpecError([f"{source}: larger than {MAX_SPEC_BYTES:,} characters"])
@@ -97,12 +104,14 @@ def _parse(text: str, *, source: str) -> tuple[Spec, LocatedYaml]:
         expected = "a mapping with version, data, columns, ..."
         raise SpecError([f"{source}:1: expected {expected}; got {kind}"])
     try:
-        spec = Spec.model_validate(located.data)
+        spec = Spec.model_validate(located.data, context={ESTIMATOR_CHECKS: estimator_checks})
     except ValidationError as exc:
         problems = [_from_pydantic(error) for error in _one_per_union(exc.errors())]
         raise SpecError(_format(problems, located, source)) from exc
     except SpecProblems as exc:
         raise SpecError(_format(exc.problems, located, source)) from exc
+    if not estimator_checks:
+        return spec, located
     from churn.spec.estimators import param_problems  # scikit-learn: only for a sound spec
 
     model_problems: list[Problem] = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationInfo, model_validator
 
 from churn.errors import SpecError
 from churn.spec.base import (
@@ -303,10 +303,10 @@ class Spec(StrictModel):
         return {**raw, "evaluation": {**defaults, **evaluation}}
 
     @model_validator(mode="after")
-    def _cross_field_rules(self) -> Spec:
-        from churn.spec.checks import SpecProblems, find_problems
+    def _cross_field_rules(self, info: ValidationInfo) -> Spec:
+        from churn.spec.checks import ESTIMATOR_CHECKS, SpecProblems, find_problems
 
-        problems = find_problems(self)
+        problems = find_problems(self, estimators=(info.context or {}).get(ESTIMATOR_CHECKS, True))
         if problems:
             raise SpecProblems(problems)
         return self

@@ -110,13 +110,9 @@ def test_pointer_commands_during_a_run_are_refused_at_once(
     )
 
 
-@pytest.mark.parametrize("command", ["check", "run"])
-def test_a_spec_error_is_reported_before_the_ml_stack_or_prefect_loads(
-    command: str, tmp_path: Path
-) -> None:
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("version: 1\nname: [\n")
-    args = [command, str(spec), *(["--home", str(tmp_path / "home")] if command == "run" else [])]
+def message_and_heavy_modules(args: list[str]) -> tuple[str, list[str]]:
+    """What ``churn ARGS`` printed on stderr in a fresh interpreter, and the heavy modules it
+    had loaded by the end."""
     result = subprocess.run(
         [sys.executable, "-c", PROBE.replace("HEAVY", repr(HEAVY)), json.dumps([args])],
         capture_output=True,
@@ -125,5 +121,26 @@ def test_a_spec_error_is_reported_before_the_ml_stack_or_prefect_loads(
         check=False,
     )
     *message, loaded = result.stderr.strip().splitlines()
-    assert f"{spec}:3: not valid YAML" in "\n".join(message)
-    assert json.loads(loaded) == {" ".join(args): []}
+    found: dict[str, list[str]] = json.loads(loaded)
+    return "\n".join(message), found[" ".join(args)]
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_a_spec_error_is_reported_before_the_ml_stack_or_prefect_loads(
+    command: str, tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nname: [\n")
+    args = [command, str(spec), *(["--home", str(tmp_path / "home")] if command == "run" else [])]
+    message, loaded = message_and_heavy_modules(args)
+    assert f"{spec}:3: not valid YAML" in message
+    assert loaded == []
+
+
+def test_churn_drift_reports_a_missing_spec_before_the_ml_stack_loads(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    args = ["drift", str(tmp_path / "batch.parquet"), "--spec", str(missing)]
+    message, loaded = message_and_heavy_modules([*args, "--home", str(tmp_path / "home")])
+    assert f"{missing}: cannot read the spec" in message
+    assert "Traceback" not in message
+    assert loaded == []

@@ -41,6 +41,23 @@ def test_psi_and_js_equal_a_direct_computation(seed: int) -> None:
     assert js_distance(reference, current) == pytest.approx(direct_js(reference, current))
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_js_equals_scipys_on_sparse_and_lopsided_counts(seed: int) -> None:
+    """churn computes JS in numpy (no scipy import in ``churn drift``); scipy is the reference."""
+    from scipy.spatial.distance import jensenshannon
+
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(2, 40))
+    reference = rng.integers(0, 10 ** int(rng.integers(1, 7)), size=size)
+    current = rng.integers(0, 10 ** int(rng.integers(1, 7)), size=size)
+    reference[rng.random(size) < 0.3] = 0
+    current[rng.random(size) < 0.3] = 0
+    reference[0], current[-1] = max(reference[0], 1), max(current[-1], 1)
+
+    expected = min(1.0, float(jensenshannon(reference, current, base=2)))
+    assert js_distance(reference, current) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
 def test_identical_distributions_are_zero_apart() -> None:
     counts = np.array([5, 10, 85])
 

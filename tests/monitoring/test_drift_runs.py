@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from factories import edited_spec, subscriptions_frame, subscriptions_spec, train_run, write_project
 from typer.testing import CliRunner
 
@@ -166,3 +167,34 @@ def test_retrain_reasons_name_age_drift_and_a_missing_profile(project: dict[str,
     assert retrain_reasons(Registry(project["folder"] / "empty"), spec, None, now=now) == [
         "there is no champion yet"
     ]
+
+
+def test_the_full_spec_check_answers_before_the_batch_and_the_model(
+    project: dict[str, Any], tmp_path: Path
+) -> None:
+    """The parent checks the spec without the estimators; the model process's full check
+    (a search space naming no parameter of the estimator) is still reported, and first."""
+    document = yaml.safe_load(project["spec"].read_text())
+    space = {"no_such_param": {"type": "int", "low": 1, "high": 2}}
+    document["models"][0]["search"] = {"space": space}
+    document["data"]["source"] = str(project["spec"].parent / document["data"]["source"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    result = runner.invoke(
+        app, ["drift", str(tmp_path / "missing.csv"), "--spec", str(bad), "--home", str(tmp_path)]
+    )
+
+    assert result.exit_code == 2, result.stderr
+    assert "no_such_param: unknown parameter for logistic_regression" in result.stderr
+
+
+def test_a_model_failure_is_reported_before_the_batchs(
+    project: dict[str, Any], tmp_path: Path
+) -> None:
+    broken = batch(project, "broken-too.csv", plan=lambda plan: plan.replace("basic", "gold"))
+
+    code, _, err = invoke(project, str(broken), "--run", "20990101T000000.000000Z-aaaaaa")
+
+    assert code == 1, err
+    assert "20990101T000000.000000Z-aaaaaa" in err and "gold" not in err

@@ -89,6 +89,23 @@ def test_unknown_hyper_parameter_names_the_valid_ones() -> None:
     )
 
 
+def test_without_estimator_checks_the_same_spec_loads_and_only_their_problems_go(
+    tmp_path: Path,
+) -> None:
+    """``churn drift``'s reading process checks everything but the estimators' parameters."""
+    telco = ROOT / "spec" / "telco.yaml"
+    assert load_spec(telco, estimator_checks=False) == load_spec(telco)
+    text, _ = edit("params: {C: 0.5}", "params: {Cee: 0.5}")
+    text, _ = edit("C: {type: float", "Cee: {type: float", text)
+    bad = tmp_path / "telco.yaml"
+    bad.write_text(text)
+    (tmp_path / "data").symlink_to(ROOT / "data")
+
+    assert load_spec(bad, estimator_checks=False).models[0].model_dump()["params"] == {"Cee": 0.5}
+    with pytest.raises(SpecError, match="unknown parameter for logistic_regression"):
+        load_spec(bad)
+
+
 def test_feature_column_not_declared() -> None:
     text, line = edit("columns: [SeniorCitizen]", "columns: [SeniorCitizen, Age]")
     [problem] = problems_of(text)
