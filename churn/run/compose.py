@@ -141,7 +141,7 @@ def compose_run(
                 mark("data")
                 from churn.run.head_start import start_training  # the ML stack, once data is sound
 
-                training = start_training(prepared, training)  # while the orchestrator starts
+                training = start_training(prepared, training, eda=report)  # beside its start
                 execute = ready()
                 return RunOutcome(execute(prepared, training, report))
             finally:

@@ -41,11 +41,7 @@ def draw_eda(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None)
     a worker has finished its fits, and this process imports Prefect and runs the flow beside
     them; otherwise the plots are drawn in the calling thread.
     """
-    try:
-        data_sha256: str | None = ctx.registry.record(ctx.run_id).data_sha256
-    except RegistryError as exc:  # no record to key on: draw, and keep nothing for reuse
-        log.warning("eda: drawing without reuse: %s", exc)
-        data_sha256 = None
+    data_sha256 = eda_data_hash(ctx)
     if pool is not None and works_here(pool):
         plots = pool.submit(eda_plots, ctx, frame, data_sha256).result()
     else:
@@ -59,6 +55,15 @@ def draw_eda(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None)
     else:
         _log_plots("eda", plots)
     return plots
+
+
+def eda_data_hash(ctx: RunContext) -> str | None:
+    """The run's data hash (the EDA's reuse key), None when the record has none."""
+    try:
+        return ctx.registry.record(ctx.run_id).data_sha256
+    except RegistryError as exc:  # no record to key on: draw, and keep nothing for reuse
+        log.warning("eda: drawing without reuse: %s", exc)
+        return None
 
 
 def eda_plots(ctx: RunContext, frame: pd.DataFrame, data_sha256: str | None) -> PlotSet:
