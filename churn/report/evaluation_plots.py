@@ -10,7 +10,7 @@ Files (in ``plots_dir``): ``eval_roc.png``, ``eval_precision_recall.png``,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +48,21 @@ from churn.training.evaluate import CandidateResult, Split, compute_metrics
 
 CALIBRATION_BINS = 10
 CONFUSION_SIZE = (6.0, 5.0)
+IMPORTANCE_PLOT = "eval_feature_importance"
+"""The winner's permutation importance: the one evaluation plot that computes much."""
+PLOT_ORDER = (
+    "eval_roc",
+    "eval_precision_recall",
+    "eval_confusion_matrix",
+    "eval_calibration",
+    "eval_threshold_metrics",
+    "eval_gains_lift",
+    IMPORTANCE_PLOT,
+    "eval_model_comparison",
+    "eval_profit",
+    "eval_calibration_effect",
+)
+"""The evaluation plots in the report's order (those that apply to the run)."""
 
 
 def draw_evaluation(
@@ -57,8 +72,12 @@ def draw_evaluation(
     winner: str,
     plots_dir: Path,
     importance: Callable[[], pd.DataFrame] | None = None,
+    *,
+    names: Collection[str] | None = None,
 ) -> PlotSet:
-    """Draw the evaluation plots into ``plots_dir``; one failed plot spares the others.
+    """Draw the evaluation plots into ``plots_dir`` (only those in ``names``, when given: parts
+    drawn in several processes are joined by :func:`join_evaluation`); one failed plot spares
+    the others.
 
     A hold-out larger than ``spec.output.evaluation_max_rows`` is drawn from a seeded
     stratified sample of that many rows (the permutation importance samples its own, see
@@ -75,26 +94,38 @@ def draw_evaluation(
     def best() -> CandidateResult:
         return results[winner]
 
-    paths, errors = draw_plots(
-        [
-            ("eval_roc", lambda: plot_roc(y, results, winner)),
-            ("eval_precision_recall", lambda: plot_precision_recall(y, results, winner)),
-            ("eval_confusion_matrix", lambda: plot_confusion_matrix(y, best())),
-            ("eval_calibration", lambda: plot_calibration(y, results, winner)),
-            ("eval_threshold_metrics", lambda: plot_threshold_metrics(y, best())),
-            ("eval_gains_lift", lambda: plot_gains_lift(y, best())),
-            (
-                "eval_feature_importance",
-                lambda: plot_feature_importance(
-                    spec, split, best(), None if importance is None else importance()
-                ),
+    plots: list[tuple[str, Callable[[], Figure | None]]] = [
+        ("eval_roc", lambda: plot_roc(y, results, winner)),
+        ("eval_precision_recall", lambda: plot_precision_recall(y, results, winner)),
+        ("eval_confusion_matrix", lambda: plot_confusion_matrix(y, best())),
+        ("eval_calibration", lambda: plot_calibration(y, results, winner)),
+        ("eval_threshold_metrics", lambda: plot_threshold_metrics(y, best())),
+        ("eval_gains_lift", lambda: plot_gains_lift(y, best())),
+        (
+            IMPORTANCE_PLOT,
+            lambda: plot_feature_importance(
+                spec, split, best(), None if importance is None else importance()
             ),
-            ("eval_model_comparison", lambda: plot_model_comparison(spec, results, winner)),
-            *policy_plots(spec, y, best()),
-        ],
-        plots_dir,
+        ),
+        ("eval_model_comparison", lambda: plot_model_comparison(spec, results, winner)),
+        *policy_plots(spec, y, best()),
+    ]
+    paths, errors = draw_plots(
+        [(name, draw) for name, draw in plots if names is None or name in names], plots_dir
     )
     return PlotSet(paths, errors, sampled=keep is not None, rows_used=len(y))
+
+
+def join_evaluation(parts: Sequence[PlotSet]) -> PlotSet:
+    """One PlotSet of evaluation plots drawn in parts, its paths in :data:`PLOT_ORDER`."""
+    rank = {name: index for index, name in enumerate(PLOT_ORDER)}
+    paths = sorted(
+        (path for part in parts for path in part.paths),
+        key=lambda path: rank.get(path.stem, len(rank)),
+    )
+    errors = [error for part in parts for error in part.errors]
+    rows = max((part.rows_used for part in parts), default=0)
+    return PlotSet(paths, errors, sampled=any(part.sampled for part in parts), rows_used=rows)
 
 
 def _rows(result: CandidateResult, keep: npt.NDArray[np.int64]) -> CandidateResult:

@@ -1,9 +1,11 @@
 """The one composition of a run: ``churn run``, the Prefect flow, tests and benchmarks call
 :func:`compose_run`.
 
-1. :func:`~churn.run.preflight.open_run` takes the run lock, loads the spec and checks the
-   champion's model file: a second run, a bad spec or a damaged champion ends here, before any
-   server or worker process exists.
+1. :func:`~churn.run.preflight.open_run` takes the run lock, starts the training pool's fork
+   server (:func:`~churn.run.pool.warm_fork_server`: it imports the training stack while this
+   process loads the spec, whose param checks import scikit-learn and XGBoost), loads the spec
+   and checks the champion's model file: a second run, a bad spec or a damaged champion ends
+   here, before Prefect's server or any worker exists (the fork server exits with this process).
 2. The orchestrator starts (Prefect's API server, in the background) and the training pool opens
    (the fork server imports the training stack, or this process connects to a Dask scheduler);
    meanwhile this process imports the ML stack itself, creates the run folder and validates the
@@ -118,10 +120,12 @@ def compose_run(
             anything trains.
     """
     from churn.run.cluster import named_scheduler
-    from churn.run.pool import open_pool
+    from churn.run.pool import open_pool, warm_fork_server
 
     settings = load_settings()
-    with open_run(spec_path, home) as ctx:
+    local = settings.dask_scheduler.strip().lower() in ("", "local")
+    warm = pool is None and local and settings.training_workers() > 1
+    with open_run(spec_path, home, locked=warm_fork_server if warm else lambda: None) as ctx:
         scheduler = named_scheduler(ctx.spec, settings.dask_scheduler) if pool is None else None
         mark("checks")
         with orchestrator(ctx, settings) as ready:
@@ -137,7 +141,7 @@ def compose_run(
                 mark("data")
                 from churn.run.head_start import start_training  # the ML stack, once data is sound
 
-                training = start_training(prepared, training)  # while the orchestrator starts
+                training = start_training(prepared, training, eda=report)  # beside its start
                 execute = ready()
                 return RunOutcome(execute(prepared, training, report))
             finally:

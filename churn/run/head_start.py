@@ -15,7 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from churn.run import steps
+from churn.run import report_steps, steps
+from churn.run.pool import works_here
 from churn.run.preflight import PreparedRun
 
 
@@ -26,17 +27,31 @@ class HeadStart(Executor):
     already started for that candidate (once); any other call goes to the pool.
     """
 
-    def __init__(self, pool: Executor, started: dict[str, Future[Any]], split: object) -> None:
+    def __init__(
+        self,
+        pool: Executor,
+        started: dict[str, Future[Any]],
+        split: object,
+        eda: tuple[tuple[Any, Any, str | None], Future[Any]] | None = None,
+    ) -> None:
         self.pool = pool
         self._started = started
         self._split = split
+        self._eda = eda
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """The started fit for ``steps.train(ctx, name, split)``; else ``pool.submit``."""
+        """The started fit for ``steps.train(ctx, name, split)``, the started EDA drawing for
+        ``report_steps.eda_plots(ctx, frame, data_sha256)``; else ``pool.submit``."""
         if fn is steps.train and len(args) == 3 and not kwargs and args[2] is self._split:
             started = self._started.pop(args[1], None)
             if started is not None:
                 return started
+        if fn is report_steps.eda_plots and self._eda is not None and not kwargs:
+            (ctx, frame, data_sha256), future = self._eda
+            same = len(args) == 3 and args[0] is ctx and args[1] is frame
+            if same and args[2] == data_sha256:
+                self._eda = None
+                return future
         return self.pool.submit(fn, *args, **kwargs)
 
     def describe(self) -> dict[str, Any] | None:
@@ -49,9 +64,11 @@ class HeadStart(Executor):
         self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-def start_training(run: PreparedRun, pool: Executor) -> HeadStart:
+def start_training(run: PreparedRun, pool: Executor, *, eda: bool = False) -> HeadStart:
     """Split ``run``'s data (once, see :meth:`PreparedRun.split`) and submit every
-    candidate's fit to ``pool`` now, in the spec's order.
+    candidate's fit to ``pool`` now, in the spec's order; with ``eda`` (a run that writes its
+    report) and worker processes here, the EDA plots after them, so the first worker free
+    draws them while this process imports Prefect (the ``eda`` step then waits for them).
 
     Raises:
         Exception: The split failed (the run is marked failed/incomplete first).
@@ -65,4 +82,8 @@ def start_training(run: PreparedRun, pool: Executor) -> HeadStart:
         model.name: pool.submit(steps.train, run.ctx, model.name, split)
         for model in run.ctx.spec.models
     }
-    return HeadStart(pool, started, split)
+    early = None
+    if eda and works_here(pool):
+        inputs = (run.ctx, run.frame, report_steps.eda_data_hash(run.ctx))
+        early = (inputs, pool.submit(report_steps.eda_plots, *inputs))
+    return HeadStart(pool, started, split, early)

@@ -107,6 +107,19 @@ def start_training_pool(candidates: int, workers: int) -> Executor:
     workers = min(max(1, candidates), workers)
     if workers == 1 or not sys.platform.startswith("linux"):
         return InlineExecutor()
+    return WorkerPool(workers, warm_fork_server())
+
+
+def warm_fork_server() -> Any:
+    """Start the fork server now (once; it imports the training stack in the background) and
+    return its multiprocessing context.
+
+    ``churn run`` calls it as soon as it holds the run lock, before the spec loads (which
+    imports scikit-learn and XGBoost to check each candidate's params), so the two imports
+    overlap on two cores; :func:`start_training_pool` then finds the server running. A run
+    that stops before training (a spec error) leaves nothing behind: the server exits with
+    the process that started it (:mod:`churn.run.forkserver_guard`).
+    """
     previous = {name: os.environ.get(name) for name in NATIVE_THREAD_VARIABLES}
     os.environ.update(dict.fromkeys(NATIVE_THREAD_VARIABLES, "1"))  # the fork server's imports
     try:
@@ -119,7 +132,7 @@ def start_training_pool(candidates: int, workers: int) -> Executor:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return WorkerPool(workers, context)
+    return context
 
 
 def open_pool(candidates: int, scheduler: Scheduler | None, workers: int) -> Executor:

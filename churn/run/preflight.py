@@ -10,7 +10,7 @@ starting Prefect's server and the training pool's fork server (started before it
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,11 +55,17 @@ class PreparedRun:
 
 
 @contextmanager
-def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[RunContext]:
-    """Hold the run lock for the block, load the spec, and verify the champion's model file.
+def open_run(
+    spec_path: str | Path,
+    home: str | Path | None = None,
+    *,
+    locked: Callable[[], object] = lambda: None,
+) -> Iterator[RunContext]:
+    """Hold the run lock for the block, call ``locked`` (``churn run`` starts the training
+    pool's fork server there), load the spec, and verify the champion's model file.
 
-    Nothing here imports the ML stack: the caller starts Prefect's server and the training
-    pool's fork server first, and :func:`check_data` imports it beside them.
+    Nothing here imports the training stack beyond what the spec's param checks need: the
+    caller starts Prefect's server next, and :func:`check_data` imports the rest beside it.
 
     Raises:
         RegistryError: Another process holds the lock, or the champion's model is damaged.
@@ -68,6 +74,7 @@ def open_run(spec_path: str | Path, home: str | Path | None = None) -> Iterator[
     registry = Registry(resolve_home(home))
     run_id = new_run_id(utcnow())
     with registry.lock(run_id):
+        locked()
         loaded = load_spec_and_text(spec_path)  # a spec error stops here, in a fraction of a s
         ctx = prepare_run(spec_path, registry=registry, run_id=run_id, loaded=loaded)
         registry.verify_champion()  # a hash check: nothing is unpickled

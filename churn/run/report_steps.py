@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -40,11 +41,7 @@ def draw_eda(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None)
     a worker has finished its fits, and this process imports Prefect and runs the flow beside
     them; otherwise the plots are drawn in the calling thread.
     """
-    try:
-        data_sha256: str | None = ctx.registry.record(ctx.run_id).data_sha256
-    except RegistryError as exc:  # no record to key on: draw, and keep nothing for reuse
-        log.warning("eda: drawing without reuse: %s", exc)
-        data_sha256 = None
+    data_sha256 = eda_data_hash(ctx)
     if pool is not None and works_here(pool):
         plots = pool.submit(eda_plots, ctx, frame, data_sha256).result()
     else:
@@ -58,6 +55,15 @@ def draw_eda(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None)
     else:
         _log_plots("eda", plots)
     return plots
+
+
+def eda_data_hash(ctx: RunContext) -> str | None:
+    """The run's data hash (the EDA's reuse key), None when the record has none."""
+    try:
+        return ctx.registry.record(ctx.run_id).data_sha256
+    except RegistryError as exc:  # no record to key on: draw, and keep nothing for reuse
+        log.warning("eda: drawing without reuse: %s", exc)
+        return None
 
 
 def eda_plots(ctx: RunContext, frame: pd.DataFrame, data_sha256: str | None) -> PlotSet:
@@ -101,11 +107,13 @@ def write_report(
     winner: str,
     eda: PlotSet,
     pool: Executor | None = None,
+    started: EvaluationPlots | None = None,
 ) -> None:
     """Evaluation plots, predictions.csv and report.html; a failure is logged, never raised.
 
-    With a ``pool`` (the run's training workers, idle by now), the winner's permutation
-    importance is computed there while this process draws the other plots.
+    ``started``: the evaluation plots already drawing in the pool (:func:`start_evaluation`);
+    without it, with a ``pool`` (the run's training workers, idle by now), the winner's
+    permutation importance is computed there while this process draws the other plots.
     """
     from churn import report
 
@@ -113,15 +121,18 @@ def write_report(
         _write_survival_report(ctx, manifest, data, results[winner], eda)
         return
     try:
-        winning = results[winner]
-        importance = start_importance(pool, ctx.spec, data, winning) if pool is not None else None
-        evaluation = report.draw_evaluation(
-            ctx.spec, data, results, winner, ctx.run_dir / "plots", importance
-        )
-        _log_plots("evaluation", evaluation)
+        if started is None:
+            winning = results[winner]
+            importance = start_importance(pool, ctx.spec, data, winning) if pool else None
+            evaluation = report.draw_evaluation(
+                ctx.spec, data, results, winner, ctx.run_dir / "plots", importance
+            )
         predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
         ctx.registry.write_text(ctx.run_dir / "predictions.csv", predictions.to_csv(index=False))
         reasons = _reasons(ctx, results[winner], data, predictions, frame)
+        if started is not None:
+            evaluation = started()  # drawn in the workers meanwhile
+        _log_plots("evaluation", evaluation)
         path = report.write_report(
             ctx.run_dir,
             manifest,
@@ -137,15 +148,81 @@ def write_report(
         log.exception("report failed: %s", exc)
 
 
+EvaluationPlots = Callable[[], "PlotSet"]
+"""Waits for the evaluation plots started by :func:`start_evaluation` and returns them."""
+
+
+def start_evaluation(
+    ctx: RunContext,
+    data: Split,
+    results: dict[str, CandidateResult],
+    winner: str,
+    pool: Executor,
+) -> EvaluationPlots | None:
+    """The evaluation plots, started in ``pool``'s workers as soon as the winner is known
+    (they are idle once the fits are done): the winner's permutation importance and its plot
+    in one worker, every other plot in another, while this process gates, records and
+    promotes. None when ``pool`` does not run here or the run is a survival run (the report
+    step then draws them itself).
+
+    The returned function waits for both parts and joins them in the report's order; a part
+    whose worker failed is drawn in the calling process instead.
+    """
+    from churn.report.evaluation_plots import IMPORTANCE_PLOT, PLOT_ORDER
+
+    if data.outcome_test is not None or not works_here(pool):
+        return None
+    holdout = _holdout_only(data)
+    plots_dir = ctx.run_dir / "plots"
+    rest = frozenset(PLOT_ORDER) - {IMPORTANCE_PLOT}
+    parts = [
+        (names, pool.submit(_draw_part, ctx.spec, holdout, results, winner, plots_dir, names))
+        for names in (frozenset({IMPORTANCE_PLOT}), rest)
+    ]
+
+    def joined() -> PlotSet:
+        from churn.report.evaluation_plots import join_evaluation
+
+        drawn = []
+        for names, future in parts:
+            try:
+                drawn.append(future.result())
+            except Exception as exc:  # noqa: BLE001 - a lost worker: draw the part here
+                log.warning("evaluation: drawing here, the worker failed: %s", exc)
+                drawn.append(_draw_part(ctx.spec, holdout, results, winner, plots_dir, names))
+        return join_evaluation(drawn)
+
+    return joined
+
+
+def _draw_part(
+    spec: Spec,
+    data: Split,
+    results: dict[str, CandidateResult],
+    winner: str,
+    plots_dir: Path,
+    names: frozenset[str],
+) -> PlotSet:
+    """The evaluation plots in ``names`` (in a worker process: logs nothing)."""
+    from churn import report
+
+    return report.draw_evaluation(spec, data, results, winner, plots_dir, names=names)
+
+
+def _holdout_only(data: Split) -> Split:
+    """``data`` without its training rows (what the evaluation plots read, smaller to send)."""
+    return replace(
+        data, X_train=data.X_train.iloc[:0], y_train=data.y_train[:0], ids_train=data.ids_train[:0]
+    )
+
+
 def start_importance(
     pool: Executor, spec: Spec, data: Split, winner: CandidateResult
 ) -> Callable[[], pd.DataFrame]:
     """The winner's permutation importance, started in ``pool`` (with the hold-out only)."""
     from churn.report.model_plots import importance_table
 
-    holdout = replace(
-        data, X_train=data.X_train.iloc[:0], y_train=data.y_train[:0], ids_train=data.ids_train[:0]
-    )
+    holdout = _holdout_only(data)
     model = replace(winner, test_proba=winner.test_proba[:0], uncalibrated_proba=None)
     return pool.submit(importance_table, spec, holdout, model).result
 

@@ -136,6 +136,9 @@ def execute_run(
         }
         results = {name: future.result() for name, future in futures.items()}
         winner = runner.call("select", timed("select", steps.select), ctx, results)
+        drawing = (  # in the idle workers while the steps below gate, record and promote
+            report_steps.start_evaluation(ctx, data, results, winner, pool) if report else None
+        )
         runner.call("profile", timed("profile", profile_and_drift), ctx, frame, results[winner])
         champion = runner.call(
             "score-champion", timed("score-champion", steps.score_champion), ctx, data, frame
@@ -191,6 +194,7 @@ def execute_run(
             winner,
             plots,
             pool,
+            drawing,
         )
     return manifest
 

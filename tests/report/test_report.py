@@ -33,9 +33,12 @@ from churn.report import (
     write_report,
 )
 from churn.report import eda as eda_module
+from churn.report.evaluation_plots import PLOT_ORDER, join_evaluation
 from churn.report.model_plots import importance_repeats, importance_table
 from churn.report.predictions import risk_deciles
 from churn.report.reasons import explain_run, reason_text
+from churn.run.pool import InlineExecutor
+from churn.run.report_steps import start_evaluation
 from churn.spec import Spec
 from churn.training.compile import compile_spec
 from churn.training.evaluate import (
@@ -334,6 +337,29 @@ def test_a_failing_evaluation_plot_is_reported_and_the_others_are_drawn(
     assert result.errors == ["plot eval_feature_importance: RuntimeError: importance exploded"]
     assert {path.stem for path in result.paths} == EVALUATION_PLOTS - {"eval_feature_importance"}
     assert all(path.exists() for path in result.paths)
+
+
+def test_evaluation_drawn_in_parts_joins_in_the_reports_order(
+    run: Trained, plots: tuple[PlotSet, PlotSet], tmp_path: Path
+) -> None:
+    first = draw_evaluation(
+        run.spec, run.split, run.results, run.winner, tmp_path, names={"eval_confusion_matrix"}
+    )
+    assert [path.name for path in first.paths] == ["eval_confusion_matrix.png"]
+    assert first.paths[0].exists() and not (tmp_path / "eval_roc.png").exists()
+    whole = plots[1]
+    late = [path for path in whole.paths if path.stem != "eval_roc"]
+    broken = PlotSet(paths=[], errors=["plot eval_roc: ValueError: x"], rows_used=5)
+    joined = join_evaluation([PlotSet(late, [], rows_used=5), broken, PlotSet(whole.paths[:1], [])])
+    assert joined.paths == whole.paths  # eval_roc first again, whatever part it came from
+    assert joined.errors == ["plot eval_roc: ValueError: x"] and joined.rows_used == 5
+    assert {path.stem for path in whole.paths} <= set(PLOT_ORDER)
+
+
+def test_evaluation_is_not_started_early_without_local_workers(run: Trained) -> None:
+    no_context: Any = None  # the pool decides before the run's context is read
+    inline = InlineExecutor()
+    assert start_evaluation(no_context, run.split, run.results, run.winner, inline) is None
 
 
 def test_eda_draws_from_a_seeded_sample_when_rows_exceed_eda_max_rows(tmp_path: Path) -> None:

@@ -86,3 +86,26 @@ def test_candidates_start_training_before_the_orchestrator_is_ready_and_train_on
         "logreg",
         "forest",
     }
+
+
+def test_the_head_started_eda_is_handed_to_its_step_once_and_only_for_its_inputs() -> None:
+    from concurrent.futures import Future
+
+    from churn.run import report_steps
+    from churn.run.head_start import HeadStart
+
+    calls: list[str] = []
+
+    class Recording(InlineExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            calls.append(fn.__name__)
+            return super().submit(lambda: "drawn here")
+
+    ctx, frame, drawing = object(), object(), Future[Any]()
+    head = HeadStart(Recording(), {}, split=object(), eda=((ctx, frame, "sha"), drawing))
+
+    assert head.submit(report_steps.eda_plots, object(), frame, "sha") is not drawing
+    assert head.submit(report_steps.eda_plots, ctx, frame, "other") is not drawing
+    assert head.submit(report_steps.eda_plots, ctx, frame, "sha") is drawing
+    assert head.submit(report_steps.eda_plots, ctx, frame, "sha").result() == "drawn here"
+    assert calls == ["eda_plots", "eda_plots", "eda_plots"]
