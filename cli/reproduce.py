@@ -130,6 +130,7 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
         for name, now in package_versions().items()
         if recorded_versions.get(name) not in (None, now)
     }
+    _check_predictions_file(found, registry, manifest)
     if found.problems:
         return found
     results = evaluate_candidates(spec, frame)
@@ -148,34 +149,24 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
     if manifest.predictions is None:
         found.notes.append("predictions.csv: not recorded (a run from before its hash was kept)")
     elif winner is not None:
-        _compare_predictions(found, registry, manifest, spec, frame, winner)
+        _compare_predictions(found, manifest, spec, frame, winner)
     return found
 
 
 def _compare_predictions(
     found: Reproduction,
-    registry: Registry,
     manifest: RunManifest,
     spec: Spec,
     frame: pd.DataFrame,
     winner: CandidateResult,
 ) -> None:
-    """The run's predictions.csv: the file must still have its recorded sha256, and the
+    """The run's predictions.csv (its file checked by :func:`_check_predictions_file`): the
     re-trained winner's predictions (hold-out, or every row for ``predictions: all``) must hash
     the same."""
     from churn.training.evaluate import split_dataset
 
     recorded = manifest.predictions
     if recorded is None:
-        return
-    path = registry.home / recorded.path
-    try:
-        on_disk = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        found.problems.append(f"{path}: cannot read the recorded predictions: {exc.strerror}")
-        return
-    if on_disk != recorded.sha256:
-        found.problems.append(f"{path}: changed since the run (sha256 differs from run.json)")
         return
     data = split_dataset(spec, frame)
     target = spec.survival_target
@@ -190,6 +181,21 @@ def _compare_predictions(
 
         now = hashlib.sha256(classifier_predictions_csv(spec, winner, data, frame)).hexdigest()
     _compare(found, winner.name, "predictions.csv sha256", recorded.sha256, now)
+
+
+def _check_predictions_file(found: Reproduction, registry: Registry, manifest: RunManifest) -> None:
+    """The recorded predictions.csv must still have its sha256 (checked before re-training)."""
+    recorded = manifest.predictions
+    if recorded is None:
+        return
+    path = registry.home / recorded.path
+    try:
+        on_disk = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        found.problems.append(f"{path}: cannot read the recorded predictions: {exc.strerror}")
+        return
+    if on_disk != recorded.sha256:
+        found.problems.append(f"{path}: changed since the run (sha256 differs from run.json)")
 
 
 def _reread_snapshot(spec: Spec, recorded: DataRecord | None) -> tuple[pd.DataFrame, str]:
