@@ -1,5 +1,5 @@
 """``python -m churn.cli ...``: the same as ``churn ...``."""
 
-from churn.cli.app import main
+from churn.cli.entry import console_main
 
-main()
+console_main()

@@ -1,5 +1,5 @@
 """The ``churn`` command. Exit codes: 0 ok, 1 unexpected, 2 spec, 3 data contract, 4 gates,
-5 database source, 6 drift alert (``churn drift``)."""
+5 database source, 6 drift alert (``churn drift``), 130 interrupted (Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from churn.cli.interrupt import INTERRUPTED_EXIT_CODE, say_interrupted
 from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
 from churn.errors import ChurnError
 from churn.settings import DEFAULT_SPEC
@@ -44,6 +45,9 @@ def exits_with_error_codes(command: F) -> F:
             raise typer.Exit(exc.exit_code) from exc
         except (typer.Exit, typer.TyperException):
             raise  # a usage error (typer.BadParameter) is printed by typer, exit code 2
+        except KeyboardInterrupt as exc:  # Ctrl-C: one line, exit 130 (children stopped on unwind)
+            say_interrupted()
+            raise typer.Exit(INTERRUPTED_EXIT_CODE) from exc
         except Exception as exc:
             typer.echo(f"unexpected error: {type(exc).__name__}: {exc}", err=True)
             raise typer.Exit(1) from exc

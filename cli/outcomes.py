@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -115,7 +115,7 @@ def _sql_read(
     except ValidationError as exc:
         problems = "; ".join(
             f"{'--' + '-'.join(map(str, e['loc'])).replace('_', '-') + ': ' if e['loc'] else ''}"
-            f"{e['msg']}"
+            f"{_worded(e)}"
             for e in exc.errors()
         )
         _usage(problems)
@@ -137,3 +137,13 @@ def outcomes_text(summary: OutcomesSummary) -> str:
         realized_table(summary.record),
     ]
     return "\n".join(lines)
+
+
+def _worded(error: Any) -> str:
+    """A pydantic error on ``--table``/``--url-env`` in words, not its regular expression."""
+    if error["type"] == "string_pattern_mismatch":
+        return (
+            f"expected a name of letters, digits and _ (a table: NAME or SCHEMA.NAME), "
+            f"got {error['input']!r}"
+        )
+    return str(error["msg"])

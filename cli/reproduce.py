@@ -4,8 +4,9 @@ The run's own spec copy is parsed (its sha256 must match the manifest), the data
 the manifest (a URL: the spec's, with its credentials) is read and its sha256 checked (a SQL
 source: its snapshot at the recorded ``as_of``, said clearly when the database no longer
 returns the same rows), and every candidate is trained again in this process with the recorded
-seed. A survival run's predictions.csv must still have the sha256 run.json recorded, and the
-re-trained winner's hold-out predictions must hash the same. Exit code 0 when every recorded
+seed. The run's predictions.csv (classifier or survival) must still have the sha256 run.json
+recorded, and the re-trained winner's predictions must hash the same (a run from before that
+hash was kept says "not recorded"). Exit code 0 when every recorded
 metric matches, 1 otherwise (with a table of the
 differences); a changed spec copy or data file is exit 1 too.
 """
@@ -46,6 +47,8 @@ class Reproduction:
     """Why the run could not be reproduced as recorded (changed spec copy or data)."""
     versions: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Package versions that differ: name -> (recorded, now)."""
+    notes: list[str] = field(default_factory=list)
+    """What could not be checked but does not make a mismatch (an old run's unhashed files)."""
 
     @property
     def matches(self) -> bool:
@@ -60,6 +63,7 @@ class Reproduction:
             "compared": self.compared,
             "differences": self.differences,
             "problems": self.problems,
+            "notes": self.notes,
             "versions": {k: {"recorded": a, "now": b} for k, (a, b) in self.versions.items()},
         }
 
@@ -80,6 +84,7 @@ class Reproduction:
                 )
         for name, (recorded, now) in self.versions.items():
             lines.append(f"  note: {name} {recorded} then, {now} now")
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -125,6 +130,7 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
         for name, now in package_versions().items()
         if recorded_versions.get(name) not in (None, now)
     }
+    _check_predictions_file(found, registry, manifest)
     if found.problems:
         return found
     results = evaluate_candidates(spec, frame)
@@ -140,27 +146,47 @@ def reproduce_run(registry: Registry, run_id: str) -> Reproduction:
                 now = fresh[block].get(metric)
                 _compare(found, name, f"{block}.{metric}", value, now)
     winner = results.get(manifest.winner or "")
-    if manifest.predictions is not None and winner is not None:
-        _compare_predictions(found, registry, manifest, spec, frame, winner)
+    if manifest.predictions is None:
+        found.notes.append("predictions.csv: not recorded (a run from before its hash was kept)")
+    elif winner is not None:
+        _compare_predictions(found, manifest, spec, frame, winner)
     return found
 
 
 def _compare_predictions(
     found: Reproduction,
-    registry: Registry,
     manifest: RunManifest,
     spec: Spec,
     frame: pd.DataFrame,
     winner: CandidateResult,
 ) -> None:
-    """A survival run's predictions.csv: the file must still have its recorded sha256, and the
-    re-trained winner's hold-out predictions must hash the same."""
-    from churn.survival.predictions import survival_predictions
+    """The run's predictions.csv (its file checked by :func:`_check_predictions_file`): the
+    re-trained winner's predictions (hold-out, or every row for ``predictions: all``) must hash
+    the same."""
     from churn.training.evaluate import split_dataset
 
     recorded = manifest.predictions
+    if recorded is None:
+        return
+    data = split_dataset(spec, frame)
     target = spec.survival_target
-    if recorded is None or target is None:
+    if target is not None:
+        from churn.run.survival_predictions import holdout_survival_predictions
+
+        if data.outcome_test is None:
+            return
+        now = holdout_survival_predictions(target, winner, data).sha256
+    else:
+        from churn.run.classifier_predictions import classifier_predictions_csv
+
+        now = hashlib.sha256(classifier_predictions_csv(spec, winner, data, frame)).hexdigest()
+    _compare(found, winner.name, "predictions.csv sha256", recorded.sha256, now)
+
+
+def _check_predictions_file(found: Reproduction, registry: Registry, manifest: RunManifest) -> None:
+    """The recorded predictions.csv must still have its sha256 (checked before re-training)."""
+    recorded = manifest.predictions
+    if recorded is None:
         return
     path = registry.home / recorded.path
     try:
@@ -170,14 +196,6 @@ def _compare_predictions(
         return
     if on_disk != recorded.sha256:
         found.problems.append(f"{path}: changed since the run (sha256 differs from run.json)")
-        return
-    data = split_dataset(spec, frame)
-    if data.outcome_test is None:
-        return
-    now = survival_predictions(
-        winner.pipeline, data.X_test, data.outcome_test, data.ids_test, target.horizons, target.unit
-    )
-    _compare(found, winner.name, "predictions.csv sha256", recorded.sha256, now.sha256)
 
 
 def _reread_snapshot(spec: Spec, recorded: DataRecord | None) -> tuple[pd.DataFrame, str]:

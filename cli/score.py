@@ -103,10 +103,7 @@ def score(
         from churn.survival.scoring import is_survival_estimator
 
         if is_survival_estimator(model.pipeline[-1]):
-            raise typer.BadParameter(
-                "a survival model's scores are written to a file (-o), not yet to a table",
-                param_hint="--to-table",
-            )
+            raise typer.BadParameter(SURVIVAL_TABLE_REFUSAL, param_hint="--to-table")
         if explain:
             raise typer.BadParameter(
                 "reasons are written to a file (-o), not yet to a table", param_hint="--explain"
@@ -141,6 +138,15 @@ def score(
         if recorder is not None:
             recorder.close()  # the prediction log; a broken one is reported, never fatal
     typer.echo(summary_file.to_text())
+
+
+SURVIVAL_TABLE_REFUSAL = (
+    "the champion is a survival model: its scores (risk, churn_within_<h>, "
+    "median_time_to_churn) do not fit the score table, whose churn_probability and will_churn "
+    "are a classifier's probability at its decision threshold (a survival model has none); "
+    "score to a file with -o, or train a classifier for the table"
+)
+"""Why ``--to-table`` refuses a survival champion (see the README's "Time to churn")."""
 
 
 def _table(text: str) -> TableName:

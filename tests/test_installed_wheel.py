@@ -93,7 +93,7 @@ def test_the_wheel_holds_real_files_under_churn_and_no_other_package(wheel: Path
         }
         assert expected <= names, sorted(expected - names)
     assert symlinks == []
-    assert "churn = churn.cli.app:app" in entry_points.decode()
+    assert "churn = churn.cli.entry:console_main" in entry_points.decode()
 
 
 @pytest.mark.slow

@@ -161,11 +161,28 @@ def _outcome_columns(spec: Spec, frame: pd.DataFrame, source: str, *, rows: str)
     if bad := np.flatnonzero(ids.isna().to_numpy())[:5].tolist():
         place = f"rows {bad}" if rows == "ids" else where(bad)
         problems.append(f"{id_column}: {place}: the id is empty")
+    if not problems and (bad := _contradictions(ids, dates, churned)):
+        problems.append(
+            f"{label}: {where(bad)}: the same id has both outcomes on the same date "
+            "(one outcome per customer and day)"
+        )
     if problems:
         raise DataContractError(source, problems)
     return pd.DataFrame(
         {"id": ids.astype(str), "churned": churned.astype(bool), "outcome_date": dates}
     )
+
+
+def _contradictions(ids: pd.Series, dates: pd.Series, churned: pd.Series) -> list[int]:
+    """Positions (at most 5) of rows whose id and day repeat with the other outcome: which of
+    the two is true cannot be told, so neither is guessed."""
+    key = pd.DataFrame({"id": ids.astype(str).to_numpy(), "day": dates.dt.floor("D").to_numpy()})
+    both = (
+        pd.Series(churned.astype(bool).to_numpy())
+        .groupby([key["id"], key["day"]])
+        .transform("nunique")
+    )
+    return [int(i) for i in np.flatnonzero(both.to_numpy() > 1)[:5]]
 
 
 def _labels(values: pd.Series, positive: object) -> pd.Series:

@@ -128,7 +128,9 @@ def write_report(
                 ctx.spec, data, results, winner, ctx.run_dir / "plots", importance
             )
         predictions = report.build_predictions(ctx.spec, results[winner], data, frame)
-        ctx.registry.write_text(ctx.run_dir / "predictions.csv", predictions.to_csv(index=False))
+        if manifest.predictions is None:  # else the record step wrote and hashed this table
+            csv_text = predictions.to_csv(index=False)
+            ctx.registry.write_text(ctx.run_dir / "predictions.csv", csv_text)
         reasons = _reasons(ctx, results[winner], data, predictions, frame)
         if started is not None:
             evaluation = started()  # drawn in the workers meanwhile

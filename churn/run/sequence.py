@@ -172,6 +172,7 @@ def execute_run(
             decision,
             tests,
             data,
+            frame,
         )
         manifest = runner.call("promote", timed("promote", steps.apply_decision), ctx, decision)
     except BaseException as exc:

@@ -187,12 +187,13 @@ def record(
     decision: DecisionRecord,
     tests: Sequence[GateTestOutcome] | None = None,
     data: Split | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> RunManifest:
     """Write metrics.json, metrics.csv and the winner's model; put it all in the manifest.
 
-    ``tests`` are the gate tests' outcomes (None when the spec has no gate tests). A survival
-    run with its ``data`` also writes the winner's hold-out predictions.csv (hashed in the
-    manifest's ``predictions``).
+    ``tests`` are the gate tests' outcomes (None when the spec has no gate tests). A run with its
+    ``data`` (and, for a classifier's ``predictions: all``, the whole ``frame``) also writes the
+    winner's predictions.csv (hashed in the manifest's ``predictions``).
 
     Returns:
         The run's record as written.
@@ -216,6 +217,12 @@ def record(
 
         survival["predictions"] = write_survival_predictions(
             ctx.registry, ctx.run_dir, target, best, data
+        )
+    elif data is not None:
+        from churn.run.classifier_predictions import write_classifier_predictions
+
+        survival["predictions"] = write_classifier_predictions(
+            ctx.registry, ctx.run_dir, ctx.spec, best, data, frame
         )
     return ctx.registry.update_manifest(
         ctx.run_id,

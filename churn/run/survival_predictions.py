@@ -13,7 +13,7 @@ from pathlib import Path
 from churn.registry import Registry
 from churn.registry.record import FileRecord
 from churn.spec.survival import SurvivalTargetSpec
-from churn.survival.predictions import FILE_NAME, survival_predictions
+from churn.survival.predictions import FILE_NAME, SurvivalPredictions, survival_predictions
 from churn.training.evaluate import CandidateResult, Split
 
 
@@ -29,19 +29,30 @@ def write_survival_predictions(
     Raises:
         ValueError: ``data`` has no survival outcome (a classifier's split).
     """
+    predictions = holdout_survival_predictions(target, winner, data)
+    path = registry.write_bytes(run_dir / FILE_NAME, predictions.data)
+    return FileRecord(
+        path=path.relative_to(registry.home).as_posix(),
+        sha256=predictions.sha256,
+        bytes=len(predictions.data),
+    )
+
+
+def holdout_survival_predictions(
+    target: SurvivalTargetSpec, winner: CandidateResult, data: Split
+) -> SurvivalPredictions:
+    """The winner's hold-out predictions (what the record step writes and reproduce checks).
+
+    Raises:
+        ValueError: ``data`` has no survival outcome (a classifier's split).
+    """
     if data.outcome_test is None:
         raise ValueError("a survival run's split has no hold-out outcome")
-    predictions = survival_predictions(
+    return survival_predictions(
         winner.pipeline,
         data.X_test,
         data.outcome_test,
         data.ids_test,
         target.horizons,
         target.unit,
-    )
-    path = registry.write_bytes(run_dir / FILE_NAME, predictions.data)
-    return FileRecord(
-        path=path.relative_to(registry.home).as_posix(),
-        sha256=predictions.sha256,
-        bytes=len(predictions.data),
     )

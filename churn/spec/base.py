@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from churn.spec.no_bool_numbers import bool_number_errors
 
 SPEC_VERSION = 1
 
@@ -56,3 +58,12 @@ class StrictModel(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: object) -> object:
+        """``true``/``false`` where a number is meant is a mistake, not 1/0."""
+        errors = bool_number_errors(cls, data)
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data

@@ -61,8 +61,9 @@ class LocatedYaml:
 
 
 def _tags(node: dict[Any, Any]) -> tuple[Any, ...]:
-    """Values of the keys the spec's unions discriminate on (``type``; thresholds: ``strategy``)."""
-    return (node.get("type"), node.get("strategy"))
+    """Values of the keys the spec's unions discriminate on (``type``; thresholds: ``strategy``;
+    the target: ``kind``, ``classification`` when absent)."""
+    return (node.get("type"), node.get("strategy"), node.get("kind", "classification"))
 
 
 def _has_child(node: Any, part: str | int) -> bool:

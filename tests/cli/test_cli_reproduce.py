@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -21,6 +22,17 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     folder = tmp_path_factory.mktemp("project")
     home = folder / "home"
     return home, train_run(write_project(folder, rows=300), home).as_dict()
+
+
+def edited_copy(home: Path, run_id: str, tmp_path: Path, edit: Any) -> Path:
+    """A copy of ``home`` whose run.json of ``run_id`` went through ``edit`` (in place)."""
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    path = copy / "runs" / run_id / "run.json"
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    return copy
 
 
 def reproduce(home: Path, run_id: str, *more: str) -> Any:
@@ -69,3 +81,32 @@ def test_an_unknown_run_is_exit_code_1_with_a_message(recorded) -> None:
     result = reproduce(home, "no-such-run")
     assert result.exit_code == 1
     assert "not found" in result.output
+
+
+def test_a_classifier_run_hashes_its_predictions_in_run_json(recorded) -> None:
+    home, manifest = recorded
+    record = manifest["predictions"]
+    content = (home / record["path"]).read_bytes()
+    assert record["path"] == f"runs/{manifest['run_id']}/predictions.csv"
+    assert record["sha256"] == hashlib.sha256(content).hexdigest()
+    assert record["bytes"] == len(content)
+    assert content.startswith(b"id,churn_probability,")
+
+
+def test_changed_classifier_predictions_are_a_mismatch(recorded, tmp_path: Path) -> None:
+    home, manifest = recorded
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    path = copy / manifest["predictions"]["path"]
+    path.write_bytes(path.read_bytes().replace(b",holdout", b",train", 1))
+    result = reproduce(copy, manifest["run_id"])
+    assert result.exit_code == 1
+    assert f"{path}: changed since the run (sha256 differs from run.json)" in result.output
+
+
+def test_an_old_run_without_a_predictions_hash_still_reproduces(recorded, tmp_path: Path) -> None:
+    home, manifest = recorded
+    copy = edited_copy(home, manifest["run_id"], tmp_path, lambda data: data.pop("predictions"))
+    result = reproduce(copy, manifest["run_id"])
+    assert result.exit_code == 0, result.output
+    assert "note: predictions.csv: not recorded" in result.output

@@ -62,3 +62,15 @@ def test_an_unusable_outcomes_file_exits_3_and_records_nothing(tmp_path: Path) -
     assert result.exit_code == 3
     assert "outcomes.csv" in result.output and "column 'date' is missing" in result.output
     assert not (home / "monitoring").exists()
+
+
+def test_a_table_name_with_sql_in_it_is_a_usage_error_in_words(tmp_path: Path) -> None:
+    spec = write_project(tmp_path)
+    result = CliRunner().invoke(
+        app, ["outcomes", "--table", "crm.x;drop table y", "--spec", str(spec),
+              "--home", str(tmp_path / "home")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--table: expected a name of letters, digits and _" in result.output
+    assert "'crm.x;drop table y'" in result.output and "pattern" not in result.output
+    assert not (tmp_path / "home").exists()

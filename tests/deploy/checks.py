@@ -340,6 +340,39 @@ def _secret_file_mounted(name: str, template: Doc, container: Doc, url_file: str
     return [f"{name}: the {DATABASE_SECRET} Secret is not mounted"]
 
 
+def api_reaches_the_database(docs: list[Doc]) -> list[str]:
+    """The API can use ``CHURN_PREDICTION_LOG_TABLE``: its ``CHURN_DATABASE_URL_FILE`` is the
+    churn-database Secret's ``url`` key, mounted read-only and optional (the API starts without
+    the Secret), and no database URL is written into its environment."""
+    template = find(docs, "Deployment", "churn-api")["spec"]["template"]
+    container = next(c for c in containers(template) if c["name"] == "api")
+    variables = {v["name"]: v for v in container.get("env") or []}
+    problems = []
+    if "CHURN_DATABASE_URL" in variables:
+        problems.append("churn-api: CHURN_DATABASE_URL is set in the manifest, not from the Secret")
+    url_file = str(variables.get("CHURN_DATABASE_URL_FILE", {}).get("value", ""))
+    if not url_file:
+        return [*problems, "churn-api: CHURN_DATABASE_URL_FILE is not set"]
+    volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        secret = volumes.get(mount["name"], {}).get("secret", {})
+        if secret.get("secretName") != DATABASE_SECRET:
+            continue
+        paths = {
+            f"{mount['mountPath']}/{item['path']}"
+            for item in secret.get("items", [])
+            if item.get("key") == "url"
+        }
+        if url_file not in paths:
+            problems.append(f"churn-api: CHURN_DATABASE_URL_FILE {url_file!r} is not in {paths}")
+        if mount.get("readOnly") is not True:
+            problems.append(f"churn-api: the {DATABASE_SECRET} Secret is mounted writable")
+        if secret.get("optional") is not True:
+            problems.append(f"churn-api: the {DATABASE_SECRET} Secret is required to start")
+        return problems
+    return [*problems, f"churn-api: the {DATABASE_SECRET} Secret is not mounted"]
+
+
 def scores_after_training(docs: list[Doc]) -> list[str]:
     """Base: churn-score runs `churn score --spec SPEC --to-table SCHEMA.TABLE` at 03:00 daily,
     an hour after training, in training's time zone and with training's spec; one at a time,

@@ -88,8 +88,50 @@ def test_training_and_scoring_read_the_database_from_the_secret(variant, request
     assert checks.scores_after_training(docs) == []
 
 
+def api_pod(docs: list[Doc]) -> Doc:
+    return find(docs, "Deployment", "churn-api")["spec"]["template"]
+
+
+def api_secret(docs: list[Doc]) -> Doc:
+    return next(v for v in api_pod(docs)["spec"]["volumes"] if "secret" in v)["secret"]
+
+
+def api_env(docs: list[Doc]) -> list[Doc]:
+    variables: list[Doc] = containers(api_pod(docs))[0]["env"]
+    return variables
+
+
+API_DATABASE_MUTATIONS: list[tuple[str, Mutation]] = [
+    ("no url file", lambda d: api_env(d).__setitem__(
+        slice(None), [v for v in api_env(d) if v["name"] != "CHURN_DATABASE_URL_FILE"])),
+    ("url in env", lambda d: api_env(d).append(
+        {"name": "CHURN_DATABASE_URL", "value": "postgresql://churn:pw@db/churn"})),
+    ("required secret", lambda d: api_secret(d).pop("optional")),
+    ("other secret", lambda d: api_secret(d).update(secretName="other")),
+    ("other key", lambda d: api_secret(d)["items"][0].update(key="password")),
+    ("writable", lambda d: containers(api_pod(d))[0]["volumeMounts"][-1].pop("readOnly")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", ["base", "dask"])
+def test_the_api_can_reach_the_prediction_log_database(variant, request) -> None:
+    assert checks.api_reaches_the_database(request.getfixturevalue(variant)) == []
+
+
+@pytest.mark.parametrize(
+    "mutate", [m for _, m in API_DATABASE_MUTATIONS], ids=[w for w, _ in API_DATABASE_MUTATIONS]
+)
+def test_api_database_check_fails_on_a_broken_manifest(mutate, base) -> None:
+    docs = copy.deepcopy(base)
+    mutate(docs)
+    assert checks.api_reaches_the_database(docs) != []
+
+
 def test_offline_overlay_trains_on_the_shipped_file_without_a_database(offline, base) -> None:
     assert checks.trains_on_the_shipped_file(offline) == []
+    assert checks.api_reaches_the_database(offline) == [
+        "churn-api: CHURN_DATABASE_URL_FILE is not set"
+    ]
     assert checks.trains_on_the_shipped_file(base) != []
 
 

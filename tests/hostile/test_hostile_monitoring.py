@@ -195,6 +195,12 @@ def folder_named(name: str) -> Callable[[Path], Path]:
     return make
 
 
+def symlink_to_folder(folder: Path) -> Path:
+    (folder / "real").mkdir()
+    (folder / "outcomes.csv").symlink_to(folder / "real")
+    return folder / "outcomes.csv"
+
+
 OUTCOME_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "date-column-twice": (
         csv_file("account_id,churned,date,date\nA1,1,2026-12-20,2026-12-21\n"),
@@ -210,6 +216,11 @@ OUTCOME_CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     ),
     "empty-file": (csv_file(""), "cannot read the file: Empty CSV file"),
     "a-folder": (folder_named("outcomes.csv"), "not a file"),
+    "a-symlink-to-a-folder": (symlink_to_folder, "not a file"),
+    "both-outcomes-same-day": (
+        csv_file(HEADER + "A1,1,2026-12-20\nA2,0,2026-12-20\nA1,no,2026-12-20 09:00\n"),
+        "churned: lines [2, 4]: the same id has both outcomes on the same date",
+    ),
 }
 
 
