@@ -98,7 +98,7 @@ def schema_of(path: Path) -> list[tuple[str, str, list[str]]]:
     with closing(sqlite3.connect(path)) as db:
         rows = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
         return [
-            (kind, name, sorted((sql or "").replace(",", "").split("\n")))
+            (kind, name, sorted(line.strip().rstrip(",") for line in (sql or "").split("\n")))
             for kind, name, sql in rows
         ]
 
