@@ -18,9 +18,10 @@ equivalent in the versions churn supports.
   explanations of :mod:`churn.explain.trees` read both.
 * Prefect creates a fresh SQLite database by replaying its Alembic migrations through its async
   engine (``aiosqlite``): tens of thousands of reflection queries, each a hop to aiosqlite's
-  thread, most of a first start's CPU. :func:`migrate_prefect_sqlite` replays the same
-  migration scripts (Prefect's ``alembic.ini`` and SQLite versions folder) with the same
-  options as Prefect's ``env.py``, on a synchronous connection; only Alembic's
+  thread, most of a first start's CPU. :func:`migrate_sqlite` replays the same migration
+  scripts (Prefect's ``alembic.ini`` and SQLite versions folder, handed in by
+  ``churn.flows.server``: churn imports no Prefect) with the same options as Prefect's
+  ``env.py``, on a synchronous connection; only Alembic's
   ``ScriptDirectory._upgrade_revs`` (what ``alembic upgrade`` itself calls) is private.
 
 ``tests/test_private_apis.py`` checks that each still exists and behaves as used here in the
@@ -109,39 +110,33 @@ def hist_gradient_boosting_trees(model: Any) -> tuple[list[Any], float]:
     return predictors, baseline
 
 
-def prefect_sqlite_head() -> str:
-    """The Alembic revision Prefect's SQLite migrations end at (its database's schema version)."""
-    return str(_prefect_migration_scripts().get_current_head())
+def alembic_head(config: Any, versions_dir: Path) -> str:
+    """The revision the migration scripts in ``versions_dir`` end at (one head)."""
+    return str(_migration_scripts(config, versions_dir).get_current_head())
 
 
-def _prefect_migration_scripts() -> Any:
+def _migration_scripts(config: Any, versions_dir: Path) -> Any:
     from alembic.script import ScriptDirectory
-    from prefect.server.database.alembic_commands import alembic_config
-    from prefect.server.database.orm_models import AioSqliteORMConfiguration
 
-    scripts = ScriptDirectory.from_config(alembic_config())
-    scripts.version_locations = [str(AioSqliteORMConfiguration().versions_dir)]
+    scripts = ScriptDirectory.from_config(config)
+    scripts.version_locations = [str(versions_dir)]
     return scripts
 
 
-def migrate_prefect_sqlite(path: Path) -> str:
-    """Create Prefect's database in the new SQLite file ``path``: Prefect's own migrations, as
-    its ``env.py`` runs them (batch mode, one transaction per migration, foreign keys off),
-    on a synchronous connection; returns the revision reached.
-
-    Nothing but ``path`` is written; Prefect's server then finds its database at the head
-    revision and migrates nothing.
+def migrate_sqlite(path: Path, config: Any, versions_dir: Path, metadata: Any) -> str:
+    """Create a database in the new SQLite file ``path`` with the Alembic migrations of
+    ``config`` (Prefect's ``alembic.ini``) in ``versions_dir``, as Prefect's ``env.py`` runs
+    them (batch mode, one transaction per migration, foreign keys off), on a synchronous
+    connection; returns the revision reached. Nothing but ``path`` is written.
     """
     import sqlalchemy as sa
     from alembic.runtime.environment import EnvironmentContext
-    from prefect.server.database.alembic_commands import alembic_config
-    from prefect.server.database.orm_models import Base
 
-    scripts = _prefect_migration_scripts()
+    scripts = _migration_scripts(config, versions_dir)
     head = scripts.get_current_head()
     engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool)
     environment = EnvironmentContext(
-        alembic_config(),
+        config,
         scripts,
         fn=lambda revision, _context: scripts._upgrade_revs(head, revision),
         destination_rev=head,
@@ -154,7 +149,7 @@ def migrate_prefect_sqlite(path: Path) -> str:
             connection.commit()  # Alembic begins its own transaction per migration
             environment.configure(
                 connection=connection,
-                target_metadata=Base.metadata,
+                target_metadata=metadata,
                 include_schemas=True,
                 render_as_batch=True,
                 transaction_per_migration=True,

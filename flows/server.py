@@ -92,12 +92,12 @@ def ephemeral_app() -> Any:
 def create_fresh_database(database: Path) -> bool:
     """Create Prefect's SQLite database at ``database`` if it does not exist yet, with
     Prefect's own migrations replayed on a synchronous connection (about half the CPU of
-    Prefect's start-up path, see :func:`churn.private_apis.migrate_prefect_sqlite`); whether
+    Prefect's start-up path, see :func:`churn.private_apis.migrate_sqlite`); whether
     it did. Written beside it and linked into place, so a database another process made
     meanwhile is kept; on any failure Prefect's start-up migrates as it always does."""
     if database.exists():
         return False
-    from churn.private_apis import migrate_prefect_sqlite
+    from churn.private_apis import migrate_sqlite
 
     database.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{database.name}.", dir=database.parent)
@@ -105,13 +105,21 @@ def create_fresh_database(database: Path) -> bool:
     partial = Path(name)
     try:
         partial.unlink()  # SQLite creates it
-        migrate_prefect_sqlite(partial)
+        migrate_sqlite(partial, *prefect_sqlite_migrations())
         return _link_new(partial, database)
     except Exception as exc:  # noqa: BLE001 - Prefect's own path still creates the database
         print(f"churn: Prefect migrates its database itself ({exc!r})", file=sys.stderr)
         return False
     finally:
         partial.unlink(missing_ok=True)
+
+
+def prefect_sqlite_migrations() -> tuple[Any, Path, Any]:
+    """Prefect's Alembic configuration, its SQLite migrations' folder and its ORM metadata."""
+    from prefect.server.database.alembic_commands import alembic_config
+    from prefect.server.database.orm_models import AioSqliteORMConfiguration, Base
+
+    return alembic_config(), AioSqliteORMConfiguration().versions_dir, Base.metadata
 
 
 def _link_new(source: Path, target: Path) -> bool:

@@ -109,11 +109,11 @@ def test_the_session_servers_fresh_database_was_created_by_churn_at_prefects_hea
 ) -> None:
     """The session's server started on a fresh home: churn created its database
     (:func:`create_fresh_database`), every flow test then runs against it."""
-    from churn.flows.server import create_fresh_database
-    from churn.private_apis import prefect_sqlite_head
+    from churn.flows.server import create_fresh_database, prefect_sqlite_migrations
+    from churn.private_apis import alembic_head
 
     database = load_settings().prefect_home.expanduser() / "prefect.db"
-    assert rows_of(database) == [prefect_sqlite_head()]
+    assert rows_of(database) == [alembic_head(*prefect_sqlite_migrations()[:2])]
     before = database.stat().st_mtime_ns, database.stat().st_ino
     assert not create_fresh_database(database)  # an existing database is never replaced
     assert (database.stat().st_mtime_ns, database.stat().st_ino) == before
@@ -127,7 +127,8 @@ def test_churns_migration_of_a_fresh_database_gives_prefects_own_schema(tmp_path
     import subprocess
     import sys
 
-    from churn.private_apis import migrate_prefect_sqlite
+    from churn.flows.server import prefect_sqlite_migrations
+    from churn.private_apis import migrate_sqlite
 
     prefects = tmp_path / "prefect-home"
     create = "import asyncio; from prefect.server.database import provide_database_interface as p"
@@ -139,6 +140,6 @@ def test_churns_migration_of_a_fresh_database_gives_prefects_own_schema(tmp_path
         timeout=600,
     )
     ours = tmp_path / "churn.db"
-    revision = migrate_prefect_sqlite(ours)
+    revision = migrate_sqlite(ours, *prefect_sqlite_migrations())
     assert rows_of(ours) == rows_of(prefects / "prefect.db") == [revision]
     assert schema_of(ours) == schema_of(prefects / "prefect.db")
