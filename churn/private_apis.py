@@ -16,6 +16,13 @@ equivalent in the versions churn supports.
 * A fitted ``HistGradientBoostingClassifier`` keeps its trees (``_predictors``) and its
   starting log-odds (``_baseline_prediction``) only as private attributes; the exact
   explanations of :mod:`churn.explain.trees` read both.
+* Prefect creates a fresh SQLite database by replaying its Alembic migrations through its async
+  engine (``aiosqlite``): tens of thousands of reflection queries, each a hop to aiosqlite's
+  thread, most of a first start's CPU. :func:`migrate_sqlite` replays the same migration
+  scripts (Prefect's ``alembic.ini`` and SQLite versions folder, handed in by
+  ``churn.flows.server``: churn imports no Prefect) with the same options as Prefect's
+  ``env.py``, on a synchronous connection; only Alembic's
+  ``ScriptDirectory._upgrade_revs`` (what ``alembic upgrade`` itself calls) is private.
 
 ``tests/test_private_apis.py`` checks that each still exists and behaves as used here in the
 installed versions, so an incompatible release fails there, by name, rather than somewhere in a
@@ -24,11 +31,10 @@ run. Nothing here is imported at churn's import time.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
+from pathlib import Path
 from typing import Any
-
-import numpy as np
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 
 
 def declares_parameter_constraints(estimator: Any) -> bool:
@@ -47,6 +53,8 @@ def validate_estimator_params(estimator: Any) -> None:
 
 def whole_number_at_least(lower: int) -> Any:
     """The constraint "an int in the range [lower, inf)", as scikit-learn declares its own."""
+    from sklearn.utils._param_validation import Interval
+
     return Interval(Integral, lower, None, closed="left")
 
 
@@ -58,6 +66,8 @@ def check_constraints(
     Raises:
         InvalidParameterError: A value meets none of its constraints.
     """
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
     validate_parameter_constraints(constraints, values, caller_name=caller_name)
 
 
@@ -93,6 +103,61 @@ def hist_gradient_boosting_trees(model: Any) -> tuple[list[Any], float]:
         ``value``, ``count``, ``feature_idx``, ``num_threshold``, ``missing_go_to_left``,
         ``left``, ``right``, ``is_leaf``, ``is_categorical``), and the raw baseline log-odds.
     """
+    import numpy as np
+
     predictors = [trees[0] for trees in model._predictors]
     baseline = float(np.asarray(model._baseline_prediction, dtype=np.float64).ravel()[0])
     return predictors, baseline
+
+
+def alembic_head(config: Any, versions_dir: Path) -> str:
+    """The revision the migration scripts in ``versions_dir`` end at (one head)."""
+    return str(_migration_scripts(config, versions_dir).get_current_head())
+
+
+def _migration_scripts(config: Any, versions_dir: Path) -> Any:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(config)
+    scripts.version_locations = [str(versions_dir)]
+    return scripts
+
+
+def migrate_sqlite(path: Path, config: Any, versions_dir: Path, metadata: Any) -> str:
+    """Create a database in the new SQLite file ``path`` with the Alembic migrations of
+    ``config`` (Prefect's ``alembic.ini``) in ``versions_dir``, as Prefect's ``env.py`` runs
+    them (batch mode, one transaction per migration, foreign keys off), on a synchronous
+    connection; returns the revision reached. Nothing but ``path`` is written.
+    """
+    import sqlalchemy as sa
+    from alembic.runtime.environment import EnvironmentContext
+
+    scripts = _migration_scripts(config, versions_dir)
+    head = scripts.get_current_head()
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool)
+    environment = EnvironmentContext(
+        config,
+        scripts,
+        fn=lambda revision, _context: scripts._upgrade_revs(head, revision),
+        destination_rev=head,
+    )
+    try:
+        with warnings.catch_warnings(), environment, engine.connect() as connection:
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection", sa.exc.SAWarning)
+            for pragma in ("foreign_keys=OFF", "journal_mode=MEMORY", "synchronous=OFF"):
+                connection.exec_driver_sql(f"PRAGMA {pragma}")
+            connection.commit()  # Alembic begins its own transaction per migration
+            environment.configure(
+                connection=connection,
+                target_metadata=metadata,
+                include_schemas=True,
+                render_as_batch=True,
+                transaction_per_migration=True,
+                template_args={"dialect": "sqlite"},
+            )
+            with environment.begin_transaction():
+                environment.run_migrations()
+            reached = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return str(reached.scalar_one())
+    finally:
+        engine.dispose()

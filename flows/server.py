@@ -38,6 +38,14 @@ from churn.orphans import parent_death_hook
 from churn.settings import ChurnSettings, load_settings
 
 START_TIMEOUT_ENV: Final = "CHURN_PREFECT_START_TIMEOUT"
+NO_BLOCK_REGISTRATION: Final = {
+    "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+}
+"""Prefect's settings (a user's own environment wins) that spare a temporary server the
+registration of every block type Prefect ships (about 2 CPU s at each start, before it
+answers): a run's flow and task runs use none; a long-lived server (``prefect server start``)
+on the same home registers them when it starts."""
 
 
 class PrefectServerError(ChurnError):
@@ -70,10 +78,57 @@ def _prefect_dir() -> Path:
 
 def ephemeral_app() -> Any:
     """Prefect's API app for one command (uvicorn's factory in the server's process): no UI and
-    no background services (``ephemeral``), the last app that process builds (``final``)."""
+    no background services (``ephemeral``), the last app that process builds (``final``).
+
+    A fresh ``PREFECT_HOME``'s database is created first by :func:`create_fresh_database`."""
+    template = database_template(load_settings())
+    if template is not None:
+        create_fresh_database(template.database)
     from prefect.server.api.server import create_app
 
     return create_app(ephemeral=True, final=True)
+
+
+def create_fresh_database(database: Path) -> bool:
+    """Create Prefect's SQLite database at ``database`` if it does not exist yet, with
+    Prefect's own migrations replayed on a synchronous connection (about half the CPU of
+    Prefect's start-up path, see :func:`churn.private_apis.migrate_sqlite`); whether
+    it did. Written beside it and linked into place, so a database another process made
+    meanwhile is kept; on any failure Prefect's start-up migrates as it always does."""
+    if database.exists():
+        return False
+    from churn.private_apis import migrate_sqlite
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{database.name}.", dir=database.parent)
+    os.close(fd)
+    partial = Path(name)
+    try:
+        partial.unlink()  # SQLite creates it
+        migrate_sqlite(partial, *prefect_sqlite_migrations())
+        return _link_new(partial, database)
+    except Exception as exc:  # noqa: BLE001 - Prefect's own path still creates the database
+        print(f"churn: Prefect migrates its database itself ({exc!r})", file=sys.stderr)
+        return False
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def prefect_sqlite_migrations() -> tuple[Any, Path, Any]:
+    """Prefect's Alembic configuration, its SQLite migrations' folder and its ORM metadata."""
+    from prefect.server.database.alembic_commands import alembic_config
+    from prefect.server.database.orm_models import AioSqliteORMConfiguration, Base
+
+    return alembic_config(), AioSqliteORMConfiguration().versions_dir, Base.metadata
+
+
+def _link_new(source: Path, target: Path) -> bool:
+    """Link ``source`` at ``target`` unless ``target`` exists (atomic); whether it did."""
+    try:
+        target.hardlink_to(source)
+    except FileExistsError:
+        return False
+    return True
 
 
 @dataclass
@@ -96,7 +151,7 @@ class TemporaryServer:
     def start(self) -> None:
         """Start the server process and return at once (see :meth:`wait_ready`)."""
         _prefect_dir()  # a clear message now when Prefect is missing
-        environment = {**os.environ, "PREFECT_UI_ENABLED": "0"}
+        environment = {**NO_BLOCK_REGISTRATION, **os.environ, "PREFECT_UI_ENABLED": "0"}
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             [
@@ -254,11 +309,7 @@ def _copy_database(source: Path, target: Path, *, replace: bool) -> bool:
         if replace:
             partial.replace(target)
             return True
-        try:
-            target.hardlink_to(partial)  # fails if the target appeared meanwhile
-        except FileExistsError:
-            return False
-        return True
+        return _link_new(partial, target)
     finally:
         partial.unlink(missing_ok=True)
 

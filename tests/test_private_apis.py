@@ -155,3 +155,19 @@ def test_hist_gradient_boosting_still_keeps_its_trees_and_baseline() -> None:
     assert fields <= set(predictors[0].nodes.dtype.names)
     rate = y.mean()
     assert baseline == pytest.approx(np.log(rate / (1 - rate)))
+
+
+def test_alembic_still_plans_prefects_sqlite_migrations_as_its_upgrade_command_does() -> None:
+    from alembic.script import ScriptDirectory
+
+    from churn.flows.server import prefect_sqlite_migrations
+    from churn.private_apis import alembic_head
+
+    head = alembic_head(*prefect_sqlite_migrations()[:2])
+    assert len(head) == 12 and int(head, 16) >= 0  # an Alembic revision id, one head
+    assert "_upgrade_revs" in vars(ScriptDirectory)
+    assert list(inspect.signature(ScriptDirectory._upgrade_revs).parameters) == [
+        "self",
+        "destination",
+        "current_rev",
+    ]

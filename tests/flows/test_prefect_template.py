@@ -90,3 +90,56 @@ def test_a_fresh_home_started_from_the_template_answers_at_the_same_migration(
     assert "copied from churn's template" in starts[1]
     revisions = [rows_of(tmp_path / home / "prefect.db") for home in ("first", "second")]
     assert revisions[0] == revisions[1] and len(revisions[0]) == 1
+
+
+def schema_of(path: Path) -> list[tuple[str, str, list[str]]]:
+    """Every table, index and trigger of a SQLite database with its definition's lines sorted
+    (reflection may order a table's constraints differently from one migration to the next)."""
+    with closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+        return [
+            (kind, name, sorted(line.strip().rstrip(",") for line in (sql or "").split("\n")))
+            for kind, name, sql in rows
+        ]
+
+
+@pytest.mark.flow
+def test_the_session_servers_fresh_database_was_created_by_churn_at_prefects_head(
+    prefect_server: None, tmp_path: Path
+) -> None:
+    """The session's server started on a fresh home: churn created its database
+    (:func:`create_fresh_database`), every flow test then runs against it."""
+    from churn.flows.server import create_fresh_database, prefect_sqlite_migrations
+    from churn.private_apis import alembic_head
+
+    database = load_settings().prefect_home.expanduser() / "prefect.db"
+    assert rows_of(database) == [alembic_head(*prefect_sqlite_migrations()[:2])]
+    before = database.stat().st_mtime_ns, database.stat().st_ino
+    assert not create_fresh_database(database)  # an existing database is never replaced
+    assert (database.stat().st_mtime_ns, database.stat().st_ino) == before
+
+
+@pytest.mark.slow
+def test_churns_migration_of_a_fresh_database_gives_prefects_own_schema(tmp_path: Path) -> None:
+    """Prefect's own start-up path (its async engine) against churn's synchronous replay of the
+    same migrations: the same tables, columns, constraints, indexes and revision."""
+    import os
+    import subprocess
+    import sys
+
+    from churn.flows.server import prefect_sqlite_migrations
+    from churn.private_apis import migrate_sqlite
+
+    prefects = tmp_path / "prefect-home"
+    create = "import asyncio; from prefect.server.database import provide_database_interface as p"
+    subprocess.run(
+        [sys.executable, "-c", f"{create}; asyncio.run(p().create_db())"],
+        env={**os.environ, "PREFECT_HOME": str(prefects)},
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    ours = tmp_path / "churn.db"
+    revision = migrate_sqlite(ours, *prefect_sqlite_migrations())
+    assert rows_of(ours) == rows_of(prefects / "prefect.db") == [revision]
+    assert schema_of(ours) == schema_of(prefects / "prefect.db")
