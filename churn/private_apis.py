@@ -96,3 +96,10 @@ def hist_gradient_boosting_trees(model: Any) -> tuple[list[Any], float]:
     predictors = [trees[0] for trees in model._predictors]
     baseline = float(np.asarray(model._baseline_prediction, dtype=np.float64).ravel()[0])
     return predictors, baseline
+
+
+def fit_cox_baseline(model: Any, linear_predictor: Any, event: Any, time: Any) -> None:
+    """Fit a ``CoxPHSurvivalAnalysis``'s own Breslow baseline (its ``_baseline_model``, behind
+    ``cum_baseline_hazard_`` and ``predict_survival_function``) as its ``fit`` does last, for
+    coefficients found by churn's vectorised Newton steps (:mod:`churn.survival.cox_newton`)."""
+    model._baseline_model.fit(linear_predictor, event, time)
