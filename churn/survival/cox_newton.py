@@ -31,6 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, validate_data
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import check_array_survival
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped, unused-ignore]
 
 from churn.private_apis import fit_cox_baseline, validate_estimator_params
 
@@ -147,6 +148,9 @@ def fit_cox_breslow(model: CoxPHSurvivalAnalysis, X: Any, y: np.ndarray) -> None
         raise ValueError(
             f"Length alphas ({alpha.shape[0]}) must match number of features ({X.shape[1]})."
         )
-    rows = SortedRows.of(X, event, time, alpha)
-    model.coef_ = newton_raphson(rows, model.n_iter, model.tol)
+    # One BLAS thread, as every candidate trains on one (XGBoost's n_jobs: 1): OpenBLAS's
+    # threads spin for their share of the Gram matrix, 20-40x its CPU on a loaded machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        rows = SortedRows.of(X, event, time, alpha)
+        model.coef_ = newton_raphson(rows, model.n_iter, model.tol)
     fit_cox_baseline(model, X @ model.coef_, event, time)
