@@ -17,6 +17,14 @@ Measured 2026-12-06 at 100,000 rows (2 shared cores, load average 14-17): surviv
 the twin classification 117.1 s: 1.52x (goal <= 2x). With the former twin (logistic
 regression + XGBoost's default 100 rounds, 20.9 s) it read 8.5x: the candidates' budget. The
 1,000,000-row pair was not run. README, "Time to churn (survival)".
+
+Quiet, 2026-12-06 on main ``faecbaa``: 100,000 rows 1.96x CPU; 1,000,000 rows classification
+680.1 s, survival 1,479.5 s: 2.18x (goal not met). The growth was the cox candidate:
+scikit-survival's Newton steps loop over rows in Python (43.7 s CPU a fit on 800,000 rows at
+load 20+). With churn's vectorised steps (``churn.survival.cox_newton``, same coefficients up to
+rounding) a fit is 6.3 s; the cox candidate at 300,000 rows costs 15.5 s against its logistic
+twin's 15.4 s (``benchmarks.bench_survival_candidates``). Estimated 1M ratio about 1.90x (not
+re-run: the machine was at load 19-27); README, "Which candidate grows: the Cox fit".
 """
 
 from __future__ import annotations
