@@ -22,8 +22,9 @@ Quiet, 2026-12-06 on main ``faecbaa``: 100,000 rows 1.96x CPU; 1,000,000 rows cl
 680.1 s, survival 1,479.5 s: 2.18x (goal not met). The growth was the cox candidate:
 scikit-survival's Newton steps loop over rows in Python (43.7 s CPU a fit on 800,000 rows at
 load 20+). With churn's vectorised steps (``churn.survival.cox_newton``, same coefficients up to
-rounding) a fit is 6.3 s; the cox candidate at 300,000 rows costs 15.5 s against its logistic
-twin's 15.4 s (``benchmarks.bench_survival_candidates``). Estimated 1M ratio about 1.90x (not
+rounding) a fit is 6.3 s; the cox candidate at 300,000 rows costs 15.5 s (74.2 s before) against
+its logistic twin's 15.4 s, at 1,000,000 rows 54.2 s against 38.4 s
+(``benchmarks.bench_survival_candidates``). Estimated 1M ratio about 1.89x (not
 re-run: the machine was at load 19-27); README, "Which candidate grows: the Cox fit".
 """
 
