@@ -161,3 +161,10 @@ def migrate_sqlite(path: Path, config: Any, versions_dir: Path, metadata: Any) -
             return str(reached.scalar_one())
     finally:
         engine.dispose()
+
+
+def fit_cox_baseline(model: Any, linear_predictor: Any, event: Any, time: Any) -> None:
+    """Fit a ``CoxPHSurvivalAnalysis``'s own Breslow baseline (its ``_baseline_model``, behind
+    ``cum_baseline_hazard_`` and ``predict_survival_function``) as its ``fit`` does last, for
+    coefficients found by churn's vectorised Newton steps (:mod:`churn.survival.cox_newton`)."""
+    model._baseline_model.fit(linear_predictor, event, time)

@@ -171,3 +171,19 @@ def test_alembic_still_plans_prefects_sqlite_migrations_as_its_upgrade_command_d
         "destination",
         "current_rev",
     ]
+
+
+def test_scikit_survivals_cox_still_fits_its_baseline_behind_its_curves() -> None:
+    import numpy as np
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+    from sksurv.util import Surv
+
+    from churn.private_apis import fit_cox_baseline
+
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = Surv.from_arrays(event=[True, False, True, True], time=[1.0, 2.0, 3.0, 4.0])
+    theirs = CoxPHSurvivalAnalysis().fit(X, y)
+    ours = CoxPHSurvivalAnalysis()
+    ours.coef_ = theirs.coef_
+    fit_cox_baseline(ours, X @ ours.coef_, y["event"], y["time"])
+    np.testing.assert_array_equal(ours.cum_baseline_hazard_.y, theirs.cum_baseline_hazard_.y)

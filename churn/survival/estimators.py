@@ -28,6 +28,7 @@ from xgboost import XGBRegressor
 
 from churn.survival.aft import aft_median, aft_survival
 from churn.survival.concordance import harrell_c
+from churn.survival.cox_newton import fit_cox_breslow
 from churn.survival.curves import (
     breslow_baseline,
     cox_median,
@@ -117,8 +118,16 @@ class CoxSurvival(CoxFormSurvival, CoxPHSurvivalAnalysis):  # type: ignore[misc]
         super().__init__(alpha=alpha, ties=ties, n_iter=n_iter, tol=tol, verbose=verbose)
 
     def fit(self, X: Any, y: np.ndarray) -> Self:
-        """Fit the coefficients, then the Breslow baseline on the training linear predictor."""
-        super().fit(X, y)
+        """Fit the coefficients, then the Breslow baseline on the training linear predictor.
+
+        Breslow ties take scikit-survival's Newton-Raphson loop with vectorised steps
+        (:mod:`churn.survival.cox_newton`, the same coefficients up to rounding); Efron's,
+        scikit-survival's own fit.
+        """
+        if self.ties == "breslow":
+            fit_cox_breslow(self, X, y)
+        else:
+            super().fit(X, y)
         self._fit_baseline(X, y)
         return self
 
