@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
@@ -47,11 +47,12 @@ class DatabaseUrl:
         return f"{self.host}:{self.port}"
 
     def connect_url(self) -> str:
-        """The URL for the driver, with a ``connect_timeout`` when it sets none."""
+        """The URL for the driver, with a ``connect_timeout`` when it sets none; the query is
+        re-encoded with ``%20`` for a space (libpq does not read ``+`` as one)."""
         parts = urlsplit(self.secret.get_secret_value())
         options = dict(parse_qsl(parts.query))
         options.setdefault("connect_timeout", str(CONNECT_TIMEOUT_SECONDS))
-        return urlunsplit(parts._replace(query=urlencode(options)))
+        return urlunsplit(parts._replace(query=urlencode(options, quote_via=quote)))
 
 
 def database_url(
