@@ -38,10 +38,10 @@ from churn.orphans import parent_death_hook
 from churn.settings import ChurnSettings, load_settings
 
 START_TIMEOUT_ENV: Final = "CHURN_PREFECT_START_TIMEOUT"
-NO_BLOCK_REGISTRATION: Final = {
-    "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
-    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
-}
+NO_BLOCK_REGISTRATION: Final = (
+    ("PREFECT_SERVER_REGISTER_BLOCKS_ON_START", "false"),
+    ("PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION", "false"),
+)
 """Prefect's settings (a user's own environment wins) that spare a temporary server the
 registration of every block type Prefect ships (about 2 CPU s at each start, before it
 answers): a run's flow and task runs use none; a long-lived server (``prefect server start``)
@@ -151,7 +151,7 @@ class TemporaryServer:
     def start(self) -> None:
         """Start the server process and return at once (see :meth:`wait_ready`)."""
         _prefect_dir()  # a clear message now when Prefect is missing
-        environment = {**NO_BLOCK_REGISTRATION, **os.environ, "PREFECT_UI_ENABLED": "0"}
+        environment = {**dict(NO_BLOCK_REGISTRATION), **os.environ, "PREFECT_UI_ENABLED": "0"}
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             [
