@@ -16,6 +16,7 @@ def comparable(manifest: dict[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in manifest.items() if k not in VARYING}
     kept["model"] = {k: v for k, v in kept["model"].items() if k != "path"}
     kept["data"] = {k: v for k, v in kept["data"].items() if k != "path"}
+    kept["predictions"] = {k: v for k, v in kept["predictions"].items() if k != "path"}
     # profile.json names its run, so its hash differs; its content is compared on its own
     kept["profile"] = {k: v for k, v in kept["profile"].items() if k not in {"path", "sha256"}}
     for candidate in kept["candidates"].values():
