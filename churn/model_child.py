@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from churn.monitoring.tree_scorer import TreeScorer
+    from churn.registry import Registry
     from churn.spec import Spec
 
 STOP_SECONDS: Final = 5.0
@@ -184,17 +186,23 @@ def _child_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_end.close()
     try:
-        from churn.spec.loader import load_spec
-
-        spec = load_spec(spec_file)
-        connection.send(("ok", None))
         from churn.registry import Registry
-        from churn.serving.score_file import scoring_model
 
-        model = scoring_model(Registry(home), run)
-        connection.send(("ok", model.run_id))
-        sample = connection.recv()
-        connection.send(("ok", batch_scores(spec, model.pipeline, sample)))
+        registry = Registry(home)
+        spec = checked_spec(spec_file, registry, run)
+        connection.send(("ok", None))
+        scorer = recorded_scorer(registry, run)
+        if scorer is None:
+            from churn.serving.score_file import scoring_model
+
+            model = scoring_model(registry, run)
+            connection.send(("ok", model.run_id))
+            sample = connection.recv()
+            connection.send(("ok", batch_scores(spec, model.pipeline, sample)))
+        else:
+            connection.send(("ok", scorer[0]))
+            sample = connection.recv()
+            connection.send(("ok", compiled_scores(spec, scorer[1], sample)))
     except EOFError:  # the parent stopped listening: nothing to answer
         pass
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
@@ -221,13 +229,7 @@ def batch_scores(spec: Spec, pipeline: object, frame: pd.DataFrame) -> np.ndarra
         raise TypeError(f"expected a scikit-learn Pipeline, got {type(pipeline).__name__}")
     reads = [str(name) for name in getattr(pipeline, "feature_names_in_", [])]
     if unknown := [name for name in reads if name not in frame.columns]:
-        raise SpecError(
-            [
-                f"{spec.place('columns')}: the model reads {', '.join(map(repr, unknown))}, "
-                "which the spec does not declare (was the spec changed since that run? "
-                "drift a batch with the run's own spec)"
-            ]
-        )
+        raise _undeclared(spec, unknown)
     inputs = {name: spec.columns[name] for name in spec.feature_columns}
     try:
         scorer = FastScorer(pipeline, inputs)
@@ -237,6 +239,110 @@ def batch_scores(spec: Spec, pipeline: object, frame: pd.DataFrame) -> np.ndarra
         return scorer.predict_proba_frame(frame)
     columns = {name: frame[name].tolist() for name in scorer.input_columns}
     return scorer.predict_proba(columns, len(frame))
+
+
+def _undeclared(spec: Spec, unknown: list[str]) -> SpecError:
+    return SpecError(
+        [
+            f"{spec.place('columns')}: the model reads {', '.join(map(repr, unknown))}, "
+            "which the spec does not declare (was the spec changed since that run? "
+            "drift a batch with the run's own spec)"
+        ]
+    )
+
+
+def checked_spec(spec_file: Path, registry: Registry, run: str | None) -> Spec:
+    """The spec, fully checked; the checks of the models' parameters (which import
+    scikit-learn and XGBoost) are left out when they were made already: the run to compare
+    with trained with the very same ``models`` (its spec copy, as hashed in its run.json)
+    under the scikit-learn and XGBoost versions installed now.
+
+    Raises:
+        SpecError: Every problem of the spec, as :func:`~churn.spec.load_spec` words them.
+    """
+    from churn.spec.loader import load_spec
+
+    try:
+        spec = load_spec(spec_file, estimator_checks=False)
+        if _models_checked_by_run(spec_file, registry, run):
+            return spec
+    except ChurnError:
+        pass  # the full check below says what is wrong (registry problems come later)
+    return load_spec(spec_file)
+
+
+def _models_checked_by_run(spec_file: Path, registry: Registry, run: str | None) -> bool:
+    import hashlib
+
+    import yaml
+
+    if run is None:
+        pointer = registry.champion()
+        if pointer is None:
+            return False
+        run = pointer.run_id
+    manifest = registry.record(run)
+    recorded = manifest.versions or {}
+    if recorded.get("scikit-learn") != _installed("scikit-learn"):
+        return False
+    if "xgboost" in recorded and recorded["xgboost"] != _installed("xgboost", "xgboost-cpu"):
+        return False  # (a run records XGBoost's version when it is installed as "xgboost")
+    copy = registry.spec_copy_text(run)
+    if hashlib.sha256(copy.encode("utf-8")).hexdigest() != manifest.spec_sha256:
+        return False
+    ours = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    theirs = yaml.safe_load(copy)
+    return bool(ours["models"] == theirs["models"])
+
+
+def _installed(*names: str) -> str | None:
+    """The installed version of the first of ``names`` installed, without importing it."""
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def recorded_scorer(registry: Registry, run: str | None) -> tuple[str, TreeScorer] | None:
+    """The run's id and the compiled form of its model its profile records, after checking
+    the model file's hash as loading it would; None when the run's profile has no compiled
+    form (an older run, a model :mod:`churn.monitoring.tree_scorer` does not compile) or
+    anything is wrong, which loading the pickled model then reports.
+    """
+    from churn.monitoring.champion import run_profile
+
+    try:
+        if run is None:
+            pointer = registry.verify_champion_model()
+            if pointer is None:
+                return None
+            run = pointer.run_id
+        else:
+            model = registry.record(run).model
+            if model is None:
+                return None
+            registry.verify_model(run, model.sha256, name=model.name)
+        scorer = run_profile(registry, run).scorer
+    except ChurnError:
+        return None
+    return None if scorer is None else (run, scorer)
+
+
+def compiled_scores(spec: Spec, scorer: TreeScorer, sample: pd.DataFrame) -> np.ndarray:
+    """P(churn) of every row of ``sample`` (validated rows) through the run's compiled model.
+
+    Raises:
+        SpecError: The model reads a column the spec (and so ``sample``) does not have.
+    """
+    from churn.monitoring.tree_scorer import sample_columns
+
+    if unknown := [name for name in scorer.inputs if name not in sample.columns]:
+        raise _undeclared(spec, unknown)
+    return scorer.predict(sample_columns(sample, scorer))
 
 
 def _send_error(connection: Connection, exc: BaseException) -> None:

@@ -49,14 +49,14 @@ def drift_command(
     from churn.errors import ChurnError, DriftAlert
     from churn.model_child import ModelChild
     from churn.registry import resolve_home
-    from churn.spec.loader import DEFAULT_SPEC, load_spec
+    from churn.spec.loader import DEFAULT_SPEC
 
     registry_home = resolve_home(home)
     spec_file = spec if spec is not None else DEFAULT_SPEC
+    loaded = _spec_without_estimators(spec_file)
     # the other core checks the models' params and loads and verifies the model meanwhile
     with ModelChild(registry_home, run, spec_file) as model:
         try:
-            loaded = load_spec(spec_file, estimator_checks=False)
             found = _drift(loaded, spec_file, data, html, registry_home, model)
         except ChurnError:  # the full spec check's verdict comes first
             earlier = model.spec_failure()
@@ -75,6 +75,23 @@ def drift_command(
         raise DriftAlert(
             f"drift alert: {', '.join(found.result.alerts)} (against run {found.result.run_id})"
         )
+
+
+def _spec_without_estimators(spec_file: Path) -> Spec:
+    """The spec without the checks of the models' parameters (the model process makes
+    them); a spec that fails is checked fully, so its message lists every problem.
+
+    Raises:
+        SpecError: Every problem of the spec, as :func:`~churn.spec.load_spec` words them.
+    """
+    from churn.errors import SpecError
+    from churn.spec.loader import load_spec
+
+    try:
+        return load_spec(spec_file, estimator_checks=False)
+    except SpecError:
+        load_spec(spec_file)  # raises, naming the parameters' problems too
+        raise
 
 
 def _drift(

@@ -27,6 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from churn.errors import RegistryError
+from churn.monitoring.tree_scorer import TreeScorer, compile_scorer
 from churn.registry.atomic_io import atomic_write, to_json
 from churn.registry.reading import MAX_RECORD_BYTES, parse_json, read_regular
 from churn.registry.record import validation_problems
@@ -36,6 +37,8 @@ PROFILE_FILE: Final = "profile.json"
 """The profile's file name in a run folder."""
 DEFAULT_BINS: Final = 10
 """Buckets per numeric column unless a run asks for others."""
+SCORER_CHECK_ROWS: Final = 5_000
+"""Rows of the training data a compiled model must score as the pipeline does."""
 
 
 class ProfileNotFound(RegistryError):
@@ -126,6 +129,9 @@ class ReferenceProfile(_Frozen):
     bins: int = Field(ge=2)
     columns: tuple[ColumnProfile, ...]
     scores: ScoreProfile
+    scorer: TreeScorer | None = None
+    """The run's model compiled to numbers (:mod:`churn.monitoring.tree_scorer`), which
+    ``churn drift`` scores its sample with; None when the model does not compile."""
 
     def column(self, name: str) -> NumericProfile | CategoryProfile | None:
         """The profile of column ``name``, or None when it was not profiled."""
@@ -158,11 +164,14 @@ def build_profile(
     *,
     run_id: str,
     bins: int = DEFAULT_BINS,
+    model: Any = None,
 ) -> ReferenceProfile:
     """The profile of ``frame`` (the training data) and the winner's hold-out scores.
 
     Every feature column of ``spec`` present in ``frame`` is profiled: numeric ones on
     ``bins`` quantile buckets, categorical ones by category; datetime columns are skipped.
+    ``model`` (the winner's pipeline) is recorded compiled when it compiles and scores the
+    first :data:`SCORER_CHECK_ROWS` rows of ``frame`` as its ``predict_proba`` does.
 
     Raises:
         ValueError: ``bins`` is below 2.
@@ -185,7 +194,10 @@ def build_profile(
     score_profile = ScoreProfile(
         edges=tuple(edges.tolist()), counts=tuple(counts.tolist()), rows=len(scores) - nulls
     )
-    return ReferenceProfile(run_id=run_id, bins=bins, columns=tuple(columns), scores=score_profile)
+    scorer = None if model is None else compile_scorer(model, frame.iloc[:SCORER_CHECK_ROWS])
+    return ReferenceProfile(
+        run_id=run_id, bins=bins, columns=tuple(columns), scores=score_profile, scorer=scorer
+    )
 
 
 def quantile_edges(values: np.ndarray, bins: int) -> np.ndarray:

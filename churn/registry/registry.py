@@ -91,6 +91,18 @@ class Registry(RunStore):
             return None
         return champion, load_verified(self._recorded_model(champion), champion.model_sha256)
 
+    def verify_champion_model(self) -> ChampionPointer | None:
+        """:meth:`load_champion`'s checks without unpickling: the pointer, or None when there
+        is no champion (for a caller that scores with a form of the model recorded elsewhere).
+
+        Raises:
+            RegistryError: As :meth:`load_champion`.
+        """
+        champion = self.champion()
+        if champion is not None:
+            read_verified(self._recorded_model(champion), champion.model_sha256)
+        return champion
+
     def verify_champion(self) -> ChampionPointer | None:
         """The champion pointer after checking it against its run's record, the model file's hash
         and the ledger (nothing is unpickled).

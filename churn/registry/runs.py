@@ -25,7 +25,7 @@ from typing import Any, Final
 from churn import __version__
 from churn.errors import RegistryError
 from churn.registry.home import MANIFEST, RegistryHome, check_name, is_safe_name
-from churn.registry.model_files import dump_model, load_verified
+from churn.registry.model_files import dump_model, load_verified, read_verified
 from churn.registry.reading import read_regular
 from churn.registry.record import (
     RECORD_VERSION,
@@ -234,8 +234,19 @@ class RunStore(RegistryHome):
         Raises:
             RegistryError: The file is missing or its hash does not match.
         """
+        return load_verified(self._model_file(run_id, name), sha256)
+
+    def verify_model(self, run_id: str, sha256: str, *, name: str = "model.joblib") -> None:
+        """:meth:`load_model`'s checks without unpickling.
+
+        Raises:
+            RegistryError: As :meth:`load_model`.
+        """
+        read_verified(self._model_file(run_id, name), sha256)
+
+    def _model_file(self, run_id: str, name: str) -> Path:
         path = self.run_dir(run_id) / check_name(name, "model file name")
-        return load_verified(self.inside(path, "model file"), sha256)
+        return self.inside(path, "model file")
 
 
 def _is_run_folder(folder: Path) -> bool:

@@ -20,7 +20,9 @@ from churn.training.evaluate import CandidateResult
 
 def profile_and_drift(ctx: RunContext, frame: pd.DataFrame, winner: CandidateResult) -> RunManifest:
     """Write profile.json and record it and the training data's drift in run.json."""
-    profile = build_profile(frame, ctx.spec, winner.test_proba, run_id=ctx.run_id)
+    profile = build_profile(
+        frame, ctx.spec, winner.test_proba, run_id=ctx.run_id, model=winner.pipeline
+    )
     path = write_profile(ctx.run_dir, profile)
     data = profile_bytes(profile)
     record = FileRecord(
