@@ -20,7 +20,9 @@ then run
     python -m benchmarks.bench_drift [--rows 1000000] [--workdir DIR] [--repeat 3]
         [--evidently /tmp/evidently-venv/bin/python]
 
-A WORKDIR that already holds the champion and the data is reused. Prints one JSON object.
+A WORKDIR that already holds the champion and the data is reused (``champion_compiled`` in
+the output says whether its profile records the compiled model ``churn drift`` scores with;
+a champion trained by an older churn has none). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -93,6 +95,16 @@ def champion(spec: Path, home: Path) -> str:
 
     outcome = compose_run(spec, home, pool=InlineExecutor(), report=False)
     return outcome.manifest.run_id
+
+
+def compiled(home: Path, run_id: str) -> bool:
+    """True when the champion's profile records its compiled model, which ``churn drift``
+    scores with (a champion trained before churn recorded one is scored by unpickling it:
+    use a fresh WORKDIR, or remove WORKDIR/home, to measure the compiled path)."""
+    from churn.monitoring.champion import run_profile
+    from churn.registry import Registry
+
+    return run_profile(Registry(home), run_id).scorer is not None
 
 
 def synth(spec: Path, rows: int, output: Path) -> None:
@@ -189,6 +201,7 @@ def main() -> None:
     report = {
         "rows": args.rows,
         "champion": run_id,
+        "champion_compiled": compiled(home, run_id),
         "load_average": os.getloadavg(),
         "churn_drift": [churn_drift(spec, home, data, args.repeat) for data in (parquet, csv)],
         "drift_computation_only": drift_only(spec, home, parquet),

@@ -30,6 +30,7 @@ from churn.model_child import ModelChild
 from churn.monitoring.champion import run_profile
 from churn.monitoring.drift import DriftResult, compare_counts, frame_counts
 from churn.monitoring.profile import current_counts
+from churn.monitoring.tree_scorer import sample_columns
 from churn.registry import Registry
 from churn.sources.urls import DataLocation, data_location, shown
 from churn.spec import Spec
@@ -89,7 +90,10 @@ def drift_of_batch(
         raise
     profile = run_profile(registry, model.run_id())
     sample = _sample(frame)
-    model.send_sample(sample)
+    if model.compiled() and profile.scorer is not None:  # numpy arrays: no pandas to unpickle
+        model.send_sample(sample_columns(sample, profile.scorer, strict=False))
+    else:
+        model.send_sample(sample)
     counts = frame_counts(profile, frame)
     scores = current_counts(profile.scores, model.scores())
     result = compare_counts(profile, counts, spec.monitoring, scores=scores)

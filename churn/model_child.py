@@ -1,17 +1,23 @@
 """The model half of ``churn drift`` in a forked child, on the second core.
 
 ``churn drift`` needs two things that do not depend on each other until the very end: the
-batch read and checked against the contract (pyarrow, pandas), and the run's model loaded,
-hash-verified and scoring a sample (scikit-learn, XGBoost, whose imports alone cost more than
-a second). :class:`ModelChild` forks before either starts, so the child imports the ML stack
-and loads the model while the parent reads the data; the parent then sends the sample and
-gets its scores back. Every failure of the child (no champion, a bad hash, a model reading a
-column the spec lacks) comes back as the same exception a one-process command raises.
+batch read and checked against the contract (pyarrow, pandas), and the run's model verified
+and scoring a sample. :class:`ModelChild` forks before either starts (after the parent read
+the spec without the estimator checks), so the child checks the spec fully and gets the model
+ready while the parent reads the data; the parent then sends the sample and gets its scores
+back. Every failure of the child (no champion, a bad hash, a model reading a column the spec
+lacks) comes back as the same exception a one-process command raises.
 
-Forking happens before the parent has started a thread (pyarrow starts its pools on first
-use), the child ignores Ctrl-C (the parent stops it) and never outlives the parent: it is
-stopped when the ``with`` block ends, and the kernel ends it when the parent dies however it
-dies (:func:`churn.orphans.parent_death_hook`).
+The child needs neither scikit-learn nor XGBoost when it can (issue 23, fourth pass): the
+estimator parameter checks are left out when the run trained with the very same ``models:``
+(:func:`checked_spec`), and an XGBoost model is scored by the compiled form its run's profile
+records (:mod:`churn.monitoring.tree_scorer`, bit for bit ``predict_proba``), after the model
+file's hash is checked as loading it would (:func:`recorded_scorer`). Otherwise it imports
+them, unpickles the model and scores through the serving fast path, as before.
+
+The child ignores Ctrl-C (the parent stops it) and never outlives the parent: it is stopped
+when the ``with`` block ends, and the kernel ends it when the parent dies however it dies
+(:func:`churn.orphans.parent_death_hook`).
 
 Nothing happens at import time.
 """
@@ -22,7 +28,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
@@ -112,7 +118,16 @@ class ModelChild:
             SpecError: The spec is not valid.
             RegistryError: No champion, an unknown run, a run without a model, a bad hash.
         """
-        return str(self._answer(1))
+        run_id, _ = self._answer(1)
+        return str(run_id)
+
+    def compiled(self) -> bool:
+        """True when the child scores with the compiled model the run's profile records
+        (it then takes the sample's columns as :func:`~churn.monitoring.tree_scorer.
+        sample_columns` gives them); False when it unpickled the model (after :meth:`run_id`).
+        """
+        _, compiled = self._answer(1)
+        return bool(compiled)
 
     def spec_failure(self) -> ChurnError | None:
         """What the full spec check found wrong; None when nothing (or the child ended)."""
@@ -147,9 +162,10 @@ class ModelChild:
             raise value
         return value
 
-    def send_sample(self, sample: pd.DataFrame) -> None:
-        """Have the child score ``sample`` (validated rows of the batch) with the spec it
-        checked; call after :meth:`run_id`, then get the scores with :meth:`scores`."""
+    def send_sample(self, sample: pd.DataFrame | Mapping[str, np.ndarray]) -> None:
+        """Have the child score ``sample`` (validated rows of the batch, or their columns when
+        :meth:`compiled`) with the spec it checked; call after :meth:`run_id`, then get the
+        scores with :meth:`scores`."""
         with contextlib.suppress(OSError):  # a child that failed: :meth:`scores` says why
             self._connection.send(sample)
 
@@ -196,11 +212,11 @@ def _child_main(
             from churn.serving.score_file import scoring_model
 
             model = scoring_model(registry, run)
-            connection.send(("ok", model.run_id))
+            connection.send(("ok", (model.run_id, False)))
             sample = connection.recv()
             connection.send(("ok", batch_scores(spec, model.pipeline, sample)))
         else:
-            connection.send(("ok", scorer[0]))
+            connection.send(("ok", (scorer[0], True)))
             sample = connection.recv()
             connection.send(("ok", compiled_scores(spec, scorer[1], sample)))
     except EOFError:  # the parent stopped listening: nothing to answer
@@ -332,17 +348,22 @@ def recorded_scorer(registry: Registry, run: str | None) -> tuple[str, TreeScore
     return None if scorer is None else (run, scorer)
 
 
-def compiled_scores(spec: Spec, scorer: TreeScorer, sample: pd.DataFrame) -> np.ndarray:
-    """P(churn) of every row of ``sample`` (validated rows) through the run's compiled model.
+def compiled_scores(
+    spec: Spec, scorer: TreeScorer, sample: pd.DataFrame | Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """P(churn) of every row of ``sample`` (validated rows, or their columns as
+    :func:`~churn.monitoring.tree_scorer.sample_columns` gives them) through the run's
+    compiled model.
 
     Raises:
         SpecError: The model reads a column the spec (and so ``sample``) does not have.
     """
     from churn.monitoring.tree_scorer import sample_columns
 
-    if unknown := [name for name in scorer.inputs if name not in sample.columns]:
+    present = set(sample) if isinstance(sample, Mapping) else set(sample.columns)
+    if unknown := [name for name in scorer.inputs if name not in present]:
         raise _undeclared(spec, unknown)
-    return scorer.predict(sample_columns(sample, scorer))
+    return scorer.predict(sample if isinstance(sample, Mapping) else sample_columns(sample, scorer))
 
 
 def _send_error(connection: Connection, exc: BaseException) -> None:

@@ -267,15 +267,14 @@ def _c_expf() -> Callable[[float], float] | None:
     return cast("Callable[[float], float]", function)
 
 
-_FORESTS: dict[int, _Forest] = {}
+_FORESTS: list[tuple[Trees, _Forest]] = []
+"""The last trees made into arrays (held, so the same object is not rebuilt per call)."""
 
 
 def _forest(trees: Trees) -> _Forest:
-    key = id(trees)
-    if key not in _FORESTS:
-        _FORESTS.clear()
-        _FORESTS[key] = _Forest(trees)
-    return _FORESTS[key]
+    if not _FORESTS or _FORESTS[0][0] is not trees:
+        _FORESTS[:] = [(trees, _Forest(trees))]
+    return _FORESTS[0][1]
 
 
 # --------------------------------------------------------------------------- compiling
@@ -303,8 +302,15 @@ def scores_agree(scorer: TreeScorer, pipeline: Any, rows: pd.DataFrame) -> bool:
     return bool(np.allclose(got, expected, rtol=0, atol=SCORER_TOLERANCE))
 
 
-def sample_columns(frame: pd.DataFrame, scorer: TreeScorer) -> dict[str, np.ndarray]:
-    """The columns of ``frame`` :meth:`TreeScorer.predict` reads, as numpy arrays."""
+def sample_columns(
+    frame: pd.DataFrame, scorer: TreeScorer, *, strict: bool = True
+) -> dict[str, np.ndarray]:
+    """The columns of ``frame`` :meth:`TreeScorer.predict` reads, as numpy arrays (only those
+    ``frame`` has unless ``strict``, for a caller that reports the missing ones).
+
+    Raises:
+        KeyError: ``strict`` and ``frame`` lacks one of them.
+    """
     numbers = set(scorer.numbers)
     return {
         name: (
@@ -313,6 +319,7 @@ def sample_columns(frame: pd.DataFrame, scorer: TreeScorer) -> dict[str, np.ndar
             else frame[name].to_numpy(dtype=object)
         )
         for name in scorer.inputs
+        if strict or name in frame.columns
     }
 
 

@@ -80,6 +80,7 @@ def test_a_changed_model_file_is_refused_though_it_is_not_unpickled(
 PROBE = """
 import json, sys
 from pathlib import Path
+from churn.model_child import checked_spec
 from churn.registry import Registry
 spec, home, run = sys.argv[1:]
 checked_spec(Path(spec), Registry(Path(home)), run)
