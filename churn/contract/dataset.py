@@ -181,20 +181,26 @@ def load_unlabelled(
     spec: Spec, path: Path | str | None = None, *, as_of: date | None = None
 ) -> pd.DataFrame:
     """Read and validate data to score or monitor (``churn drift``): like
-    :func:`load_dataset`, but the target column may be absent (it is ignored when present).
+    :func:`load_dataset`, but the target column may be absent (it is ignored when present),
+    and a local file is not hashed (nothing records its sha256).
 
     Raises:
         DataContractError: The file cannot be read, or it breaks the contract.
         SourceError: The database cannot be read.
     """
-    return _read_and_validate(spec, path, as_of, with_target=False)[0]
+    return _read_and_validate(spec, path, as_of, with_target=False, hashed=False)[0]
 
 
 def _read_and_validate(
-    spec: Spec, path: Path | str | None, as_of: date | None = None, *, with_target: bool = True
+    spec: Spec,
+    path: Path | str | None,
+    as_of: date | None = None,
+    *,
+    with_target: bool = True,
+    hashed: bool = True,
 ) -> tuple[pd.DataFrame, str]:
     location = _location(spec, path)
-    frame, digest = read_frame_and_hash(spec, location, as_of=as_of)
+    frame, digest = read_frame_and_hash(spec, location, as_of=as_of, hashed=hashed)
     if not with_target:
         frame = frame.drop(columns=[spec.data.target.column], errors="ignore")
     if location == spec.source_path and spec.sql_source is not None:

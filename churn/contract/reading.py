@@ -54,11 +54,12 @@ _MAPPED = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
 def read_frame_and_hash(
-    spec: Spec, path: DataLocation, *, as_of: date | None = None
+    spec: Spec, path: DataLocation, *, as_of: date | None = None, hashed: bool = True
 ) -> tuple[pd.DataFrame, str]:
     """The raw frame (0-based ``RangeIndex``) and the sha256 of the bytes it was parsed from;
     for the spec's SQL source, its snapshot at ``as_of`` (default ``CHURN_AS_OF``, else today)
-    and the order-free sha256 of its rows (:mod:`churn.sources.sql`).
+    and the order-free sha256 of its rows (:mod:`churn.sources.sql`). ``hashed=False``, for a
+    caller that records no hash, skips hashing a local file (its digest is then ``""``).
 
     ``path`` may be a URL (:mod:`churn.sources.urls`): the object is fetched once into a
     temporary file, hashed, and parsed from it like a local file.
@@ -82,7 +83,7 @@ def read_frame_and_hash(
     try:
         with path.open("rb") as handle:
             before = _stamp(handle)
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            digest = hashlib.file_digest(handle, "sha256").hexdigest() if hashed else ""
             handle.seek(0)
             frame = read(spec, path, handle)
             if _stamp(handle) != before:
