@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 
 SCORER_TOLERANCE: Final = 1e-6
 """Largest difference from ``predict_proba`` a compiled scorer may show on its check rows."""
-MAX_TREE_NODES: Final = 500_000
-"""Larger forests are not compiled (the profile would grow past what reading it saves)."""
+MAX_TREE_NODES: Final = 100_000
+"""Larger forests are not compiled: about 40 bytes of profile.json per node, and reading
+the profile (the parent of `churn drift`, serving) must stay cheaper than what it saves."""
 _BLOCK_ROWS: Final = 512
 _FROZEN: Final = ConfigDict(frozen=True, extra="forbid")
 
