@@ -287,8 +287,8 @@ def compile_scorer(pipeline: Any, check_rows: pd.DataFrame) -> TreeScorer | None
     by more than :data:`SCORER_TOLERANCE`."""
     try:
         scorer = _compile(pipeline)
-    except _Unsupported:
-        return None
+    except (_Unsupported, AttributeError, KeyError, TypeError, ValueError):
+        return None  # a piece, or a shape of one, it does not know: the run keeps the pickle
     return scorer if scores_agree(scorer, pipeline, check_rows) else None
 
 
