@@ -8,13 +8,17 @@ Nothing happens at import time.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from churn.monitoring.drift import DriftResult, compare_frame
 from churn.monitoring.profile import ProfileNotFound, ReferenceProfile, read_profile
 from churn.registry import Registry
 from churn.registry.record import TrainingDriftRecord
-from churn.spec.model import Spec
+
+if TYPE_CHECKING:  # run_profile is read without pandas (churn drift's model process)
+    import pandas as pd
+
+    from churn.monitoring.drift import DriftResult
+    from churn.spec.model import Spec
 
 
 def run_profile(registry: Registry, run_id: str) -> ReferenceProfile:
@@ -49,6 +53,8 @@ def training_drift(
         profile = run_profile(registry, champion.run_id)
     except ProfileNotFound as exc:
         return TrainingDriftRecord(champion=champion.run_id, status=None, note=str(exc))
+    from churn.monitoring.drift import compare_frame
+
     return drift_record(compare_frame(profile, frame, spec.monitoring))
 
 

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, NamedTuple
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from churn.errors import RegistryError
@@ -32,6 +31,9 @@ from churn.registry.atomic_io import atomic_write, to_json
 from churn.registry.reading import MAX_RECORD_BYTES, parse_json, read_regular
 from churn.registry.record import validation_problems
 from churn.spec.model import Spec
+
+if TYPE_CHECKING:  # pandas is imported where a frame is read: a profile reads without it
+    import pandas as pd
 
 PROFILE_FILE: Final = "profile.json"
 """The profile's file name in a run folder."""
@@ -271,6 +273,8 @@ def add_counts(a: CurrentCounts, b: CurrentCounts) -> CurrentCounts:
 
 def float_values(values: np.ndarray | pd.Series) -> np.ndarray:
     """``values`` as float64 with NaN for every missing value (nullable dtypes, None, NA)."""
+    import pandas as pd
+
     if isinstance(values, pd.Series):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
     array = np.asarray(values)
@@ -291,6 +295,8 @@ def _bucket(edges: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int]:
 def _as_str_categories(values: np.ndarray | pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes (-1 for a null) and the distinct values as text, via one pandas factorisation
     (none for a column that is categorical already)."""
+    import pandas as pd
+
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     categorical = (
         series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
