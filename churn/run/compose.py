@@ -125,7 +125,8 @@ def compose_run(
     settings = load_settings()
     local = settings.dask_scheduler.strip().lower() in ("", "local")
     warm = pool is None and local and settings.training_workers() > 1
-    with open_run(spec_path, home, locked=warm_fork_server if warm else lambda: None) as ctx:
+    locked = (lambda: warm_fork_server(draws=report)) if warm else (lambda: None)
+    with open_run(spec_path, home, locked=locked) as ctx:
         scheduler = named_scheduler(ctx.spec, settings.dask_scheduler) if pool is None else None
         mark("checks")
         with orchestrator(ctx, settings) as ready:
