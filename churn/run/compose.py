@@ -1,11 +1,14 @@
 """The one composition of a run: ``churn run``, the Prefect flow, tests and benchmarks call
 :func:`compose_run`.
 
-1. :func:`~churn.run.preflight.open_run` takes the run lock, starts the training pool's fork
-   server (:func:`~churn.run.pool.warm_fork_server`: it imports the training stack while this
-   process loads the spec, whose param checks import scikit-learn and XGBoost), loads the spec
-   and checks the champion's model file: a second run, a bad spec or a damaged champion ends
-   here, before Prefect's server or any worker exists (the fork server exits with this process).
+1. :func:`~churn.run.preflight.open_run` takes the run lock, validates the spec without its
+   estimator checks, starts the training pool's fork server if the run trains in worker
+   processes here (more than one candidate, no Dask scheduler;
+   :func:`~churn.run.pool.warm_fork_server`: it imports the training stack, and the plotting
+   stack for a run that draws, while this process runs the spec's param checks, which import
+   scikit-learn and XGBoost), and checks the champion's model file: a second run, a bad spec
+   or a damaged champion ends here, before Prefect's server or any worker exists (the fork
+   server exits with this process).
 2. The orchestrator starts (Prefect's API server, in the background) and the training pool opens
    (the fork server imports the training stack, or this process connects to a Dask scheduler);
    meanwhile this process imports the ML stack itself, creates the run folder and validates the
@@ -20,6 +23,7 @@ The result is a :class:`RunOutcome`: a run whose gates were not met is a value w
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager, contextmanager
@@ -27,9 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from churn.errors import ClusterError
 from churn.registry.record import RunManifest
 from churn.run.preflight import PreparedRun, check_data, open_run
 from churn.settings import ChurnSettings, load_settings
+from churn.spec import Spec
 
 if TYPE_CHECKING:
     from churn.run.context import RunContext
@@ -93,6 +99,23 @@ def in_process(ctx: RunContext, settings: ChurnSettings) -> Iterator[Callable[[]
         runner.close()
 
 
+def forks_workers(spec: Spec, settings: ChurnSettings) -> bool:
+    """Whether a run of ``spec`` trains in worker processes forked here (so its fork server is
+    worth starting before the spec's estimator checks): more than one candidate, more than one
+    training worker, and no Dask scheduler (a bad ``CHURN_DASK_SCHEDULER`` is reported later,
+    after the spec's own checks)."""
+    from churn.run.cluster import named_scheduler
+
+    if len(spec.models) < 2 or settings.training_workers() < 2:
+        return False
+    if not sys.platform.startswith("linux"):
+        return False  # the pool trains inline there (see churn.run.pool.start_training_pool)
+    try:
+        return named_scheduler(spec, settings.dask_scheduler) is None
+    except ClusterError:
+        return False
+
+
 def compose_run(
     spec_path: str | Path,
     home: str | Path | None = None,
@@ -123,9 +146,12 @@ def compose_run(
     from churn.run.pool import open_pool, warm_fork_server
 
     settings = load_settings()
-    local = settings.dask_scheduler.strip().lower() in ("", "local")
-    warm = pool is None and local and settings.training_workers() > 1
-    with open_run(spec_path, home, locked=warm_fork_server if warm else lambda: None) as ctx:
+
+    def warm(spec: Spec) -> None:
+        if pool is None and forks_workers(spec, settings):
+            warm_fork_server(draws=report)
+
+    with open_run(spec_path, home, locked=warm) as ctx:
         scheduler = named_scheduler(ctx.spec, settings.dask_scheduler) if pool is None else None
         mark("checks")
         with orchestrator(ctx, settings) as ready:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import time
 
 import pytest
@@ -11,6 +12,8 @@ from fresh_interpreter import GROUP
 
 from churn.errors import ClusterError
 from churn.run.cluster import SCHEDULER_ENV, Scheduler, connect, named_scheduler
+from churn.run.compose import forks_workers
+from churn.settings import ChurnSettings
 from churn.spec import Spec
 
 IN_SPEC = "tcp://spec-scheduler:8786"
@@ -68,3 +71,16 @@ def test_choosing_the_local_path_imports_no_dask(fresh_import: dict[str, object]
     scheduler choice imported and the default spec's scheduler chosen (none), no Dask loaded."""
     assert fresh_import["local_path_scheduler"] is None
     assert fresh_import["dask_on_the_local_path"] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the pool forks on Linux only")
+def test_the_fork_server_is_worth_starting_only_for_local_workers_of_several_candidates() -> None:
+    two = [{"name": "a", "type": "logistic_regression"}, {"name": "b", "type": "random_forest"}]
+    local = Spec.model_validate(subscriptions_spec(models=two))
+    workers = ChurnSettings(train_workers=2, dask_scheduler="")
+    assert forks_workers(local, workers)
+    assert not forks_workers(local, ChurnSettings(train_workers=1, dask_scheduler=""))
+    assert not forks_workers(Spec.model_validate(subscriptions_spec(models=two[:1])), workers)
+    assert not forks_workers(spec(), workers)  # the spec's Dask cluster trains
+    assert not forks_workers(local, ChurnSettings(train_workers=2, dask_scheduler="host:8786"))
+    assert forks_workers(spec(), ChurnSettings(train_workers=2, dask_scheduler="local"))

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from churn.run.pool import InlineExecutor
+from churn.run.pool import PRELOAD, InlineExecutor, preload
 
 
 def test_calls_from_several_threads_run_one_at_a_time() -> None:
@@ -37,3 +37,10 @@ def test_a_failing_call_hands_its_exception_to_the_future_and_frees_the_next() -
     with pytest.raises(ZeroDivisionError):
         failed.result()
     assert pool.submit(lambda: 7).result() == 7
+
+
+def test_the_fork_server_imports_the_plotting_stack_only_for_a_run_that_draws() -> None:
+    assert preload(draws=False) == PRELOAD
+    drawn = preload(draws=True)
+    assert drawn[: len(PRELOAD)] == PRELOAD  # the guard first, then the training stack
+    assert "churn.report" in drawn and "churn.report" not in PRELOAD

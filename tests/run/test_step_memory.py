@@ -75,3 +75,27 @@ def test_overlapping_watches_with_equal_peaks_each_end_cleanly() -> None:
     first.bytes = 0
     memory.sample()
     assert (first.bytes, second.bytes) == (0, 0), "an ended block's peak is still being raised"
+
+
+def test_a_block_right_after_a_sample_starts_from_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps run back to back: the next step's start reuses the last step's closing sample."""
+    sizes = iter([100, 300, 200, 50, 60])
+    calls: list[int] = []
+
+    def measure(root: int) -> int:
+        calls.append(root)
+        return next(sizes)
+
+    monkeypatch.setattr("churn.run.memory.tree_bytes", measure)
+    memory = TreeMemory(interval=10)  # no thread: samples only at the watches' edges
+    with memory.watch() as first:
+        pass
+    with memory.watch() as second:
+        pass
+    assert len(calls) == 3  # start and end of the first block, end of the second
+    assert (first.bytes, second.bytes) == (300, 300)
+    time.sleep(0.1)  # the last sample is stale now: the third block measures its start
+    with memory.watch() as third:
+        pass
+    assert len(calls) == 5
+    assert third.bytes == 60
