@@ -10,11 +10,12 @@ one after the other in this process (single-threaded matplotlib, so CPU ~ wall),
   report step), the winner's reasons, its permutation importance, the HTML page (images
   encoded, templates rendered).
 
-    python -m benchmarks.bench_drawing [--repeat 3]
+    python -m benchmarks.bench_drawing [--repeat 3] [--plots DIR]
 
-Each figure is drawn ``--repeat`` times and the smallest CPU time kept (the machine is shared).
-Prints a table with the load average and writes benchmarks/results/drawing.json. Run it on two
-checkouts (``PYTHONPATH=/other/checkout``) to compare code before and after a change.
+Each figure is drawn ``--repeat`` times and the smallest CPU time kept (the machine is shared);
+``--plots DIR`` keeps the PNGs (to look at them). Prints a table with the load average and
+writes benchmarks/results/drawing.json. Run it on two checkouts (``PYTHONPATH=/other/checkout``)
+to compare code before and after a change.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def unbatched_importance(spec: Any, data: Any, winner: Any) -> Any:
         )
 
 
-def measure(repeat: int) -> dict[str, Any]:
+def measure(repeat: int, keep: Path | None = None) -> dict[str, Any]:
     """Per-figure and per-part CPU seconds of the small job's drawing and report."""
     from churn import report
     from churn.report import eda, evaluation_plots, html
@@ -148,7 +149,7 @@ def measure(repeat: int) -> dict[str, Any]:
             run[key] for key in ("ctx", "frame", "data", "results", "winner")
         )
         spec = spec.spec
-        plots_dir = Path(scratch) / "plots"
+        plots_dir = keep or Path(scratch) / "plots"
         for module in (eda, evaluation_plots):  # each plot timed as it is drawn
             vars(module)["draw_plots"] = timing_draw_plots(figures, repeat)
         start = cpu()
@@ -198,9 +199,10 @@ def measure(repeat: int) -> dict[str, Any]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--plots", type=Path, help="keep the PNGs in this folder (to look at)")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
-    found = measure(args.repeat)
+    found = measure(args.repeat, args.plots)
     load_after = os.getloadavg()
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
     print(f"{'figure':<30} {'build s':>8} {'save s':>8} {'CPU s':>8} {'KiB':>7}")
