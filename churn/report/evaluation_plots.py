@@ -63,6 +63,10 @@ PLOT_ORDER = (
     "eval_calibration_effect",
 )
 """The evaluation plots in the report's order (those that apply to the run)."""
+FIRST_PART = frozenset({IMPORTANCE_PLOT, "eval_gains_lift", "eval_model_comparison"})
+"""Drawn together when the evaluation plots are drawn in two parts (in two workers): the
+permutation importance and its plot with two others, about half of the CPU (measured with
+``benchmarks/bench_drawing.py`` once the importance was batched); the rest is the other half."""
 
 
 def draw_evaluation(

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.model_selection import train_test_split
 
@@ -106,9 +107,16 @@ def draw_plots(
 
 
 def save_figure(figure: Figure, path: Path) -> None:
-    """Write ``figure`` as a PNG of exactly its size at :data:`DPI`, then free it."""
+    """Write ``figure`` as a PNG of exactly its size at :data:`DPI`, then free it.
+
+    One draw on an Agg canvas (the layout engine runs inside it), then its pixels as a PNG:
+    the bytes ``figure.savefig(path, dpi=DPI)`` writes (the figure is made at :data:`DPI`),
+    without the extra draw pass savefig makes to lay the figure out first (about a tenth of
+    the drawing's CPU).
+    """
     try:
-        figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+        canvas = FigureCanvasAgg(figure)
+        canvas.print_png(path, metadata={"Software": None})  # type: ignore[no-untyped-call]
     finally:
         figure.clear()
 

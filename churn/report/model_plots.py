@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.inspection import permutation_importance
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped, unused-ignore]
 
 from churn.report.figures import (
@@ -19,6 +19,7 @@ from churn.report.figures import (
     stratified_sample,
     style_axes,
 )
+from churn.report.permutation import batched_permutation_importance
 from churn.spec import LOWER_IS_BETTER, Spec
 from churn.training.evaluate import CandidateResult, Split
 
@@ -26,8 +27,8 @@ IMPORTANCE_REPEATS = 5
 """Shuffles per column in the permutation importance, when the call budget allows."""
 IMPORTANCE_MIN_REPEATS = 2
 IMPORTANCE_MAX_CALLS = 60
-"""Budget of model calls (columns x shuffles): each call costs the pipeline's fixed overhead
-(20-40 ms here for a pandas ColumnTransformer or a 300-tree forest), whatever the rows."""
+"""Budget of shuffles (columns x shuffles): once a model call for each, now scored in a batch
+(:mod:`churn.report.permutation`), which keeps the rows scored (and so the cost) bounded."""
 IMPORTANCE_MAX_FEATURES = 25
 """Features shown, most important first."""
 
@@ -47,32 +48,34 @@ def importance_table(spec: Spec, split: Split, result: CandidateResult) -> pd.Da
     ``attrs["repeats"]`` and ``attrs["rows"]`` say how much work it did.
 
     OpenMP is held to one thread for the calling thread only (libgomp keeps the setting per
-    thread): the ~100 tiny predictions here are slower with threads, and on a small machine
+    thread): it runs beside other work in a worker process, and on a small machine
     where XGBoost's and scikit-learn's OpenMP runtimes are both loaded, a threaded
     HistGradientBoosting predict can take seconds instead of milliseconds.
     """
-    X, y = split.X_test, np.asarray(split.y_test)
-    seed = spec.evaluation.split.seed
-    keep = stratified_sample(y, spec.output.importance_max_rows, seed=seed)
-    if keep is not None:
-        X, y = X.iloc[keep], y[keep]
+    X, y = importance_rows(spec, split)
     with threadpool_limits(limits=1, user_api="openmp"):
-        scores = permutation_importance(
+        scores = batched_permutation_importance(
             result.pipeline,
             X,
             y,
-            scoring="roc_auc",
-            n_repeats=importance_repeats(X.shape[1]),
-            random_state=seed,
-            n_jobs=1,
+            repeats=importance_repeats(X.shape[1]),
+            seed=spec.evaluation.split.seed,
         )
     table = pd.DataFrame(
-        {"mean": scores.importances_mean, "std": scores.importances_std},
+        {"mean": scores.mean, "std": scores.std},
         index=pd.Index([str(column) for column in X.columns], name="column"),
     )
     table = table.sort_values("mean", ascending=False, kind="stable")
     table.attrs.update(repeats=importance_repeats(X.shape[1]), rows=len(X))
     return table
+
+
+def importance_rows(spec: Spec, split: Split) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
+    """The hold-out rows the importance shuffles: a seeded stratified sample of at most
+    ``output.importance_max_rows``."""
+    X, y = split.X_test, np.asarray(split.y_test)
+    keep = stratified_sample(y, spec.output.importance_max_rows, seed=spec.evaluation.split.seed)
+    return (X, y) if keep is None else (X.iloc[keep], y[keep])
 
 
 def plot_feature_importance(

@@ -162,24 +162,24 @@ def start_evaluation(
     pool: Executor,
 ) -> EvaluationPlots | None:
     """The evaluation plots, started in ``pool``'s workers as soon as the winner is known
-    (they are idle once the fits are done): the winner's permutation importance and its plot
-    in one worker, every other plot in another, while this process gates, records and
-    promotes. None when ``pool`` does not run here or the run is a survival run (the report
-    step then draws them itself).
+    (they are idle once the fits are done): the winner's permutation importance, its plot
+    and two others in one worker (:data:`~churn.report.evaluation_plots.FIRST_PART`), every
+    other plot in another, while this process gates, records and promotes. None when ``pool``
+    does not run here or the run is a survival run (the report step then draws them itself).
 
     The returned function waits for both parts and joins them in the report's order; a part
     whose worker failed is drawn in the calling process instead.
     """
-    from churn.report.evaluation_plots import IMPORTANCE_PLOT, PLOT_ORDER
+    from churn.report.evaluation_plots import FIRST_PART, PLOT_ORDER
 
     if data.outcome_test is not None or not works_here(pool):
         return None
     holdout = _holdout_only(data)
     plots_dir = ctx.run_dir / "plots"
-    rest = frozenset(PLOT_ORDER) - {IMPORTANCE_PLOT}
+    rest = frozenset(PLOT_ORDER) - FIRST_PART
     parts = [
         (names, pool.submit(_draw_part, ctx.spec, holdout, results, winner, plots_dir, names))
-        for names in (frozenset({IMPORTANCE_PLOT}), rest)
+        for names in (FIRST_PART, rest)
     ]
 
     def joined() -> PlotSet:

@@ -34,6 +34,7 @@ from churn.report import (
 )
 from churn.report import eda as eda_module
 from churn.report.evaluation_plots import PLOT_ORDER, join_evaluation
+from churn.report.figures import DPI, new_figure, save_figure
 from churn.report.model_plots import importance_repeats, importance_table
 from churn.report.predictions import risk_deciles
 from churn.report.reasons import explain_run, reason_text
@@ -415,6 +416,20 @@ def test_importing_and_drawing_leave_pyplot_alone(fresh_import: dict[str, Any]) 
     assert fresh_import["pyplot_after_importing_churn"] is False, "import loaded pyplot"
     assert (fresh_import["eda_errors"], fresh_import["eda_plots"]) == ([], 5)
     assert fresh_import["pyplot_after_drawing"] is False, "drawing loaded pyplot"
+
+
+def test_save_figure_writes_the_bytes_savefig_writes(tmp_path: Path) -> None:
+    def drawn() -> Any:
+        figure = new_figure((4.0, 3.0))
+        ax = figure.subplots()
+        ax.plot([0, 1, 2], [2, 0, 1], label="a line")
+        ax.set_title("Title")
+        ax.legend()
+        return figure
+
+    drawn().savefig(tmp_path / "savefig.png", format="png", dpi=DPI, metadata={"Software": None})
+    save_figure(drawn(), tmp_path / "saved.png")
+    assert (tmp_path / "saved.png").read_bytes() == (tmp_path / "savefig.png").read_bytes()
 
 
 def test_feature_importance_is_per_original_input_column(run: Trained) -> None:
