@@ -4,6 +4,7 @@ times and order as recorded, and no per-request object left for the garbage coll
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from churn.monitoring.window import concatenated
 def _request(i: int, run_id: str = "run-a", rows: int = 1) -> ScoredBatch:
     """A served request's batch: its own dict of one list per column, as /predict parses it."""
     proba = np.full(rows, (i % 10) / 10)
-    columns = {
+    columns: dict[str, list[Any]] = {
         "tenure": [i + r for r in range(rows)],
         "Contract": [None if i % 7 == 0 else f"c{i % 3}" for _ in range(rows)],
     }
