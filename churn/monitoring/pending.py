@@ -46,6 +46,10 @@ class _Segment:
             None if batch.columns is None else {name: [] for name in batch.columns}
         )
 
+    def fits(self, batch: ScoredBatch) -> bool:
+        """True when ``batch`` has this segment's columns (a key view compares as a set)."""
+        return self.columns is None or self.columns.keys() == (batch.columns or {}).keys()
+
     def add(self, batch: ScoredBatch) -> None:
         self.latest = max(self.latest, batch.scored_at)
         self.ids.extend(batch.ids)
@@ -83,12 +87,12 @@ class PendingRecords:
     def add(self, batch: ScoredBatch) -> None:
         """Keep ``batch``: a small one is copied into its segment, a large one kept whole."""
         self.rows += batch.rows
-        key = _gather_key(batch)
-        if key is None:
+        if batch.rows > GATHER_MAX_ROWS or batch.times is not None:
             self._parts.append(batch)
             return
+        key = _gather_key(batch)
         last = self._parts[-1] if self._parts else None
-        if not isinstance(last, _Segment) or last.key != key:
+        if not (isinstance(last, _Segment) and last.key == key and last.fits(batch)):
             last = _Segment(key, batch)
             self._parts.append(last)
         last.add(batch)
@@ -103,13 +107,7 @@ class PendingRecords:
         return [part.batch() if isinstance(part, _Segment) else part for part in self._parts]
 
 
-def _gather_key(batch: ScoredBatch) -> Hashable | None:
-    """What batches of one segment share; None for a batch kept whole."""
-    if batch.rows > GATHER_MAX_ROWS or batch.times is not None:
-        return None
-    columns = batch.columns
-    if columns is not None and not all(isinstance(v, list) for v in columns.values()):
-        return None  # arrays stay arrays (their values would become numpy scalars)
-    names = None if columns is None else tuple(columns)
+def _gather_key(batch: ScoredBatch) -> Hashable:
+    """What batches of one segment share, besides their column names (:meth:`_Segment.fits`)."""
     width = None if batch.within is None else batch.within.shape[1:]
-    return batch.run_id, names, batch.horizons, width
+    return batch.run_id, batch.columns is None, batch.horizons, width

@@ -48,11 +48,13 @@ def test_a_flush_holds_the_recorded_records_values_times_and_order() -> None:
 def test_batches_without_columns_or_of_other_columns_start_their_own_segment() -> None:
     plain = ScoredBatch(["A"], "run-a", 1.0, np.array([0.2]), np.array([False]))
     pending = PendingRecords()
-    for batch in (_request(1), plain, plain, _request(2)):
+    other = ScoredBatch(["B"], "run-a", 2.0, np.array([0.7]), np.array([True]), {"tenure": [3]})
+    for batch in (_request(1), plain, plain, _request(2), other, _request(3)):
         pending.add(batch)
     flushed = pending.batches()
-    assert [b.columns is None for b in flushed] == [False, True, False]
-    assert [b.rows for b in flushed] == [1, 2, 1]
+    assert [b.columns is None for b in flushed] == [False, True, False, False, False]
+    assert [b.rows for b in flushed] == [1, 2, 1, 1, 1]
+    assert flushed[3].columns == {"tenure": [3]}
     assert PendingRecords().empty and not pending.empty
 
 
