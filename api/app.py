@@ -21,7 +21,7 @@ from fastapi_offline import FastAPIOffline
 from churn import __version__
 from churn.api.batching import MicroBatcher
 from churn.api.errors import install as install_edges
-from churn.api.heap import freeze_startup_heap
+from churn.api.heap import serving_heap
 from churn.api.metrics import ApiMetrics, MetricsMiddleware
 from churn.api.monitoring_metrics import MonitoringCollector
 from churn.api.records import RecordSchema, build_record_schema
@@ -125,20 +125,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = cast(AppState, app.state.churn)
     holder = state.holder
     await anyio.to_thread.run_sync(holder.refresh)
-    frozen = freeze_startup_heap()
-    log.debug("froze %d start-up objects out of the garbage collector's passes", frozen)
-    task = asyncio.create_task(holder.poll()) if holder.interval > 0 else None
     if state.recorder is not None:
-        state.recorder.start()
-    try:
-        yield
-    finally:
-        if state.recorder is not None:
-            await anyio.to_thread.run_sync(state.recorder.close)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        state.recorder.start()  # before the freeze: its thread and sinks live as long
+    with serving_heap() as frozen:
+        log.debug("froze %d start-up objects out of the garbage collector's passes", frozen)
+        task = asyncio.create_task(holder.poll()) if holder.interval > 0 else None
+        try:
+            yield
+        finally:
+            if state.recorder is not None:
+                await anyio.to_thread.run_sync(state.recorder.close)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 def _document_request_body(app: FastAPI, records: RecordSchema) -> None:

@@ -57,7 +57,7 @@ SUFFIX: Final = ".parquet"
 def log_table(batches: Sequence[ScoredBatch]) -> pa.Table:
     """One table of :data:`LOG_SCHEMA` from ``batches`` (vectorised; no per-record Python)."""
     sizes = [batch.rows for batch in batches]
-    micros = np.repeat([round(batch.scored_at * 1e6) for batch in batches], sizes)
+    micros = np.concatenate([_micros(batch) for batch in batches]) if batches else np.empty(0)
     run_ids = pa.DictionaryArray.from_arrays(
         pa.array(np.repeat(np.arange(len(batches), dtype=np.int32), sizes)),
         pa.array([batch.run_id for batch in batches], pa.string()),
@@ -77,6 +77,13 @@ def log_table(batches: Sequence[ScoredBatch]) -> pa.Table:
             pa.field(f"{WITHIN}{label}", pa.float64(), nullable=True), _within(batches, label)
         )
     return table
+
+
+def _micros(batch: ScoredBatch) -> np.ndarray:
+    """Each record's time in whole microseconds (rounded half to even, as ``round``)."""
+    if batch.times is None:
+        return np.full(batch.rows, round(batch.scored_at * 1e6), dtype=np.int64)
+    return np.rint(np.asarray(batch.times, dtype=np.float64) * 1e6).astype(np.int64)
 
 
 def _within(batches: Sequence[ScoredBatch], label: str) -> pa.Array:

@@ -1,9 +1,12 @@
 """Off the request path: what was scored is queued and handed to the sinks by one thread.
 
 The API (per answered request) and ``churn score`` (per chunk) call :meth:`ScoreRecorder.record`,
-which appends a :class:`~churn.monitoring.prediction_log.ScoredBatch` to a list under a lock and
-returns: the caller never waits on disk. A daemon thread wakes every ``interval`` seconds (or
-when ``flush_records`` records wait), takes the list and hands it to each sink (the prediction
+which adds a :class:`~churn.monitoring.scored.ScoredBatch` to what waits under a lock and
+returns: the caller never waits on disk. A request's records are copied into a few long
+per-column lists (:class:`~churn.monitoring.pending.PendingRecords`), so its own objects are
+freed when it is answered and the garbage collector does not walk a second of them. A daemon
+thread wakes every ``interval`` seconds (or when ``flush_records`` records wait), takes what
+waits and hands it to each sink (the prediction
 log's writer, the drift window). So a crash loses what was recorded since the last flush: at
 most ``interval`` seconds plus the write in progress.
 
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from churn.errors import SourceError, one_line
+from churn.monitoring.pending import PendingRecords
 from churn.monitoring.prediction_log import PredictionLogFolder, log_sink
 from churn.monitoring.prediction_table import (
     PredictionTableWriter,
@@ -61,8 +65,7 @@ class ScoreRecorder:
         self.max_pending = max_pending
         self._count = count or (lambda sink, result, n: None)
         self._lock = threading.Lock()
-        self._pending: list[ScoredBatch] = []
-        self._rows = 0
+        self._pending = PendingRecords()
         self._wake = threading.Event()
         self._stopping = False
         self._failing: set[str] = set()
@@ -71,13 +74,12 @@ class ScoreRecorder:
     def record(self, batch: ScoredBatch) -> None:
         """Queue ``batch`` for the next flush (never blocks on I/O, never raises)."""
         with self._lock:
-            if self._rows + batch.rows > self.max_pending:
+            if self._pending.rows + batch.rows > self.max_pending:
                 dropped = True
             else:
                 dropped = False
-                self._pending.append(batch)
-                self._rows += batch.rows
-                full = self._rows >= self.flush_records
+                self._pending.add(batch)
+                full = self._pending.rows >= self.flush_records
         if dropped:
             for sink in self.sinks:
                 self._count(sink.name, "dropped", batch.rows)
@@ -109,9 +111,10 @@ class ScoreRecorder:
     def flush(self) -> int:
         """Hand what is queued to every sink now; the number of records taken."""
         with self._lock:
-            batches, self._pending, self._rows = self._pending, [], 0
-        if not batches:
+            pending, self._pending = self._pending, PendingRecords()
+        if pending.empty:
             return 0
+        batches = pending.batches()
         rows = sum(batch.rows for batch in batches)
         for sink in self.sinks:
             try:

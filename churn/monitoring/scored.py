@@ -29,6 +29,10 @@ class ScoredBatch:
     last (longest) horizon's, the score its run's reference profile holds."""
     horizons: tuple[str, ...] = ()
     """The labels of ``within``'s horizons (``churn_within_<label>`` in the prediction log)."""
+    times: np.ndarray | None = None
+    """Each record's own time (seconds since the epoch, float64) when the records were scored
+    at different times (the recorder gathers a flush's requests into one batch); None: every
+    record at ``scored_at``, which is then the latest of them."""
 
     @property
     def rows(self) -> int:

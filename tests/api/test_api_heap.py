@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from churn.api.heap import freeze_startup_heap
+from churn.api.heap import YOUNG_THRESHOLD, freeze_startup_heap, serving_heap
 
 
 def test_the_started_app_leaves_the_collector_a_small_fraction_of_the_heap(
@@ -39,4 +39,20 @@ def test_objects_made_after_the_freeze_are_still_collected() -> None:
         assert alive == 2
         assert not [o for o in gc.get_objects() if isinstance(o, Node)]
     finally:
+        gc.unfreeze()
+
+
+def test_serving_raises_the_young_threshold_until_the_last_app_stops() -> None:
+    before = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        with serving_heap():
+            assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
+            assert gc.get_threshold()[1:] == before[1:]
+            with serving_heap():  # a second app of the same process
+                pass
+            assert gc.get_threshold()[0] >= YOUNG_THRESHOLD  # the first still serves
+        assert gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*before)
         gc.unfreeze()
