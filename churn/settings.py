@@ -18,12 +18,10 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churn.cpus import CGROUP_ROOT, cpu_limit
+from churn.defaults import DEFAULT_HOME as DEFAULT_HOME  # defined without pydantic-settings
+from churn.defaults import DEFAULT_SPEC as DEFAULT_SPEC
 from churn.errors import ChurnError
 
-DEFAULT_SPEC: Final = Path("spec/telco.yaml")
-"""The spec every command uses when none is named."""
-DEFAULT_HOME: Final = Path("artifacts")
-"""The registry home when neither ``--home`` nor ``CHURN_HOME`` names one."""
 PREFIX: Final = "CHURN_"
 
 

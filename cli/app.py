@@ -14,8 +14,8 @@ import typer
 
 from churn.cli.interrupt import INTERRUPTED_EXIT_CODE, say_interrupted
 from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
+from churn.defaults import DEFAULT_SPEC
 from churn.errors import ChurnError
-from churn.settings import DEFAULT_SPEC
 
 if TYPE_CHECKING:
     from churn.registry import Registry

@@ -311,17 +311,20 @@ def _as_str_categories(values: np.ndarray | pd.Series) -> tuple[np.ndarray, list
 
 
 def _category_counts(profile: CategoryProfile, values: np.ndarray | pd.Series) -> CurrentCounts:
+    """One pass over the rows (rows per code, nulls first), then the few codes mapped to the
+    profile's categories: no row-sized gathers."""
     codes, categories = _as_str_categories(values)
     position = {category: index for index, category in enumerate(profile.categories)}
     lookup = np.array([position.get(category, -1) for category in categories], dtype=np.int64)
-    present = codes >= 0
-    mapped = lookup[codes[present]] if lookup.size else codes[present]
-    seen = mapped >= 0
-    counts = np.bincount(mapped[seen], minlength=len(profile.categories)).astype(np.int64)
+    by_code = np.bincount(codes + 1, minlength=len(categories) + 1).astype(np.int64)
+    per_category = by_code[1:]
+    seen = lookup >= 0
+    counts = np.zeros(len(profile.categories), dtype=np.int64)
+    np.add.at(counts, lookup[seen], per_category[seen])
     return CurrentCounts(
         counts=counts,
-        unseen=int(mapped.size - np.count_nonzero(seen)),
-        nulls=int(codes.size - mapped.size),
+        unseen=int(per_category[~seen].sum()),
+        nulls=int(by_code[0]),
         rows=int(codes.size),
     )
 

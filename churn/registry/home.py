@@ -24,10 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
+from churn.defaults import DEFAULT_HOME as DEFAULT_HOME  # the one default
 from churn.errors import RegistryError
 from churn.registry.atomic_io import atomic_write, to_json
-from churn.settings import DEFAULT_HOME as DEFAULT_HOME  # the one default, named in settings
-from churn.settings import load_settings
 
 HOME_ENV: Final = "CHURN_HOME"
 MANIFEST: Final = "run.json"
@@ -41,8 +40,11 @@ def resolve_home(home: str | Path | None = None) -> Path:
     Args:
         home: An explicit home directory, or None to read the environment.
     """
-    chosen = home if home is not None else load_settings().home
-    return Path(chosen).expanduser().resolve()
+    if home is not None:
+        return Path(home).expanduser().resolve()
+    from churn.settings import load_settings  # pydantic-settings only when the environment is read
+
+    return load_settings().home.expanduser().resolve()
 
 
 def utcnow() -> datetime:

@@ -20,8 +20,6 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-import joblib
-
 from churn.errors import RegistryError
 from churn.registry.atomic_io import atomic_write, sha256_file
 from churn.registry.reading import read_regular
@@ -36,6 +34,8 @@ def dump_model(path: Path, obj: Any) -> dict[str, Any]:
     digest: dict[str, Any] = {}
 
     def dump(handle: IO[bytes]) -> None:
+        import joblib  # imported when used: reading a hash or a profile needs none of it
+
         joblib.dump(obj, handle, compress=3)
         handle.flush()
         digest["sha256"] = sha256_file(Path(handle.name))
@@ -72,4 +72,6 @@ def load_verified(path: Path, sha256: str) -> Any:
     Raises:
         RegistryError: The file is missing or its hash does not match.
     """
+    import joblib
+
     return joblib.load(io.BytesIO(read_verified(path, sha256)))

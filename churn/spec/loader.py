@@ -10,8 +10,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from churn.defaults import DEFAULT_SPEC as DEFAULT_SPEC  # the one default
 from churn.errors import SpecError
-from churn.settings import DEFAULT_SPEC as DEFAULT_SPEC  # the one default, named in settings
 from churn.spec.bounds import MAX_ECHO, MAX_MESSAGE, shorten
 from churn.spec.checks import ESTIMATOR_CHECKS, Location, Problem, SpecProblems
 from churn.spec.model import Spec

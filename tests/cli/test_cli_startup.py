@@ -110,11 +110,13 @@ def test_pointer_commands_during_a_run_are_refused_at_once(
     )
 
 
-def message_and_heavy_modules(args: list[str]) -> tuple[str, list[str]]:
-    """What ``churn ARGS`` printed on stderr in a fresh interpreter, and the heavy modules it
-    had loaded by the end."""
+def message_and_heavy_modules(
+    args: list[str], heavy: tuple[str, ...] = HEAVY
+) -> tuple[str, list[str]]:
+    """What ``churn ARGS`` printed on stderr in a fresh interpreter, and the ``heavy`` modules
+    it had loaded by the end."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("HEAVY", repr(HEAVY)), json.dumps([args])],
+        [sys.executable, "-c", PROBE.replace("HEAVY", repr(heavy)), json.dumps([args])],
         capture_output=True,
         text=True,
         timeout=60,
@@ -138,9 +140,13 @@ def test_a_spec_error_is_reported_before_the_ml_stack_or_prefect_loads(
 
 
 def test_churn_drift_reports_a_missing_spec_before_the_ml_stack_loads(tmp_path: Path) -> None:
+    """Nor joblib (no model is unpickled in this process) or pydantic-settings (``--home``
+    given, no environment variable is read): drift's start-up imports neither."""
     missing = tmp_path / "missing.yaml"
     args = ["drift", str(tmp_path / "batch.parquet"), "--spec", str(missing)]
-    message, loaded = message_and_heavy_modules([*args, "--home", str(tmp_path / "home")])
+    message, loaded = message_and_heavy_modules(
+        [*args, "--home", str(tmp_path / "home")], (*HEAVY, "joblib", "pydantic_settings")
+    )
     assert f"{missing}: cannot read the spec" in message
     assert "Traceback" not in message
     assert loaded == []
