@@ -45,8 +45,8 @@ cpu = time.process_time()
 code = 0
 try:
     app(json.loads(sys.argv[1]), prog_name="churn")
-except SystemExit as exit:
-    code = exit.code if isinstance(exit.code, int) else 1
+except SystemExit as stopped:
+    code = stopped.code if isinstance(stopped.code, int) else 1
 seen = {
     "code": code,
     "cpu_seconds": time.process_time() - cpu,
