@@ -63,6 +63,44 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
 
 
+GROUPED_BY_THEIR_CONFTEST = ("tests/flows/",)
+"""Folders whose own conftest puts every test in an xdist group, in a hook that runs after the
+one below (a second group would split the flow tests from the session's Prefect server)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its loadgroup scheduling)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each module whose tests share a module-scoped fixture on one xdist worker.
+
+    Without a group, ``--dist loadgroup`` hands a module's tests to both workers, and each
+    builds the module's fixture: two trained registries, two served APIs, two probes of a
+    fresh interpreter (seen twice in ``--durations`` for test_gate_runs, test_cli_registry,
+    test_cli_startup, test_score, test_api_batching). The whole module goes, in file order, as
+    ``pytest -n 0`` runs it (test_gate_runs' in-process pytest run, last in its file, leaves
+    state its earlier tests do not expect). A test with a group of its own keeps it.
+    """
+    ungrouped = [
+        item
+        for item in items
+        if item.get_closest_marker("xdist_group") is None
+        and not module_of(item).startswith(GROUPED_BY_THEIR_CONFTEST)
+    ]
+    shared = {module_of(item) for item in ungrouped if uses_a_module_fixture(item)}
+    for item in ungrouped:
+        if module_of(item) in shared:
+            item.add_marker(pytest.mark.xdist_group(module_of(item)))
+
+
+def module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def uses_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info is not None else []
+    return any(chain[-1].scope == "module" for chain in definitions if chain)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Limit the native thread pools already loaded (numpy's OpenBLAS, by a plugin)."""
     config.stash[_THREAD_LIMITS] = threadpool_limits(limits=1)

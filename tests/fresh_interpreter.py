@@ -77,7 +77,7 @@ def observe(cwd: Path) -> dict[str, Any]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=900,  # a hang only: 5 s of CPU, which took over 180 s at a load of 20
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -8,12 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from timing import python_start_cost
+from command_probe import HEAVY, observe_command
 
 from churn.cli.app import DEFAULT_SPEC as CLI_DEFAULT_SPEC
 from churn.spec.loader import DEFAULT_SPEC
-
-HEAVY = ("sklearn", "pandas", "prefect", "xgboost", "matplotlib", "pandera")
 
 FAST_COMMANDS = [
     ["--help"],
@@ -53,7 +51,7 @@ def heavy_modules_after(tmp_path_factory: pytest.TempPathFactory) -> dict[str, l
         [sys.executable, "-c", PROBE.replace("HEAVY", repr(HEAVY)), json.dumps(commands)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a hang only: nine light commands, slower on a busy machine
         check=False,
     )
     found: dict[str, list[str]] = json.loads(result.stderr.strip().splitlines()[-1])
@@ -87,44 +85,18 @@ def test_the_cli_default_spec_is_the_loaders() -> None:
 def test_pointer_commands_during_a_run_are_refused_at_once(
     command: list[str], tmp_path: Path
 ) -> None:
-    import time
-
+    """The lock is held throughout: a command that waited for it would sleep (seen) or block
+    until the probe's timeout; the CPU time is the command's own (0.55 s here), not Python's
+    start, which a busy machine stretches."""
     from churn.registry import Registry
 
     with Registry(tmp_path).lock("20261126T000000Z-aaaaaa"):
-        started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "churn.cli", *command, "--home", str(tmp_path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        elapsed = time.monotonic() - started
-    assert result.returncode == 1
-    assert "another run holds the lock" in result.stderr
-    assert "Traceback" not in result.stderr
-    # the lock is held throughout: a command that waited for it would take the whole timeout
-    assert elapsed < 2.0 + python_start_cost("import churn.cli.app"), (
-        f"refused after {elapsed:.1f} s"
-    )
-
-
-def message_and_heavy_modules(
-    args: list[str], heavy: tuple[str, ...] = HEAVY
-) -> tuple[str, list[str]]:
-    """What ``churn ARGS`` printed on stderr in a fresh interpreter, and the ``heavy`` modules
-    it had loaded by the end."""
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("HEAVY", repr(heavy)), json.dumps([args])],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    *message, loaded = result.stderr.strip().splitlines()
-    found: dict[str, list[str]] = json.loads(loaded)
-    return "\n".join(message), found[" ".join(args)]
+        seen = observe_command([*command, "--home", str(tmp_path)])
+    assert seen.code == 1
+    assert "another run holds the lock" in seen.message
+    assert "Traceback" not in seen.message
+    assert (seen.sleeps, seen.started, seen.heavy) == ([], [], [])
+    assert seen.cpu_seconds < 2.0, f"refused after {seen.cpu_seconds:.1f} s of CPU"
 
 
 @pytest.mark.parametrize("command", ["check", "run"])
@@ -134,9 +106,9 @@ def test_a_spec_error_is_reported_before_the_ml_stack_or_prefect_loads(
     spec = tmp_path / "spec.yaml"
     spec.write_text("version: 1\nname: [\n")
     args = [command, str(spec), *(["--home", str(tmp_path / "home")] if command == "run" else [])]
-    message, loaded = message_and_heavy_modules(args)
-    assert f"{spec}:3: not valid YAML" in message
-    assert loaded == []
+    seen = observe_command(args)
+    assert f"{spec}:3: not valid YAML" in seen.message
+    assert seen.heavy == []
 
 
 def test_churn_drift_reports_a_missing_spec_before_the_ml_stack_loads(tmp_path: Path) -> None:
@@ -144,9 +116,9 @@ def test_churn_drift_reports_a_missing_spec_before_the_ml_stack_loads(tmp_path: 
     given, no environment variable is read): drift's start-up imports neither."""
     missing = tmp_path / "missing.yaml"
     args = ["drift", str(tmp_path / "batch.parquet"), "--spec", str(missing)]
-    message, loaded = message_and_heavy_modules(
-        [*args, "--home", str(tmp_path / "home")], (*HEAVY, "joblib", "pydantic_settings")
+    seen = observe_command(
+        [*args, "--home", str(tmp_path / "home")], heavy=(*HEAVY, "joblib", "pydantic_settings")
     )
-    assert f"{missing}: cannot read the spec" in message
-    assert "Traceback" not in message
-    assert loaded == []
+    assert f"{missing}: cannot read the spec" in seen.message
+    assert "Traceback" not in seen.message
+    assert seen.heavy == []

@@ -123,7 +123,7 @@ def test_a_hanging_test_stops_at_its_limit_and_the_total_limit_stops_the_rest(
         GateLimits(test_s=0.3, total_s=0.5),
     )
 
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 25  # the sleep alone is 30 s, the loop forever
     assert found["test_sleeps"].outcome == "error"
     assert found["test_sleeps"].message.startswith("timed out: ran past its time limit (0.3 s")
     assert found["test_loops"].outcome == "error"

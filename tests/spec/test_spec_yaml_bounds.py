@@ -35,9 +35,9 @@ def test_alias_bomb_is_refused_in_well_under_a_second_naming_the_file_and_line(
     path = tmp_path / "bomb.yaml"
     path.write_text(billion_laughs(9))
     assert path.stat().st_size < 600
-    started = time.perf_counter()
+    started = time.process_time()  # CPU, which a busy machine does not stretch as it does wall
     problem = problem_of(path)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert problem.startswith(f"{path}:6: not valid YAML: more than {MAX_NODES:,} values")
 
 
