@@ -33,6 +33,20 @@ REUSE_LOOKBACK = 20
 """How many of the newest earlier runs are searched for EDA plots to reuse."""
 
 
+def import_report_package() -> None:
+    """Import ``churn.report`` in this thread, before anything that returns its objects starts.
+
+    A worker's result (the EDA's ``PlotSet``) is unpickled in the pool's manager thread, which
+    imports its module if this process has not yet; a step thread importing another module of
+    the package at the same moment makes the two imports wait on each other's module locks
+    (the package imports its modules; a module imports its package first), and Python breaks
+    the cycle by handing one of them a partially initialised module: an ImportError, and a pool
+    that counts itself broken. It happened in CI's container smoke under load. This process
+    imports the package for its report anyway; doing it first, in one thread, leaves no cycle.
+    """
+    import churn.report  # noqa: F401 - imported for its side effect: the package is loaded
+
+
 def draw_eda(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None) -> PlotSet:
     """EDA plots into ``plots/`` (see :func:`eda_plots`), drawn in a worker of ``pool`` when its
     workers are processes on this machine.
