@@ -31,12 +31,25 @@ def _mapped(pid: int, needle: str) -> bool:
         return False
 
 
+def _as_from_a_shell() -> None:
+    """In the child before it runs ``churn``: SIGINT at its default and unblocked, as a shell
+    starts a command. A child inherits an ignored or blocked SIGINT from its parent (an xdist
+    worker that earlier tests left so), and then Ctrl-C never reaches ``churn``: seen once in a
+    full run, where the command finished and exited 0."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _interrupt_when_loaded(command: list[str], needle: str) -> tuple[bool, int, str, list[int]]:
     """Start ``command`` in its own process group, send SIGINT to the group (what Ctrl-C does)
     once ``needle`` is mapped; whether it was still running then, its exit code, stderr and the
     pids of its children seen before the signal."""
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_as_from_a_shell,
     )
     try:
         deadline = time.monotonic() + 60
