@@ -276,51 +276,54 @@ def checked_spec(spec_file: Path, registry: Registry, run: str | None) -> Spec:
     Raises:
         SpecError: Every problem of the spec, as :func:`~churn.spec.load_spec` words them.
     """
-    from churn.spec.loader import load_spec
+    from churn.spec.loader import check_estimators, load_spec, load_spec_and_text
 
     try:
-        spec = load_spec(spec_file, estimator_checks=False)
-        if _models_checked_by_run(spec_file, registry, run):
-            return spec
-    except ChurnError:
-        pass  # the full check below says what is wrong (registry problems come later)
-    return load_spec(spec_file)
+        spec, text = load_spec_and_text(spec_file, estimator_checks=False)
+    except SpecError:
+        load_spec(spec_file)  # raises, naming the search spaces' problems too
+        raise
+    if not _models_checked_by_run(text, registry, run):
+        check_estimators(spec, text, source=str(spec_file))
+    return spec
 
 
-def _models_checked_by_run(spec_file: Path, registry: Registry, run: str | None) -> bool:
+def _models_checked_by_run(text: str, registry: Registry, run: str | None) -> bool:
+    """Whether the run to compare with trained with the same ``models`` as the spec ``text``
+    (its spec copy, as hashed in its run.json) under the versions installed now; False when
+    the registry cannot say (its own problems are reported when the model loads)."""
     import hashlib
 
-    import yaml
+    from churn.spec.yaml_lines import load_located
 
-    if run is None:
-        pointer = registry.champion()
-        if pointer is None:
+    try:
+        if run is None:
+            pointer = registry.champion()
+            if pointer is None:
+                return False
+            run = pointer.run_id
+        manifest = registry.record(run)
+        recorded = manifest.versions or {}
+        if recorded.get("scikit-learn") != _installed("scikit-learn"):
             return False
-        run = pointer.run_id
-    manifest = registry.record(run)
-    recorded = manifest.versions or {}
-    if recorded.get("scikit-learn") != _installed("scikit-learn"):
+        if "xgboost" in recorded and recorded["xgboost"] != _installed("xgboost"):
+            return False
+        copy = registry.spec_copy_text(run)
+    except ChurnError:
         return False
-    if "xgboost" in recorded and recorded["xgboost"] != _installed("xgboost", "xgboost-cpu"):
-        return False  # (a run records XGBoost's version when it is installed as "xgboost")
-    copy = registry.spec_copy_text(run)
     if hashlib.sha256(copy.encode("utf-8")).hexdigest() != manifest.spec_sha256:
         return False
-    ours = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
-    theirs = yaml.safe_load(copy)
-    return bool(ours["models"] == theirs["models"])
+    return bool(load_located(text).data["models"] == load_located(copy).data["models"])
 
 
-def _installed(*names: str) -> str | None:
-    """The installed version of the first of ``names`` installed, without importing it."""
+def _installed(name: str) -> str | None:
+    """The installed version of ``name`` (as a run records it), without importing it."""
     from importlib import metadata
 
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def recorded_scorer(registry: Registry, run: str | None) -> tuple[str, TreeScorer] | None:

@@ -20,7 +20,7 @@ from churn.run.context import RunContext, prepare_run
 from churn.run.step_log import measuring, timed
 from churn.sources.urls import data_location, shown
 from churn.spec import Spec
-from churn.spec.loader import load_spec, load_spec_and_text
+from churn.spec.loader import check_estimators, load_spec_and_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,8 +64,8 @@ def open_run(
 ) -> Iterator[RunContext]:
     """Hold the run lock for the block, validate the spec without its estimator checks (no
     scikit-learn yet), call ``locked`` with it (``churn run`` starts the training pool's fork
-    server there when the run trains in worker processes here), load the spec with every
-    check, and verify the champion's model file.
+    server there when the run trains in worker processes here), make the estimator checks on
+    the spec already parsed, and verify the champion's model file.
 
     Nothing here imports the training stack beyond what the spec's param checks need: the
     caller starts Prefect's server next, and :func:`check_data` imports the rest beside it.
@@ -77,8 +77,9 @@ def open_run(
     registry = Registry(resolve_home(home))
     run_id = new_run_id(utcnow())
     with registry.lock(run_id):
-        locked(load_spec(spec_path, estimator_checks=False))  # a spec error stops here
-        loaded = load_spec_and_text(spec_path)  # then the params' checks (scikit-learn)
+        loaded = load_spec_and_text(spec_path, estimator_checks=False)  # a spec error stops here
+        locked(loaded[0])
+        check_estimators(loaded[0], loaded[1], source=str(spec_path))  # scikit-learn, XGBoost
         ctx = prepare_run(spec_path, registry=registry, run_id=run_id, loaded=loaded)
         registry.verify_champion()  # a hash check: nothing is unpickled
         with measuring():

@@ -58,6 +58,12 @@ def find_problems(spec: Spec, *, estimators: bool = True) -> list[Problem]:
     return [problem for rule in rules if rule not in skipped for problem in rule(spec)]
 
 
+def search_space_problems(spec: Spec) -> list[Problem]:
+    """What ``estimators=False`` leaves out of :func:`find_problems`: the search spaces'
+    parameter names (they import the estimators)."""
+    return list(_search_spaces(spec))
+
+
 def _known(spec: Spec) -> str:
     return ", ".join(spec.columns)
 

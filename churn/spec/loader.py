@@ -110,18 +110,35 @@ def _parse(text: str, *, source: str, estimator_checks: bool = True) -> tuple[Sp
         raise SpecError(_format(problems, located, source)) from exc
     except SpecProblems as exc:
         raise SpecError(_format(exc.problems, located, source)) from exc
-    if not estimator_checks:
-        return spec, located
+    if estimator_checks and (model_problems := _param_problems(spec)):
+        raise SpecError(_format(model_problems, located, source))
+    return spec, located
+
+
+def check_estimators(spec: Spec, text: str, *, source: str) -> None:
+    """The checks of the models' ``params`` and search spaces that ``estimator_checks=False``
+    left out, on the spec parsed from ``text`` (named ``source`` in messages): a caller that
+    parsed without them first checks them later without parsing again.
+
+    Raises:
+        SpecError: Every parameter problem, worded as :func:`load_spec` words them.
+    """
+    from churn.spec.checks import search_space_problems
+
+    # as a full load reports them: the search spaces' names with the cross-field problems
+    # (none other here: the spec parsed), the params' values only once those pass
+    if model_problems := search_space_problems(spec) or _param_problems(spec):
+        raise SpecError(_format(model_problems, load_located(text), source))
+
+
+def _param_problems(spec: Spec) -> list[Problem]:
     from churn.spec.estimators import param_problems  # scikit-learn: only for a sound spec
 
-    model_problems: list[Problem] = [
+    return [
         (("models", index, *loc), message)
         for index, model in enumerate(spec.models)
         for loc, message in param_problems(model)
     ]
-    if model_problems:
-        raise SpecError(_format(model_problems, located, source))
-    return spec, located
 
 
 def _format(problems: list[Problem], located: LocatedYaml, source: str) -> list[str]:

@@ -10,7 +10,7 @@ from factories import subscriptions_spec
 
 from churn.errors import SpecError
 from churn.spec import Spec
-from churn.spec.loader import load_spec, parse_spec
+from churn.spec.loader import check_estimators, load_spec, load_spec_and_text, parse_spec
 from churn.spec.schema import render_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +104,39 @@ def test_without_estimator_checks_the_same_spec_loads_and_only_their_problems_go
     assert load_spec(bad, estimator_checks=False).models[0].model_dump()["params"] == {"Cee": 0.5}
     with pytest.raises(SpecError, match="unknown parameter for logistic_regression"):
         load_spec(bad)
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        [("params: {C: 0.5}", "params: {Cee: 0.5}")],  # a parameter's name
+        [("C: {type: float", "Cee: {type: float")],  # a search space's parameter name
+        [("params: {C: 0.5}", "params: {Cee: 0.5}"), ("C: {type: float", "Cee: {type: float")],
+    ],
+)
+def test_estimator_checks_made_later_word_what_a_full_load_words(
+    edits: list[tuple[str, str]], tmp_path: Path
+) -> None:
+    """``churn run`` and ``churn drift``'s model process parse once without the estimator
+    checks and make them afterwards: the same problems, worded and located the same."""
+    text = TELCO
+    for old, new in edits:
+        text, _ = edit(old, new, text)
+    bad = tmp_path / "telco.yaml"
+    bad.write_text(text)
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    with pytest.raises(SpecError) as full:
+        load_spec(bad)
+
+    spec, parsed = load_spec_and_text(bad, estimator_checks=False)
+    with pytest.raises(SpecError) as later:
+        check_estimators(spec, parsed, source=str(bad))
+
+    assert later.value.problems == full.value.problems
+    check_estimators(
+        *load_spec_and_text(ROOT / "spec" / "telco.yaml", estimator_checks=False),
+        source="telco.yaml",
+    )  # a sound spec: nothing raised
 
 
 def test_feature_column_not_declared() -> None:
