@@ -55,8 +55,9 @@ class ModelChild:
 
     Use it as a context manager. Its answers come in order: the spec's verdict, the model's
     run (:meth:`run_id` waits for both), then the scores of the sample (:meth:`send_sample`,
-    :meth:`scores`). :meth:`first_failure` gives the child's earliest failure without raising
-    it, for a caller that failed meanwhile and must report the earlier problem first.
+    :meth:`scores`; it may be sent before the batch is checked, see :mod:`churn.batch_drift`).
+    :meth:`first_failure` gives the child's earliest failure without raising it, for a caller
+    that failed meanwhile and must report the earlier problem first.
     """
 
     def __init__(self, home: Path, run_id: str | None, spec_file: Path) -> None:
@@ -124,10 +125,17 @@ class ModelChild:
     def compiled(self) -> bool:
         """True when the child scores with the compiled model the run's profile records
         (it then takes the sample's columns as :func:`~churn.monitoring.tree_scorer.
-        sample_columns` gives them); False when it unpickled the model (after :meth:`run_id`).
+        read_columns` gives them for :meth:`reads`); False when it unpickled the model (it
+        then takes the sample's rows as a frame). Waits as :meth:`run_id` does.
         """
-        _, compiled = self._answer(1)
-        return bool(compiled)
+        return self.reads() is not None
+
+    def reads(self) -> dict[str, bool] | None:
+        """The compiled model's input columns, each True when it is read as float64
+        (:attr:`~churn.monitoring.tree_scorer.TreeScorer.reads`); None when the child
+        unpickled the model. Waits as :meth:`run_id` does."""
+        _, reads = self._answer(1)
+        return None if reads is None else dict(reads)
 
     def spec_failure(self) -> ChurnError | None:
         """What the full spec check found wrong; None when nothing (or the child ended)."""
@@ -212,11 +220,11 @@ def _child_main(
             from churn.serving.score_file import scoring_model
 
             model = scoring_model(registry, run)
-            connection.send(("ok", (model.run_id, False)))
+            connection.send(("ok", (model.run_id, None)))
             sample = connection.recv()
             connection.send(("ok", batch_scores(spec, model.pipeline, sample)))
         else:
-            connection.send(("ok", (scorer[0], True)))
+            connection.send(("ok", (scorer[0], scorer[1].reads)))
             sample = connection.recv()
             connection.send(("ok", compiled_scores(spec, scorer[1], sample)))
     except EOFError:  # the parent stopped listening: nothing to answer

@@ -37,6 +37,7 @@ category    pandas ``category`` (Categorical, missing = NaN): its categories are
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,45 @@ def load_unlabelled(
         DataContractError: The file cannot be read, or it breaks the contract.
         SourceError: The database cannot be read.
     """
-    return _read_and_validate(spec, path, as_of, with_target=False, hashed=False)[0]
+    return validate_unlabelled(spec, read_unlabelled(spec, path, as_of=as_of))
+
+
+@dataclass(frozen=True)
+class UnlabelledRead:
+    """Data to score or monitor as read, before its contract check: the raw frame (0-based
+    ``RangeIndex``, no target column) and where it was read."""
+
+    frame: pd.DataFrame
+    location: DataLocation
+
+
+def read_unlabelled(
+    spec: Spec, path: Path | str | None = None, *, as_of: date | None = None
+) -> UnlabelledRead:
+    """The first half of :func:`load_unlabelled`: read, not yet checked.
+
+    Raises:
+        DataContractError: The file cannot be read.
+        SourceError: The database cannot be read.
+    """
+    location = _location(spec, path)
+    frame, _ = read_frame_and_hash(spec, location, as_of=as_of, hashed=False)
+    return UnlabelledRead(frame.drop(columns=[spec.data.target.column], errors="ignore"), location)
+
+
+def validate_unlabelled(
+    spec: Spec, read: UnlabelledRead, rows: npt.NDArray[np.intp] | None = None
+) -> pd.DataFrame:
+    """The second half of :func:`load_unlabelled`: the contract check of the whole read, or
+    of its ``rows`` only (positions, ascending). Every check is made row by row except the
+    id's uniqueness, which a subset of unique ids keeps, so the rows of a batch that passes
+    pass too, coerced to the same values as the whole batch's same rows.
+
+    Raises:
+        DataContractError: The data (those rows) break the contract.
+    """
+    frame = read.frame if rows is None else read.frame.iloc[rows]
+    return _validate_read(spec, frame, read.location, with_target=False)
 
 
 def _read_and_validate(
@@ -201,18 +240,21 @@ def _read_and_validate(
 ) -> tuple[pd.DataFrame, str]:
     location = _location(spec, path)
     frame, digest = read_frame_and_hash(spec, location, as_of=as_of, hashed=hashed)
-    if not with_target:
-        frame = frame.drop(columns=[spec.data.target.column], errors="ignore")
+    return _validate_read(spec, frame, location, with_target=with_target), digest
+
+
+def _validate_read(
+    spec: Spec, frame: pd.DataFrame, location: DataLocation, *, with_target: bool
+) -> pd.DataFrame:
     if location == spec.source_path and spec.sql_source is not None:
         by_id = validate(
             spec, rows_by_id(spec, frame), source=spec.sql_source.label, with_target=with_target
         )
-        return by_id.reset_index(drop=True), digest
+        return by_id.reset_index(drop=True)
     first_line = CSV_FIRST_LINE if format_of(spec, location) == "csv" else None
-    valid = validate(
+    return validate(
         spec, frame, source=shown(location), first_line=first_line, with_target=with_target
     )
-    return valid, digest
 
 
 def _location(spec: Spec, path: Path | str | None) -> DataLocation:

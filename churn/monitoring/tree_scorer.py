@@ -142,6 +142,12 @@ class TreeScorer(BaseModel):
         reads += [column.column for column in self.columns]
         return list(dict.fromkeys(name for name in reads if name not in made))
 
+    @property
+    def reads(self) -> dict[str, bool]:
+        """Each of :attr:`inputs`, and whether it is read as float64 (else as it is)."""
+        numbers = set(self.numbers)
+        return {name: name in numbers for name in self.inputs}
+
     def predict(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """P(churn) of every row: ``values`` maps each of :attr:`inputs` to a 1-d array
         (numbers as float64, categories as object arrays with NaN or None for missing)."""
@@ -312,14 +318,26 @@ def sample_columns(
     Raises:
         KeyError: ``strict`` and ``frame`` lacks one of them.
     """
-    numbers = set(scorer.numbers)
+    return read_columns(frame, scorer.reads, strict=strict)
+
+
+def read_columns(
+    frame: pd.DataFrame, reads: Mapping[str, bool], *, strict: bool = True
+) -> dict[str, np.ndarray]:
+    """:func:`sample_columns` for a caller that has only the scorer's :attr:`TreeScorer.reads`
+    (``churn drift``'s parent, told them by its model process): each column as float64 when
+    it is read as a number, else as an object array.
+
+    Raises:
+        KeyError: ``strict`` and ``frame`` lacks one of them.
+    """
     return {
         name: (
             frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
-            if name in numbers
+            if as_number
             else frame[name].to_numpy(dtype=object)
         )
-        for name in scorer.inputs
+        for name, as_number in reads.items()
         if strict or name in frame.columns
     }
 

@@ -13,8 +13,10 @@ import yaml
 from factories import subscriptions_frame, subscriptions_spec, train_run, write_project
 from typer.testing import CliRunner
 
+from churn.batch_drift import SCORED_ROWS, sample_rows
 from churn.cli.app import app
 from churn.contract.dataset import load_unlabelled
+from churn.errors import DataContractError
 from churn.monitoring.champion import run_profile
 from churn.monitoring.profile import current_counts
 from churn.registry import Registry
@@ -118,3 +120,27 @@ def test_the_parameter_checks_are_left_out_only_for_the_runs_own_models(
     code, _, err = drift(project, other)
     assert code == 2
     assert "no_such_param" in err
+
+
+@pytest.mark.parametrize("in_sample", [False, True], ids=["outside-sample", "in-sample"])
+def test_a_batch_that_breaks_the_contract_exits_3_with_the_checks_words_and_no_scores(
+    project: dict[str, Any], tmp_path: Path, in_sample: bool
+) -> None:
+    """The sample's columns go to the model process before the whole batch is checked when
+    its rows pass alone; a failure in another row still ends the command with every failure
+    worded as the check words it, and nothing on stdout."""
+    frame = subscriptions_frame(SCORED_ROWS + 500, seed=9).drop(columns=["churned"])
+    sampled = set(sample_rows(len(frame)).tolist())
+    bad = next(row for row in range(len(frame)) if (row in sampled) == in_sample)
+    frame.loc[bad, "plan"] = "platinum"
+    batch = tmp_path / "broken.csv"
+    frame.to_csv(batch, index=False)
+    with pytest.raises(DataContractError) as expected:
+        load_unlabelled(load_spec(project["spec"]), batch)
+
+    code, out, err = drift({**project, "batch": batch})
+
+    assert code == 3
+    assert out == ""
+    assert str(expected.value) in err
+    assert f"line {bad + 2}" in err
