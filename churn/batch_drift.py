@@ -19,15 +19,13 @@ fails its check still exits 3 with every failure worded, and its scores are neve
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
 from churn.contract.dataset import UnlabelledRead, read_unlabelled, validate_unlabelled
 from churn.errors import ChurnError
@@ -36,6 +34,7 @@ from churn.monitoring.champion import run_profile
 from churn.monitoring.drift import DriftResult, compare_counts, frame_counts
 from churn.monitoring.profile import current_counts
 from churn.monitoring.tree_scorer import read_columns
+from churn.parquet_prefetch import ParquetPrefetch, system_allocator
 from churn.registry import Registry
 from churn.sources.urls import DataLocation, data_location, shown
 from churn.spec import Spec
@@ -62,6 +61,7 @@ def drift_of_batch(
     model: ModelChild,
     *,
     as_of: date | None = None,
+    prefetched: ParquetPrefetch | None = None,
 ) -> BatchDrift:
     """Read, check, score and judge a batch (see the module docstring).
 
@@ -76,6 +76,7 @@ def drift_of_batch(
         source: A file or URL; None for the spec's ``data.source``.
         model: The process holding the run's model (the champion unless a run was named).
         as_of: The date a SQL source is read at (default ``CHURN_AS_OF``, else today).
+        prefetched: The batch's Parquet file already being read on a thread, if it is one.
 
     Raises:
         RegistryError: No champion (and no run named), an unknown run, a run without a
@@ -88,7 +89,7 @@ def drift_of_batch(
     location = source if source is not None else data_location(spec)
     try:
         with system_allocator():
-            read = read_unlabelled(spec, location, as_of=as_of)
+            read = read_unlabelled(spec, location, as_of=as_of, prefetched=prefetched)
         reads = model.reads()  # the spec's and the model's verdicts come before the batch's
     except ChurnError:
         earlier = model.first_failure()
@@ -133,23 +134,6 @@ def _send_checked_sample(
         return False
     model.send_sample(read_columns(sample, reads, strict=False))
     return True
-
-
-@contextmanager
-def system_allocator() -> Iterator[None]:
-    """Arrow allocates from the C library's allocator meanwhile, then as before.
-
-    pyarrow's default pool (mimalloc) costs about 0.5 s of CPU, most of it page faults in the
-    kernel, the first time a process reads a million rows, which a one-shot command pays
-    every time; the system allocator reads the same file in about a third of that. Buffers
-    remember the pool they came from, so restoring the default afterwards is safe.
-    """
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(before)
 
 
 def sample_rows(rows: int) -> npt.NDArray[np.intp]:

@@ -12,6 +12,8 @@ from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
 if TYPE_CHECKING:
     from churn.batch_drift import BatchDrift
     from churn.model_child import ModelChild
+    from churn.parquet_prefetch import ParquetPrefetch
+    from churn.sources.urls import DataLocation
     from churn.spec import Spec
 
 
@@ -48,16 +50,23 @@ def drift_command(
     """
     from churn.errors import ChurnError, DriftAlert
     from churn.model_child import ModelChild
+    from churn.parquet_prefetch import prefetched_parquet
     from churn.registry import resolve_home
+    from churn.sources.urls import as_location
     from churn.spec.loader import DEFAULT_SPEC
 
     registry_home = resolve_home(home)
     spec_file = spec if spec is not None else DEFAULT_SPEC
     loaded = _spec_without_estimators(spec_file)
-    # the other core checks the models' params and loads and verifies the model meanwhile
-    with ModelChild(registry_home, run, spec_file) as model:
+    location = as_location(data) if data is not None else None
+    # the other core checks the models' params and loads and verifies the model meanwhile;
+    # a thread decodes a Parquet batch while this one imports what checks and counts it
+    with (
+        ModelChild(registry_home, run, spec_file) as model,
+        prefetched_parquet(loaded, location) as prefetch,
+    ):
         try:
-            found = _drift(loaded, spec_file, data, html, registry_home, model)
+            found = _drift(loaded, spec_file, location, html, registry_home, model, prefetch)
         except ChurnError:  # the full spec check's verdict comes first
             earlier = model.spec_failure()
             if earlier is not None:
@@ -97,26 +106,26 @@ def _spec_without_estimators(spec_file: Path) -> Spec:
 def _drift(
     loaded: Spec,
     spec_file: Path | None,
-    data: str | None,
+    location: DataLocation | None,
     html: Path | None,
     registry_home: Path,
     model: ModelChild,
+    prefetch: ParquetPrefetch | None,
 ) -> BatchDrift:
     """Check the ``--html`` path, then read, check, score and judge the batch."""
     from churn.batch_drift import drift_of_batch
     from churn.outputs import check_output, check_outside_registry
     from churn.registry import Registry
-    from churn.sources.urls import as_location, data_location, is_url
+    from churn.sources.urls import data_location, is_url
     from churn.spec.loader import DEFAULT_SPEC
 
-    location = as_location(data) if data is not None else None
     if html is not None:
         read = location if location is not None else data_location(loaded)
         spec_input = ("spec", spec_file if spec_file is not None else DEFAULT_SPEC)
         inputs = [spec_input] + ([] if is_url(read) else [("input", Path(read))])
         check_output(html, inputs)
         check_outside_registry(html, registry_home)
-    return drift_of_batch(loaded, Registry(registry_home), location, model)
+    return drift_of_batch(loaded, Registry(registry_home), location, model, prefetched=prefetch)
 
 
 def drift_text(found: BatchDrift) -> str:

@@ -50,6 +50,7 @@ from churn.contract.holdout import check_sizes
 from churn.contract.quick_check import passes_quickly
 from churn.contract.reading import DataFormat, format_of, read_frame_and_hash
 from churn.errors import DataContractError
+from churn.parquet_prefetch import ParquetPrefetch
 from churn.sources.urls import DataLocation, as_location, data_location, shown
 from churn.spec import DType, Spec
 
@@ -202,16 +203,21 @@ class UnlabelledRead:
 
 
 def read_unlabelled(
-    spec: Spec, path: Path | str | None = None, *, as_of: date | None = None
+    spec: Spec,
+    path: Path | str | None = None,
+    *,
+    as_of: date | None = None,
+    prefetched: ParquetPrefetch | None = None,
 ) -> UnlabelledRead:
-    """The first half of :func:`load_unlabelled`: read, not yet checked.
+    """The first half of :func:`load_unlabelled`: read, not yet checked (``prefetched``: see
+    :func:`~churn.contract.reading.read_frame_and_hash`).
 
     Raises:
         DataContractError: The file cannot be read.
         SourceError: The database cannot be read.
     """
     location = _location(spec, path)
-    frame, _ = read_frame_and_hash(spec, location, as_of=as_of, hashed=False)
+    frame, _ = read_frame_and_hash(spec, location, as_of=as_of, hashed=False, prefetched=prefetched)
     return UnlabelledRead(frame.drop(columns=[spec.data.target.column], errors="ignore"), location)
 
 

@@ -16,7 +16,6 @@ its text columns in Arrow.
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import date
 from pathlib import Path
 from typing import IO, Any, Literal, NoReturn
@@ -25,10 +24,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from churn.contract.header import check_names, check_parquet_types
 from churn.errors import DataContractError, one_line
+from churn.parquet_prefetch import (
+    PARQUET_SUFFIXES,
+    ParquetPrefetch,
+    dictionary_columns,
+    file_stamp,
+    parquet_table,
+)
 from churn.sources.urls import DataLocation, fetched, is_url, shown, suffix_of
 from churn.spec import DType, Spec
 from churn.spec.bounds import shorten
@@ -45,7 +50,7 @@ treats the same ones, and the spec's ``na_values``, as missing."""
 BOOL_TRUE = ("true", "True", "TRUE", "1")
 BOOL_FALSE = ("false", "False", "FALSE", "0")
 """Bool words the typed CSV read takes; any other spelling goes through the text read."""
-SUFFIXES: dict[str, DataFormat] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+SUFFIXES: dict[str, DataFormat] = {".csv": "csv", **dict.fromkeys(PARQUET_SUFFIXES, "parquet")}
 """File suffix -> data format (reading data, scoring files, writing synthetic rows)."""
 _DELIMITERS = {"semicolon": ";", "tab": "\t", "pipe": "|", "comma": ","}
 """Delimiters recognised in a header that read as one column."""
@@ -54,7 +59,12 @@ _MAPPED = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
 def read_frame_and_hash(
-    spec: Spec, path: DataLocation, *, as_of: date | None = None, hashed: bool = True
+    spec: Spec,
+    path: DataLocation,
+    *,
+    as_of: date | None = None,
+    hashed: bool = True,
+    prefetched: ParquetPrefetch | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """The raw frame (0-based ``RangeIndex``) and the sha256 of the bytes it was parsed from;
     for the spec's SQL source, its snapshot at ``as_of`` (default ``CHURN_AS_OF``, else today)
@@ -62,7 +72,9 @@ def read_frame_and_hash(
     caller that records no hash, skips hashing a local file (its digest is then ``""``).
 
     ``path`` may be a URL (:mod:`churn.sources.urls`): the object is fetched once into a
-    temporary file, hashed, and parsed from it like a local file.
+    temporary file, hashed, and parsed from it like a local file. ``prefetched``, the same
+    local Parquet file already being read on a thread (:mod:`churn.parquet_prefetch`),
+    gives the table instead when nothing is hashed, with the same failures.
 
     Raises:
         DataContractError: The file is missing, empty, unreadable, or changed while read.
@@ -80,17 +92,42 @@ def read_frame_and_hash(
         fail(path, "file not found; check data.source (relative to the spec file's folder)")
     if not path.is_file():
         fail(path, "not a file; data.source must name a .csv or .parquet file")
+    if prefetched is not None and _takes(prefetched, spec, path, kind, hashed):
+        try:
+            return _prefetched_frame(spec, path, prefetched), ""
+        except OSError as exc:
+            fail(path, f"cannot read the file: {one_line(exc)}")
     try:
         with path.open("rb") as handle:
-            before = _stamp(handle)
+            before = file_stamp(handle)
             digest = hashlib.file_digest(handle, "sha256").hexdigest() if hashed else ""
             handle.seek(0)
             frame = read(spec, path, handle)
-            if _stamp(handle) != before:
+            if file_stamp(handle) != before:
                 fail(path, "the file changed while it was read; run again once it is written")
     except OSError as exc:
         fail(path, f"cannot read the file: {one_line(exc)}")
     return frame, digest
+
+
+def _takes(
+    prefetched: ParquetPrefetch, spec: Spec, path: Path, kind: DataFormat, hashed: bool
+) -> bool:
+    """Whether ``prefetched`` is this read: the same Parquet file, decoded alike, unhashed."""
+    same = prefetched.path == path and prefetched.dictionaries == tuple(dictionary_columns(spec))
+    return same and kind == "parquet" and not hashed
+
+
+def _prefetched_frame(spec: Spec, path: Path, prefetched: ParquetPrefetch) -> pd.DataFrame:
+    """The raw frame of the table read on a thread, failing as :func:`_read_parquet` and the
+    reading above fail (the thread's OSError of opening the file is raised again here)."""
+    table, changed = prefetched.outcome()
+    if isinstance(table, Exception):
+        fail(path, f"not a readable Parquet file: {one_line(table)}")
+    frame = _frame_from_arrow(spec, path, table)
+    if changed:
+        fail(path, "the file changed while it was read; run again once it is written")
+    return frame
 
 
 def format_of(spec: Spec, path: DataLocation) -> DataFormat:
@@ -107,11 +144,6 @@ def format_of(spec: Spec, path: DataLocation) -> DataFormat:
 def fail(path: DataLocation, message: str) -> NoReturn:
     """Raise the :class:`DataContractError` for a file that cannot be read."""
     raise DataContractError(shown(path), [message])
-
-
-def _stamp(handle: IO[bytes]) -> tuple[int, int]:
-    status = os.fstat(handle.fileno())
-    return status.st_size, status.st_mtime_ns
 
 
 # --------------------------------------------------------------------------- CSV
@@ -183,7 +215,7 @@ def _text_csv(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataFrame
     try:
         frame: pd.DataFrame = pd.read_csv(handle, **text_csv_options(spec))
     except pd.errors.EmptyDataError:
-        size = _stamp(handle)[0]
+        size = file_stamp(handle)[0]
         fail(path, f"empty file ({size} bytes): expected a header line, then one line per row")
     except UnicodeDecodeError as exc:
         handle.seek(0)
@@ -226,9 +258,8 @@ def _fail_on_other_delimiter(path: DataLocation, header: str, delimiter: str) ->
 
 def _read_parquet(spec: Spec, path: DataLocation, handle: IO[bytes]) -> pd.DataFrame:
     """Text columns declared ``category`` are read as dictionaries (pandas Categoricals)."""
-    categories = [name for name, column in spec.columns.items() if column.dtype == "category"]
     try:
-        table = pq.read_table(handle, read_dictionary=categories)
+        table = parquet_table(handle, dictionary_columns(spec))
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         fail(path, f"not a readable Parquet file: {one_line(exc)}")
     return _frame_from_arrow(spec, path, table)
@@ -240,9 +271,8 @@ def _read_sql(spec: Spec, source: SqlSource, as_of: date | None) -> tuple[pd.Dat
     from churn.sources.sql import read_snapshot
 
     snapshot = read_snapshot(spec, source, as_of if as_of is not None else as_of_date())
-    categories = [name for name, column in spec.columns.items() if column.dtype == "category"]
     table = snapshot.table
-    for name in categories:
+    for name in dictionary_columns(spec):
         index = table.schema.get_field_index(name)
         if index >= 0 and pa.types.is_string(table.schema.field(index).type):
             table = table.set_column(index, name, pc.dictionary_encode(table.column(index)))
