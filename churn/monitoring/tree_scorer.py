@@ -46,7 +46,7 @@ SCORER_TOLERANCE: Final = 1e-6
 MAX_TREE_NODES: Final = 100_000
 """Larger forests are not compiled: about 40 bytes of profile.json per node, and reading
 the profile (the parent of `churn drift`, serving) must stay cheaper than what it saves."""
-_BLOCK_ROWS: Final = 512
+_BLOCK_ROWS: Final = 256
 _FROZEN: Final = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -216,27 +216,60 @@ class _Forest:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """P(class 1) of the float32 rows ``X``."""
         margin = np.empty(len(X), dtype=np.float32)
+        work = _Walk(len(self.roots), min(len(X), _BLOCK_ROWS))
         for start in range(0, len(X), _BLOCK_ROWS):
-            margin[start : start + _BLOCK_ROWS] = self._margin(X[start : start + _BLOCK_ROWS])
+            block = X[start : start + _BLOCK_ROWS]
+            margin[start : start + len(block)] = self._margin(block, work)
         return _sigmoid(margin).astype(np.float64)
 
-    def _margin(self, X: np.ndarray) -> np.ndarray:
-        """Trees by rows: ``at[t, i]`` is the node of row ``i`` in tree ``t``."""
+    def _margin(self, X: np.ndarray, work: _Walk) -> np.ndarray:
+        """Trees by rows: ``at[t, i]`` is the node of row ``i`` in tree ``t``. Every step
+        writes into ``work``'s arrays: fresh ones per step were megabytes each, mapped and
+        faulted in by the kernel every time (a third of the walk's time in a new process)."""
         flat = np.ascontiguousarray(X).ravel()
-        offsets = np.arange(len(X), dtype=np.int32) * np.int32(X.shape[1])
-        at = np.repeat(self.roots[:, None], len(X), axis=1)
+        at, index, value, split, right = work.views(len(X))
+        offsets = work.offsets[: len(X)] * np.int32(X.shape[1])
+        at[...] = self.roots[:, None]
+        missing_possible = bool(np.isnan(flat).any())
         for _ in range(self.depth):
-            value = flat.take(offsets + self.feature.take(at))
-            go_right = ~(value < self.split.take(at))  # NaN compares False: fixed below
-            missing = np.isnan(value)
-            if missing.any():
-                go_right[missing] = ~self.default_left.take(at[missing])
-            at = self.left.take(at) + go_right
+            np.take(self.feature, at, out=index)
+            index += offsets
+            np.take(flat, index, out=value)
+            np.take(self.split, at, out=split)
+            np.greater_equal(value, split, out=right)  # NaN compares False: fixed below
+            if missing_possible and (missing := np.isnan(value)).any():
+                right[missing] = ~self.default_left.take(at[missing])
+            np.take(self.left, at, out=index)
+            np.add(index, right, out=at)
         leaves = self.value.take(at)
         margin = np.full(len(X), self.base, dtype=np.float32)
         for tree in leaves:  # XGBoost adds the trees in order, in float32
             margin += tree
         return margin
+
+
+class _Walk:
+    """The arrays one block's walk writes into, made once per :meth:`_Forest.predict`."""
+
+    def __init__(self, trees: int, rows: int) -> None:
+        shape = (trees, rows)
+        self.at = np.empty(shape, dtype=np.int32)
+        self.index = np.empty(shape, dtype=np.int32)
+        self.value = np.empty(shape, dtype=np.float32)
+        self.split = np.empty(shape, dtype=np.float32)
+        self.right = np.empty(shape, dtype=bool)
+        self.offsets = np.arange(rows, dtype=np.int32)
+
+    def views(self, rows: int) -> tuple[np.ndarray, ...]:
+        """The arrays for a block of ``rows`` rows (contiguous: a shorter last block gets
+        arrays of its own)."""
+        if rows == self.at.shape[1]:
+            return self.at, self.index, self.value, self.split, self.right
+        shape = (self.at.shape[0], rows)
+        return tuple(
+            np.empty(shape, dtype=a.dtype)
+            for a in (self.at, self.index, self.value, self.split, self.right)
+        )
 
 
 def _sigmoid(margin: np.ndarray) -> np.ndarray:
@@ -253,8 +286,8 @@ def _sigmoid(margin: np.ndarray) -> np.ndarray:
     above = np.nextafter(below, np.float32(np.inf)).astype(np.float64)
     below64 = below.astype(np.float64)
     close = np.abs(exact - (below64 + above) / 2) < (above - below64) / 100
-    expf = _c_expf()
-    if expf is not None and close.any():
+    expf = _c_expf() if close.any() else None  # finding libm runs ldconfig: only if needed
+    if expf is not None:
         powers[close] = np.fromiter(map(expf, exponent[close].tolist()), np.float32)
     proba: np.ndarray = np.float32(1.0) / (powers + np.float32(1.0))
     return proba
