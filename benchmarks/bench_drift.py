@@ -214,6 +214,11 @@ def main() -> None:
         report["evidently_process_over_churn_drift_command_wall"] = round(
             evidently_wall / churn_wall, 1
         )
+    evidently_process_cpu = report["evidently"].get("process_cpu_seconds")
+    if evidently_process_cpu:  # the same, in CPU seconds: what the load inflates least
+        report["evidently_process_cpu_over_churn_drift_command_cpu"] = round(
+            evidently_process_cpu / report["churn_drift"][0]["cpu_seconds"], 1
+        )
     evidently_cpu = report["evidently"].get("cpu_seconds")
     if evidently_cpu:
         churn_cpu = report["churn_drift"][0]["cpu_seconds"]

@@ -99,7 +99,7 @@ def drift_of_batch(
     rows = sample_rows(len(read.frame))
     sent = reads is not None and _send_checked_sample(spec, read, rows, reads, model)
     frame = validate_unlabelled(spec, read)
-    profile = run_profile(registry, model.run_id())
+    profile = run_profile(registry, model.run_id(), with_scorer=False)  # the model scores
     if not sent:
         sample = frame.iloc[rows]
         model.send_sample(sample if reads is None else read_columns(sample, reads, strict=False))

@@ -21,8 +21,10 @@ if TYPE_CHECKING:  # run_profile is read without pandas (churn drift's model pro
     from churn.spec.model import Spec
 
 
-def run_profile(registry: Registry, run_id: str) -> ReferenceProfile:
-    """Run ``run_id``'s reference profile, verified against the hash its run.json recorded.
+def run_profile(registry: Registry, run_id: str, *, with_scorer: bool = True) -> ReferenceProfile:
+    """Run ``run_id``'s reference profile, verified against the hash its run.json recorded
+    (``with_scorer=False``: without its compiled model, see
+    :func:`~churn.monitoring.profile.read_profile`).
 
     Raises:
         ProfileNotFound: The run recorded no profile (trained before churn recorded them).
@@ -34,7 +36,9 @@ def run_profile(registry: Registry, run_id: str) -> ReferenceProfile:
             f"run {run_id} recorded no reference profile (it was trained before churn "
             "recorded them); train a new run to monitor drift against it"
         )
-    return read_profile(registry.run_dir(run_id), sha256=manifest.profile.sha256)
+    return read_profile(
+        registry.run_dir(run_id), sha256=manifest.profile.sha256, with_scorer=with_scorer
+    )
 
 
 def training_drift(
@@ -50,7 +54,7 @@ def training_drift(
     if champion is None:
         return None
     try:
-        profile = run_profile(registry, champion.run_id)
+        profile = run_profile(registry, champion.run_id, with_scorer=False)
     except ProfileNotFound as exc:
         return TrainingDriftRecord(champion=champion.run_id, status=None, note=str(exc))
     from churn.monitoring.drift import compare_frame

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,13 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from churn.contract import load_dataset
-from churn.monitoring.profile import ReferenceProfile, build_profile
+from churn.errors import RegistryError
+from churn.monitoring.profile import (
+    ReferenceProfile,
+    build_profile,
+    read_profile,
+    write_profile,
+)
 from churn.monitoring.tree_scorer import (
     SCORER_TOLERANCE,
     TreeScorer,
@@ -72,9 +80,16 @@ def test_the_compiled_telco_model_gives_predict_probas_scores_bit_for_bit() -> N
         np.testing.assert_array_equal(got, scores(pipeline, batch))
 
 
-def test_the_compiled_model_survives_the_profile_file() -> None:
+@cache
+def compiled_profile() -> ReferenceProfile:
+    """The Telco hold-out's profile with the compiled model (built once)."""
     spec, pipeline, rows = telco()
-    profile = build_profile(rows, spec, scores(pipeline, rows), run_id="r", model=pipeline)
+    return build_profile(rows, spec, scores(pipeline, rows), run_id="r", model=pipeline)
+
+
+def test_the_compiled_model_survives_the_profile_file() -> None:
+    _, pipeline, rows = telco()
+    profile = compiled_profile()
     assert profile.scorer is not None
 
     again = ReferenceProfile.model_validate_json(profile.model_dump_json())
@@ -84,6 +99,23 @@ def test_the_compiled_model_survives_the_profile_file() -> None:
     batch = hostile(rows, seed=3)
     got = again.scorer.predict(sample_columns(batch, again.scorer))
     np.testing.assert_array_equal(got, scores(pipeline, batch))
+
+
+def test_a_reader_that_does_not_score_reads_the_profile_without_its_model(
+    tmp_path: Path,
+) -> None:
+    profile = compiled_profile()
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    written = write_profile(run_dir, profile)
+    digest = hashlib.sha256(written.read_bytes()).hexdigest()
+
+    counts_only = read_profile(run_dir, sha256=digest, with_scorer=False)
+
+    assert counts_only == profile.model_copy(update={"scorer": None})
+    assert read_profile(run_dir, sha256=digest) == profile
+    with pytest.raises(RegistryError, match="does not hash"):
+        read_profile(run_dir, sha256="0" * 64, with_scorer=False)
 
 
 def test_an_old_profile_without_a_compiled_model_still_reads() -> None:
