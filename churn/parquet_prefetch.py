@@ -8,7 +8,9 @@ from it, reporting a failure exactly as reading the file there would (the same m
 cannot read the file, not a readable Parquet file, the file changed while it was read).
 
 Only a local ``.parquet`` file is prefetched; a CSV file, a URL and a SQL source are read
-where they always were. Nothing happens at import time.
+where they always were. pyarrow is imported when a read starts, not with this module:
+``churn drift`` imports it before forking its model process, and pyarrow starts threads on
+import. Nothing happens at import time.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
-
-import pyarrow as pa
+from typing import IO, TYPE_CHECKING
 
 from churn.sources.urls import DataLocation, data_location, is_url, suffix_of
 from churn.spec import Spec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 """The suffixes of a Parquet file when the spec does not say ``data.format``."""
@@ -71,6 +74,8 @@ def system_allocator() -> Iterator[None]:
     every time; the system allocator reads the same file in about a third of that. Buffers
     remember the pool they came from, so restoring the default afterwards is safe.
     """
+    import pyarrow as pa
+
     before = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())
     try:
@@ -102,6 +107,8 @@ class ParquetPrefetch:
     def _read(self) -> None:
         """The file's bytes in one read, then decoded from memory: Arrow then never needs
         the GIL, which the importing thread holds most of the time."""
+        import pyarrow as pa
+
         try:
             with self.path.open("rb") as handle:
                 before = file_stamp(handle)

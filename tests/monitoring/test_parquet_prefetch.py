@@ -3,6 +3,8 @@ reading it in place."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -57,3 +59,11 @@ def test_only_a_local_parquet_file_is_prefetched(spec: Spec, tmp_path: Path) -> 
     assert local_parquet(spec, None) is None  # the spec's data is a CSV file
     assert local_parquet(spec, tmp_path / "missing.parquet") is None  # reported where read
     assert local_parquet(spec, "https://example.com/batch.parquet") is None
+
+
+def test_importing_it_imports_no_pyarrow() -> None:
+    """``churn drift`` imports it before forking its model process; pyarrow starts threads
+    on import, which a fork must not copy."""
+    probe = "import sys, churn.parquet_prefetch; print('pyarrow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
