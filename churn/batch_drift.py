@@ -96,6 +96,8 @@ def drift_of_batch(
         if earlier is not None:
             raise earlier from None
         raise
+    except RuntimeError:  # it ended without answering: said after the batch's check, as before
+        reads = None
     rows = sample_rows(len(read.frame))
     sent = reads is not None and _send_checked_sample(spec, read, rows, reads, model)
     frame = validate_unlabelled(spec, read)
