@@ -96,9 +96,12 @@ def module_of(item: pytest.Item) -> str:
 
 
 def uses_a_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    definitions = info.name2fixturedefs.values() if info is not None else []
-    return any(chain[-1].scope == "module" for chain in definitions if chain)
+    """Whether the test, or a fixture it uses, asks for a module-scoped fixture (pytest has no
+    public API for a collected test's fixture definitions: ``churn.private_apis``)."""
+    from churn.private_apis import fixture_scope
+
+    names = getattr(item, "fixturenames", ())  # every fixture the test needs, transitively
+    return any(fixture_scope(item, name) == "module" for name in names)
 
 
 def pytest_configure(config: pytest.Config) -> None:
