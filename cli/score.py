@@ -17,6 +17,7 @@ from churn.cli.options import AsOfOpt
 
 if TYPE_CHECKING:
     from churn.sources.score_table import TableName
+    from churn.spec import Spec
 
 
 def score(
@@ -96,6 +97,8 @@ def score(
     table = _table(to_table) if to_table is not None else None
     spec_file = spec if spec is not None else DEFAULT_SPEC
     loaded = load_spec(spec_file)
+    if table is not None:
+        _check_table_database(loaded)
     registry = Registry(resolve_home(home))
     model = scoring_model(registry, run)
     location = as_location(source) if source is not None else None
@@ -155,4 +158,19 @@ def _table(text: str) -> TableName:
     try:
         return table_name(text)
     except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--to-table") from None
+
+
+def _check_table_database(spec: Spec) -> None:
+    """A file spec's score table is in the database ``CHURN_DATABASE_URL`` (or ``_FILE``) names:
+    without one, ``--to-table`` is a usage error (exit 2) before the model is loaded. A SQL
+    spec's URL is its source's, whose problems are the source's (exit 5), as in ``churn run``."""
+    from churn.errors import SourceError
+    from churn.sources.score_table import scores_database
+
+    if spec.sql_source is not None:
+        return
+    try:
+        scores_database(spec)
+    except SourceError as exc:
         raise typer.BadParameter(str(exc), param_hint="--to-table") from None
