@@ -12,7 +12,9 @@ equivalent in the versions churn supports.
   overrides its ``_to_func_args`` hook.
 * pytest resolves a test's fixtures only when the test is set up; ``churn check`` names a gate
   test asking for a fixture nobody provides at collection time, through the session's fixture
-  manager (``session._fixturemanager.getfixturedefs``), so nothing of the test runs.
+  manager (``session._fixturemanager.getfixturedefs``), so nothing of the test runs. The
+  test suite's ``conftest.py`` asks the same manager for a fixture's scope (:func:`fixture_scope`)
+  to keep the tests that share a module-scoped fixture on one xdist worker.
 * A fitted ``HistGradientBoostingClassifier`` keeps its trees (``_predictors``) and its
   starting log-odds (``_baseline_prediction``) only as private attributes; the exact
   explanations of :mod:`churn.explain.trees` read both.
@@ -93,6 +95,13 @@ def unknown_fixtures(item: Any) -> list[str]:
         for name in item.fixturenames
         if name != "request" and not manager.getfixturedefs(name, item)
     ]
+
+
+def fixture_scope(item: Any, name: str) -> str | None:
+    """The scope (``"function"``, ``"module"``, ...) of the fixture a collected pytest test gets
+    for ``name``: the innermost definition visible to it; None when no fixture provides it."""
+    definitions = item.session._fixturemanager.getfixturedefs(name, item)
+    return str(definitions[-1].scope) if definitions else None
 
 
 def hist_gradient_boosting_trees(model: Any) -> tuple[list[Any], float]:

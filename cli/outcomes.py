@@ -58,8 +58,8 @@ def outcomes_command(
     An outcome is matched with the customer's latest prediction in the prediction log (and in
     the table CHURN_PREDICTION_LOG_TABLE names, where `churn score --to-table` may also write)
     scored at most monitoring.outcome_horizon_days days before its date. Exit codes: 0
-    recorded, 2 usage, 3 the outcomes are unusable, 5 a database cannot be read (nothing
-    recorded), 1 the registry cannot be written.
+    recorded, 2 usage (--query or --table without a database URL), 3 the outcomes are
+    unusable, 5 a database cannot be read (nothing recorded), 1 the registry cannot be written.
     """
     import json
 
@@ -105,6 +105,7 @@ def _sql_read(
     """The read of ``--query`` or ``--table`` at ``--as-of``, as a spec's SQL source."""
     from pydantic import ValidationError
 
+    from churn.errors import SourceError
     from churn.sources.as_of import as_of_date
     from churn.sources.sql import plan_source_read
     from churn.spec.sources import SqlSource
@@ -121,7 +122,10 @@ def _sql_read(
         _usage(problems)
     where = "--query" if query is not None else "--table"
     origin = "--url-file" if url_file is not None else f"${source.url_variable}"
-    return plan_source_read(source, as_of_date(), where, origin)
+    try:
+        return plan_source_read(source, as_of_date(), where, origin)
+    except SourceError as exc:  # no URL, or not a PostgreSQL one: nothing was connected to
+        _usage(f"{where} needs a database URL: {exc} (see --url-env and --url-file)")
 
 
 def outcomes_text(summary: OutcomesSummary) -> str:

@@ -17,6 +17,7 @@ from churn.cli.options import AsOfOpt
 
 if TYPE_CHECKING:
     from churn.sources.score_table import TableName
+    from churn.spec import Spec
 
 
 def score(
@@ -80,13 +81,11 @@ def score(
     violation names the file lines (or the ids, for a database) and exits with code 3, writing
     nothing. With --to-table the table gets id, run_id, scored_at, as_of, churn_probability
     and will_churn in one transaction; scoring the same as-of with the same run again replaces
-    those rows; a database failure exits with code 5 and leaves the table as it was.
+    those rows; a database failure exits with code 5 and leaves the table as it was (a file
+    spec without CHURN_DATABASE_URL or CHURN_DATABASE_URL_FILE: exit 2, nothing loaded).
     """
-    from churn.explain.survival import SurvivalUnexplainable
-    from churn.monitoring.recorder import score_recorder
     from churn.outputs import check_outside_registry
     from churn.registry import Registry, resolve_home
-    from churn.serving.score_file import score_file, scoring_model
     from churn.settings import load_settings
     from churn.sources.urls import as_location, data_location
     from churn.spec.loader import DEFAULT_SPEC, load_spec
@@ -96,6 +95,12 @@ def score(
     table = _table(to_table) if to_table is not None else None
     spec_file = spec if spec is not None else DEFAULT_SPEC
     loaded = load_spec(spec_file)
+    if table is not None:
+        _check_table_database(loaded)
+    from churn.explain.survival import SurvivalUnexplainable  # the model's stack: after usage
+    from churn.monitoring.recorder import score_recorder
+    from churn.serving.score_file import score_file, scoring_model
+
     registry = Registry(resolve_home(home))
     model = scoring_model(registry, run)
     location = as_location(source) if source is not None else None
@@ -155,4 +160,19 @@ def _table(text: str) -> TableName:
     try:
         return table_name(text)
     except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--to-table") from None
+
+
+def _check_table_database(spec: Spec) -> None:
+    """A file spec's score table is in the database ``CHURN_DATABASE_URL`` (or ``_FILE``) names:
+    without one, ``--to-table`` is a usage error (exit 2) before the model is loaded. A SQL
+    spec's URL is its source's, whose problems are the source's (exit 5), as in ``churn run``."""
+    from churn.errors import SourceError
+    from churn.sources.score_table import scores_database
+
+    if spec.sql_source is not None:
+        return
+    try:
+        scores_database(spec)
+    except SourceError as exc:
         raise typer.BadParameter(str(exc), param_hint="--to-table") from None

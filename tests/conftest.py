@@ -10,9 +10,10 @@ threadpoolctl limits those a plugin has already loaded.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import signal
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 for _variable in NATIVE_THREAD_VARIABLES:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 TELCO_SPEC = ROOT / "spec" / "telco.yaml"
 _THREAD_LIMITS = pytest.StashKey[object]()
+_SIGINT_AT_START = pytest.StashKey[tuple[Any, bool]]()
 
 
 @pytest.fixture(scope="session")
@@ -96,11 +98,48 @@ def module_of(item: pytest.Item) -> str:
 
 
 def uses_a_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)
-    definitions = info.name2fixturedefs.values() if info is not None else []
-    return any(chain[-1].scope == "module" for chain in definitions if chain)
+    """Whether the test, or a fixture it uses, asks for a module-scoped fixture (pytest has no
+    public API for a collected test's fixture definitions: ``churn.private_apis``)."""
+    from churn.private_apis import fixture_scope
+
+    names = getattr(item, "fixturenames", ())  # every fixture the test needs, transitively
+    return any(fixture_scope(item, name) == "module" for name in names)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Limit the native thread pools already loaded (numpy's OpenBLAS, by a plugin)."""
+    """Limit the native thread pools already loaded (numpy's OpenBLAS, by a plugin); note how
+    the process started with SIGINT (see :func:`pytest_runtest_teardown`)."""
     config.stash[_THREAD_LIMITS] = threadpool_limits(limits=1)
+    config.stash[_SIGINT_AT_START] = sigint_state()
+
+
+def sigint_state() -> tuple[Any, bool]:
+    """The process's SIGINT handler, and whether the calling thread blocks SIGINT."""
+    return signal.getsignal(signal.SIGINT), signal.SIGINT in signal.pthread_sigmask(
+        signal.SIG_BLOCK, []
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """Fail the test that leaves SIGINT handled, ignored or blocked otherwise than the process
+    started with, and put it back for the tests after.
+
+    A worker changed so passes it on to every command a later test starts, which then never
+    sees a Ctrl-C. Pytest started with SIGINT ignored (a background job of a script, ``nohup``)
+    starts its workers so too, and Python then keeps it ignored: that is the state to keep, and
+    what the Ctrl-C test resets for its child. Two system calls per test: 14 µs, about 30 ms
+    over the suite.
+    """
+    yield
+    started = item.config.stash[_SIGINT_AT_START]
+    now = sigint_state()
+    if now == started:
+        return
+    handler, blocked = started
+    signal.signal(signal.SIGINT, handler)
+    signal.pthread_sigmask(signal.SIG_BLOCK if blocked else signal.SIG_UNBLOCK, {signal.SIGINT})
+    raise AssertionError(
+        f"{item.nodeid} left SIGINT with handler {now[0]!r}, {'' if now[1] else 'un'}blocked; "
+        f"the process started with {handler!r}, {'' if blocked else 'un'}blocked"
+    )

@@ -140,6 +140,28 @@ def test_prefects_server_app_still_takes_ephemeral_and_final() -> None:
     assert {"ephemeral", "final"} <= set(parameters)
 
 
+@pytest.fixture(scope="module")
+def a_module_fixture() -> int:
+    return 1
+
+
+@pytest.fixture
+def needs_the_module_fixture(a_module_fixture: int) -> int:
+    return a_module_fixture
+
+
+def test_pytest_still_tells_a_collected_tests_fixture_scopes(
+    request: pytest.FixtureRequest, needs_the_module_fixture: int
+) -> None:
+    from churn.private_apis import fixture_scope
+
+    scopes = {name: fixture_scope(request.node, name) for name in request.node.fixturenames}
+    assert scopes["a_module_fixture"] == "module"  # asked for by a fixture, not the test
+    assert scopes["needs_the_module_fixture"] == "function"
+    assert fixture_scope(request.node, "tmp_path_factory") == "session"
+    assert fixture_scope(request.node, "no_such_fixture") is None
+
+
 def test_hist_gradient_boosting_still_keeps_its_trees_and_baseline() -> None:
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier

@@ -24,19 +24,19 @@ from churn.spec import LOWER_IS_BETTER, Spec
 from churn.training.evaluate import CandidateResult, Split
 
 IMPORTANCE_REPEATS = 5
-"""Shuffles per column in the permutation importance, when the call budget allows."""
+"""Shuffles per column in the permutation importance, when the shuffle budget allows."""
 IMPORTANCE_MIN_REPEATS = 2
-IMPORTANCE_MAX_CALLS = 60
-"""Budget of shuffles (columns x shuffles): once a model call for each, now scored in a batch
-(:mod:`churn.report.permutation`), which keeps the rows scored (and so the cost) bounded."""
+IMPORTANCE_MAX_SHUFFLES = 60
+"""Budget of shuffled copies of the rows (columns x shuffles per column): all of them are scored
+in batches (:mod:`churn.report.permutation`), so it bounds the rows scored, and so the cost."""
 IMPORTANCE_MAX_FEATURES = 25
 """Features shown, most important first."""
 
 
 def importance_repeats(columns: int) -> int:
-    """Shuffles per column: 5, fewer for many columns (call budget), never below 2."""
+    """Shuffles per column: 5, fewer for many columns (shuffle budget), never below 2."""
     return max(
-        IMPORTANCE_MIN_REPEATS, min(IMPORTANCE_REPEATS, IMPORTANCE_MAX_CALLS // max(columns, 1))
+        IMPORTANCE_MIN_REPEATS, min(IMPORTANCE_REPEATS, IMPORTANCE_MAX_SHUFFLES // max(columns, 1))
     )
 
 

@@ -33,9 +33,11 @@ def _mapped(pid: int, needle: str) -> bool:
 
 def _as_from_a_shell() -> None:
     """In the child before it runs ``churn``: SIGINT at its default and unblocked, as a shell
-    starts a command. A child inherits an ignored or blocked SIGINT from its parent (an xdist
-    worker that earlier tests left so), and then Ctrl-C never reaches ``churn``: seen once in a
-    full run, where the command finished and exited 0."""
+    starts a command. A child inherits an ignored or blocked SIGINT from its parent, and then
+    Ctrl-C never reaches ``churn`` (seen once in a full run: the command finished and exited
+    0). An xdist worker has SIGINT ignored when pytest was started so, as a script's background
+    job or ``nohup`` is (Python keeps an inherited SIG_IGN); no test leaves it changed, which
+    the suite's conftest checks after each one."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 

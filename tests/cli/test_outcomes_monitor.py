@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 from factories import write_project
 from typer.testing import CliRunner
 
@@ -73,4 +74,28 @@ def test_a_table_name_with_sql_in_it_is_a_usage_error_in_words(tmp_path: Path) -
     assert result.exit_code == 2, result.output
     assert "--table: expected a name of letters, digits and _" in result.output
     assert "'crm.x;drop table y'" in result.output and "pattern" not in result.output
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_query_without_a_database_url_is_a_usage_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = write_project(tmp_path)  # its data.source is a file: no database anywhere
+    monkeypatch.delenv("CHURN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHURN_TIDY_NO_SUCH_URL", raising=False)
+    common = ["--spec", str(spec), "--home", str(tmp_path / "home")]
+
+    unset = runner.invoke(app, ["outcomes", "--query", "SELECT 1", *common])
+    named = runner.invoke(app, ["outcomes", "--table", "crm.outcomes", *common,
+                                "--url-env", "CHURN_TIDY_NO_SUCH_URL"])  # fmt: skip
+    no_file = runner.invoke(app, ["outcomes", "--query", "SELECT 1", *common,
+                                  "--url-file", str(tmp_path / "missing")])  # fmt: skip
+
+    assert unset.exit_code == 2, unset.output
+    assert "churn outcomes: --query needs a database URL" in unset.output
+    assert "CHURN_DATABASE_URL is not set" in unset.output and "--url-env" in unset.output
+    assert named.exit_code == 2 and "--table needs a database URL" in named.output
+    assert "CHURN_TIDY_NO_SUCH_URL is not set" in named.output
+    assert no_file.exit_code == 2 and "--url-file" in no_file.output
+    assert "missing" in no_file.output
     assert not (tmp_path / "home").exists()

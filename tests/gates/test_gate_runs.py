@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
@@ -144,6 +146,21 @@ def test_churn_gate_runs_a_recorded_runs_tests_without_training(passed_run, tmp_
     assert missing.exit_code == 2 and "--tests nope: no such file or folder" in missing.output
 
 
+@pytest.fixture
+def forget_project_imports(passed_run) -> Iterator[None]:
+    """Forget the gate-test modules an in-process pytest imported from the project: a later
+    session elsewhere imports its own ``gates/test_gates.py`` under the same module name
+    (``test_gates``), and pytest's importlib mode hands back the cached module instead."""
+    project = passed_run[0].parent
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        module_file = getattr(sys.modules[name], "__file__", None)
+        if module_file and Path(module_file).is_relative_to(project):
+            del sys.modules[name]
+
+
+@pytest.mark.usefixtures("forget_project_imports")
 def test_plain_pytest_with_churn_run_gets_the_recorded_fixtures(passed_run, capsys) -> None:
     spec, home, manifest = passed_run
     args = ["-p", "no:cacheprovider", "-p", "no:xdist", "--import-mode=importlib", "-q"]
