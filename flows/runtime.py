@@ -70,7 +70,7 @@ def prefect_api(say: Say, settings: ChurnSettings) -> Iterator[Callable[[], dict
         if fresh and not copied and template is not None:
             template.keep()  # before any run is written: the next fresh home copies it
         # Heartbeats let a long-lived server notice a crashed run; this one dies with the run,
-        # and the flow's exit would wait up to 2 s for the heartbeat thread.
+        # so they would be events for nobody.
         return {"PREFECT_API_URL": server.api_url, "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": None}
 
     try:

@@ -12,6 +12,7 @@ manifest as a value. ``churn run`` reaches it through :func:`churn.run.compose.c
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -54,11 +55,18 @@ def _task(name: str, fn: Callable[..., Any]) -> Any:
     log_prints=False,
     validate_parameters=False,
 )
-def train_flow(run: PreparedRun, pool: Executor, report: bool = True) -> RunManifest:
+async def train_flow(run: PreparedRun, pool: Executor, report: bool = True) -> RunManifest:
     """Train, gate and (maybe) promote ``run`` with candidates in ``pool``; return its record.
 
     A winner that does not pass the gates ends the flow run Failed (its data is the record).
     Steps submitted alongside others (EDA, each candidate) wait in the task runner's threads.
+
+    The flow is a coroutine only for how Prefect ends it: a synchronous flow run joins its
+    heartbeat thread, which sleeps in 1 s steps, so every run with heartbeats (a long-lived
+    server) idled 0-1 s after its last step; an asynchronous one stops that thread without
+    waiting (the thread ends within a second on its own). The body blocks the event loop on
+    purpose: the run's sequence is the flow's only work, and Ctrl-C reaches it in this thread
+    as it would a synchronous flow's.
     """
     manifest = execute_run(run, PrefectSteps(), pool, report=report)
     outcome = RunOutcome(manifest)
@@ -75,7 +83,12 @@ def run_flow(run: PreparedRun, pool: Executor, report: bool = True) -> RunManife
     Raises:
         BaseException: What stopped the run (the flow run crashed or failed with it).
     """
-    state = train_flow(run, pool, report, return_state=True)
+    loop = asyncio.new_event_loop()  # not asyncio.run: its SIGINT handler defers Ctrl-C
+    try:
+        state = loop.run_until_complete(train_flow(run, pool, report, return_state=True))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
     data = state.result(raise_on_failure=False)
     if isinstance(data, RunManifest) and state.is_failed() == RunOutcome(data).failed:
         return data

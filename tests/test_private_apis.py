@@ -209,3 +209,28 @@ def test_scikit_survivals_cox_still_fits_its_baseline_behind_its_curves() -> Non
     ours.coef_ = theirs.coef_
     fit_cox_baseline(ours, X @ ours.coef_, y["event"], y["time"])
     np.testing.assert_array_equal(ours.cum_baseline_hazard_.y, theirs.cum_baseline_hazard_.y)
+
+
+def test_alembic_batch_still_reflects_through_sqlalchemys_table() -> None:
+    """migrate_sqlite turns off the reflection of referred tables on the ``Table`` that
+    ``alembic.operations.batch`` builds: that name must still be SQLAlchemy's ``Table``, and
+    restored after a migration."""
+    import sqlalchemy as sa
+    from alembic.operations import batch
+
+    from churn.private_apis import _batch_reflects_one_table
+
+    assert vars(batch)["Table"] is sa.Table
+    assert "resolve_fks" in inspect.signature(sa.Table.__init__).parameters
+    with _batch_reflects_one_table():
+        assert vars(batch)["Table"] is not sa.Table
+        metadata = sa.MetaData()
+        engine = sa.create_engine("sqlite://")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE a (id INTEGER PRIMARY KEY)")
+            connection.exec_driver_sql(
+                "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id REFERENCES a (id))"
+            )
+        reflected = vars(batch)["Table"]("b", metadata, autoload_with=engine)
+        assert list(metadata.tables) == ["b"] and len(reflected.foreign_keys) == 1
+    assert vars(batch)["Table"] is sa.Table

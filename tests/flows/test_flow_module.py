@@ -46,3 +46,20 @@ def test_the_flow_receives_the_checked_run_and_the_pool_as_arguments() -> None:
     from churn.flows.train import train_flow
 
     assert list(inspect.signature(train_flow.fn).parameters) == ["run", "pool", "report"]
+
+
+def test_the_flow_is_asynchronous_so_prefect_does_not_join_its_heartbeat_thread() -> None:
+    """A synchronous flow run joins its heartbeat thread (1 s sleeps) when it ends: up to 1 s
+    idle after the last step of every run with a long-lived server. Fails when Prefect's
+    engines change how they end the heartbeat, so the reason for the async flow is re-checked."""
+    from prefect import flow_engine
+
+    from churn.flows.train import train_flow
+
+    assert inspect.iscoroutinefunction(train_flow.fn)
+    ending = {
+        engine: inspect.getsource(getattr(flow_engine, engine).run_context)
+        for engine in ("FlowRunEngine", "AsyncFlowRunEngine")
+    }
+    assert "_send_heartbeats(self)" in ending["FlowRunEngine"]  # joins (default)
+    assert "_send_heartbeats(self, join_on_exit=False)" in ending["AsyncFlowRunEngine"]
