@@ -84,7 +84,6 @@ def start_training(run: PreparedRun, pool: Executor, *, eda: bool = False) -> He
     }
     early = None
     if eda and works_here(pool):
-        report_steps.import_report_package()  # before its PlotSet can come back: see there
         inputs = (run.ctx, run.frame, report_steps.eda_data_hash(run.ctx))
         early = (inputs, pool.submit(report_steps.eda_plots, *inputs))
     return HeadStart(pool, started, split, early)
