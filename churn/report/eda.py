@@ -24,7 +24,6 @@ from churn.report.figures import (
     GRID_WIDTH,
     STANDARD_SIZE,
     STAYED_COLOR,
-    PlotSet,
     draw_plots,
     grid_shape,
     hide_unused,
@@ -33,6 +32,7 @@ from churn.report.figures import (
     shorten_label,
     style_axes,
 )
+from churn.report.plotset import PlotSet
 from churn.spec import Spec
 
 GRID_COLUMNS = 3

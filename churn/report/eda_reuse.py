@@ -18,7 +18,7 @@ from typing import Any
 
 from churn.registry.atomic_io import atomic_write, sha256_file
 from churn.report import eda, figures
-from churn.report.figures import PlotSet
+from churn.report.plotset import PlotSet
 from churn.spec import Spec
 
 RECORD = "eda.json"

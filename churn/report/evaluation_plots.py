@@ -10,7 +10,7 @@ Files (in ``plots_dir``): ``eval_roc.png``, ``eval_precision_recall.png``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -29,44 +29,26 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from churn.report.evaluation_parts import IMPORTANCE_PLOT
 from churn.report.figures import (
     STANDARD_SIZE,
     WIDE_SIZE,
     WINNER_COLOR,
-    PlotSet,
     color_of,
     draw_plots,
     new_figure,
     plain,
-    stratified_sample,
     style_axes,
 )
 from churn.report.model_plots import plot_feature_importance, plot_model_comparison
+from churn.report.plotset import PlotSet
 from churn.report.policy_plots import policy_plots
+from churn.report.sampling import stratified_sample
 from churn.spec import Spec
 from churn.training.evaluate import CandidateResult, Split, compute_metrics
 
 CALIBRATION_BINS = 10
 CONFUSION_SIZE = (6.0, 5.0)
-IMPORTANCE_PLOT = "eval_feature_importance"
-"""The winner's permutation importance: the one evaluation plot that computes much."""
-PLOT_ORDER = (
-    "eval_roc",
-    "eval_precision_recall",
-    "eval_confusion_matrix",
-    "eval_calibration",
-    "eval_threshold_metrics",
-    "eval_gains_lift",
-    IMPORTANCE_PLOT,
-    "eval_model_comparison",
-    "eval_profit",
-    "eval_calibration_effect",
-)
-"""The evaluation plots in the report's order (those that apply to the run)."""
-FIRST_PART = frozenset({IMPORTANCE_PLOT, "eval_gains_lift", "eval_model_comparison"})
-"""Drawn together when the evaluation plots are drawn in two parts (in two workers): the
-permutation importance and its plot with two others, about half of the CPU (measured with
-``benchmarks/bench_drawing.py`` once the importance was batched); the rest is the other half."""
 
 
 def draw_evaluation(
@@ -80,8 +62,8 @@ def draw_evaluation(
     names: Collection[str] | None = None,
 ) -> PlotSet:
     """Draw the evaluation plots into ``plots_dir`` (only those in ``names``, when given: parts
-    drawn in several processes are joined by :func:`join_evaluation`); one failed plot spares
-    the others.
+    drawn in several processes are joined by
+    :func:`~churn.report.evaluation_parts.join_evaluation`); one failed plot spares the others.
 
     A hold-out larger than ``spec.output.evaluation_max_rows`` is drawn from a seeded
     stratified sample of that many rows (the permutation importance samples its own, see
@@ -118,18 +100,6 @@ def draw_evaluation(
         [(name, draw) for name, draw in plots if names is None or name in names], plots_dir
     )
     return PlotSet(paths, errors, sampled=keep is not None, rows_used=len(y))
-
-
-def join_evaluation(parts: Sequence[PlotSet]) -> PlotSet:
-    """One PlotSet of evaluation plots drawn in parts, its paths in :data:`PLOT_ORDER`."""
-    rank = {name: index for index, name in enumerate(PLOT_ORDER)}
-    paths = sorted(
-        (path for part in parts for path in part.paths),
-        key=lambda path: rank.get(path.stem, len(rank)),
-    )
-    errors = [error for part in parts for error in part.errors]
-    rows = max((part.rows_used for part in parts), default=0)
-    return PlotSet(paths, errors, sampled=any(part.sampled for part in parts), rows_used=rows)
 
 
 def _rows(result: CandidateResult, keep: npt.NDArray[np.int64]) -> CandidateResult:

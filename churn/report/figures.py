@@ -3,22 +3,18 @@
 Figures are plain :class:`matplotlib.figure.Figure` objects: no pyplot, no global backend,
 no figure registry. They are safe to draw from worker threads and are freed as soon as they
 go out of scope. Every plot is drawn on its own by :func:`draw_plots`; a plot that fails is
-recorded in :attr:`PlotSet.errors` and the others are still drawn.
+recorded in the ``errors`` of a :class:`~churn.report.plotset.PlotSet`, the others still drawn.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from sklearn.model_selection import train_test_split
 
 from churn.errors import one_line
 
@@ -48,36 +44,6 @@ CANDIDATE_COLORS = (
 
 Drawer = Callable[[], Figure | None]
 """Draws one plot; returns None when there is nothing to draw (e.g. no numeric columns)."""
-
-
-@dataclass
-class PlotSet:
-    """The PNG files a drawing step wrote, and what went wrong on the way."""
-
-    paths: list[Path]
-    errors: list[str]
-    """One line per failed plot: ``plot NAME: ErrorType: message``."""
-    sampled: bool = False
-    """Whether the plots were drawn from a random sample of the rows."""
-    rows_used: int = 0
-    """How many rows the plots were drawn from."""
-    missing_values: dict[str, int] = field(default_factory=dict)
-    """Missing values per column over all input rows (EDA only)."""
-    reused_from: str | None = None
-    """The run whose identical plots were copied instead of drawn (EDA only)."""
-
-
-def stratified_sample(
-    y: npt.NDArray[np.int64], limit: int, *, seed: int
-) -> npt.NDArray[np.int64] | None:
-    """Positions of a seeded sample of ``limit`` rows keeping the class balance (in the
-    sampler's order); None when there are no more than ``limit`` rows (use them all)."""
-    if len(y) <= limit:
-        return None
-    positions = np.arange(len(y))
-    stratify = y if np.unique(y).size > 1 else None
-    keep, _ = train_test_split(positions, train_size=limit, random_state=seed, stratify=stratify)
-    return np.asarray(keep, dtype=np.int64)
 
 
 def new_figure(size: tuple[float, float]) -> Figure:

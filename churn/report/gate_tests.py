@@ -13,23 +13,16 @@ import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
-from matplotlib.figure import Figure
 
 from churn.gates.subjects import GateTestOutcome, SliceEvidence
-from churn.report.figures import (
-    DPI,
-    STAYED_COLOR,
-    WINNER_COLOR,
-    new_figure,
-    plain,
-    shorten_label,
-    style_axes,
-)
 from churn.report.formatting import number
 from churn.report.templating import render_template
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PASSED_COLOR = "#1a7f37"
 """The report's green: a segment that met its bound."""
@@ -82,6 +75,8 @@ def sliced_metrics(outcomes: Sequence[GateTestOutcome]) -> list[SlicedMetric]:
 
 def draw_sliced_metric(entry: SlicedMetric) -> Figure:
     """Each segment's value with its interval (a bar), the champion's value as a diamond."""
+    from churn.report.figures import STAYED_COLOR, new_figure, plain, shorten_label, style_axes
+
     count = len(entry.segments)
     figure = new_figure((7.0, 1.4 + 0.42 * count))
     ax = figure.add_subplot()
@@ -107,6 +102,8 @@ def draw_sliced_metric(entry: SlicedMetric) -> Figure:
 
 def png_data_uri(figure: Figure) -> str:
     """``figure`` as a base64 PNG data URI (then freed)."""
+    from churn.report.figures import DPI
+
     buffer = io.BytesIO()
     try:
         figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
@@ -164,4 +161,6 @@ def _slice_row(entry: SlicedMetric, item: SliceEvidence) -> dict[str, Any]:
 
 
 def _color(item: SliceEvidence) -> str:
+    from churn.report.figures import WINNER_COLOR
+
     return {True: PASSED_COLOR, False: WINNER_COLOR, None: REPORTED_COLOR}[item.passed]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import struct
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, Unpack
 
 import pandas as pd
 from markupsafe import Markup
@@ -20,8 +20,8 @@ from churn.registry.atomic_io import atomic_write
 from churn.registry.record import RunManifest
 from churn.report.choices import choices_section
 from churn.report.drift_section import training_drift_section
-from churn.report.figures import PlotSet
 from churn.report.gate_tests import gate_tests_section
+from churn.report.plotset import PlotSet
 from churn.report.reasons import RunReasons, reason_text, reasons_section
 from churn.report.sections import (
     at_risk_section,
@@ -34,8 +34,10 @@ from churn.report.sections import (
     status_section,
     text_section,
 )
-from churn.report.survival import SurvivalHoldout, survival_section
 from churn.report.templating import render_template
+
+if TYPE_CHECKING:  # drawing the survival section imports matplotlib: only a survival run does
+    from churn.report.survival import SurvivalHoldout
 
 SECTION_IDS = (
     "status",
@@ -121,7 +123,7 @@ def render_report(
         ),
         training_drift_section(manifest),
         metrics_section(manifest),
-        survival_section(manifest, survival) if survival is not None else Markup(""),
+        _survival_section(manifest, survival),
         choices_section(manifest),
         plots_section(eda, evaluation, rows=rows),
         at_risk_section(predictions, top_at_risk, _reason_texts(reasons)),
@@ -200,3 +202,12 @@ def png_size(data: bytes) -> tuple[int, int]:
         return 0, 0
     width, height = struct.unpack(">II", data[16:24])
     return int(width), int(height)
+
+
+def _survival_section(manifest: RunManifest, survival: SurvivalHoldout | None) -> Markup:
+    """A survival run's section (drawn here, so matplotlib is imported only for one)."""
+    if survival is None:
+        return Markup("")
+    from churn.report.survival import survival_section
+
+    return survival_section(manifest, survival)

@@ -16,10 +16,10 @@ from churn.report.figures import (
     new_figure,
     plain,
     shorten_label,
-    stratified_sample,
     style_axes,
 )
 from churn.report.permutation import batched_permutation_importance
+from churn.report.sampling import stratified_sample
 from churn.spec import LOWER_IS_BETTER, Spec
 from churn.training.evaluate import CandidateResult, Split
 

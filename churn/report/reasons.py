@@ -15,8 +15,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from churn.explain import PipelineExplainer, Reason, global_importance
-from churn.report.figures import stratified_sample
 from churn.report.formatting import number
+from churn.report.sampling import stratified_sample
 from churn.report.templating import render_template
 from churn.spec import Spec
 from churn.training.evaluate import CandidateResult, Split

@@ -26,10 +26,17 @@ NATIVE_THREAD_VARIABLES: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
 PRELOAD: Final = ["churn.run.forkserver_guard", "churn.run.steps"]
 """What the fork server imports once: a guard that ties its life to ours, then the steps and,
 through them, the whole training stack."""
-DRAWING_PRELOAD: Final = ["churn.report"]
-"""Added to :data:`PRELOAD` for a run that draws its report: the workers draw the EDA and
-evaluation plots once their fits end, and matplotlib imported once in the fork server is not
-imported again in each worker (about 0.7 CPU s each)."""
+DRAWING_PRELOAD: Final = [
+    "churn.run.report_steps",
+    "churn.report.eda_reuse",
+    "churn.report.eda",
+    "churn.report.evaluation_plots",
+]
+"""Added to :data:`PRELOAD` for a run that draws its report: the modules whose functions the
+workers call to draw the EDA and evaluation plots once their fits end (named one by one:
+``churn.report`` itself imports none of its modules). matplotlib imported once in the fork
+server is not imported again in each worker (about 0.7 CPU s each); ``churn run``'s own
+process draws nothing and never imports it."""
 
 _LIMITS: list[Any] = []
 

@@ -23,7 +23,7 @@ from churn.spec import Spec
 from churn.training.evaluate import CandidateResult, Split
 
 if TYPE_CHECKING:
-    from churn.report import PlotSet
+    from churn.report.plotset import PlotSet
     from churn.report.reasons import RunReasons
 
 log = logging.getLogger("churn.run")
@@ -31,20 +31,6 @@ log = logging.getLogger("churn.run")
 
 REUSE_LOOKBACK = 20
 """How many of the newest earlier runs are searched for EDA plots to reuse."""
-
-
-def import_report_package() -> None:
-    """Import ``churn.report`` in this thread, before anything that returns its objects starts.
-
-    A worker's result (the EDA's ``PlotSet``) is unpickled in the pool's manager thread, which
-    imports its module if this process has not yet; a step thread importing another module of
-    the package at the same moment makes the two imports wait on each other's module locks
-    (the package imports its modules; a module imports its package first), and Python breaks
-    the cycle by handing one of them a partially initialised module: an ImportError, and a pool
-    that counts itself broken. It happened in CI's container smoke under load. This process
-    imports the package for its report anyway; doing it first, in one thread, leaves no cycle.
-    """
-    import churn.report  # noqa: F401 - imported for its side effect: the package is loaded
 
 
 def draw_eda(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None) -> PlotSet:
@@ -106,10 +92,10 @@ def eda_plots(ctx: RunContext, frame: pd.DataFrame, data_sha256: str | None) -> 
 
 def eda_failed(exc: BaseException) -> PlotSet:
     """The PlotSet that stands in for an EDA step that raised."""
-    from churn import report
+    from churn.report.plotset import PlotSet
 
     log.warning("eda failed: %s: %s", type(exc).__name__, exc)
-    return report.PlotSet(paths=[], errors=[f"EDA failed: {type(exc).__name__}: {exc}"])
+    return PlotSet(paths=[], errors=[f"EDA failed: {type(exc).__name__}: {exc}"])
 
 
 def write_report(
@@ -177,14 +163,14 @@ def start_evaluation(
 ) -> EvaluationPlots | None:
     """The evaluation plots, started in ``pool``'s workers as soon as the winner is known
     (they are idle once the fits are done): the winner's permutation importance, its plot
-    and two others in one worker (:data:`~churn.report.evaluation_plots.FIRST_PART`), every
+    and two others in one worker (:data:`~churn.report.evaluation_parts.FIRST_PART`), every
     other plot in another, while this process gates, records and promotes. None when ``pool``
     does not run here or the run is a survival run (the report step then draws them itself).
 
     The returned function waits for both parts and joins them in the report's order; a part
     whose worker failed is drawn in the calling process instead.
     """
-    from churn.report.evaluation_plots import FIRST_PART, PLOT_ORDER
+    from churn.report.evaluation_parts import FIRST_PART, PLOT_ORDER
 
     if data.outcome_test is not None or not works_here(pool):
         return None
@@ -197,7 +183,7 @@ def start_evaluation(
     ]
 
     def joined() -> PlotSet:
-        from churn.report.evaluation_plots import join_evaluation
+        from churn.report.evaluation_parts import join_evaluation
 
         drawn = []
         for names, future in parts:

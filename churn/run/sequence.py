@@ -116,8 +116,6 @@ def execute_run(
         compute = describe_pool(pool)
         if compute is not None:
             ctx.registry.update_manifest(ctx.run_id, compute=compute)
-        if report:
-            report_steps.import_report_package()  # before any step thread runs: see there
         eda = (
             runner.submit("eda", timed("eda", report_steps.draw_eda), ctx, frame, pool)
             if report

@@ -33,7 +33,7 @@ from churn.report import (
     write_report,
 )
 from churn.report import eda as eda_module
-from churn.report.evaluation_plots import PLOT_ORDER, join_evaluation
+from churn.report.evaluation_parts import PLOT_ORDER, join_evaluation
 from churn.report.figures import DPI, new_figure, save_figure
 from churn.report.model_plots import importance_repeats, importance_table
 from churn.report.predictions import risk_deciles
@@ -742,7 +742,7 @@ def test_data_and_spec_text_are_escaped(tmp_path: Path) -> None:
 
 
 def test_stratified_sample_is_seeded_keeps_the_balance_and_spares_small_inputs() -> None:
-    from churn.report.figures import stratified_sample
+    from churn.report.sampling import stratified_sample
 
     y = np.array([1] * 300 + [0] * 2700)
     keep = stratified_sample(y, 1000, seed=4)

@@ -43,4 +43,5 @@ def test_the_fork_server_imports_the_plotting_stack_only_for_a_run_that_draws() 
     assert preload(draws=False) == PRELOAD
     drawn = preload(draws=True)
     assert drawn[: len(PRELOAD)] == PRELOAD  # the guard first, then the training stack
-    assert "churn.report" in drawn and "churn.report" not in PRELOAD
+    assert "churn.report.eda" in drawn and "churn.report.evaluation_plots" in drawn
+    assert not any(name.startswith("churn.report") for name in PRELOAD)
