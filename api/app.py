@@ -28,8 +28,7 @@ from churn.api.records import RecordSchema, build_record_schema
 from churn.api.routes import health, info, metrics, models, predict, runs
 from churn.api.settings import Settings
 from churn.api.state import AppState, ModelHolder
-from churn.monitoring.recorder import score_recorder
-from churn.monitoring.serving_drift import ServingDrift
+from churn.monitoring.recorder_process import serving_recorder
 from churn.registry import Registry, resolve_home
 from churn.serving import load_serving_model
 from churn.settings import load_settings
@@ -81,15 +80,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else None
     )
     shared = settings.prometheus_multiproc_dir  # each worker's window goes there
-    drift = (
-        ServingDrift(registry, spec.monitoring.window, shared) if settings.drift_tracking else None
-    )
-    recorder = score_recorder(
+    recorder, drift = serving_recorder(
         settings,
         registry.home,
-        spec=spec,
-        sinks=[drift.sink()] if drift is not None else [],
+        spec,
+        drift=settings.drift_tracking,
+        shared=shared,
         count=api_metrics.record_outcome,
+        process=settings.recorder_process,
     )
     api_metrics.add_computed(
         MonitoringCollector(
