@@ -122,9 +122,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     what is scored until the app stops (the last records are flushed then)."""
     state = cast(AppState, app.state.churn)
     holder = state.holder
+    recorder = state.recorder
+    # the recorder (its process, when it has one) starts while the champion loads, and before
+    # the freeze: its thread and sinks live as long
+    starting = asyncio.ensure_future(anyio.to_thread.run_sync(recorder.start)) if recorder else None
     await anyio.to_thread.run_sync(holder.refresh)
-    if state.recorder is not None:
-        state.recorder.start()  # before the freeze: its thread and sinks live as long
+    if starting is not None:
+        await starting
     with serving_heap() as frozen:
         log.debug("froze %d start-up objects out of the garbage collector's passes", frozen)
         task = asyncio.create_task(holder.poll()) if holder.interval > 0 else None

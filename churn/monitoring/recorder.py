@@ -61,6 +61,10 @@ class SinkRunner:
         self._count = count or (lambda sink, result, n: None)
         self._failing: set[str] = set()
 
+    def start(self) -> SinkRunner:
+        """Nothing to start: the sinks connect on their first flush."""
+        return self
+
     def consume(self, batches: Sequence[ScoredBatch]) -> None:
         """Hand ``batches`` (one flush) to every sink."""
         rows = sum(batch.rows for batch in batches)
@@ -106,6 +110,7 @@ class Handler(Protocol):
 
     names: tuple[str, ...]
 
+    def start(self) -> object: ...
     def consume(self, batches: Sequence[ScoredBatch]) -> None: ...
     def tick(self) -> None: ...
     def close(self) -> None: ...
@@ -153,8 +158,10 @@ class ScoreRecorder:
             self._wake.set()
 
     def start(self) -> ScoreRecorder:
-        """Start the flushing thread (a daemon: it never keeps a process alive)."""
+        """Start the handler (a recorder process waits until it runs) and the flushing thread
+        (a daemon: it never keeps a process alive)."""
         if self._thread is None:
+            self.handler.start()
             self._thread = threading.Thread(target=self._run, name="churn-recorder", daemon=True)
             self._thread.start()
         return self

@@ -105,15 +105,21 @@ class SinkProcess:
         return self._process.pid if self._process is not None else None
 
     def start(self) -> SinkProcess:
-        """Start the recorder process (from the fork server)."""
-        context = _forkserver()
-        ours, theirs = context.Pipe()
-        process = context.Process(
-            target=serve_sinks, args=(theirs, self.plan), name="churn-recorder", daemon=True
-        )
-        process.start()
-        theirs.close()
-        self._process, self._connection = process, ours
+        """Start the recorder process (from the fork server; the first start waits for it to
+        import the sinks' modules, about 1.5 s of CPU, once per worker). A process that cannot
+        be started is logged, and tried again at the next flush."""
+        try:
+            context = _forkserver()
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=serve_sinks, args=(theirs, self.plan), name="churn-recorder", daemon=True
+            )
+            process.start()
+            theirs.close()
+        except Exception as exc:  # noqa: BLE001 - no recorder never stops serving
+            self._fail(f"the recorder process cannot be started: {one_line(exc)}")
+        else:
+            self._process, self._connection = process, ours
         return self
 
     def consume(self, batches: Sequence[ScoredBatch]) -> None:
@@ -145,23 +151,33 @@ class SinkProcess:
         with self._lock:
             self._drain()
             if self._connection is None or not self._process.is_alive():
-                self._restart()  # the first flush starts it: the worker's start-up never waits
+                self._restart()
+            if self._connection is None:
+                self._failed(rows)
+                return
             try:
-                assert self._connection is not None
                 self._connection.send(message)
-            except (OSError, ValueError, AssertionError) as exc:
-                for name in self.names:
-                    self._count(name, "failed", rows)
-                if not self._broken:
-                    self._broken = True
-                    log.error("the recorder process cannot be reached: %s", one_line(exc))
+            except (OSError, ValueError) as exc:
+                self._fail(f"the recorder process cannot be reached: {one_line(exc)}")
+                self._failed(rows)
             else:
                 self._broken = False
 
+    def _failed(self, rows: int) -> None:
+        for name in self.names:
+            self._count(name, "failed", rows)
+
+    def _fail(self, message: str) -> None:
+        """Log ``message`` unless a failure was logged since the last message sent."""
+        if not self._broken:
+            self._broken = True
+            log.error("%s", message)
+
     def _restart(self) -> None:
-        if self._process is not None and self._connection is not None:
+        if self._connection is not None:
             log.error("the recorder process (pid %d) has ended; starting another", self.pid)
             self._connection.close()
+            self._connection = None
         self.start()
 
     def _drain(self, until: float | None = None) -> None:
@@ -243,7 +259,7 @@ def serving_recorder(
     """A serving worker's recorder (not started) and its drift window (None when off): the
     prediction log (:func:`~churn.monitoring.recorder.log_plan`) and, when ``drift``, the
     window of ``spec.monitoring.window``. With ``process``, the sinks run in a recorder
-    process (:class:`SinkProcess`, started at the first flush), else in the recorder's thread.
+    process (:class:`SinkProcess`, started with the recorder), else in the recorder's thread.
     ``shared``: the ``--workers`` metrics folder each window writes its counts to."""
     interval = settings.prediction_log_flush_seconds
     window = spec.monitoring.window
