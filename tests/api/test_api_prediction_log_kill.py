@@ -79,6 +79,8 @@ def test_kill_9_under_load_loses_at_most_the_last_flush(
             process.kill()
             process.wait(timeout=10)
     assert len(below) >= 2, below  # the recorder ran in a process of its own (fork server)
+    assert process.stderr is not None
+    assert '"POST /predict' not in process.stderr.read().decode()  # no access log by default
     table, skipped = read_prediction_log(log)
     logged = set(table["id"].to_pylist())
     assert skipped == []  # no torn file: each flush is renamed into place whole
