@@ -24,6 +24,7 @@ dead is counted ``failed``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import multiprocessing
@@ -120,6 +121,10 @@ class SinkProcess:
             self._fail(f"the recorder process cannot be started: {one_line(exc)}")
         else:
             self._process, self._connection = process, ours
+            # at exit, before multiprocessing joins its children: a worker that never closed
+            # the recorder (a failed start-up) must not wait for ever on a process that waits
+            # for the end of its pipe (atexit runs the functions registered last first)
+            atexit.register(self._abandon)
         return self
 
     def consume(self, batches: Sequence[ScoredBatch]) -> None:
@@ -141,11 +146,17 @@ class SinkProcess:
             self._drain(until=deadline)
             self._connection.close()
             self._connection = None
+            atexit.unregister(self._abandon)
             self._process.join(max(0.0, deadline - time.monotonic()))
             if self._process.is_alive():
                 log.error("the recorder process (pid %d) did not end; stopped", self._process.pid)
                 self._process.terminate()
                 self._process.join(1.0)
+
+    def _abandon(self) -> None:
+        """Close our end of the pipe (the process writes what it has, then ends)."""
+        if self._connection is not None:
+            self._connection.close()
 
     def _send(self, message: tuple[str, object], rows: int) -> None:
         with self._lock:
@@ -178,6 +189,7 @@ class SinkProcess:
             log.error("the recorder process (pid %d) has ended; starting another", self.pid)
             self._connection.close()
             self._connection = None
+            atexit.unregister(self._abandon)
         self.start()
 
     def _drain(self, until: float | None = None) -> None:

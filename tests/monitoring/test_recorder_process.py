@@ -120,3 +120,44 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+ABANDONED = """
+import sys
+from pathlib import Path
+import numpy as np
+from churn.monitoring.recorder import LogPlan, ScoreRecorder
+from churn.monitoring.recorder_process import SinkPlan, SinkProcess
+from churn.monitoring.scored import ScoredBatch
+
+handler = SinkProcess(SinkPlan(LogPlan(Path(sys.argv[1]), max_bytes=10**9)), None, None)
+recorder = ScoreRecorder((), interval=60, handler=handler).start()
+proba = np.array([0.25, 0.75])
+recorder.record(ScoredBatch(["A1", "A2"], "run-a", 1_765_000_000.0, proba, proba >= 0.5))
+recorder.flush()
+print(handler.pid, flush=True)
+# exits without closing the recorder, as a worker whose start-up failed
+"""
+
+
+@pytest.mark.slow
+def test_a_process_that_never_closes_its_recorder_still_exits_and_leaves_none(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    log = tmp_path / "log"
+    done = subprocess.run(
+        [sys.executable, "-c", ABANDONED, str(log)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    recorder = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while not _zombie(recorder):
+        assert time.monotonic() < deadline, "the recorder process outlived its parent"
+        time.sleep(0.05)
+    assert read_prediction_log(log)[0]["id"].to_pylist() == ["A1", "A2"]
