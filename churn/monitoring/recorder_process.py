@@ -98,6 +98,7 @@ class SinkProcess:
         self._process: Any = None
         self._connection: Connection | None = None
         self._broken = False
+        self._ticked = False
         self._lock = threading.Lock()
 
     @property
@@ -128,12 +129,17 @@ class SinkProcess:
         return self
 
     def consume(self, batches: Sequence[ScoredBatch]) -> None:
-        """Send one flush to the process (counted ``failed`` when it cannot be sent)."""
+        """Send one flush to the process (counted ``failed`` when it cannot be sent); the
+        process lets its sinks age after it too."""
         self._send(("flush", list(batches)), sum(batch.rows for batch in batches))
+        self._ticked = True
 
     def tick(self) -> None:
-        """Let the process's sinks age (a seconds window slides)."""
-        self._send(("tick", None), 0)
+        """Let the process's sinks age (a seconds window slides): a message of its own only
+        when no flush was sent since the last wake, so a busy second sends one message."""
+        if not self._ticked:
+            self._send(("tick", None), 0)
+        self._ticked = False
 
     def close(self) -> None:
         """Send the end, wait for the last counts, and let the process end."""
@@ -230,8 +236,7 @@ def serve_sinks(connection: Connection, plan: SinkPlan) -> None:
             kind, batches = message
             if kind == "flush":
                 runner.consume(batches)
-            else:
-                runner.tick()
+            runner.tick()  # as the recorder's thread does after each flush
             shown = _reply(connection, counted, drift, shown)
     finally:
         runner.close()
