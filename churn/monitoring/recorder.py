@@ -19,6 +19,11 @@ flush wrote in all, and counts what it gives up as ``dropped`` itself.
 
 The prediction log goes to Parquet files (:mod:`churn.monitoring.prediction_log`), or to the
 database table ``CHURN_PREDICTION_LOG_TABLE`` names.
+
+The thread hands each flush to a :class:`Handler`: a :class:`SinkRunner` calling the sinks in
+this process (``churn score``), or, for a serving worker, the pipe to a recorder process that
+runs the same sinks (:mod:`churn.monitoring.recorder_process`), so their work never holds the
+worker's GIL.
 """
 
 from __future__ import annotations
