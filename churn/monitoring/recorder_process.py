@@ -160,9 +160,11 @@ class SinkProcess:
                 self._process.join(1.0)
 
     def _abandon(self) -> None:
-        """Close our end of the pipe (the process writes what it has, then ends)."""
+        """At exit: close our end of the pipe and wait for the process to write what it
+        received and end (before multiprocessing's own exit handler would terminate it)."""
         if self._connection is not None:
             self._connection.close()
+            self._process.join(CLOSE_SECONDS)
 
     def _send(self, message: tuple[str, object], rows: int) -> None:
         with self._lock:
