@@ -28,8 +28,7 @@ from churn.api.records import RecordSchema, build_record_schema
 from churn.api.routes import health, info, metrics, models, predict, runs
 from churn.api.settings import Settings
 from churn.api.state import AppState, ModelHolder
-from churn.monitoring.recorder import score_recorder
-from churn.monitoring.serving_drift import ServingDrift
+from churn.monitoring.recorder_process import serving_recorder
 from churn.registry import Registry, resolve_home
 from churn.serving import load_serving_model
 from churn.settings import load_settings
@@ -81,15 +80,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else None
     )
     shared = settings.prometheus_multiproc_dir  # each worker's window goes there
-    drift = (
-        ServingDrift(registry, spec.monitoring.window, shared) if settings.drift_tracking else None
-    )
-    recorder = score_recorder(
+    recorder, drift = serving_recorder(
         settings,
         registry.home,
-        spec=spec,
-        sinks=[drift.sink()] if drift is not None else [],
+        spec,
+        drift=settings.drift_tracking,
+        shared=shared,
         count=api_metrics.record_outcome,
+        process=settings.recorder_process,
     )
     api_metrics.add_computed(
         MonitoringCollector(
@@ -124,9 +122,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     what is scored until the app stops (the last records are flushed then)."""
     state = cast(AppState, app.state.churn)
     holder = state.holder
+    recorder = state.recorder
+    # the recorder (its process, when it has one) starts while the champion loads, and before
+    # the freeze: its thread and sinks live as long
+    starting = asyncio.ensure_future(anyio.to_thread.run_sync(recorder.start)) if recorder else None
     await anyio.to_thread.run_sync(holder.refresh)
-    if state.recorder is not None:
-        state.recorder.start()  # before the freeze: its thread and sinks live as long
+    if starting is not None:
+        await starting
     with serving_heap() as frozen:
         log.debug("froze %d start-up objects out of the garbage collector's passes", frozen)
         task = asyncio.create_task(holder.poll()) if holder.interval > 0 else None

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from churn.errors import RegistryError, one_line
 from churn.monitoring.drift import SCORES, compare_counts
 from churn.monitoring.realized import REALIZED_METRICS, RealizedRecord, read_realized
-from churn.monitoring.serving_drift import ServingDrift, merged_window
+from churn.monitoring.serving_drift import DriftView, merged_window
 from churn.monitoring.window import WindowCounts
 from churn.spec import Spec
 
@@ -45,7 +45,7 @@ class MonitoringCollector(Collector):
         self,
         spec: Spec,
         home: Path,
-        drift: ServingDrift | None,
+        drift: DriftView | None,
         shared: Path | None,
         serving: Callable[[], str | None],
     ) -> None:

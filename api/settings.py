@@ -47,6 +47,12 @@ class Settings(ServerLimits):
         description="Count what /predict scores on the champion's reference buckets over "
         "`monitoring.window` and export drift in /metrics; `false` turns it off.",
     )
+    recorder_process: bool = Field(
+        default=True,
+        description="Write the prediction log and count drift in a recorder process of each "
+        "worker (fed one message per flush) so their work never holds the worker's GIL; "
+        "`false`: in a thread of the worker.",
+    )
     max_body_bytes: int | None = Field(
         default=None,
         ge=1024,

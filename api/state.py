@@ -31,7 +31,7 @@ from churn.api.records import RecordSchema
 from churn.api.settings import Settings
 from churn.errors import RegistryError
 from churn.monitoring.recorder import ScoreRecorder
-from churn.monitoring.serving_drift import ServingDrift
+from churn.monitoring.serving_drift import DriftView
 from churn.registry import Registry
 from churn.registry.reading import MAX_POINTER_BYTES, parse_json, read_regular
 from churn.serving import ServingModel
@@ -188,7 +188,7 @@ class AppState:
     recorder: ScoreRecorder | None = None
     """Takes what /predict scored to the prediction log and the drift window, off the request
     path (None: nothing recorded)."""
-    drift: ServingDrift | None = None
+    drift: DriftView | None = None
     """The served model's drift window (None: drift tracking off)."""
     info: LatestRunAnswer = field(init=False)
     """The /app-info answer, rebuilt when the champion or the latest run changes."""

@@ -52,11 +52,16 @@ def default_workers() -> int:
     return load_settings().serving_workers()
 
 
-def run(host: str, port: int, workers: int) -> None:
-    """Serve with ``workers`` processes until stopped (one process: no supervisor)."""
+def run(host: str, port: int, workers: int, *, access_log: bool = False) -> None:
+    """Serve with ``workers`` processes until stopped (one process: no supervisor); a line per
+    request only with ``access_log`` (formatting and writing it costs every request)."""
     import uvicorn
 
-    bounded: dict[str, Any] = {"http": PROTOCOL, "timeout_keep_alive": server_limits().idle_timeout}
+    bounded: dict[str, Any] = {
+        "http": PROTOCOL,
+        "timeout_keep_alive": server_limits().idle_timeout,
+        "access_log": access_log,
+    }
     if workers <= 1:
         uvicorn.run("churn.api.app:create_app", factory=True, host=host, port=port, **bounded)
         return

@@ -105,14 +105,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every live process under it (workers, their fork servers and recorders)."""
+    found, todo = [], [pid]
+    while todo:
+        one = todo.pop()
+        found.append(one)
+        for task in Path(f"/proc/{one}/task").glob("*"):
+            try:
+                todo += [int(p) for p in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its live children."""
+    """User + system CPU seconds of ``pid`` and every live process under it (the recorder
+    processes of ``CHURN_RECORDER_PROCESS`` are grandchildren of the workers)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    pids = [pid]
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        pids += [int(p) for p in (task / "children").read_text().split()]
-    for one in pids:
+    for one in descendants(pid):
         try:
             fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

@@ -247,6 +247,10 @@ def serve(
         int | None,
         typer.Option(help="Most open connections per worker; then the longest-idle closes."),
     ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(help="Log a line per request (uvicorn's access log; off: /metrics counts)."),
+    ] = False,
 ) -> None:
     """Serve the champion, the run history and metrics over HTTP (FastAPI + uvicorn).
 
@@ -272,7 +276,7 @@ def serve(
     if problem is not None:
         typer.echo(f"churn serve: {problem}", err=True)
         raise typer.Exit(2)
-    run(host, port, workers if workers is not None else default_workers())
+    run(host, port, workers if workers is not None else default_workers(), access_log=access_log)
 
 
 from churn.cli.score import score as _score  # noqa: E402 - the command module imports churn lazily

@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 
@@ -132,6 +132,40 @@ class ServingDrift:
         text = to_json(counts.to_json())
         path = self.shared / f"{WINDOW_FILE_PREFIX}{os.getpid()}.json"
         atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
+class DriftView(Protocol):
+    """What ``/metrics`` reads of a process's drift window."""
+
+    @property
+    def profile(self) -> ReferenceProfile | None: ...
+    def counts(self) -> WindowCounts | None: ...
+    def forget(self) -> None: ...
+
+
+class DriftMirror:
+    """A serving worker's copy of the drift window its recorder process counts
+    (:mod:`churn.monitoring.recorder_process`): the latest counts it sent, and the profile
+    they are counted on. The process writes the ``--workers`` shared file itself."""
+
+    def __init__(self) -> None:
+        self._state: tuple[ReferenceProfile | None, WindowCounts | None] = (None, None)
+
+    @property
+    def profile(self) -> ReferenceProfile | None:
+        """The profile the window counts on (None: nothing tracked yet)."""
+        return self._state[0]
+
+    def counts(self) -> WindowCounts | None:
+        """The window as last sent (None: nothing tracked)."""
+        return self._state[1]
+
+    def update(self, profile: ReferenceProfile | None, counts: WindowCounts | None) -> None:
+        """Keep the process's latest ``counts`` (``profile``: a new one, else None)."""
+        self._state = (profile if profile is not None else self._state[0], counts)
+
+    def forget(self) -> None:
+        """Nothing to remove: the recorder process removes its own file."""
 
 
 def merged_window(

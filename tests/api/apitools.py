@@ -66,3 +66,26 @@ def wait_until_ready(process: subprocess.Popen, url: str, seconds: float = 120) 
         except httpx.TransportError:
             pass
         time.sleep(0.3)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process under ``pid`` (workers, their fork servers and recorder processes)."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                children = {int(p) for p in (task / "children").read_text().split()}
+            except OSError:
+                continue
+            todo += children - found
+            found |= children
+    return found
+
+
+def ended(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie has: only its exit status waits to be read)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

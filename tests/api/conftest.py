@@ -46,6 +46,9 @@ def make_client(trained: Trained) -> Iterator[Callable[..., TestClient]]:
 
     def make(home: Path | None = None, **settings: Any) -> TestClient:
         settings.setdefault("reload_interval", 0)
+        # sinks in the recorder's thread: the recorder process (the default) is tested where
+        # its results are (test_api_prediction_log, test_api_drift, tests/monitoring)
+        settings.setdefault("recorder_process", False)
         settings.setdefault("spec", trained.spec_path)
         app = create_app(Settings(home=home or trained.home, **settings))
         client = TestClient(app)

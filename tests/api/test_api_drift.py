@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 from apitools import Trained, record
 from factories import subscriptions_frame
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,6 +17,8 @@ from churn.monitoring.profile import build_profile, write_profile
 from churn.monitoring.realized import RealizedRecord, realized_metrics, write_realized
 from churn.registry import Registry
 from churn.spec.loader import load_spec
+
+pytestmark = pytest.mark.xdist_group("recorder_process")  # one fork server
 
 
 def _samples(text: str) -> dict[tuple[str, str], float]:
@@ -57,7 +60,7 @@ def test_shifted_inputs_alert_in_metrics_and_realized_recall_is_exported(
             by_week_and_run=(),
         ),
     )
-    client = make_client(home=home, prediction_log_flush_seconds=0.05)
+    client = make_client(home=home, prediction_log_flush_seconds=0.05, recorder_process=True)
     before = _samples(client.get("/metrics").text)
     assert ("churn_drift_window_records", "") not in before
     records = [record(i, monthly_fee=500.0 + i, region="north") for i in range(200)]
@@ -84,7 +87,9 @@ def test_a_champion_without_a_profile_serves_and_exports_no_drift(
     make_client, trained: Trained, home: Path
 ) -> None:
     (Registry(home).run_dir(trained.first) / "profile.json").unlink()  # trained before profiles
-    client = make_client(home=home, prediction_log=False, prediction_log_flush_seconds=0.05)
+    client = make_client(
+        home=home, prediction_log=False, prediction_log_flush_seconds=0.05, recorder_process=True
+    )
     assert client.post("/predict", json={"records": [record(1)]}).status_code == 200
     time.sleep(0.2)
     found = _samples(client.get("/metrics").text)

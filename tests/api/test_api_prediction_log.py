@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from apitools import record
 
 from churn.monitoring.prediction_log import read_prediction_log
+
+pytestmark = pytest.mark.xdist_group("recorder_process")  # one fork server
 
 
 def _recorded(body: str) -> dict[tuple[str, str], float]:
@@ -22,7 +25,7 @@ def _recorded(body: str) -> dict[tuple[str, str], float]:
 
 
 def test_predictions_reach_the_log_with_their_answers(make_client, home: Path) -> None:
-    client = make_client(home=home, prediction_log_flush_seconds=0.05)
+    client = make_client(home=home, prediction_log_flush_seconds=0.05, recorder_process=True)
     answers = []
     for start in (0, 3, 5):
         response = client.post("/predict", json={"records": [record(start + i) for i in range(2)]})
@@ -48,7 +51,9 @@ def test_predictions_reach_the_log_with_their_answers(make_client, home: Path) -
 def test_a_broken_log_folder_does_not_fail_predict(make_client, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("the log cannot be written under a file")
-    client = make_client(prediction_log_dir=blocker, prediction_log_flush_seconds=0.05)
+    client = make_client(
+        prediction_log_dir=blocker, prediction_log_flush_seconds=0.05, recorder_process=True
+    )
     for i in range(3):
         response = client.post("/predict", json={"records": [record(i)]})
         assert response.status_code == 200, response.text

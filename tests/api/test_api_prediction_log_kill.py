@@ -1,4 +1,5 @@
-"""`kill -9` of a serving process under load loses at most the last flush of its log."""
+"""`kill -9` of a serving process under load loses at most the last flush of its log, and
+leaves no process behind (its recorder process writes what it received, then ends)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apitools import Trained, free_port, record, wait_until_ready
+from apitools import Trained, descendants, ended, free_port, record, wait_until_ready
 
 from churn.monitoring.prediction_log import read_prediction_log
 
@@ -62,16 +63,24 @@ def test_kill_9_under_load_loses_at_most_the_last_flush(
         for thread in threads:
             thread.start()
         time.sleep(4 * FLUSH_SECONDS)
+        below = descendants(process.pid)  # the fork server and the recorder process
         killed_at = time.monotonic()
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+        deadline = time.monotonic() + 30  # the recorder writes what it received, then ends
+        while not all(ended(pid) for pid in below):
+            assert time.monotonic() < deadline, "a process outlived the killed server"
+            time.sleep(0.1)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+    assert len(below) >= 2, below  # the recorder ran in a process of its own (fork server)
+    assert process.stderr is not None
+    assert '"POST /predict' not in process.stderr.read().decode()  # no access log by default
     table, skipped = read_prediction_log(log)
     logged = set(table["id"].to_pylist())
     assert skipped == []  # no torn file: each flush is renamed into place whole

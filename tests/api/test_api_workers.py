@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apitools import Trained, record, wait_until_ready
+from apitools import Trained, descendants, record, wait_until_ready
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from churn.api.workers import default_workers
@@ -134,7 +134,6 @@ def test_two_workers_add_up_metrics_reload_the_champion_and_end_with_serve(
 ) -> None:
     process, url, metrics_dir = served
     assert not (metrics_dir / "counter_1.db").exists()
-    workers = _children(process.pid)
     sent = 0
     while sent < 600:  # fresh connections, so both workers accept some
         for i in range(20):
@@ -161,12 +160,16 @@ def test_two_workers_add_up_metrics_reload_the_champion_and_end_with_serve(
         time.sleep(0.2)
     assert f'run_id="{trained.second}"}} 1.0' in httpx.get(f"{url}/metrics").text
 
+    below = descendants(process.pid)  # workers, fork servers, recorder processes
+    assert len(below) >= 6, below  # each worker's fork server and recorder process
+    assert len(list(metrics_dir.glob("drift-*.json"))) == 2  # one window per recorder process
     process.kill()  # no chance to stop its workers itself
     process.wait(timeout=10)
     ends = time.monotonic() + 30
-    while any(_alive(pid) for pid in workers) and time.monotonic() < ends:
+    while any(_alive(pid) for pid in below) and time.monotonic() < ends:
         time.sleep(0.2)
-    assert not [pid for pid in workers if _alive(pid)]
+    assert not [pid for pid in below if _alive(pid)]
+    assert not list(metrics_dir.glob("drift-*.json"))  # each recorder removed its window
     # each worker ended cleanly (SIGTERM from PR_SET_PDEATHSIG) and removed its live gauges
     assert not list(metrics_dir.glob("gauge_live*.db"))
     assert len(list(metrics_dir.glob("counter_*.db"))) == 2  # counts of ended workers stay

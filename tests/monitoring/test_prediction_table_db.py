@@ -104,6 +104,38 @@ def test_flushes_go_into_the_score_table_beside_to_table_rows(
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # a fork server of its own in the postgres group's worker: 2-3 s of CPU
+def test_the_recorder_process_writes_the_table_and_sends_back_its_counts(
+    postgres_server: PostgresServer,
+) -> None:
+    from churn.monitoring.recorder import LogPlan
+    from churn.monitoring.recorder_process import SinkPlan, SinkProcess
+
+    server, url, name = postgres_server, _url(postgres_server), table_name("public.log_process")
+    server.execute(f"DROP TABLE IF EXISTS {name.quoted}")
+    counts: Counter[tuple[str, str]] = Counter()
+
+    def count(sink: str, result: str, n: int) -> None:
+        counts[sink, result] += n
+
+    plan = SinkPlan(LogPlan(table=(url, name)))  # the URL (a secret) goes through the pipe
+    handler = SinkProcess(plan, count, None)
+    recorder = ScoreRecorder((), interval=0.05, count=count, handler=handler).start()
+    recorder.record(_batch({"P1": 0.9, "P2": 0.2}))
+    recorder.record(_batch({"P3": 0.6}))
+    recorder.close()
+    assert counts == {(SINK_NAME, "written"): 3}
+    assert server.query(f"SELECT id FROM {name.quoted} ORDER BY id") == [("P1",), ("P2",), ("P3",)]
+    closed = DatabaseUrl(SecretStr(CLOSED_URL), "127.0.0.1", 9,
+                         "postgresql://churn@127.0.0.1:9/x")  # fmt: skip
+    counts.clear()
+    handler = SinkProcess(SinkPlan(LogPlan(table=(closed, name))), count, None)
+    recorder = ScoreRecorder((), interval=60, count=count, handler=handler)
+    recorder.record(_batch({"Q1": 0.9}))
+    recorder.close()  # the process's last attempt fails: dropped at its exit, counted here
+    assert counts == {(SINK_NAME, "failed"): 1, (SINK_NAME, "dropped"): 1}
+
+
 def test_an_unreachable_database_is_counted_logged_once_and_bounded(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -74,13 +74,16 @@ def test_the_api_records_into_the_table_on_the_specs_database(tmp_path: Path) ->
 
     from churn.api.app import create_app
     from churn.api.settings import Settings
+    from churn.monitoring.recorder_process import SinkProcess
 
     spec = write_project(tmp_path)
     settings = Settings(home=tmp_path / "home", spec=spec, prediction_log_table="scores",
                         database_url=URL, drift_tracking=False)  # fmt: skip
     recorder = create_app(settings).state.churn.recorder
-    assert recorder is not None and [s.name for s in recorder.sinks] == [SINK_NAME]
-    (sink,) = recorder.sinks
+    assert recorder is not None and recorder.handler.names == (SINK_NAME,)
+    handler = recorder.handler
+    assert isinstance(handler, SinkProcess) and handler.plan.log.table is not None
+    (sink,), _ = handler.plan.sinks()  # as the recorder process builds it
     assert sink.close is not None  # the writer closes its connection with the recorder
 
 
