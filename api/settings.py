@@ -48,10 +48,10 @@ class Settings(ServerLimits):
         "`monitoring.window` and export drift in /metrics; `false` turns it off.",
     )
     recorder_process: bool = Field(
-        default=True,
-        description="Write the prediction log and count drift in a recorder process of each "
-        "worker (fed one message per flush) so their work never holds the worker's GIL; "
-        "`false`: in a thread of the worker.",
+        default=False,
+        description="`true`: write the prediction log and count drift in a recorder process "
+        "of each worker (fed one message per flush), so their work never holds the worker's "
+        "GIL; default: in a thread of the worker (as fast on 2 cores, fewer processes).",
     )
     max_body_bytes: int | None = Field(
         default=None,

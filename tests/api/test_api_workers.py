@@ -59,6 +59,7 @@ def served(
         **os.environ,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "CHURN_RELOAD_INTERVAL": "0.5",
+        "CHURN_RECORDER_PROCESS": "true",  # every worker's recorder process must end too
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
     command = [
