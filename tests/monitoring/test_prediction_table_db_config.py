@@ -69,21 +69,30 @@ def test_a_malformed_table_name_is_a_settings_error(monkeypatch: pytest.MonkeyPa
         load_settings()
 
 
-def test_the_api_records_into_the_table_on_the_specs_database(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recorder_process", [False, True], ids=["thread", "process"])
+def test_the_api_records_into_the_table_on_the_specs_database(
+    tmp_path: Path, recorder_process: bool
+) -> None:
     from factories import write_project
 
     from churn.api.app import create_app
     from churn.api.settings import Settings
+    from churn.monitoring.recorder import SinkRunner
     from churn.monitoring.recorder_process import SinkProcess
 
     spec = write_project(tmp_path)
     settings = Settings(home=tmp_path / "home", spec=spec, prediction_log_table="scores",
-                        database_url=URL, drift_tracking=False)  # fmt: skip
+                        database_url=URL, drift_tracking=False,
+                        recorder_process=recorder_process)  # fmt: skip
     recorder = create_app(settings).state.churn.recorder
     assert recorder is not None and recorder.handler.names == (SINK_NAME,)
     handler = recorder.handler
-    assert isinstance(handler, SinkProcess) and handler.plan.log.table is not None
-    (sink,), _ = handler.plan.sinks()  # as the recorder process builds it
+    if recorder_process:
+        assert isinstance(handler, SinkProcess) and handler.plan.log.table is not None
+        (sink,), _ = handler.plan.sinks()  # as the recorder process builds it
+    else:
+        assert isinstance(handler, SinkRunner)
+        (sink,) = handler.sinks
     assert sink.close is not None  # the writer closes its connection with the recorder
 
 
