@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
+from churn.defaults import DEFAULT_SPEC
 
 if TYPE_CHECKING:
     from churn.batch_drift import BatchDrift
@@ -31,7 +32,9 @@ def drift_command(
     ] = None,
     spec: Annotated[
         Path | None,
-        typer.Option("--spec", help="Spec whose contract and thresholds apply [spec/telco.yaml]."),
+        typer.Option(
+            "--spec", help=f"Spec whose contract and thresholds apply (default: {DEFAULT_SPEC})."
+        ),
     ] = None,
     home: HomeOpt = None,
     as_of: AsOfOpt = None,
@@ -53,7 +56,6 @@ def drift_command(
     from churn.parquet_prefetch import prefetched_parquet
     from churn.registry import resolve_home
     from churn.sources.urls import as_location
-    from churn.spec.loader import DEFAULT_SPEC
 
     registry_home = resolve_home(home)
     spec_file = spec if spec is not None else DEFAULT_SPEC
@@ -117,7 +119,6 @@ def _drift(
     from churn.outputs import check_output, check_outside_registry
     from churn.registry import Registry
     from churn.sources.urls import data_location, is_url
-    from churn.spec.loader import DEFAULT_SPEC
 
     if html is not None:
         read = location if location is not None else data_location(loaded)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
+from churn.defaults import DEFAULT_SPEC
 
 if TYPE_CHECKING:
     from churn.monitoring.outcomes import OutcomesSummary
@@ -47,7 +48,9 @@ def outcomes_command(
     as_of: AsOfOpt = None,
     spec: Annotated[
         Path | None,
-        typer.Option("--spec", help="Spec naming the id and target columns [spec/telco.yaml]."),
+        typer.Option(
+            "--spec", help=f"Spec naming the id and target columns (default: {DEFAULT_SPEC})."
+        ),
     ] = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
@@ -66,7 +69,7 @@ def outcomes_command(
     from churn.monitoring.outcomes import record_outcomes, spec_profit
     from churn.monitoring.prediction_table import prediction_table_target
     from churn.registry import Registry, resolve_home
-    from churn.settings import DEFAULT_SPEC, load_settings
+    from churn.settings import load_settings
     from churn.sources.urls import as_location
     from churn.spec.loader import load_spec
 

@@ -14,6 +14,7 @@ import typer
 
 from churn.cli.bounds import MAX_CHUNK_ROWS, MAX_EXPLAIN
 from churn.cli.options import AsOfOpt
+from churn.defaults import DEFAULT_SPEC
 
 if TYPE_CHECKING:
     from churn.sources.score_table import TableName
@@ -46,7 +47,9 @@ def score(
     ] = None,
     spec: Annotated[
         Path | None,
-        typer.Option("--spec", help="Spec whose contract the file must meet [spec/telco.yaml]."),
+        typer.Option(
+            "--spec", help=f"Spec whose contract the file must meet (default: {DEFAULT_SPEC})."
+        ),
     ] = None,
     home: Annotated[
         Path | None,
@@ -88,7 +91,7 @@ def score(
     from churn.registry import Registry, resolve_home
     from churn.settings import load_settings
     from churn.sources.urls import as_location, data_location
-    from churn.spec.loader import DEFAULT_SPEC, load_spec
+    from churn.spec.loader import load_spec
 
     if (output is None) == (to_table is None):
         raise typer.BadParameter("give exactly one of -o/--output or --to-table")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from churn.cli.bounds import MAX_CHUNK_ROWS, MAX_SYNTH_ROWS
+from churn.defaults import DEFAULT_SPEC
 
 
 def synth(
@@ -19,7 +20,9 @@ def synth(
     ],
     spec: Annotated[
         Path | None,
-        typer.Option("--spec", help="Spec whose contract and data to follow [spec/telco.yaml]."),
+        typer.Option(
+            "--spec", help=f"Spec whose contract and data to follow (default: {DEFAULT_SPEC})."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Same seed, same file.")] = 0,
     chunk_rows: Annotated[
@@ -35,7 +38,7 @@ def synth(
     bounds, ids are new and unique, and the label is drawn from a logistic regression fitted on
     the real data (the spec's own features), so models trained on the output find real signal.
     """
-    from churn.spec.loader import DEFAULT_SPEC, load_spec
+    from churn.spec.loader import load_spec
     from churn.synth import synthesize
 
     spec_file = spec if spec is not None else DEFAULT_SPEC

@@ -140,3 +140,23 @@ def test_a_variable_churn_documents_is_one_it_reads(name: str, monkeypatch) -> N
         return
     with pytest.raises(SettingsError, match=f"{name}='-5'"):
         load_settings(Settings)
+
+
+def test_the_default_spec_path_is_written_once() -> None:
+    """``churn.defaults.DEFAULT_SPEC`` is the one place the path is spelled; the options' help
+    texts show it from there, as ``(default: ...)`` (rich takes ``[...]`` for markup)."""
+    from typer.testing import CliRunner
+
+    from churn.cli.app import app
+    from churn.defaults import DEFAULT_SPEC
+
+    spelled = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sources()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if str(DEFAULT_SPEC) in line
+    ]
+    assert spelled == ["churn/defaults.py:9"]
+    for command in ("score", "synth", "drift", "outcomes"):
+        shown = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+        assert f"(default: {DEFAULT_SPEC})" in shown, command
