@@ -14,7 +14,7 @@ import typer
 
 from churn.cli.bounds import MAX_CHUNK_ROWS, MAX_EXPLAIN
 from churn.cli.options import AsOfOpt
-from churn.defaults import DEFAULT_SPEC
+from churn.defaults import DEFAULT_SPEC, SCORE_CHUNK_ROWS
 
 if TYPE_CHECKING:
     from churn.sources.score_table import TableName
@@ -63,7 +63,7 @@ def score(
             max=MAX_CHUNK_ROWS,
             help="Rows read, checked and scored at once.",
         ),
-    ] = 50_000,
+    ] = SCORE_CHUNK_ROWS,
     explain: Annotated[
         int,
         typer.Option(

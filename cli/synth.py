@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from churn.cli.bounds import MAX_CHUNK_ROWS, MAX_SYNTH_ROWS
-from churn.defaults import DEFAULT_SPEC
+from churn.defaults import DEFAULT_SPEC, SYNTH_CHUNK_ROWS
 
 
 def synth(
@@ -30,7 +30,7 @@ def synth(
         typer.Option(
             "--chunk-rows", min=1, max=MAX_CHUNK_ROWS, help="Rows generated and written at once."
         ),
-    ] = 100_000,
+    ] = SYNTH_CHUNK_ROWS,
 ) -> None:
     """Write rows drawn from the spec's real data, varied, with labels from a fitted model.
 

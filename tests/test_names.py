@@ -22,7 +22,6 @@ SHARED_ON_PURPOSE = {"log", "T", "router"}
 """Conventional names every module may define (a logger, a type variable, an API router)."""
 KNOWN_TWICE = {
     "CALIBRATION_BINS",
-    "CHUNK_ROWS",
     "DESCRIPTION",
     "RunStatus",
     "champion",

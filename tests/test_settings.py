@@ -151,12 +151,12 @@ def test_the_default_spec_path_is_written_once() -> None:
     from churn.defaults import DEFAULT_SPEC
 
     spelled = [
-        f"{path.relative_to(ROOT)}:{number}"
+        f"{path.relative_to(ROOT)}"
         for path in sources()
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for line in path.read_text(encoding="utf-8").splitlines()
         if str(DEFAULT_SPEC) in line
     ]
-    assert spelled == ["churn/defaults.py:9"]
+    assert spelled == ["churn/defaults.py"]
     for command in ("score", "synth", "drift", "outcomes"):
         shown = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
         assert f"(default: {DEFAULT_SPEC})" in shown, command

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from churn.contract import CSV_FIRST_LINE, validate
 from churn.contract.reading import SUFFIXES, text_csv_options
 from churn.cpus import cpu_limit
+from churn.defaults import SCORE_CHUNK_ROWS
 from churn.errors import DataContractError, RegistryError, SpecError
 from churn.explain import PipelineExplainer, Unexplainable, reason_table
 from churn.explain.survival import SurvivalUnexplainable
@@ -42,7 +43,6 @@ from churn.spec import Spec
 from churn.survival.scoring import SurvivalScorer, is_survival_estimator
 from churn.training.features import DerivedFeatures
 
-CHUNK_ROWS = 50_000
 MAX_FAILURES = 20
 """At most this many failure lines (a few per failing chunk) are reported."""
 
@@ -107,7 +107,7 @@ def score_file(
     source: DataLocation,
     output: Path,
     *,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int = SCORE_CHUNK_ROWS,
     also_read: Inputs = (),
     explain: int = 0,
     record: Callable[[ScoredBatch], None] | None = None,

@@ -22,12 +22,11 @@ import pyarrow as pa
 from churn.contract import CSV_FIRST_LINE, read_data, validate
 from churn.contract.dataset import rows_by_id
 from churn.contract.reading import format_of, read_frame_and_hash
+from churn.defaults import SCORE_CHUNK_ROWS
 from churn.serving.score_file import ScoringModel
 from churn.sources.score_table import SCORE_SCHEMA, TableName, scores_database, write_scores
 from churn.sources.urls import DataLocation, data_location, shown
 from churn.spec import Spec
-
-CHUNK_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def score_to_table(
     table: TableName,
     as_of: date,
     *,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int = SCORE_CHUNK_ROWS,
 ) -> TableSummary:
     """Check, score and write every row; see the module docstring.
 

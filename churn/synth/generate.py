@@ -1,10 +1,11 @@
 """``churn synth``: any number of rows that obey a spec's contract, seeded, chunk by chunk.
 
 The spec's real data is read and validated, the label model is fitted on it once
-(:mod:`churn.synth.label_model`), then chunks of :data:`CHUNK_ROWS` rows are generated
-(:mod:`churn.synth.rows`) and written one at a time (:mod:`churn.synth.writer`), so memory
-stays at one chunk whatever the size. A survival spec's rows keep their real event beside their
-jittered duration, so no label model is fitted. The same spec, data, seed and chunk size give
+(:mod:`churn.synth.label_model`), then chunks of rows (by default
+:data:`~churn.defaults.SYNTH_CHUNK_ROWS`) are generated (:mod:`churn.synth.rows`) and written
+one at a time (:mod:`churn.synth.writer`), so memory stays at one chunk whatever the size. A
+survival spec's rows keep their real event beside their jittered duration, so no label model is
+fitted. The same spec, data, seed and chunk size give
 the same file byte for byte.
 """
 
@@ -19,13 +20,12 @@ import numpy as np
 import pandas as pd
 
 from churn.contract import load_dataset
+from churn.defaults import SYNTH_CHUNK_ROWS
 from churn.outputs import Inputs, check_output
 from churn.spec import Spec
 from churn.synth.label_model import fit_label_model
 from churn.synth.rows import synth_chunk
 from churn.synth.writer import output_format, write_chunks
-
-CHUNK_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def synthesize(
     output: Path,
     *,
     seed: int = 0,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int = SYNTH_CHUNK_ROWS,
     also_read: Inputs = (),
 ) -> SynthSummary:
     """Write ``rows`` synthetic rows obeying ``spec``'s contract into ``output`` (.csv/.parquet).
