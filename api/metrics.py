@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from churn.api.schemas import ShownRunStatus
 from churn.serving import ServingModel
 from churn.settings import load_settings
 
-RUN_STATUSES = ("succeeded", "failed", "running", "incomplete", "unknown")
+RUN_STATUSES: tuple[str, ...] = get_args(ShownRunStatus)
+"""The statuses ``churn_last_run_status`` has a series for (1 for the latest run's)."""
 SUCCESS_LOOKBACK = 50
 """How many of the latest runs /metrics reads to find the latest succeeded one."""
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024)

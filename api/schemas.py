@@ -7,7 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-RunStatus = Literal["succeeded", "failed", "running", "incomplete", "unknown"]
+from churn.registry.record import RunStatus
+
+ShownRunStatus = Literal[RunStatus, "incomplete", "unknown"]
+"""A run's status as the API shows it: the recorded one, or ``incomplete`` for a run that
+died half-way (:func:`churn.api.views.run_status`)."""
 ServiceStatus = Literal["ok", "degraded", "no_model"]
 
 
@@ -105,7 +109,9 @@ class AppInfo(Out):
     last_run: datetime | None = Field(
         default=None, description="When the latest run ended (or started, while running)."
     )
-    pipeline_status: RunStatus | None = Field(default=None, description="The latest run's status.")
+    pipeline_status: ShownRunStatus | None = Field(
+        default=None, description="The latest run's status."
+    )
     accuracy: float | None = Field(default=None, description="Champion, hold-out.")
     precision: float | None = Field(default=None, description="Champion, hold-out.")
     recall: float | None = Field(default=None, description="Champion, hold-out.")
@@ -162,7 +168,7 @@ class RunSummary(Out):
     """One training run."""
 
     run_id: str
-    status: RunStatus
+    status: ShownRunStatus
     started_at: datetime | None = None
     ended_at: datetime | None = None
     spec_name: str | None = None

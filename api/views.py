@@ -13,8 +13,8 @@ from churn.api.schemas import (
     GateTestCounts,
     GateVerdict,
     RunDetail,
-    RunStatus,
     RunSummary,
+    ShownRunStatus,
 )
 from churn.gates.subjects import GateTestOutcome
 from churn.registry import RunManifest
@@ -37,7 +37,7 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def run_status(manifest: RunManifest) -> RunStatus:
+def run_status(manifest: RunManifest) -> ShownRunStatus:
     """succeeded, failed, running or incomplete (died half-way)."""
     return "incomplete" if manifest.incomplete else manifest.status
 
@@ -101,7 +101,7 @@ def detail(manifest: RunManifest, champion_id: str | None, folder: Path) -> RunD
     )
 
 
-def champion(model: ServingModel) -> Champion:
+def champion_view(model: ServingModel) -> Champion:
     """The serving model as a Champion."""
     pointer = model.pointer
     return Champion(

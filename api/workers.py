@@ -52,7 +52,7 @@ def default_workers() -> int:
     return load_settings().serving_workers()
 
 
-def run(host: str, port: int, workers: int, *, access_log: bool = False) -> None:
+def run_server(host: str, port: int, workers: int, *, access_log: bool = False) -> None:
     """Serve with ``workers`` processes until stopped (one process: no supervisor); a line per
     request only with ``access_log`` (formatting and writing it costs every request)."""
     import uvicorn

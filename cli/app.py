@@ -258,7 +258,7 @@ def serve(
     CHURN_MAX_HEADERS, CHURN_IDLE_TIMEOUT, CHURN_REQUEST_TIMEOUT and CHURN_MAX_CONNECTIONS.
     """
     from churn.api.server_limits import limits_problem
-    from churn.api.workers import default_workers, run
+    from churn.api.workers import default_workers, run_server
 
     flags = {
         "HOME": home,
@@ -276,12 +276,14 @@ def serve(
     if problem is not None:
         typer.echo(f"churn serve: {problem}", err=True)
         raise typer.Exit(2)
-    run(host, port, workers if workers is not None else default_workers(), access_log=access_log)
+    run_server(
+        host, port, workers if workers is not None else default_workers(), access_log=access_log
+    )
 
 
-from churn.cli.score import score as _score  # noqa: E402 - the command module imports churn lazily
+from churn.cli.score import score_command  # noqa: E402 - the command module imports churn lazily
 
-app.command(name="score")(exits_with_error_codes(_score))
+app.command(name="score")(exits_with_error_codes(score_command))
 
 
 @app.command("prefect-server")

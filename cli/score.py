@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from churn.spec import Spec
 
 
-def score(
+def score_command(
     source: Annotated[
         str | None,
         typer.Argument(

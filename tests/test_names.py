@@ -21,14 +21,7 @@ DOCS = ("README.md", "ARCHITECTURE.md")
 SHARED_ON_PURPOSE = {"log", "T", "router"}
 """Conventional names every module may define (a logger, a type variable, an API router)."""
 KNOWN_TWICE = {
-    "CALIBRATION_BINS",
-    "DESCRIPTION",
-    "RunStatus",
-    "champion",
     "draw_eda",
-    "run",
-    "score",
-    "show",
     "write_report",
 }
 """Names defined in two modules that issue 19's other items (typed records, the report, the

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from churn.api.deps import ModelDep
 from churn.api.schemas import Champion, ErrorDetail
-from churn.api.views import champion
+from churn.api.views import champion_view
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -19,4 +19,4 @@ router = APIRouter(prefix="/models", tags=["models"])
 )
 def get_champion(model: ModelDep) -> Champion:
     """Its run, candidate, hold-out metrics, threshold and promotion record."""
-    return champion(model)
+    return champion_view(model)

@@ -24,7 +24,7 @@ from churn.serving import Columns, FloatArray, ServingModel
 INLINE_BYTES: Final = 16384
 """Bodies up to this size are scored on the event loop; larger ones in a worker thread."""
 
-DESCRIPTION = """\
+PREDICT_DESCRIPTION = """\
 Score up to `CHURN_MAX_BATCH` customers. Each record carries the spec's model input columns and
 the id column; answers come back in request order with `churn_probability`, `will_churn`
 (`churn_probability >= threshold`, the champion's tuned threshold) and `model_version` (the
@@ -98,7 +98,7 @@ def build_router(schema: RecordSchema) -> APIRouter:
         "/predict",
         response_model=PredictAnswer,
         summary="Churn probability and decision (or time to churn) for each customer",
-        description=DESCRIPTION,
+        description=PREDICT_DESCRIPTION,
         responses={
             200: {"content": {"application/json": {"example": EXPLAINED_EXAMPLE}}},
             413: {"model": ErrorDetail, "description": "Too many records or too large a body."},

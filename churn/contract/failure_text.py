@@ -43,7 +43,7 @@ def render(
     text = f"{head}: {count} row{'s' if count != 1 else ''} failed at {where}"
     values = _distinct([value for _, value in cases])
     if values:
-        text += f"; values {_first(values, show)}"
+        text += f"; values {_first(values, show_value)}"
     return text
 
 
@@ -63,7 +63,7 @@ def _where(rows: list[Hashable], first_line: int | None, label: Hashable = None)
         lines = [int(row) + first_line for row in rows]  # type: ignore[call-overload]
         return f"line{'s' if len(lines) != 1 else ''} {_first(lines, str)}"
     if label is not None:  # rows labelled by their id (a database table)
-        return f"{shorten(str(label), quote=False)} {_first(rows, show)}"
+        return f"{shorten(str(label), quote=False)} {_first(rows, show_value)}"
     return f"row{'s' if len(rows) != 1 else ''} {_first(rows, str)}"
 
 
@@ -81,6 +81,6 @@ def _first(items: Sequence[Any], show: Callable[[Any], str]) -> str:
     return shown + (", ..." if len(items) > MAX_SHOWN else "")
 
 
-def show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """A value as a failure line shows it: text quoted, long values shortened."""
     return shorten(value) if isinstance(value, str) else shorten(str(value), quote=False)

@@ -33,7 +33,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from churn.contract.failure_text import render, show
+from churn.contract.failure_text import render, show_value
 from churn.contract.schema import BOTH_CLASSES, CHECK_DTYPES
 from churn.spec import DType, Scalar, Spec
 from churn.spec.bounds import shorten
@@ -254,7 +254,7 @@ def _observed(series: pd.Series, classes: Sequence[Scalar]) -> str:
     """The declared classes that do occur, with their counts (undeclared values are not shown)."""
     declared = {str(value) for value in classes}
     counts = [
-        f"{show(value)} ({count} rows)"
+        f"{show_value(value)} ({count} rows)"
         for value, count in series.value_counts(dropna=True).items()
         if not declared or str(value) in declared
     ]

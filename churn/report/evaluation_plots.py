@@ -42,12 +42,11 @@ from churn.report.figures import (
 )
 from churn.report.model_plots import plot_feature_importance, plot_model_comparison
 from churn.report.plotset import PlotSet
-from churn.report.policy_plots import policy_plots
+from churn.report.policy_plots import CALIBRATION_BINS, policy_plots
 from churn.report.sampling import stratified_sample
 from churn.spec import Spec
 from churn.training.evaluate import CandidateResult, Split, compute_metrics
 
-CALIBRATION_BINS = 10
 CONFUSION_SIZE = (6.0, 5.0)
 
 

@@ -88,7 +88,7 @@ def test_a_pointer_from_before_action_and_previous_reads_and_the_api_says_what_i
     assert pointer is not None and pointer.action == "promote"
     assert pointer.as_dict() == older  # nothing is added to what the file says
     model = ServingModel(RUN_ID, SimpleNamespace(fast=True), 0.42, pointer)  # type: ignore[arg-type]
-    answer = views.champion(model)
+    answer = views.champion_view(model)
     assert (answer.action, answer.previous, answer.threshold) == (None, None, 0.42)
     assert answer.metrics == {"roc_auc": 0.7642, "brier": None, "f1": 0.6019}
 
