@@ -20,7 +20,6 @@ from typing import Any, Final
 
 from churn.spec import ColumnSpec
 
-_ABSENT: Final = object()
 _NOT_NONE: Final = partial(operator.is_not, None)
 _STR: Final = frozenset({str})
 _INT: Final = frozenset({int})

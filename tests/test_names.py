@@ -9,7 +9,7 @@ import ast
 import importlib
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -27,8 +27,6 @@ KNOWN_TWICE = {
 """Names defined in two modules that issue 19's other items (typed records, the report, the
 API) still have to settle; a new one fails the test."""
 STDLIB = sys.stdlib_module_names
-KNOWN_REEXPORTS = ["dataset.py: __all__ re-exports DataFormat, unused here"]
-"""In ``churn/contract`` (another item's); a new one fails the test."""
 
 
 def modules(root: Path = ROOT) -> list[Path]:
@@ -106,6 +104,44 @@ def dead_aliases_and_reexports(path: Path) -> list[str]:
     return found
 
 
+WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def module_level_definitions(tree: ast.Module) -> list[tuple[str, int]]:
+    """Names a module binds at its top level, with their lines; a decorated function or class
+    is left out (the decorator registers it: a route, a validator, a command)."""
+    found: list[tuple[str, int]] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found += [] if node.decorator_list else [(node.name, node.lineno)]
+        elif isinstance(node, ast.Assign):
+            found += [(t.id, node.lineno) for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            found.append((node.target.id, node.lineno))
+    return found
+
+
+def never_used(root: Path = ROOT) -> list[str]:
+    """Top-level names of the packages that no source, test, benchmark or template mentions
+    beyond their definition (dunders and pytest hooks, found by name, aside)."""
+    readers = [
+        *modules(root),
+        *(root / "tests").rglob("*.py"),
+        *(root / "benchmarks").rglob("*.py"),
+        *(root / "churn").rglob("*.j2"),
+        *root.glob("*.py"),
+    ]
+    words: Counter[str] = Counter()
+    for path in readers:
+        words.update(WORD.findall(path.read_text(encoding="utf-8")))
+    return [
+        f"{path.relative_to(root)}:{line} {name}"
+        for path in modules(root)
+        for name, line in module_level_definitions(ast.parse(path.read_text(encoding="utf-8")))
+        if not name.startswith(("__", "pytest_")) and words[name] == 1
+    ]
+
+
 def test_no_public_name_is_defined_in_two_modules() -> None:
     twice = defined_twice()
     assert "train_candidate" not in twice and "validate" not in twice and "ModelType" not in twice
@@ -118,7 +154,11 @@ def test_no_module_name_shadows_a_standard_library_name_used_in_the_tree() -> No
 
 def test_no_dead_alias_or_reexport() -> None:
     found = [line for path in modules() for line in dead_aliases_and_reexports(path)]
-    assert found == KNOWN_REEXPORTS
+    assert found == []
+
+
+def test_no_top_level_name_is_left_unused() -> None:
+    assert never_used() == []
 
 
 def test_the_checks_find_planted_problems(tmp_path: Path) -> None:
@@ -127,7 +167,9 @@ def test_the_checks_find_planted_problems(tmp_path: Path) -> None:
         "from pathlib import Path\nfrom x import SCORERS, used\n__all__ = ['SCORERS', 'used']\n"
         "def compile_spec(): return used\ncompile = compile_spec\n"
     )
-    (tmp_path / "churn" / "b.py").write_text("Path = tuple\ndef compile_spec(): ...\n")
+    (tmp_path / "churn" / "b.py").write_text(
+        "Path = tuple\ndef compile_spec(): ...\n_LEFT_OVER = 10\n@app.get('/')\ndef route(): ...\n"
+    )
 
     assert defined_twice(tmp_path) == {"compile_spec": ["churn/a.py", "churn/b.py"]}
     assert shadowed_stdlib_names(tmp_path) == ["churn/b.py: Path"]
@@ -135,6 +177,7 @@ def test_the_checks_find_planted_problems(tmp_path: Path) -> None:
         "a.py:5 alias of compile_spec",
         "a.py: __all__ re-exports SCORERS, unused here",
     ]
+    assert never_used(tmp_path) == ["churn/a.py:5 compile", "churn/b.py:3 _LEFT_OVER"]
 
 
 # --------------------------------------------------------------------------- the docs

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from churn.contract.dataset import (
     CSV_FIRST_LINE,
-    DataFormat,
     load_dataset,
     load_dataset_and_hash,
     read_data,
@@ -21,6 +20,7 @@ from churn.contract.dataset import (
 from churn.contract.failure_text import (
     MAX_SHOWN,
 )
+from churn.contract.reading import DataFormat
 from churn.errors import (
     DataContractError,
 )

@@ -48,7 +48,7 @@ import pandas as pd
 
 from churn.contract.holdout import check_sizes
 from churn.contract.quick_check import passes_quickly
-from churn.contract.reading import DataFormat, format_of, read_frame_and_hash
+from churn.contract.reading import format_of, read_frame_and_hash
 from churn.errors import DataContractError
 from churn.parquet_prefetch import ParquetPrefetch
 from churn.sources.urls import DataLocation, as_location, data_location, shown
@@ -56,7 +56,6 @@ from churn.spec import DType, Spec
 
 __all__ = [
     "CSV_FIRST_LINE",
-    "DataFormat",
     "load_dataset",
     "load_dataset_and_hash",
     "read_data",

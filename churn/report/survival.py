@@ -31,7 +31,6 @@ FIXED_METRICS = ("harrell_c", "uno_c", "ibs", "ibs_km", "ibs_ratio")
 """The table's columns before the per-horizon ones."""
 CURVE_POINTS = 60
 """Times at which the curves are drawn (from 0 to the hold-out's last observed time)."""
-DECILES = 10
 
 
 @dataclass(frozen=True)

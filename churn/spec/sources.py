@@ -8,7 +8,6 @@ snapshot date as ``:as_of``, bound as a parameter) or from a whole ``table``.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -19,7 +18,6 @@ DEFAULT_URL_ENV = "CHURN_DATABASE_URL"
 """The environment variable a SQL source reads its URL from when it names neither."""
 _VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _TABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$"
-_TABLE = re.compile(_TABLE_NAME)
 
 
 class SqlSource(StrictModel):

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 from scipy.special import expit, ndtr
-
-AftDistribution = Literal["normal", "logistic", "extreme"]
 
 MEDIAN_Z: dict[str, float] = {
     "normal": 0.0,
