@@ -193,6 +193,18 @@ def test_every_repository_path_a_doc_names_exists(doc: str) -> None:
     assert sorted(p for p in named if "*" not in p and not (ROOT / p).exists()) == []
 
 
+ANY_PATH_IN_DOCS = re.compile(r"(?<![\w/.$-])((?:tests|benchmarks|k8s|docker|\.ci)/[\w./-]*[\w/])")
+"""A path under a top-level folder whose name cannot be mistaken, anywhere (in a command too)."""
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_path_a_doc_names_in_its_commands_exists(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    named = {m.group(1) for m in ANY_PATH_IN_DOCS.finditer(text)}
+    assert len(named) > 5
+    assert sorted(p for p in named if not (ROOT / p).exists()) == []
+
+
 @pytest.mark.parametrize("doc", DOCS)
 def test_no_doc_points_outside_the_repository(doc: str) -> None:
     text = (ROOT / doc).read_text(encoding="utf-8")
