@@ -241,6 +241,47 @@ def test_every_docstring_reference_names_something_that_exists() -> None:
     assert sorted(ref for ref in references if not resolves(ref[1])) == []
 
 
+MODULE_SYMBOL = re.compile(r"`(?:churn\.)?([a-z_]\w*(?:\.[a-z_]\w*)*)\.([A-Za-z_]\w*)(?:\(\))?`")
+"""``module.name`` in a doc, by the module's last parts (``evaluation_parts.FIRST_PART``)."""
+NAMED_AS_REMOVED = {"report_steps.import_report_package"}
+"""Named in ARCHITECTURE.md's history as removed."""
+
+
+def module_names(root: Path = ROOT) -> dict[str, set[str]]:
+    """Each module's dotted tails (``report.html``, ``html``) -> its full names."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in modules(root):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        parts = parts if parts[0] == "churn" else ["churn", *parts]
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        for cut in range(1, len(parts)):
+            found[".".join(parts[cut:])].add(".".join(parts))
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_module_symbol_a_doc_names_exists(doc: str) -> None:
+    """A symbol (a name with ``_`` or a capital) after a module's name; a spec key path such as
+    ``monitoring.outcome_horizon_days`` is not one."""
+    from churn.spec import Spec
+
+    tails = module_names()
+    named = {
+        (match.group(1), match.group(2))
+        for match in MODULE_SYMBOL.finditer((ROOT / doc).read_text(encoding="utf-8"))
+        if match.group(1) in tails
+        and match.group(1).split(".")[0] not in Spec.model_fields
+        and ("_" in match.group(2) or match.group(2)[0].isupper())
+    }
+    assert len(named) > 2
+    missing = {
+        f"{module}.{name}"
+        for module, name in named
+        if not any(resolves(f"{full}.{name}") for full in tails[module])
+    }
+    assert sorted(missing - NAMED_AS_REMOVED) == []
+
+
 DECISION_ACTIONS = {"promote", "keep_champion", "hold", "reject", "unchanged"}
 """The actions a run's decision may take (``churn.registry.record.Action``)."""
 
