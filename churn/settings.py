@@ -4,7 +4,8 @@
 value into a :class:`SettingsError` naming the variable (exit code 1). The API's limits extend
 this object (:class:`churn.api.settings.Settings`); the README's "Environment variables" table lists
 every field (a test keeps the two equal). Both worker counts default to
-:func:`churn.cpus.cpu_limit`, the one count of the CPUs a container may use.
+:meth:`ChurnSettings.cpus`, the one count of the CPUs a container may use, which also sizes
+``churn score --explain``'s threads.
 """
 
 from __future__ import annotations
@@ -179,13 +180,17 @@ class ChurnSettings(BaseSettings):
             return None
         return self.prediction_log_dir or home / "predictions"
 
+    def cpus(self) -> int:
+        """The CPUs this process may use: :func:`churn.cpus.cpu_limit` under ``cgroup_root``."""
+        return cpu_limit(self.cgroup_root)
+
     def training_workers(self) -> int:
         """Training workers: ``CHURN_TRAIN_WORKERS`` (or ``CHURN_WORKERS``), else the CPU limit."""
-        return self.train_workers or cpu_limit(self.cgroup_root)
+        return self.train_workers or self.cpus()
 
     def serving_workers(self) -> int:
         """API processes: ``CHURN_API_WORKERS``, else the CPU limit."""
-        return self.api_workers or cpu_limit(self.cgroup_root)
+        return self.api_workers or self.cpus()
 
 
 def named_secret(variable: str) -> SecretStr | None:

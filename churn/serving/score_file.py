@@ -26,7 +26,6 @@ import pyarrow.parquet as pq
 
 from churn.contract import CSV_FIRST_LINE, validate
 from churn.contract.reading import SUFFIXES, text_csv_options
-from churn.cpus import cpu_limit
 from churn.defaults import SCORE_CHUNK_ROWS
 from churn.errors import DataContractError, RegistryError, SpecError
 from churn.explain import PipelineExplainer, Unexplainable, reason_table
@@ -38,6 +37,7 @@ from churn.outputs import Inputs, check_output
 from churn.registry import Registry
 from churn.registry.atomic_io import atomic_write
 from churn.serving.threads import serve_single_threaded
+from churn.settings import load_settings
 from churn.sources.urls import DataLocation, data_location, fetched, is_url, shown, suffix_of
 from churn.spec import Spec
 from churn.survival.scoring import SurvivalScorer, is_survival_estimator
@@ -286,8 +286,8 @@ def _reason_columns(
     explainer: PipelineExplainer, encoded: np.ndarray, derived: pd.DataFrame, k: int
 ) -> dict[str, Any]:
     """The top ``k`` reason columns and ``explanation_base`` of encoded rows; the
-    contributions use every CPU the process may use (:func:`~churn.cpus.cpu_limit`)."""
-    with explain_threads(cpu_limit()):
+    contributions use every CPU the process may use (:meth:`~churn.settings.ChurnSettings.cpus`)."""
+    with explain_threads(load_settings().cpus()):
         explanation = explainer.explain_encoded(encoded)
     values = [derived[name].to_numpy() for name in explanation.columns]
     table = reason_table(explanation.columns, explanation.contributions, values, k)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -84,3 +86,25 @@ def test_both_worker_counts_default_to_the_cpu_limit(monkeypatch, tmp_path) -> N
     monkeypatch.setenv("CHURN_CGROUP_ROOT", str(cgroup_v2(tmp_path / "cg", "100000 100000")))
     settings = load_settings()
     assert (settings.training_workers(), settings.serving_workers()) == (1, 1)
+
+
+def test_churn_score_explains_on_the_cpus_the_settings_count(monkeypatch, tmp_path) -> None:
+    """``churn score --explain``'s threads follow ``CHURN_CGROUP_ROOT`` like the worker counts."""
+    import numpy as np
+    import pandas as pd
+
+    from churn.serving import score_file
+
+    if cpu_limit() == 1:
+        pytest.skip("one CPU here: a one-CPU cgroup would change nothing")
+    monkeypatch.setenv("CHURN_CGROUP_ROOT", str(cgroup_v2(tmp_path / "cg", "100000 100000")))
+    threads: list[int] = []
+    monkeypatch.setattr(score_file, "explain_threads", lambda n: threads.append(n) or nullcontext())
+    explanation = SimpleNamespace(columns=["a"], contributions=np.ones((3, 1)), base=np.zeros(3))
+    explainer = SimpleNamespace(explain_encoded=lambda encoded: explanation)
+    derived = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+
+    reasons = score_file._reason_columns(explainer, np.zeros((3, 1)), derived, 1)
+
+    assert threads == [1]
+    assert list(reasons["reason_1"]) == ["a", "a", "a"]
