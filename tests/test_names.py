@@ -142,6 +142,34 @@ def never_used(root: Path = ROOT) -> list[str]:
     ]
 
 
+SAME_FIELDS = 7
+"""Two classes that declare this many of the same fields (name and type) are one concept."""
+
+
+def classes_sharing_fields(root: Path = ROOT) -> list[str]:
+    """Pairs of classes that declare :data:`SAME_FIELDS` or more identical annotated fields."""
+    classes = []
+    for path in modules(root):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                fields = {
+                    (item.target.id, ast.unparse(item.annotation))
+                    for item in node.body
+                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+                }
+                classes.append((f"{path.relative_to(root)}:{node.name}", fields))
+    return [
+        f"{first} ~ {second}"
+        for index, (first, mine) in enumerate(classes)
+        for second, theirs in classes[index + 1 :]
+        if len(mine & theirs) >= SAME_FIELDS
+    ]
+
+
+def test_no_two_classes_declare_the_same_fields() -> None:
+    assert classes_sharing_fields() == []
+
+
 def test_no_public_name_is_defined_in_two_modules() -> None:
     twice = defined_twice()
     assert "train_candidate" not in twice and "validate" not in twice and "ModelType" not in twice
@@ -170,14 +198,22 @@ def test_the_checks_find_planted_problems(tmp_path: Path) -> None:
     (tmp_path / "churn" / "b.py").write_text(
         "Path = tuple\ndef compile_spec(): ...\n_LEFT_OVER = 10\n@app.get('/')\ndef route(): ...\n"
     )
+    fields = "".join(f"    f{i}: int\n" for i in range(SAME_FIELDS))
+    (tmp_path / "churn" / "c.py").write_text(f"class A:\n{fields}\nclass B:\n{fields}")
 
     assert defined_twice(tmp_path) == {"compile_spec": ["churn/a.py", "churn/b.py"]}
     assert shadowed_stdlib_names(tmp_path) == ["churn/b.py: Path"]
+    assert classes_sharing_fields(tmp_path) == ["churn/c.py:A ~ churn/c.py:B"]
     assert dead_aliases_and_reexports(tmp_path / "churn" / "a.py") == [
         "a.py:5 alias of compile_spec",
         "a.py: __all__ re-exports SCORERS, unused here",
     ]
-    assert never_used(tmp_path) == ["churn/a.py:5 compile", "churn/b.py:3 _LEFT_OVER"]
+    assert never_used(tmp_path) == [
+        "churn/a.py:5 compile",
+        "churn/b.py:3 _LEFT_OVER",
+        "churn/c.py:1 A",
+        f"churn/c.py:{SAME_FIELDS + 3} B",
+    ]
 
 
 # --------------------------------------------------------------------------- the docs

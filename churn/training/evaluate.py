@@ -24,6 +24,7 @@ from churn.contract.holdout import holdout_positions
 from churn.spec import CalibrationSpec, Candidate, ModelSpec, Spec
 from churn.spec.survival import lower_is_better
 from churn.survival.outcome import survival_outcome
+from churn.training.candidate_result import CandidateResult
 from churn.training.compile import compile_spec
 from churn.training.folds import best_threshold, fit_folds, fold_scores
 from churn.training.metrics import compute_metrics, scorer
@@ -61,64 +62,6 @@ class Split:
     """Survival specs: the training part's (event, time) outcome (``y_train`` is the event)."""
     outcome_test: np.ndarray | None = None
     """Survival specs: the hold-out's (event, time) outcome."""
-
-
-@dataclass
-class CandidateResult:
-    """What training one candidate produced."""
-
-    name: str
-    model_type: str
-    pipeline: Pipeline
-    """Fitted on the whole training part."""
-    threshold: float
-    cv_scores: dict[str, list[float]]
-    holdout: dict[str, float]
-    test_proba: np.ndarray
-    fit_seconds: float
-    params: dict[str, Any] = field(default_factory=dict)
-    """The estimator's parameters from the spec, with the search's best ones on top."""
-    threshold_policy: dict[str, Any] = field(default_factory=dict)
-    """The spec's threshold policy and the threshold it chose."""
-    search: dict[str, Any] | None = None
-    """Best parameters, best CV score and the top rows of the search table."""
-    calibration: dict[str, Any] | None = None
-    """Method, folds and hold-out Brier score before and after calibration."""
-    uncalibrated_proba: np.ndarray | None = None
-    """Hold-out probabilities of the same model without calibration (reliability plot)."""
-    resample: dict[str, Any] | None = None
-    """The resampling block, when the candidate resamples its training folds."""
-    members: list[str] | None = None
-    """Ensembles: the candidates they combine."""
-
-    @property
-    def cv_mean(self) -> dict[str, float]:
-        """Mean of each metric over the folds."""
-        return {metric: float(np.mean(values)) for metric, values in self.cv_scores.items()}
-
-    @property
-    def cv_std(self) -> dict[str, float]:
-        """Standard deviation of each metric over the folds."""
-        return {metric: float(np.std(values)) for metric, values in self.cv_scores.items()}
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-ready metrics of this candidate (no model, no arrays)."""
-        return {
-            "name": self.name,
-            "type": self.model_type,
-            "threshold": self.threshold,
-            "cv_mean": self.cv_mean,
-            "cv_std": self.cv_std,
-            "cv_folds": self.cv_scores,
-            "holdout": self.holdout,
-            "fit_seconds": round(self.fit_seconds, 3),
-            "params": self.params,
-            "threshold_policy": self.threshold_policy,
-            "search": self.search,
-            "calibration": self.calibration,
-            "resample": self.resample,
-            "members": self.members,
-        }
 
 
 def split_dataset(spec: Spec, frame: pd.DataFrame) -> Split:
@@ -193,9 +136,7 @@ def train_candidate(spec: Spec, name: str, pipeline: Pipeline, split: Split) -> 
     """
     model_spec = spec.candidate(name)
     if spec.survival_target is not None:
-        return CandidateResult(
-            name, **train_survival_candidate(spec, model_spec, pipeline, split).fields()
-        )
+        return train_survival_candidate(spec, name, model_spec, pipeline, split)
     with cluster_wide_fits(getattr(model_spec, "distributed", False)):
         return _train(spec, name, model_spec, pipeline, split)
 

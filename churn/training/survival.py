@@ -11,7 +11,6 @@ same hold-out rows.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -19,6 +18,7 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
 
 from churn.survival.metrics import evaluation_times, survival_metrics
+from churn.training.candidate_result import CandidateResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,27 +46,6 @@ class SurvivalSplit(Protocol):
     def outcome_train(self) -> np.ndarray | None: ...
     @property
     def outcome_test(self) -> np.ndarray | None: ...
-
-
-@dataclass(frozen=True)
-class SurvivalFit:
-    """What training one survival candidate produced (``CandidateResult``'s fields)."""
-
-    model_type: str
-    pipeline: Pipeline
-    cv_scores: dict[str, list[float]]
-    holdout: dict[str, float]
-    test_proba: np.ndarray
-    """Each hold-out row's P(churn within the last horizon)."""
-    fit_seconds: float
-    params: dict[str, Any]
-    search: dict[str, Any] | None
-    members: list[str] | None = None
-    """Ensembles: the candidates they average."""
-
-    def fields(self) -> dict[str, Any]:
-        """Keyword arguments of ``CandidateResult`` (the name aside); no threshold."""
-        return {**self.__dict__, "threshold": NO_THRESHOLD}
 
 
 def outcomes(split: SurvivalSplit) -> tuple[np.ndarray, np.ndarray]:
@@ -112,9 +91,9 @@ def predict_and_score(
 
 
 def train_survival_candidate(
-    spec: Spec, model_spec: Candidate, pipeline: Pipeline, split: SurvivalSplit
-) -> SurvivalFit:
-    """Search, cross-validate, fit and score one survival candidate."""
+    spec: Spec, name: str, model_spec: Candidate, pipeline: Pipeline, split: SurvivalSplit
+) -> CandidateResult:
+    """Search, cross-validate, fit and score the survival candidate ``name`` (no threshold)."""
     from churn.spec import ModelSpec
     from churn.training.search import searched
 
@@ -139,8 +118,10 @@ def train_survival_candidate(
     cv_scores = cross_validate(spec, target, pipeline, split)
     fitted = clone(pipeline).fit(split.X_train, y_train)
     holdout, churn_by = predict_and_score(target, fitted, split.X_test, y_train, y_test)
-    return SurvivalFit(
+    return CandidateResult(
+        name=name,
         model_type=model_spec.type,
+        threshold=NO_THRESHOLD,
         pipeline=fitted,
         cv_scores=cv_scores,
         holdout=_reported(spec, holdout),
