@@ -266,7 +266,7 @@ def single_rows(rows: pd.DataFrame) -> list[int]:
     missing = rows["monthly_fee"].isna().to_numpy()
     unseen = ~rows["channel"].isin(["web", "store", "phone"]).to_numpy()
     kinds = (missing, unseen & ~missing, ~(missing | unseen))
-    picked = []
+    picked: list[int] = []
     for kind in kinds:
         positions = np.flatnonzero(kind)
         step = max(1, len(positions) // ROWS_PER_KIND)
