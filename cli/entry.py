@@ -12,11 +12,14 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
+from churn.cli import quick_exit
 from churn.cli.interrupt import INTERRUPTED_EXIT_CODE, say_interrupted
 
 
 def console_main() -> NoReturn:
-    """Run the ``churn`` command line; see the module docstring for Ctrl-C."""
+    """Run the ``churn`` command line; see the module docstring for Ctrl-C. A command that
+    ends with an exit code skips the interpreter's teardown (:mod:`churn.cli.quick_exit`)."""
+    quick_exit.arm()
     try:
         from churn.cli.app import app
 
@@ -27,5 +30,8 @@ def console_main() -> NoReturn:
     except SystemExit as exc:
         if exc.code == INTERRUPTED_EXIT_CODE:  # typer turns a KeyboardInterrupt into Exit(130)
             say_interrupted()
+        else:
+            quick_exit.finished(exc.code)
         raise
+    quick_exit.finished(0)
     sys.exit(0)

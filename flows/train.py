@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
+from prefect.context import SyncClientContext
 from prefect.futures import PrefectFuture
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -67,8 +68,14 @@ async def train_flow(run: PreparedRun, pool: Executor, report: bool = True) -> R
     waiting (the thread ends within a second on its own). The body blocks the event loop on
     purpose: the run's sequence is the flow's only work, and Ctrl-C reaches it in this thread
     as it would a synchronous flow's.
+
+    The steps share one synchronous Prefect client, as a synchronous flow's do: without it
+    each task run of this coroutine's flow built and closed its own (an HTTP client whose TLS
+    context loads the CA bundle: about 20 ms of CPU a task run, even for a plain-HTTP API).
+    Tasks submitted to the thread pool inherit the context, so they share it too.
     """
-    manifest = execute_run(run, PrefectSteps(), pool, report=report)
+    with SyncClientContext.get_or_create():
+        manifest = execute_run(run, PrefectSteps(), pool, report=report)
     outcome = RunOutcome(manifest)
     if outcome.failed:
         # An expected outcome, not a crash: the flow run is Failed with the reason, and no
