@@ -93,6 +93,8 @@ def run(
     Exit codes: 0 promoted or champion kept by policy (or skipped with --if-needed), 4 gates
     not met, 3 data contract, 2 spec, 5 database unreachable or refusing, 1 anything else.
     """
+    if as_of is not None:
+        _refuse_as_of_for_a_file(spec, as_of)
     if if_needed:
         from churn.run.if_needed import check_retrain
 
@@ -109,6 +111,17 @@ def run(
     if outcome.failed:
         typer.echo(outcome.reason, err=True)
     raise typer.Exit(outcome.exit_code)
+
+
+def _refuse_as_of_for_a_file(spec: Path, as_of: str) -> None:
+    """``churn run --as-of`` on a spec whose data is a file or URL: a usage error (exit 2)."""
+    from churn.cli.options import refuse_as_of
+    from churn.sources.urls import data_location, shown
+    from churn.spec.loader import load_spec
+
+    loaded = load_spec(spec, estimator_checks=False)  # a spec error is reported as the run would
+    if loaded.sql_source is None:
+        refuse_as_of(as_of, f"the spec's data.source {shown(data_location(loaded))}")
 
 
 def _registry(home: Path | None) -> Registry:

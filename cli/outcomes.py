@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
+from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt, refuse_as_of
 
 if TYPE_CHECKING:
     from churn.monitoring.outcomes import OutcomesSummary
@@ -67,11 +67,13 @@ def outcomes_command(
     from churn.monitoring.prediction_table import prediction_table_target
     from churn.registry import Registry, resolve_home
     from churn.settings import DEFAULT_SPEC, load_settings
-    from churn.sources.urls import as_location
+    from churn.sources.urls import as_location, shown
     from churn.spec.loader import load_spec
 
     if (data is None) == (query is None and table is None):
         _usage("give DATA, or --query or --table")
+    if data is not None:
+        refuse_as_of(as_of, f"DATA {shown(as_location(data))}")
     source = as_location(data) if data is not None else _sql_read(query, table, url_env, url_file)
     loaded = load_spec(spec if spec is not None else DEFAULT_SPEC)
     registry = Registry(resolve_home(home))
