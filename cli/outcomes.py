@@ -134,10 +134,11 @@ def outcomes_text(summary: OutcomesSummary) -> str:
     """The summary and the per-week table for people."""
     from churn.cli.monitor import realized_table
 
+    repeated = f" ({summary.repeated:,} repeated rows counted once)" if summary.repeated else ""
     lines = [
-        f"{summary.source}: {summary.outcomes:,} outcomes, {summary.matched:,} matched with a "
-        f"prediction within {summary.record.horizon_days} days, {summary.unmatched:,} without "
-        f"one; {summary.labelled:,} matched outcomes recorded in all",
+        f"{summary.source}: {summary.outcomes:,} outcomes{repeated}, {summary.matched:,} matched "
+        f"with a prediction within {summary.record.horizon_days} days, {summary.unmatched:,} "
+        f"without one; {summary.labelled:,} matched outcomes recorded in all",
         *(f"skipped a damaged log file: {line}" for line in summary.skipped_log_files),
         "",
         realized_table(summary.record),

@@ -62,6 +62,9 @@ class OutcomesSummary:
 
     source: str
     outcomes: int
+    """Distinct outcomes read: a repeated row (same id, day and outcome) counts once."""
+    repeated: int
+    """Rows that repeated an earlier row's id, day and outcome (left out of ``outcomes``)."""
     matched: int
     unmatched: int
     labelled: int
@@ -73,6 +76,7 @@ class OutcomesSummary:
         return {
             "source": self.source,
             "outcomes": self.outcomes,
+            "repeated": self.repeated,
             "matched": self.matched,
             "unmatched": self.unmatched,
             "labelled": self.labelled,
@@ -252,7 +256,8 @@ def record_outcomes(
         SourceError: A database cannot be read; nothing is written.
         RegistryError: The stored labelled outcomes cannot be read; nothing is written.
     """
-    outcomes = read_outcomes(spec, source)
+    read = read_outcomes(spec, source)
+    outcomes = _distinct(read)
     files, skipped = read_prediction_log(log_folder)
     tables = [files]
     if log_table is not None and not outcomes.empty:
@@ -268,12 +273,21 @@ def record_outcomes(
     return OutcomesSummary(
         source=source.source.label if isinstance(source, SqlRead) else shown(source),
         outcomes=len(outcomes),
+        repeated=len(read) - len(outcomes),
         matched=len(matched),
         unmatched=len(outcomes) - len(matched),
         labelled=len(labelled),
         record=record,
         skipped_log_files=skipped,
     )
+
+
+def _distinct(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer and day: a repeat says the same (rows that disagree were refused
+    by :func:`read_outcomes`), so it is one outcome, matched and counted once."""
+    day = outcomes["outcome_date"].dt.floor("D")
+    repeat = pd.DataFrame({"id": outcomes["id"], "day": day}).duplicated(keep="first")
+    return outcomes[~repeat.to_numpy()].reset_index(drop=True)
 
 
 def _window(outcomes: pd.DataFrame, horizon_days: int) -> tuple[datetime, datetime]:
