@@ -144,8 +144,20 @@ class MonitoringSpec(StrictModel):
         )
 
 
+SCORE_LEVELS = ("psi_warn", "psi_alert")
+"""The thresholds that apply to the model's scores (they have no nulls and no categories)."""
+
+
 def monitoring_problems(spec: Spec) -> Iterator[Problem]:
-    """``monitoring.columns`` entries that name no input column of the model."""
+    """``monitoring.columns`` entries that name no input column of the model, and
+    ``monitoring.scores`` thresholds the scores are never judged by."""
+    for name in ("unseen_alert", "null_rate_alert"):
+        if getattr(spec.monitoring.scores, name) is not None:
+            yield (
+                ("monitoring", "scores", name),
+                f"the scores are judged by {' and '.join(SCORE_LEVELS)} only (they have no "
+                f"nulls and no categories); set {name} for the columns instead",
+            )
     features = spec.feature_columns
     for name in spec.monitoring.columns:
         if name not in features:

@@ -55,6 +55,8 @@ def test_a_column_override_changes_only_that_column() -> None:
         ({"window": {}}, "exactly one of records or seconds"),
         ({"unseen_alert": 2}, "unseen_alert"),
         ({"psi_alrt": 0.2}, "psi_alrt"),
+        ({"scores": {"unseen_alert": 0.1}}, "monitoring.scores.unseen_alert: the scores are"),
+        ({"scores": {"null_rate_alert": 0.2}}, "scores.null_rate_alert: the scores are judged"),
     ],
 )
 def test_a_wrong_monitoring_block_is_named(block: dict[str, object], words: str) -> None:
