@@ -83,8 +83,9 @@ def run(
         typer.Option(
             "--if-needed",
             help="Train only if there is no champion, it is older than monitoring."
-            "max_champion_age_days, or the data drifted past the alert level against its "
-            "profile; otherwise record the skip in skips.jsonl and exit 0.",
+            "max_champion_age_days, the data drifted past the alert level against its "
+            "profile, or the latest week's realized metric (churn outcomes) fell below a value "
+            "gate's lower bound; otherwise record the skip in skips.jsonl and exit 0.",
         ),
     ] = False,
 ) -> None:
