@@ -101,7 +101,7 @@ def run(
 
         check = check_retrain(spec, home)
         if not check.needed:
-            typer.echo(check.skip_text())
+            emit(check.skip or {}, as_json=as_json, text=check.skip_text())
             return
         typer.echo(f"training: {'; '.join(check.reasons)}", err=True)
     from churn.cli.summary import run_text
