@@ -9,6 +9,7 @@ thresholds of one column; ``scores`` those of the model's scores. ``window`` and
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -161,7 +162,9 @@ def monitoring_problems(spec: Spec) -> Iterator[Problem]:
     features = spec.feature_columns
     for name in spec.monitoring.columns:
         if name not in features:
+            close = difflib.get_close_matches(name, features, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             yield (
                 ("monitoring", "columns", name),
-                f"expected a feature column of the spec {features}, got {name!r}",
+                f"expected a feature column of the spec {features}, got {name!r}{hint}",
             )

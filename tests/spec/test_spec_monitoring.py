@@ -49,6 +49,7 @@ def test_a_column_override_changes_only_that_column() -> None:
     ("block", "words"),
     [
         ({"columns": {"nope": {"psi_alert": 0.2}}}, "monitoring.columns.nope"),
+        ({"columns": {"monthly_fees": {"psi_alert": 0.2}}}, "; did you mean 'monthly_fee'?"),
         ({"psi_warn": 0.3}, "psi_warn must be <= psi_alert"),
         ({"columns": {"plan": {"psi_warn": 0.5}}}, "columns.plan.psi_warn must be <= psi_alert"),
         ({"window": {"records": 10, "seconds": 5}}, "exactly one of records or seconds"),
