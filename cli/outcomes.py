@@ -135,10 +135,12 @@ def outcomes_text(summary: OutcomesSummary) -> str:
     from churn.cli.monitor import realized_table
 
     repeated = f" ({summary.repeated:,} repeated rows counted once)" if summary.repeated else ""
+    early = summary.before_first_score
+    before = f" ({early:,} dated before the customer's first score)" if early else ""
     lines = [
         f"{summary.source}: {summary.outcomes:,} outcomes{repeated}, {summary.matched:,} matched "
         f"with a prediction within {summary.record.horizon_days} days, {summary.unmatched:,} "
-        f"without one; {summary.labelled:,} matched outcomes recorded in all",
+        f"without one{before}; {summary.labelled:,} matched outcomes recorded in all",
         *(f"skipped a damaged log file: {line}" for line in summary.skipped_log_files),
         "",
         realized_table(summary.record),

@@ -67,6 +67,9 @@ class OutcomesSummary:
     """Rows that repeated an earlier row's id, day and outcome (left out of ``outcomes``)."""
     matched: int
     unmatched: int
+    before_first_score: int
+    """Unmatched outcomes dated before every score of their customer that was read (a date or
+    id mix-up, or outcomes older than the log)."""
     labelled: int
     record: RealizedRecord
     skipped_log_files: list[str]
@@ -79,6 +82,7 @@ class OutcomesSummary:
             "repeated": self.repeated,
             "matched": self.matched,
             "unmatched": self.unmatched,
+            "before_first_score": self.before_first_score,
             "labelled": self.labelled,
             "skipped_log_files": self.skipped_log_files,
             "realized": self.record.model_dump(mode="json"),
@@ -276,6 +280,7 @@ def record_outcomes(
         repeated=len(read) - len(outcomes),
         matched=len(matched),
         unmatched=len(outcomes) - len(matched),
+        before_first_score=_before_first_score(outcomes, predictions),
         labelled=len(labelled),
         record=record,
         skipped_log_files=skipped,
@@ -288,6 +293,16 @@ def _distinct(outcomes: pd.DataFrame) -> pd.DataFrame:
     day = outcomes["outcome_date"].dt.floor("D")
     repeat = pd.DataFrame({"id": outcomes["id"], "day": day}).duplicated(keep="first")
     return outcomes[~repeat.to_numpy()].reset_index(drop=True)
+
+
+def _before_first_score(outcomes: pd.DataFrame, predictions: pd.DataFrame) -> int:
+    """Outcomes whose day ends before their customer's first score in ``predictions``."""
+    if outcomes.empty or predictions.empty:
+        return 0
+    first = predictions.groupby("id")["scored_at"].min()
+    scored = outcomes["id"].map(first)
+    day_end = outcomes["outcome_date"].dt.floor("D") + pd.Timedelta(days=1)
+    return int((scored.notna() & (scored >= day_end)).sum())
 
 
 def _window(outcomes: pd.DataFrame, horizon_days: int) -> tuple[datetime, datetime]:
