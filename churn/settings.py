@@ -242,5 +242,6 @@ def _problems(settings: type[BaseSettings], exc: ValidationError) -> str:
         field = by_alias.get(key, key)
         names = environment_names(settings, field) if field in settings.model_fields else [key]
         name = next((n for n in names if os.environ.get(n, "").strip()), names[0])
-        lines.append(f"{name}={error['input']!r}: {error['msg'].lower()}")
+        said = error["msg"][:1].lower() + error["msg"][1:]  # a pattern shown keeps its case
+        lines.append(f"{name}={error['input']!r}: {said}")
     return "invalid environment: " + "; ".join(lines)

@@ -83,8 +83,9 @@ def run(
         typer.Option(
             "--if-needed",
             help="Train only if there is no champion, it is older than monitoring."
-            "max_champion_age_days, or the data drifted past the alert level against its "
-            "profile; otherwise record the skip in skips.jsonl and exit 0.",
+            "max_champion_age_days, the data drifted past the alert level against its "
+            "profile, or the latest week's realized metric (churn outcomes) fell below a value "
+            "gate's lower bound; otherwise record the skip in skips.jsonl and exit 0.",
         ),
     ] = False,
 ) -> None:
@@ -93,12 +94,14 @@ def run(
     Exit codes: 0 promoted or champion kept by policy (or skipped with --if-needed), 4 gates
     not met, 3 data contract, 2 spec, 5 database unreachable or refusing, 1 anything else.
     """
+    if as_of is not None:
+        _refuse_as_of_for_a_file(spec, as_of)
     if if_needed:
         from churn.run.if_needed import check_retrain
 
         check = check_retrain(spec, home)
         if not check.needed:
-            typer.echo(check.skip_text())
+            emit(check.skip or {}, as_json=as_json, text=check.skip_text())
             return
         typer.echo(f"training: {'; '.join(check.reasons)}", err=True)
     from churn.cli.summary import run_text
@@ -109,6 +112,17 @@ def run(
     if outcome.failed:
         typer.echo(outcome.reason, err=True)
     raise typer.Exit(outcome.exit_code)
+
+
+def _refuse_as_of_for_a_file(spec: Path, as_of: str) -> None:
+    """``churn run --as-of`` on a spec whose data is a file or URL: a usage error (exit 2)."""
+    from churn.cli.options import refuse_as_of
+    from churn.sources.urls import data_location, shown
+    from churn.spec.loader import load_spec
+
+    loaded = load_spec(spec, estimator_checks=False)  # a spec error is reported as the run would
+    if loaded.sql_source is None:
+        refuse_as_of(as_of, f"the spec's data.source {shown(data_location(loaded))}")
 
 
 def _registry(home: Path | None) -> Registry:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
+from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt, refuse_as_of
 from churn.defaults import DEFAULT_SPEC
 
 if TYPE_CHECKING:
@@ -55,12 +55,16 @@ def drift_command(
     from churn.model_child import ModelChild
     from churn.parquet_prefetch import prefetched_parquet
     from churn.registry import resolve_home
-    from churn.sources.urls import as_location
+    from churn.sources.urls import as_location, data_location, shown
 
     registry_home = resolve_home(home)
     spec_file = spec if spec is not None else DEFAULT_SPEC
     loaded = _spec_without_estimators(spec_file)
     location = as_location(data) if data is not None else None
+    if location is not None:
+        refuse_as_of(as_of, f"DATA {shown(location)}")
+    elif loaded.sql_source is None:
+        refuse_as_of(as_of, f"the spec's data.source {shown(data_location(loaded))}")
     # the other core checks the models' params and loads and verifies the model meanwhile;
     # a thread decodes a Parquet batch while this one imports what checks and counts it
     with (

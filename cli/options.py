@@ -29,6 +29,20 @@ def _as_of(value: str | None) -> str | None:
     return parsed
 
 
+def refuse_as_of(as_of: str | None, read: str) -> None:
+    """A usage error (exit 2) when ``--as-of`` was given for a read it cannot change.
+
+    ``--as-of`` only picks a SQL source's snapshot; a file or URL (``read`` names it) is read
+    whole, so the date would be ignored without a word.
+    """
+    if as_of is not None:
+        raise typer.BadParameter(
+            f"picks the snapshot of a SQL source (data.source with kind: sql), but {read} is "
+            "read whole; leave --as-of out",
+            param_hint="--as-of",
+        )
+
+
 AsOfOpt = Annotated[
     str | None,
     typer.Option(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt
+from churn.cli.options import AsOfOpt, HomeOpt, JsonOpt, refuse_as_of
 from churn.defaults import DEFAULT_SPEC
 
 if TYPE_CHECKING:
@@ -70,11 +70,13 @@ def outcomes_command(
     from churn.monitoring.prediction_table import prediction_table_target
     from churn.registry import Registry, resolve_home
     from churn.settings import load_settings
-    from churn.sources.urls import as_location
+    from churn.sources.urls import as_location, shown
     from churn.spec.loader import load_spec
 
     if (data is None) == (query is None and table is None):
         _usage("give DATA, or --query or --table")
+    if data is not None:
+        refuse_as_of(as_of, f"DATA {shown(as_location(data))}")
     source = as_location(data) if data is not None else _sql_read(query, table, url_env, url_file)
     loaded = load_spec(spec if spec is not None else DEFAULT_SPEC)
     registry = Registry(resolve_home(home))
@@ -135,10 +137,13 @@ def outcomes_text(summary: OutcomesSummary) -> str:
     """The summary and the per-week table for people."""
     from churn.cli.monitor import realized_table
 
+    repeated = f" ({summary.repeated:,} repeated rows counted once)" if summary.repeated else ""
+    early = summary.before_first_score
+    before = f" ({early:,} dated before the customer's first score)" if early else ""
     lines = [
-        f"{summary.source}: {summary.outcomes:,} outcomes, {summary.matched:,} matched with a "
-        f"prediction within {summary.record.horizon_days} days, {summary.unmatched:,} without "
-        f"one; {summary.labelled:,} matched outcomes recorded in all",
+        f"{summary.source}: {summary.outcomes:,} outcomes{repeated}, {summary.matched:,} matched "
+        f"with a prediction within {summary.record.horizon_days} days, {summary.unmatched:,} "
+        f"without one{before}; {summary.labelled:,} matched outcomes recorded in all",
         *(f"skipped a damaged log file: {line}" for line in summary.skipped_log_files),
         "",
         realized_table(summary.record),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from churn.cli.bounds import MAX_CHUNK_ROWS, MAX_EXPLAIN
-from churn.cli.options import AsOfOpt
+from churn.cli.options import AsOfOpt, refuse_as_of
 from churn.defaults import DEFAULT_SPEC, SCORE_CHUNK_ROWS
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def score_command(
     from churn.outputs import check_outside_registry
     from churn.registry import Registry, resolve_home
     from churn.settings import load_settings
-    from churn.sources.urls import as_location, data_location
+    from churn.sources.urls import as_location, data_location, shown
     from churn.spec.loader import load_spec
 
     if (output is None) == (to_table is None):
@@ -100,6 +100,10 @@ def score_command(
     loaded = load_spec(spec_file)
     if table is not None:
         _check_table_database(loaded)
+    elif source is not None:  # -o: the file of scores has no as_of column
+        refuse_as_of(as_of, f"SOURCE {shown(as_location(source))}")
+    elif loaded.sql_source is None:
+        refuse_as_of(as_of, f"the spec's data.source {shown(data_location(loaded))}")
     from churn.explain.survival import SurvivalUnexplainable  # the model's stack: after usage
     from churn.monitoring.recorder import score_recorder
     from churn.serving.score_file import score_file, scoring_model

@@ -87,11 +87,18 @@ def read_frame_and_hash(
     if is_url(path):
         with fetched(str(path)) as (fetched_file, fetched_digest):
             return read(spec, shown(path), fetched_file), fetched_digest
+    given = path != spec.source_path  # a command's DATA or SOURCE, not data.source
     path = Path(path)  # a path given as text
     if not path.exists():
-        fail(path, "file not found; check data.source (relative to the spec file's folder)")
+        hint = (
+            "check the path (relative to the current folder)"
+            if given
+            else "check data.source (relative to the spec file's folder)"
+        )
+        fail(path, f"file not found; {hint}")
     if not path.is_file():
-        fail(path, "not a file; data.source must name a .csv or .parquet file")
+        what = "the path" if given else "data.source"
+        fail(path, f"not a file; {what} must name a .csv or .parquet file")
     if prefetched is not None and _takes(prefetched, spec, path, kind, hashed):
         try:
             return _prefetched_frame(spec, path, prefetched), ""

@@ -62,8 +62,14 @@ class OutcomesSummary:
 
     source: str
     outcomes: int
+    """Distinct outcomes read: a repeated row (same id, day and outcome) counts once."""
+    repeated: int
+    """Rows that repeated an earlier row's id, day and outcome (left out of ``outcomes``)."""
     matched: int
     unmatched: int
+    before_first_score: int
+    """Unmatched outcomes dated before every score of their customer that was read (a date or
+    id mix-up, or outcomes older than the log)."""
     labelled: int
     record: RealizedRecord
     skipped_log_files: list[str]
@@ -73,8 +79,10 @@ class OutcomesSummary:
         return {
             "source": self.source,
             "outcomes": self.outcomes,
+            "repeated": self.repeated,
             "matched": self.matched,
             "unmatched": self.unmatched,
+            "before_first_score": self.before_first_score,
             "labelled": self.labelled,
             "skipped_log_files": self.skipped_log_files,
             "realized": self.record.model_dump(mode="json"),
@@ -252,7 +260,8 @@ def record_outcomes(
         SourceError: A database cannot be read; nothing is written.
         RegistryError: The stored labelled outcomes cannot be read; nothing is written.
     """
-    outcomes = read_outcomes(spec, source)
+    read = read_outcomes(spec, source)
+    outcomes = _distinct(read)
     files, skipped = read_prediction_log(log_folder)
     tables = [files]
     if log_table is not None and not outcomes.empty:
@@ -268,12 +277,32 @@ def record_outcomes(
     return OutcomesSummary(
         source=source.source.label if isinstance(source, SqlRead) else shown(source),
         outcomes=len(outcomes),
+        repeated=len(read) - len(outcomes),
         matched=len(matched),
         unmatched=len(outcomes) - len(matched),
+        before_first_score=_before_first_score(outcomes, predictions),
         labelled=len(labelled),
         record=record,
         skipped_log_files=skipped,
     )
+
+
+def _distinct(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer and day: a repeat says the same (rows that disagree were refused
+    by :func:`read_outcomes`), so it is one outcome, matched and counted once."""
+    day = outcomes["outcome_date"].dt.floor("D")
+    repeat = pd.DataFrame({"id": outcomes["id"], "day": day}).duplicated(keep="first")
+    return outcomes[~repeat.to_numpy()].reset_index(drop=True)
+
+
+def _before_first_score(outcomes: pd.DataFrame, predictions: pd.DataFrame) -> int:
+    """Outcomes whose day ends before their customer's first score in ``predictions``."""
+    if outcomes.empty or predictions.empty:
+        return 0
+    first = predictions.groupby("id")["scored_at"].min()
+    scored = outcomes["id"].map(first)
+    day_end = outcomes["outcome_date"].dt.floor("D") + pd.Timedelta(days=1)
+    return int((scored.notna() & (scored >= day_end)).sum())
 
 
 def _window(outcomes: pd.DataFrame, horizon_days: int) -> tuple[datetime, datetime]:

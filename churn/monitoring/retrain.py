@@ -2,7 +2,8 @@
 
 :func:`retrain_reasons` is the one place the conditions live: no champion, a champion older
 than ``monitoring.max_champion_age_days``, training data that drifted past the alert level
-(or a champion without a reference profile to tell). Add a condition by appending its reason.
+(or a champion without a reference profile to tell), a realized metric of the latest week
+below a value gate's lower bound. Add a condition by appending its reason.
 
 Nothing happens at import time.
 """

@@ -10,10 +10,10 @@ nothing else changes: not the ledger (whose lines move or judge a champion), not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from churn.contract import load_dataset_and_hash
 from churn.monitoring.champion import training_drift
@@ -35,6 +35,8 @@ class RetrainCheck:
     champion: str | None
     age_days: float | None
     drift: TrainingDriftRecord | None
+    skip: dict[str, Any] | None = None
+    """The line appended to ``skips.jsonl`` when the run is skipped (``--json`` prints it)."""
 
     @property
     def needed(self) -> bool:
@@ -70,14 +72,17 @@ def check_retrain(spec_path: str | Path, home: str | Path | None = None) -> Retr
             drift=drift,
         )
         if not check.needed:
-            record_skip(registry, check, spec_name=spec.name, spec_path=str(spec_path), now=now)
+            line = record_skip(
+                registry, check, spec_name=spec.name, spec_path=str(spec_path), now=now
+            )
+            check = replace(check, skip=line)
     return check
 
 
 def record_skip(
     registry: Registry, check: RetrainCheck, *, spec_name: str, spec_path: str, now: datetime
-) -> None:
-    """Append the skip to ``skips.jsonl`` in the registry home."""
+) -> dict[str, Any]:
+    """Append the skip to ``skips.jsonl`` in the registry home; the line appended."""
     line = {
         "timestamp": now.isoformat(),
         "spec_name": spec_name,
@@ -89,3 +94,4 @@ def record_skip(
     }
     path = registry.inside(registry.home / SKIPS_FILE, "skip record")
     append_json_line(path, line, what="skip record", about=f"skip of {spec_name}")
+    return line

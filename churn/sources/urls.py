@@ -17,6 +17,7 @@ every message and record uses that form. Nothing happens at import time.
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,8 @@ WEB: Final = ("https",)
 """URL schemes read through fsspec's HTTP filesystem (plain ``http`` is refused)."""
 CHUNK_BYTES: Final = 8 * 1024 * 1024
 """Bytes copied from the remote stream at a time."""
+ANY_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+"""What any ``scheme://`` URL starts with, read by churn or not."""
 
 
 def is_url(source: object) -> bool:
@@ -46,22 +49,49 @@ def is_url(source: object) -> bool:
 
 
 def as_location(source: Path | str) -> DataLocation:
-    """A URL as it is written, anything else as a path."""
+    """A URL as it is written, anything else as a path.
+
+    Raises:
+        DataContractError: ``source`` is a URL of a scheme churn does not read (``http://``).
+    """
+    if isinstance(source, str):
+        refuse_other_urls(source)
     return source if isinstance(source, str) and is_url(source) else Path(source)
 
 
 def data_location(spec: Spec) -> DataLocation:
     """The spec's data: its URL as written, else the file resolved against the spec's folder
-    (a SQL source's :attr:`~churn.spec.Spec.source_path`, its label)."""
+    (a SQL source's :attr:`~churn.spec.Spec.source_path`, its label).
+
+    Raises:
+        DataContractError: ``data.source`` is a URL of a scheme churn does not read.
+    """
     source = spec.data.source
+    if isinstance(source, str):
+        refuse_other_urls(source)
     return source if isinstance(source, str) and is_url(source) else spec.source_path
+
+
+def refuse_other_urls(source: str) -> None:
+    """Refuse a ``scheme://`` URL churn does not read, rather than look for a local file of
+    that name (``http://host/x.csv`` was read as the path ``http:/host/x.csv``).
+
+    Raises:
+        DataContractError: The scheme is not one of :data:`OBJECT_STORES` or :data:`WEB`.
+    """
+    if ANY_URL.match(source) is None or is_url(source):
+        return
+    scheme = source.split("://", 1)[0]
+    plain = "; plain http is refused: use https://" if scheme.lower() == "http" else ""
+    _fail(source, f"{scheme}:// is not read: churn reads s3://, gs://, az://, abfs:// and "
+                  f"https:// URLs, or a local file{plain}")  # fmt: skip
 
 
 def shown(location: DataLocation) -> str:
     """``location`` as messages and records show it: a URL without password or query, and
     without a user beside a password or in an ``https`` URL (``abfs://container@account/...``
     keeps its container)."""
-    if not isinstance(location, str) or not is_url(location):
+    if not isinstance(location, str) or ANY_URL.match(location) is None:
         return str(location)
     parts = urlsplit(location)
     host = parts.hostname or ""

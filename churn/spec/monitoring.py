@@ -9,6 +9,7 @@ thresholds of one column; ``scores`` those of the model's scores. ``window`` and
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -144,12 +145,26 @@ class MonitoringSpec(StrictModel):
         )
 
 
+SCORE_LEVELS = ("psi_warn", "psi_alert")
+"""The thresholds that apply to the model's scores (they have no nulls and no categories)."""
+
+
 def monitoring_problems(spec: Spec) -> Iterator[Problem]:
-    """``monitoring.columns`` entries that name no input column of the model."""
+    """``monitoring.columns`` entries that name no input column of the model, and
+    ``monitoring.scores`` thresholds the scores are never judged by."""
+    for name in ("unseen_alert", "null_rate_alert"):
+        if getattr(spec.monitoring.scores, name) is not None:
+            yield (
+                ("monitoring", "scores", name),
+                f"the scores are judged by {' and '.join(SCORE_LEVELS)} only (they have no "
+                f"nulls and no categories); set {name} for the columns instead",
+            )
     features = spec.feature_columns
     for name in spec.monitoring.columns:
         if name not in features:
+            close = difflib.get_close_matches(name, features, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             yield (
                 ("monitoring", "columns", name),
-                f"expected a feature column of the spec {features}, got {name!r}",
+                f"expected a feature column of the spec {features}, got {name!r}{hint}",
             )

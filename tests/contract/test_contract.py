@@ -21,6 +21,7 @@ from churn.contract import (
     target_vector,
     validate,
 )
+from churn.contract.dataset import load_unlabelled
 from churn.errors import DataContractError, SpecError
 from churn.spec import Spec
 from churn.spec.loader import load_spec, parse_spec
@@ -389,6 +390,19 @@ def test_empty_file_names_the_file(tmp_path: Path) -> None:
     assert error.source == str(path)
     assert error.failures == ["empty file (0 bytes): expected a header line, then one line per row"]
     assert str(path) in str(error)
+
+
+def test_a_missing_file_given_to_a_command_is_not_blamed_on_data_source(tmp_path: Path) -> None:
+    """``churn drift DATA`` / ``churn score SOURCE``: the path is the user's, not the spec's."""
+    spec = make_spec(tmp_path / "train.csv")
+    (tmp_path / "folder.csv").mkdir()
+    for name, failure in [
+        ("nowhere.csv", "file not found; check the path (relative to the current folder)"),
+        ("folder.csv", "not a file; the path must name a .csv or .parquet file"),
+    ]:
+        with pytest.raises(DataContractError) as info:
+            load_unlabelled(spec, tmp_path / name)
+        assert info.value.failures == [failure]
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:

@@ -147,6 +147,20 @@ def test_run_if_needed_skips_a_fresh_champion_on_undrifted_data(project: dict[st
     assert skip["reason"] == result.stdout.strip()
 
 
+def test_run_if_needed_json_prints_the_skip_as_json(project: dict[str, Any]) -> None:
+    """--json is for machines: a skip printed the people's line instead."""
+    home = project["home"]
+    args = ["run", str(project["spec"]), "--home", str(home), "--if-needed", "--json"]
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed == json.loads((home / "skips.jsonl").read_text().splitlines()[-1])
+    assert printed["champion"] == project["second"].run_id
+    assert printed["reason"].endswith("data drift ok; nothing to retrain")
+
+
 def test_retrain_reasons_name_age_drift_and_a_missing_profile(project: dict[str, Any]) -> None:
     registry = Registry(project["home"])
     spec = load_spec(project["spec"])

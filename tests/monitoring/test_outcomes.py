@@ -82,6 +82,33 @@ def test_planted_outcomes_give_the_hand_computed_metrics(tmp_path: Path) -> None
     assert by_run["r1"].precision == w49.precision and by_run["r2"].recall == w50.recall
 
 
+def test_a_repeated_outcome_row_counts_once(tmp_path: Path) -> None:
+    """The same customer, day and outcome twice (an export run twice) is one outcome: it was
+    counted twice as matched ("10 outcomes, 10 matched") while the record kept it once."""
+    log, home = _log(tmp_path / "log"), tmp_path / "home"
+    path = _outcomes(tmp_path / "twice.csv", PLANTED)
+    rows = pd.read_csv(path)
+    pd.concat([rows, rows.iloc[[1, 6]]]).to_csv(path, index=False)  # C1 and C6 again
+    summary = record_outcomes(_spec(), home, path, log_folder=log, horizon_days=30, profit=None)
+    assert (summary.outcomes, summary.repeated, summary.matched, summary.unmatched) == (8, 2, 8, 0)
+    assert summary.labelled == 8 and summary.to_dict()["repeated"] == 2
+    w49, w50 = summary.record.by_week
+    assert (w49.rows, w49.precision, w49.recall, w50.rows) == (5, pytest.approx(1 / 3), 0.5, 3)
+
+
+def test_outcomes_dated_before_the_first_score_are_counted_apart(tmp_path: Path) -> None:
+    """A date or id mix-up (outcomes older than every score of the customer) is unmatched
+    and said so; a customer never scored or an outcome past the horizon is not that."""
+    log, home = _log(tmp_path / "log"), tmp_path / "home"
+    rows = [("C0", 1, "2026-11-20"), ("C1", 0, "2026-11-29"), ("C99", 1, "2026-11-20"),
+            ("C8", 1, "2027-03-01"), ("C2", 0, "2026-11-30")]  # fmt: skip
+    path = tmp_path / "early.csv"
+    pd.DataFrame(rows, columns=["account_id", "churned", "date"]).to_csv(path, index=False)
+    summary = record_outcomes(_spec(), home, path, log_folder=log, horizon_days=30, profit=None)
+    assert (summary.matched, summary.unmatched, summary.before_first_score) == (1, 4, 2)
+    assert summary.to_dict()["before_first_score"] == 2  # C2 scored the same day: matched
+
+
 def test_a_corrected_outcome_replaces_the_earlier_one(tmp_path: Path) -> None:
     log, home = _log(tmp_path / "log"), tmp_path / "home"
     record_outcomes(

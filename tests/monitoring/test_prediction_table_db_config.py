@@ -65,8 +65,9 @@ def test_the_url_may_come_from_a_file(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_a_malformed_table_name_is_a_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHURN_PREDICTION_LOG_TABLE", "a.b.c")
-    with pytest.raises(SettingsError, match=re.escape("CHURN_PREDICTION_LOG_TABLE='a.b.c'")):
+    with pytest.raises(SettingsError, match=re.escape("CHURN_PREDICTION_LOG_TABLE='a.b.c'")) as e:
         load_settings()
+    assert "[A-Za-z_][A-Za-z0-9_]*" in str(e.value)  # the pattern as it is, not lower-cased
 
 
 @pytest.mark.parametrize("recorder_process", [False, True], ids=["thread", "process"])

@@ -5,6 +5,7 @@ write cut half-way or by a contract failure)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 from factories import subscriptions_frame, train_run
@@ -306,3 +308,30 @@ def test_churn_run_refuses_a_malformed_as_of_before_anything_starts(tmp_path: Pa
     assert result.exit_code == 2
     assert "expected a date YYYY-MM-DD" in result.output
     assert not (tmp_path / "artifacts").exists()
+
+
+def test_churn_drift_reads_the_sql_source_at_as_of(
+    scoring_env: TrainedRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``churn drift --as-of`` judges that day's snapshot: the training rows at the run's date
+    are ok, a day whose fees rose by half alerts on monthly_fee (issue 23: SQL with --as-of)."""
+    monkeypatch.setenv("CHURN_AS_OF", "2026-12-02")  # restored after --as-of overwrites it
+    trained_rows = subscriptions_frame(600, seed=0).drop(columns=["churned"])
+    raised = trained_rows.assign(monthly_fee=trained_rows["monthly_fee"] * 1.5)
+    snapshots = [trained_rows.assign(snapshot_date=AS_OF), raised.assign(snapshot_date=EARLIER)]
+    load_table(scoring_env.server, "drift_snapshots", pd.concat(snapshots, ignore_index=True))
+    columns = COLUMNS.replace(", churned", "")
+    query = f"SELECT {columns} FROM drift_snapshots WHERE snapshot_date = :as_of"
+    spec = sql_spec(tmp_path, query=query)
+    run_id = scoring_env.manifest["run_id"]
+    args = ["drift", "--spec", str(spec), "--home", str(scoring_env.home), "--run", run_id]
+
+    same = CliRunner().invoke(app, [*args, "--as-of", AS_OF.isoformat(), "--json"])
+    raised_day = CliRunner().invoke(app, [*args, "--as-of", EARLIER.isoformat(), "--json"])
+
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.stdout)["rows"] == 600
+    assert json.loads(same.stdout)["alerts"] == []
+    assert raised_day.exit_code == 6, raised_day.output
+    assert json.loads(raised_day.stdout)["alerts"] == ["monthly_fee"]
+    assert scoring_env.server.password not in same.output + raised_day.output

@@ -49,12 +49,15 @@ def test_a_column_override_changes_only_that_column() -> None:
     ("block", "words"),
     [
         ({"columns": {"nope": {"psi_alert": 0.2}}}, "monitoring.columns.nope"),
+        ({"columns": {"monthly_fees": {"psi_alert": 0.2}}}, "; did you mean 'monthly_fee'?"),
         ({"psi_warn": 0.3}, "psi_warn must be <= psi_alert"),
         ({"columns": {"plan": {"psi_warn": 0.5}}}, "columns.plan.psi_warn must be <= psi_alert"),
         ({"window": {"records": 10, "seconds": 5}}, "exactly one of records or seconds"),
         ({"window": {}}, "exactly one of records or seconds"),
         ({"unseen_alert": 2}, "unseen_alert"),
         ({"psi_alrt": 0.2}, "psi_alrt"),
+        ({"scores": {"unseen_alert": 0.1}}, "monitoring.scores.unseen_alert: the scores are"),
+        ({"scores": {"null_rate_alert": 0.2}}, "scores.null_rate_alert: the scores are judged"),
     ],
 )
 def test_a_wrong_monitoring_block_is_named(block: dict[str, object], words: str) -> None:
