@@ -1,8 +1,9 @@
 """The typed run record: what ``runs/<run_id>/run.json`` holds, and the one place it is read
 and written.
 
-:class:`RunManifest` and its nested records (data, model file, candidates, champion scores,
-gate results, gate report, decision) are pydantic models, frozen and closed (``extra="forbid"``).
+:class:`RunManifest` and its nested records (data, model file, candidates with their threshold
+policy, search, calibration and resampling, champion scores, gate results, gate report,
+decision) are pydantic models, frozen and closed (``extra="forbid"``).
 A manifest is written by :func:`write_manifest` and read by :func:`read_manifest`; everything
 else in churn, the API and the CLI takes the model.
 
