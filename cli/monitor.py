@@ -104,12 +104,11 @@ def overview_text(overview: Overview) -> str:
     else:
         lines.append(realized_table(overview.realized))
     lines += ["", "Training data against the champion (recent runs)"]
-    for row in overview.training_drift or [{}]:
-        if not row:
-            lines.append("(no run recorded its drift yet)")
-            continue
-        alerts = f" ({', '.join(row['alerts'])})" if row["alerts"] else ""
-        lines.append(f"{row['run_id']}: {row['status'] or 'no profile'}{alerts}")
+    if not overview.training_drift:
+        lines.append("(no run recorded its drift yet)")
+    for row in overview.training_drift:
+        alerts = f" ({', '.join(row.drift.alerts)})" if row.drift.alerts else ""
+        lines.append(f"{row.run_id}: {row.drift.status or 'no profile'}{alerts}")
     if overview.serving_drift:
         lines += ["", f"Serving window ({overview.serving_records or 0:,.0f} records)"]
         for column in overview.serving_drift:

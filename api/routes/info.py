@@ -65,5 +65,4 @@ def _threshold_policy(registry: Registry, run_id: str, candidate: str | None) ->
         return None
     entry = (record.candidates or {}).get(candidate or "")
     policy = entry.threshold_policy if entry is not None else None
-    strategy = policy.get("strategy") if policy else None
-    return str(strategy) if strategy is not None else None
+    return policy.strategy if policy is not None else None

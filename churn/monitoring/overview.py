@@ -18,6 +18,7 @@ from churn.errors import ChurnError, one_line
 from churn.monitoring.drift import SCORES
 from churn.monitoring.realized import REALIZED_METRICS, RealizedRecord
 from churn.registry import Registry
+from churn.registry.record import TrainingDriftRecord
 from churn.spec.bounds import shorten
 
 RECENT_RUNS: Final = 30
@@ -32,11 +33,30 @@ MAX_METRICS_BYTES: Final = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class RunDrift:
+    """One run's training data against the champion it started with (its run.json's record)."""
+
+    run_id: str
+    drift: TrainingDriftRecord
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the run id, the champion, the status, the alerts and the warnings."""
+        drift = self.drift
+        return {
+            "run_id": self.run_id,
+            "champion": drift.champion,
+            "status": drift.status,
+            "alerts": drift.alerts,
+            "warnings": drift.warnings,
+        }
+
+
+@dataclass(frozen=True)
 class Overview:
     """Everything ``churn monitor`` shows."""
 
     realized: RealizedRecord | None
-    training_drift: list[dict[str, Any]]
+    training_drift: list[RunDrift]
     serving_drift: list[dict[str, Any]] = field(default_factory=list)
     serving_records: float | None = None
 
@@ -44,27 +64,18 @@ class Overview:
         """JSON-ready."""
         return {
             "realized": self.realized.model_dump(mode="json") if self.realized else None,
-            "training_drift": self.training_drift,
+            "training_drift": [row.to_dict() for row in self.training_drift],
             "serving_drift": {"records": self.serving_records, "columns": self.serving_drift},
         }
 
 
-def recent_training_drift(registry: Registry, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
+def recent_training_drift(registry: Registry, limit: int = RECENT_RUNS) -> list[RunDrift]:
     """Each recent run's training data against the champion it started with, newest first."""
-    rows = []
-    for manifest in registry.records(limit=limit):
-        drift = manifest.training_drift
-        if drift is not None:
-            rows.append(
-                {
-                    "run_id": manifest.run_id,
-                    "champion": drift.champion,
-                    "status": drift.status,
-                    "alerts": drift.alerts,
-                    "warnings": drift.warnings,
-                }
-            )
-    return rows
+    return [
+        RunDrift(manifest.run_id, manifest.training_drift)
+        for manifest in registry.records(limit=limit)
+        if manifest.training_drift is not None
+    ]
 
 
 def serving_drift(url: str, timeout: float = 10) -> tuple[list[dict[str, Any]], float | None]:
@@ -175,7 +186,7 @@ def html_page(overview: Overview, chart: Markup | None = None) -> str:
         parts.append(_realized_table(overview.realized))
     parts.append(Markup("<h2>Training data against the champion</h2>"))
     parts.append(_table(["run", "champion", "status", "alerts"], [
-        [r["run_id"], r["champion"], r["status"] or "no profile", ", ".join(r["alerts"])]
+        [r.run_id, r.drift.champion, r.drift.status or "no profile", ", ".join(r.drift.alerts)]
         for r in overview.training_drift
     ]))  # fmt: skip
     if overview.serving_drift:

@@ -20,6 +20,7 @@ from churn.registry.home import (
 from churn.registry.ledger import (
     CHAMPION_ACTIONS,
     LEDGER_ACTIONS,
+    LedgerEntry,
 )
 from churn.registry.record import (
     RECORD_VERSION,
@@ -38,6 +39,7 @@ __all__ = [
     "LEDGER_ACTIONS",
     "MANIFEST",
     "RECORD_VERSION",
+    "LedgerEntry",
     "Registry",
     "RegistryError",
     "RunManifest",

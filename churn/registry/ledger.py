@@ -1,7 +1,8 @@
 """The promotion ledger: an append-only JSON-lines file, and the champion history it implies.
 
-Every promotion, rejection, hold and rollback is one line (``action``, ``run_id``,
-``previous``, ``reason``, ``timestamp``, plus whatever the caller records).
+Every promotion, rejection, hold and rollback is one line (``timestamp``, ``action``,
+``run_id``, ``previous``, ``reason``, and ``recovered`` for a line written after a crash),
+read as a :class:`LedgerEntry`.
 
 Guarantees:
 
@@ -10,7 +11,9 @@ Guarantees:
   torn line.
 * A torn last line (a process killed mid-append) stays on its own line: the next append starts
   on a new line, and readers log and skip lines they cannot read (torn, not UTF-8, not JSON,
-  nested too deep, over 1 MiB) instead of failing.
+  nested too deep, over 1 MiB, or not a ledger line) instead of failing.
+* A line is validated as a :class:`LedgerEntry` before it is written, so every line churn
+  writes reads back.
 
 Nothing happens at import time.
 """
@@ -23,6 +26,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final, get_args
 
+from pydantic import ValidationError
+
 from churn.errors import RegistryError
 from churn.registry.atomic_io import to_json
 from churn.registry.reading import (
@@ -31,7 +36,7 @@ from churn.registry.reading import (
     open_regular,
     parse_json,
 )
-from churn.registry.record import Action, ChampionAction
+from churn.registry.record import Action, ChampionAction, _Record, validation_problems
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +46,34 @@ LEDGER_ACTIONS: Final = frozenset(get_args(Action)) | CHAMPION_ACTIONS
 """Every action a ledger line may record: a run's decision, or a move of the champion."""
 
 
+class LedgerEntry(_Record):
+    """One line of ledger.jsonl: a run's decision, or a move of the champion pointer.
+
+    The line on disk keeps its writer's key order; :meth:`as_dict` holds the same keys.
+    """
+
+    timestamp: str
+    action: Action | ChampionAction
+    run_id: str
+    previous: str | None = None
+    """The champion when the line was written (None: there was none)."""
+    reason: str | None = None
+    recovered: bool | None = None
+    """True on a champion move written after a crash, from champion.json."""
+
+    @property
+    def moves_champion(self) -> bool:
+        """Whether the line moves the champion pointer (promote, force_promote, rollback)."""
+        return self.action in CHAMPION_ACTIONS
+
+
 def append_event(
     path: Path,
     event: Mapping[str, Any],
     *,
     now: Callable[[], str],
     champion: Callable[[], str | None],
-) -> dict[str, Any]:
+) -> LedgerEntry:
     """Append one JSON line to the ledger at ``path`` (flushed and fsynced) and return it.
 
     Args:
@@ -58,7 +84,8 @@ def append_event(
             when ``event`` has no ``previous``.
 
     Raises:
-        RegistryError: ``action`` is not a ledger action or ``run_id`` is missing.
+        RegistryError: ``action`` is not a ledger action, ``run_id`` is missing, or another
+            field does not fit a :class:`LedgerEntry` (nothing is written).
     """
     line = dict(event)
     if line.get("action") not in LEDGER_ACTIONS:
@@ -71,8 +98,12 @@ def append_event(
         line["previous"] = champion()
     line = {"timestamp": now(), **line}
     line.setdefault("reason", "")
-    append_json_line(path, line, what="ledger", about=f"{line['action']} of run {line['run_id']}")
-    return line
+    try:
+        entry = LedgerEntry.model_validate(line)
+    except ValidationError as exc:
+        raise RegistryError(f"not a ledger line: {validation_problems(exc)}") from None
+    append_json_line(path, line, what="ledger", about=f"{entry.action} of run {entry.run_id}")
+    return entry
 
 
 def append_json_line(path: Path, line: Mapping[str, Any], *, what: str, about: str) -> None:
@@ -99,11 +130,12 @@ def append_json_line(path: Path, line: Mapping[str, Any], *, what: str, about: s
             ) from exc
 
 
-def read_events(path: Path) -> list[dict[str, Any]]:
+def read_events(path: Path) -> list[LedgerEntry]:
     """Every readable line of the ledger at ``path``, oldest first (none if it is missing).
 
     Unreadable lines (torn, not UTF-8, not JSON, nested too deep, longer than
-    :data:`~churn.registry.reading.MAX_LEDGER_LINE_BYTES`) are logged and skipped.
+    :data:`~churn.registry.reading.MAX_LEDGER_LINE_BYTES`, not a :class:`LedgerEntry`) are
+    logged and skipped.
 
     Raises:
         RegistryError: The ledger is not a regular file or is larger than
@@ -132,8 +164,8 @@ def _bounded_lines(handle: IO[bytes]) -> Iterator[bytes | None]:
         yield None
 
 
-def _event(line: bytes | None, source: str) -> dict[str, Any] | None:
-    """One ledger line as a dict; None (logged) when it is blank or unreadable."""
+def _event(line: bytes | None, source: str) -> LedgerEntry | None:
+    """One ledger line; None (logged) when it is blank, unreadable or not a ledger line."""
     if line is None:
         log.warning("%s: skipping a line over %d bytes", source, MAX_LEDGER_LINE_BYTES)
         return None
@@ -144,10 +176,18 @@ def _event(line: bytes | None, source: str) -> dict[str, Any] | None:
     except RegistryError as exc:
         log.warning("skipping unreadable ledger line: %s", exc)
         return None
-    return event if isinstance(event, dict) else None
+    if not isinstance(event, dict):
+        log.warning("%s: skipping a line that is not a JSON object", source)
+        return None
+    try:
+        return LedgerEntry.model_validate(event)
+    except ValidationError as exc:
+        problems = validation_problems(exc)
+        log.warning("%s: skipping a line that is not a ledger line: %s", source, problems)
+        return None
 
 
-def champion_history(events: Iterable[Mapping[str, Any]]) -> list[str]:
+def champion_history(events: Iterable[LedgerEntry]) -> list[str]:
     """Champion run ids as a stack, oldest first, replayed from ledger lines (oldest first).
 
     A promotion pushes its run; a rollback pops back to its target (or pushes a run that was
@@ -155,10 +195,10 @@ def champion_history(events: Iterable[Mapping[str, Any]]) -> list[str]:
     """
     stack: list[str] = []
     for event in events:
-        run_id, action = event.get("run_id"), event.get("action")
-        if not isinstance(run_id, str) or action not in CHAMPION_ACTIONS:
+        run_id = event.run_id
+        if not event.moves_champion:
             continue
-        if action == "rollback" and run_id in stack:
+        if event.action == "rollback" and run_id in stack:
             del stack[len(stack) - stack[::-1].index(run_id) :]
         else:
             stack.append(run_id)
@@ -173,9 +213,7 @@ def champion_before(history: list[str], current: str) -> str | None:
     return earlier[-1] if earlier else None
 
 
-def ledger_disagreement(
-    champion: str, events: Iterable[Mapping[str, Any]], ledger: Path
-) -> str | None:
+def ledger_disagreement(champion: str, events: Iterable[LedgerEntry], ledger: Path) -> str | None:
     """Why champion.json and the ledger disagree, or None when its last champion move is it.
 
     Args:
@@ -183,11 +221,11 @@ def ledger_disagreement(
         events: The ledger's lines, oldest first.
         ledger: The ledger file, for the message.
     """
-    moves = [e for e in events if e.get("action") in CHAMPION_ACTIONS]
-    if moves and moves[-1].get("run_id") == champion:
+    moves = [e for e in events if e.moves_champion]
+    if moves and moves[-1].run_id == champion:
         return None
     last = (
-        f"the last champion move is to run {moves[-1].get('run_id')}"
+        f"the last champion move is to run {moves[-1].run_id}"
         if moves
         else "no run was ever made champion"
     )

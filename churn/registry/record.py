@@ -1,8 +1,9 @@
 """The typed run record: what ``runs/<run_id>/run.json`` holds, and the one place it is read
 and written.
 
-:class:`RunManifest` and its nested records (data, model file, candidates, champion scores,
-gate results, gate report, decision) are pydantic models, frozen and closed (``extra="forbid"``).
+:class:`RunManifest` and its nested records (data, model file, candidates with their threshold
+policy, search, calibration and resampling, champion scores, gate results, gate report,
+decision) are pydantic models, frozen and closed (``extra="forbid"``).
 A manifest is written by :func:`write_manifest` and read by :func:`read_manifest`; everything
 else in churn, the API and the CLI takes the model.
 
@@ -102,6 +103,80 @@ class ModelFileRecord(_Record):
     type: str | None = None
 
 
+ParamValue = str | int | float | bool | None
+"""An estimator parameter's value, as the spec or a search sets it."""
+
+
+class ThresholdPolicyRecord(_Record):
+    """How a candidate's decision threshold was chosen: the spec's policy and what it chose.
+
+    A classifier's holds ``strategy``, that strategy's one setting (``value``, ``metric``,
+    ``recall`` or ``precision``) and ``threshold``; a survival candidate's is empty (``{}``),
+    since it has no threshold.
+    """
+
+    strategy: str | None = None
+    """fixed, tuned, max_profit, min_recall or min_precision (the spec's ``threshold``)."""
+    value: float | None = None
+    """fixed: the threshold the spec gives."""
+    metric: str | None = None
+    """tuned: what the threshold maximises."""
+    recall: float | None = None
+    """min_recall: the smallest acceptable recall."""
+    precision: float | None = None
+    """min_precision: the smallest acceptable precision."""
+    threshold: float | None = None
+    """The threshold chosen."""
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The strategy's own settings that were recorded (``{"recall": 0.7}``)."""
+        return {k: v for k, v in self.as_dict().items() if k not in ("strategy", "threshold")}
+
+
+class SearchRowRecord(_Record):
+    """One row of a search's table: one parameter setting and its CV score."""
+
+    rank: int
+    mean_score: float | None
+    std_score: float | None
+    fit_seconds: float
+    params: dict[str, ParamValue]
+
+
+class SearchRecord(_Record):
+    """A hyper-parameter search: its kind, best parameters and score, and its top rows."""
+
+    method: str
+    """random (RandomizedSearchCV) or halving (HalvingRandomSearchCV)."""
+    n_iter: int
+    cv: int
+    best_params: dict[str, ParamValue]
+    best_score: float | None
+    table: list[SearchRowRecord]
+    """The best ``top`` settings, best first."""
+
+
+class CalibrationRecord(_Record):
+    """Probability calibration: method, folds, hold-out Brier score before and after."""
+
+    method: str
+    """sigmoid or isotonic."""
+    cv: int
+    brier_before: float | None
+    brier_after: float | None
+
+
+class ResampleRecord(_Record):
+    """Resampling inside the training folds (SMOTE, SMOTENC, random under-sampling)."""
+
+    sampling_strategy: float | Literal["auto"]
+    k_neighbors: int | None = None
+    """smote and smotenc only."""
+    type: str
+    """smote, smotenc or random_under."""
+
+
 class CandidateRecord(_Record):
     """One candidate's threshold and metrics (CV on the training part, and hold-out)."""
 
@@ -114,16 +189,13 @@ class CandidateRecord(_Record):
     cv_folds: dict[str, list[float | None]]
     holdout: Metrics
     fit_seconds: float
-    params: dict[str, Any] | None = None
+    params: dict[str, ParamValue] | None = None
     """The estimator parameters the candidate was fitted with (a search's best, if any)."""
-    threshold_policy: dict[str, Any] | None = None
-    """How the threshold was chosen: ``{strategy, ..., threshold}``."""
-    search: dict[str, Any] | None = None
-    """A hyper-parameter search: its kind, best parameters and score, and its top rows."""
-    calibration: dict[str, Any] | None = None
-    """Probability calibration: method, folds, Brier score before and after."""
-    resample: dict[str, Any] | None = None
-    """Resampling inside the training folds (SMOTE, SMOTENC, random under-sampling)."""
+    threshold_policy: ThresholdPolicyRecord | None = None
+    """How the threshold was chosen (absent in records from before threshold policies)."""
+    search: SearchRecord | None = None
+    calibration: CalibrationRecord | None = None
+    resample: ResampleRecord | None = None
     members: list[str] | None = None
     """The candidates an ensemble is built from."""
 

@@ -48,6 +48,7 @@ from churn.registry.home import (
 )
 from churn.registry.ledger import (
     CHAMPION_ACTIONS,
+    LedgerEntry,
     append_event,
     champion_before,
     champion_history,
@@ -350,13 +351,14 @@ class Registry(RunStore):
 
     # ----------------------------------------------------------------------- ledger
 
-    def append_ledger(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def append_ledger(self, event: Mapping[str, Any]) -> LedgerEntry:
         """Append one JSON line to ledger.jsonl (flushed and fsynced) and return it.
 
         ``timestamp`` defaults to now and ``previous`` to the current champion's run id.
 
         Raises:
-            RegistryError: ``action`` is not a ledger action or ``run_id`` is missing.
+            RegistryError: ``action`` is not a ledger action, ``run_id`` is missing, or
+                another field does not fit a ledger line (nothing is written).
         """
         path = self.inside(self.ledger_path, "ledger")
         return append_event(path, event, now=self._now, champion=self.champion_id)
@@ -366,7 +368,7 @@ class Registry(RunStore):
         champion = self.champion()
         return champion.run_id if champion else None
 
-    def ledger(self) -> list[dict[str, Any]]:
+    def ledger(self) -> list[LedgerEntry]:
         """Every readable ledger line, oldest first; unreadable lines are logged and skipped."""
         return read_events(self.inside(self.ledger_path, "ledger"))
 

@@ -1,7 +1,8 @@
 """The report's "choices" section: how each candidate was tuned, thresholded and calibrated.
 
 Reads only the typed candidate records of run.json (``threshold_policy``, ``search``,
-``calibration``, ``resample``, ``members``), so old runs without them render an empty note.
+``calibration``, ``resample``, ``members``), so old runs without them render an empty note,
+as does a survival candidate's empty threshold policy.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from typing import Any
 
 from markupsafe import Markup
 
-from churn.registry.record import CandidateRecord, RunManifest
+from churn.registry.record import (
+    CalibrationRecord,
+    CandidateRecord,
+    ParamValue,
+    ResampleRecord,
+    RunManifest,
+    SearchRecord,
+    SearchRowRecord,
+    ThresholdPolicyRecord,
+)
 from churn.report.formatting import number
 from churn.report.templating import render_template
 
@@ -21,9 +31,9 @@ def choices_section(manifest: RunManifest) -> Markup:
     entries = (manifest.candidates or {}).items()
     rows = [_row(name, entry) for name, entry in entries]
     searches = [
-        {"name": name, "rows": _search_rows(entry.search["table"])}
+        {"name": name, "rows": _search_rows(entry.search.table)}
         for name, entry in entries
-        if entry.search and entry.search.get("table")
+        if entry.search and entry.search.table
     ]
     return render_template("choices.html.j2", rows=rows, searches=searches)
 
@@ -39,56 +49,54 @@ def _row(name: str, entry: CandidateRecord) -> dict[str, Any]:
     }
 
 
-def _policy(policy: dict[str, Any] | None) -> str:
-    if policy is None:
+def _policy(policy: ThresholdPolicyRecord | None) -> str:
+    if policy is None or policy.strategy is None:  # older records; survival (no threshold)
         return "—"
-    settings = {k: v for k, v in policy.items() if k not in ("strategy", "threshold")}
-    said = ", ".join(f"{k} {v}" for k, v in settings.items())
-    chosen = number(policy.get("threshold"), 3)
-    return f"{policy.get('strategy')}{f' ({said})' if said else ''} -> {chosen}"
+    said = ", ".join(f"{k} {v}" for k, v in policy.settings.items())
+    chosen = number(policy.threshold, 3)
+    return f"{policy.strategy}{f' ({said})' if said else ''} -> {chosen}"
 
 
-def _search(search: dict[str, Any] | None) -> str:
+def _search(search: SearchRecord | None) -> str:
     if search is None:
         return "—"
     return (
-        f"{search.get('method')} x {search.get('n_iter')}, "
-        f"best CV {number(search.get('best_score'), 4)}: {_params(search.get('best_params'))}"
+        f"{search.method} x {search.n_iter}, "
+        f"best CV {number(search.best_score, 4)}: {_params(search.best_params)}"
     )
 
 
-def _calibration(calibration: dict[str, Any] | None) -> str:
+def _calibration(calibration: CalibrationRecord | None) -> str:
     if calibration is None:
         return "—"
     return (
-        f"{calibration.get('method')} (cv {calibration.get('cv')}): Brier "
-        f"{number(calibration.get('brier_before'), 4)} -> "
-        f"{number(calibration.get('brier_after'), 4)}"
+        f"{calibration.method} (cv {calibration.cv}): Brier "
+        f"{number(calibration.brier_before, 4)} -> {number(calibration.brier_after, 4)}"
     )
 
 
-def _resample(resample: dict[str, Any] | None) -> str:
+def _resample(resample: ResampleRecord | None) -> str:
     if resample is None:
         return "—"
-    return f"{resample.get('type')} ({resample.get('sampling_strategy')}), training folds only"
+    return f"{resample.type} ({resample.sampling_strategy}), training folds only"
 
 
-def _search_rows(table: list[dict[str, Any]]) -> list[list[object]]:
+def _search_rows(table: list[SearchRowRecord]) -> list[list[object]]:
     return [
         [
-            row.get("rank"),
-            number(row.get("mean_score"), 4),
-            number(row.get("std_score"), 4),
-            number(row.get("fit_seconds"), 2),
-            _params(row.get("params")),
+            row.rank,
+            number(row.mean_score, 4),
+            number(row.std_score, 4),
+            number(row.fit_seconds, 2),
+            _params(row.params),
         ]
         for row in table
     ]
 
 
-def _params(params: Any) -> str:
+def _params(params: dict[str, ParamValue]) -> str:
     """Parameters as ``name=value`` pairs; floats to 4 significant digits (run.json has all)."""
-    if not isinstance(params, dict) or not params:
+    if not params:
         return "—"
     shown = {k: f"{v:.4g}" if isinstance(v, float) else json.dumps(v) for k, v in params.items()}
     return ", ".join(f"{k}={v}" for k, v in sorted(shown.items()))

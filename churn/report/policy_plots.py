@@ -105,6 +105,6 @@ def plot_calibration_effect(y: npt.NDArray[np.int64], result: CandidateResult) -
     ax.set_xlabel("mean predicted probability")
     ax.set_ylabel("observed churn rate")
     ax.legend(loc="upper left", fontsize="small")
-    method = (result.calibration or {}).get("method", "")
+    method = result.calibration.method if result.calibration else ""
     ax.set_title(plain(f"{result.name}: reliability before and after {method} calibration"))
     return figure

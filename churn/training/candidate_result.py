@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from churn.registry.record import (
+    CalibrationRecord,
+    ResampleRecord,
+    SearchRecord,
+    ThresholdPolicyRecord,
+)
+
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
@@ -29,15 +36,15 @@ class CandidateResult:
     fit_seconds: float
     params: dict[str, Any] = field(default_factory=dict)
     """The estimator's parameters from the spec, with the search's best ones on top."""
-    threshold_policy: dict[str, Any] = field(default_factory=dict)
-    """The spec's threshold policy and the threshold it chose."""
-    search: dict[str, Any] | None = None
+    threshold_policy: ThresholdPolicyRecord = field(default_factory=ThresholdPolicyRecord)
+    """The spec's threshold policy and the threshold it chose (empty: no threshold)."""
+    search: SearchRecord | None = None
     """Best parameters, best CV score and the top rows of the search table."""
-    calibration: dict[str, Any] | None = None
+    calibration: CalibrationRecord | None = None
     """Method, folds and hold-out Brier score before and after calibration."""
     uncalibrated_proba: np.ndarray | None = None
     """Hold-out probabilities of the same model without calibration (reliability plot)."""
-    resample: dict[str, Any] | None = None
+    resample: ResampleRecord | None = None
     """The resampling block, when the candidate resamples its training folds."""
     members: list[str] | None = None
     """Ensembles: the candidates they combine."""
@@ -64,9 +71,9 @@ class CandidateResult:
             "holdout": self.holdout,
             "fit_seconds": round(self.fit_seconds, 3),
             "params": self.params,
-            "threshold_policy": self.threshold_policy,
-            "search": self.search,
-            "calibration": self.calibration,
-            "resample": self.resample,
+            "threshold_policy": self.threshold_policy.as_dict(),
+            "search": self.search.as_dict() if self.search else None,
+            "calibration": self.calibration.as_dict() if self.calibration else None,
+            "resample": self.resample.as_dict() if self.resample else None,
             "members": self.members,
         }

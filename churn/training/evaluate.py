@@ -21,6 +21,12 @@ from sklearn.pipeline import Pipeline
 
 from churn.contract import target_vector
 from churn.contract.holdout import holdout_positions
+from churn.registry.record import (
+    CalibrationRecord,
+    ResampleRecord,
+    SearchRecord,
+    ThresholdPolicyRecord,
+)
 from churn.spec import CalibrationSpec, Candidate, ModelSpec, Spec
 from churn.spec.survival import lower_is_better
 from churn.survival.outcome import survival_outcome
@@ -149,7 +155,7 @@ def _train(
     seed = evaluation.split.seed
     pipeline = clone(pipeline).set_params(**data_dependent_params(spec, model_spec, split.y_train))
     params: dict[str, Any] = dict(getattr(model_spec, "params", {}))
-    search_record: dict[str, Any] | None = None
+    search_record: SearchRecord | None = None
     if isinstance(model_spec, ModelSpec) and model_spec.search is not None:
         pipeline, best, search_record = searched(
             pipeline,
@@ -170,15 +176,15 @@ def _train(
     fitted = clone(pipeline).fit(split.X_train, split.y_train)
     proba = fitted.predict_proba(split.X_test)[:, 1]
     before: np.ndarray | None = None
-    calibration_record: dict[str, Any] | None = None
+    calibration_record: CalibrationRecord | None = None
     if model_spec.calibration is not None:
         before = clone(uncalibrated).fit(split.X_train, split.y_train).predict_proba(split.X_test)
         before = before[:, 1]
-        calibration_record = {
+        calibration_record = CalibrationRecord(
             **model_spec.calibration.model_dump(),
-            "brier_before": float(brier_score_loss(split.y_test, before)),
-            "brier_after": float(brier_score_loss(split.y_test, proba)),
-        }
+            brier_before=float(brier_score_loss(split.y_test, before)),
+            brier_after=float(brier_score_loss(split.y_test, proba)),
+        )
     resample = getattr(model_spec, "resample", None)
     return CandidateResult(
         name=name,
@@ -192,11 +198,13 @@ def _train(
         test_proba=proba,
         fit_seconds=time.perf_counter() - started,
         params=params,
-        threshold_policy={**evaluation.threshold.model_dump(), "threshold": threshold},
+        threshold_policy=ThresholdPolicyRecord(
+            **evaluation.threshold.model_dump(), threshold=threshold
+        ),
         search=search_record,
         calibration=calibration_record,
         uncalibrated_proba=before,
-        resample=resample.model_dump() if resample is not None else None,
+        resample=ResampleRecord(**resample.model_dump()) if resample is not None else None,
         members=list(getattr(model_spec, "members", [])) or None,
     )
 

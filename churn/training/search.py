@@ -17,6 +17,7 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401 - enable
 from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
 from sklearn.pipeline import Pipeline
 
+from churn.registry.record import SearchRecord, SearchRowRecord
 from churn.spec import ModelSpec, SearchSpec
 from churn.spec.candidates import ChoiceSpace, FloatSpace, IntSpace
 from churn.training.models import estimator_prefix
@@ -43,7 +44,7 @@ def searched(
     cv: Any,
     scoring: Any,
     seed: int,
-) -> tuple[Pipeline, dict[str, Any], dict[str, Any]]:
+) -> tuple[Pipeline, dict[str, Any], SearchRecord]:
     """Run ``model``'s search; the pipeline with the best parameters set, those parameters
     (spec names) and the search's record."""
     assert model.search is not None  # callers check
@@ -65,7 +66,7 @@ def run_search(
     cv: Any,
     scoring: Any,
     seed: int,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], SearchRecord]:
     """Search ``pipeline`` on ``(X, y)``; return the best parameters (spec names) and a record."""
     space = {f"{prefix}{name}": distribution(value) for name, value in search.space.items()}
     common: dict[str, Any] = {
@@ -85,18 +86,18 @@ def run_search(
         searcher = RandomizedSearchCV(pipeline, space, n_iter=search.n_iter, **common)
     searcher.fit(X, y)
     best = {name.removeprefix(prefix): _plain(v) for name, v in searcher.best_params_.items()}
-    record = {
-        "method": search.method,
-        "n_iter": search.n_iter,
-        "cv": search.cv,
-        "best_params": best,
-        "best_score": float(searcher.best_score_),
-        "table": search_table(searcher.cv_results_, prefix, search.top),
-    }
+    record = SearchRecord(
+        method=search.method,
+        n_iter=search.n_iter,
+        cv=search.cv,
+        best_params=best,
+        best_score=float(searcher.best_score_),
+        table=search_table(searcher.cv_results_, prefix, search.top),
+    )
     return best, record
 
 
-def search_table(results: dict[str, Any], prefix: str, top: int) -> list[dict[str, Any]]:
+def search_table(results: dict[str, Any], prefix: str, top: int) -> list[SearchRowRecord]:
     """The best ``top`` rows of ``cv_results_``: rank, mean and std score, fit time, params."""
     frame = pd.DataFrame(results)
     if "iter" in frame:  # halving: only the last round's scores compare (most resources)
@@ -106,13 +107,13 @@ def search_table(results: dict[str, Any], prefix: str, top: int) -> list[dict[st
     rows = []
     for _, row in frame.head(top).iterrows():
         rows.append(
-            {
-                "rank": int(row["rank_test_score"]),
-                "mean_score": float(row["mean_test_score"]),
-                "std_score": float(row["std_test_score"]),
-                "fit_seconds": round(float(row["mean_fit_time"]), 3),
-                "params": {k.removeprefix(prefix): _plain(v) for k, v in row["params"].items()},
-            }
+            SearchRowRecord(
+                rank=int(row["rank_test_score"]),
+                mean_score=float(row["mean_test_score"]),
+                std_score=float(row["std_test_score"]),
+                fit_seconds=round(float(row["mean_fit_time"]), 3),
+                params={k.removeprefix(prefix): _plain(v) for k, v in row["params"].items()},
+            )
         )
     return rows
 

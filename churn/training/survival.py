@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
+    from churn.registry.record import SearchRecord
     from churn.spec import Candidate, Spec
     from churn.spec.survival import SurvivalTargetSpec
 
@@ -103,7 +104,7 @@ def train_survival_candidate(
     y_train, y_test = outcomes(split)
     pipeline = clone(pipeline)
     params: dict[str, Any] = dict(getattr(model_spec, "params", {}))  # ensembles have none
-    search_record: dict[str, Any] | None = None
+    search_record: SearchRecord | None = None
     if isinstance(model_spec, ModelSpec) and model_spec.search is not None:
         pipeline, best, search_record = searched(
             pipeline,

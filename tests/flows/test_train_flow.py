@@ -118,7 +118,7 @@ def test_first_run_promotes_and_an_unchanged_rerun_leaves_the_champion(
     assert second["decision"]["action"] == "unchanged", second["decision"]
     assert second["champion_after"] == first["run_id"]
     ledger = Registry(home).ledger()
-    assert [(e["action"], e["run_id"]) for e in ledger] == [
+    assert [(e.action, e.run_id) for e in ledger] == [
         ("promote", first["run_id"]),
         ("unchanged", second["run_id"]),
     ]
@@ -145,7 +145,7 @@ def test_a_regression_keeps_the_champion_or_fails_as_the_policy_says(
     )
     assert (code, failed["decision"]["action"], failed["status"]) == (4, "reject", "failed")
     assert (home / "champion.json").read_bytes() == champion
-    assert [e["action"] for e in Registry(home).ledger()] == ["promote", "keep_champion", "reject"]
+    assert [e.action for e in Registry(home).ledger()] == ["promote", "keep_champion", "reject"]
 
 
 def test_unmeetable_gate_fails_the_flow_run_and_leaves_the_champion_byte_identical(

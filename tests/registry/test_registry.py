@@ -348,7 +348,7 @@ def test_first_promotion_writes_pointer_and_ledger_line(reg: Registry) -> None:
     assert pointer.action == "promote"
     assert datetime.fromisoformat(pointer.promoted_at).utcoffset() == timedelta(0)
     (line,) = reg.ledger()
-    assert {k: line[k] for k in ("action", "run_id", "previous", "reason")} == {
+    assert {k: line.as_dict()[k] for k in ("action", "run_id", "previous", "reason")} == {
         "action": "promote",
         "run_id": "r1",
         "previous": None,
@@ -366,7 +366,7 @@ def test_promotion_records_the_replaced_champion(reg: Registry) -> None:
     pointer = reg.promote("r2", reason="better", forced=False)
 
     assert pointer.previous == "r1"
-    assert reg.ledger()[-1]["previous"] == "r1"
+    assert reg.ledger()[-1].previous == "r1"
 
 
 def test_forced_promotion_needs_a_reason(reg: Registry) -> None:
@@ -385,8 +385,8 @@ def test_forced_promotion_of_a_gate_failed_run_is_recorded_as_forced(reg: Regist
     pointer = reg.promote("r1", reason="incident 42: old model broken", forced=True)
 
     assert pointer.action == "force_promote"
-    assert reg.ledger()[-1]["action"] == "force_promote"
-    assert reg.ledger()[-1]["reason"] == "incident 42: old model broken"
+    assert reg.ledger()[-1].action == "force_promote"
+    assert reg.ledger()[-1].reason == "incident 42: old model broken"
 
 
 def test_promoting_a_run_without_a_model_is_refused(reg: Registry) -> None:
@@ -430,8 +430,8 @@ def test_ledger_records_decisions_with_the_champion_at_the_time(reg: Registry) -
 
     line = reg.append_ledger({"action": "keep_champion", "run_id": "r2", "reason": "regressed"})
 
-    assert line["previous"] == "r1"
-    assert datetime.fromisoformat(line["timestamp"]).tzinfo is not None
+    assert line.previous == "r1"
+    assert datetime.fromisoformat(line.timestamp).tzinfo is not None
     assert reg.ledger()[-1] == line
 
 
@@ -453,7 +453,7 @@ def test_a_torn_last_ledger_line_is_skipped_and_does_not_swallow_the_next(reg: R
 
     reg.append_ledger({"action": "hold", "run_id": "r2", "reason": "b"})
 
-    assert [e["run_id"] for e in reg.ledger()] == ["r1", "r2"]
+    assert [e.run_id for e in reg.ledger()] == ["r1", "r2"]
 
 
 # --------------------------------------------------------------------------- rollback
@@ -475,8 +475,8 @@ def test_rollback_steps_back_through_previous_champions(three_champions: Registr
 
     assert (first.run_id, first.previous) == ("r2", "r3")
     assert (second.run_id, second.previous) == ("r1", "r2")
-    assert [e["action"] for e in reg.ledger()[-2:]] == ["rollback", "rollback"]
-    assert reg.ledger()[-1]["reason"] == "r2 too"
+    assert [e.action for e in reg.ledger()[-2:]] == ["rollback", "rollback"]
+    assert reg.ledger()[-1].reason == "r2 too"
     with pytest.raises(RegistryError, match="nothing to roll back to: r1"):
         reg.rollback(reason="again")
 

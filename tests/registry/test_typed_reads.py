@@ -31,8 +31,8 @@ OLD_POINTER = FIXTURES / "champion_v0.json"
 RUN_ID = "20261202T060855.421718Z-9c2a0d"
 PROMOTED_AT = datetime(2026, 12, 2, 6, 8, 57, 123456, tzinfo=UTC)
 
-UNTYPED_ON_PURPOSE = {"ledger", "append_ledger", "lock"}
-"""Ledger lines carry whatever their writer recorded; the lock yields its holder's record."""
+UNTYPED_ON_PURPOSE = {"lock"}
+"""The lock yields its holder's record (pid, run id, start time)."""
 
 
 def home_with_old_pointer(tmp_path: Path) -> Registry:

@@ -74,9 +74,18 @@ def test_the_choices_section_reads_the_typed_run_record() -> None:
     search = {
         "method": "random",
         "n_iter": 8,
-        "best_score": 0.84,
+        "cv": 3,
         "best_params": {"C": 0.5},
-        "table": [{"rank": 1, "mean_score": 0.84, "std_score": 0.01, "params": {"C": 0.5}}],
+        "best_score": 0.84,
+        "table": [
+            {
+                "rank": 1,
+                "mean_score": 0.84,
+                "std_score": 0.01,
+                "fit_seconds": 0.2,
+                "params": {"C": 0.5},
+            }
+        ],
     }
     calibration = {"method": "isotonic", "cv": 3, "brier_before": 0.15, "brier_after": 0.14}
     resample = {"type": "smote", "sampling_strategy": 0.5}

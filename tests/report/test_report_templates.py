@@ -23,13 +23,22 @@ def test_a_hostile_candidate_name_and_its_choices_are_escaped(tmp_path: Path) ->
         EVIL,
         EVIL,
         members=[EVIL, "xgb"],
-        threshold_policy={"strategy": EVIL, EVIL: 1, "threshold": 0.5},
+        threshold_policy={"strategy": EVIL, "metric": EVIL, "threshold": 0.5},
         search={
             "method": EVIL,
             "n_iter": 2,
-            "best_score": 0.8,
+            "cv": 2,
             "best_params": {EVIL: EVIL},
-            "table": [{"rank": 1, "mean_score": 0.8, "params": {EVIL: EVIL}}],
+            "best_score": 0.8,
+            "table": [
+                {
+                    "rank": 1,
+                    "mean_score": 0.8,
+                    "std_score": None,
+                    "fit_seconds": 0.1,
+                    "params": {EVIL: EVIL},
+                }
+            ],
         },
     )
     hostile["holdout"][EVIL] = 0.5

@@ -51,12 +51,12 @@ def test_a_crash_between_the_pointer_swap_and_the_ledger_is_reconciled_on_the_sp
     assert manifest["champion_after"] == second
     assert "died after its promotion committed" in manifest["error"]
     ledger = registry.ledger()
-    assert [(e["action"], e["run_id"]) for e in ledger] == [
+    assert [(e.action, e.run_id) for e in ledger] == [
         ("promote", first),
         ("promote", second),
     ]
-    assert ledger[-1]["recovered"] is True
-    assert ledger[-1]["previous"] == first
+    assert ledger[-1].recovered is True
+    assert ledger[-1].previous == first
 
 
 def test_a_process_killed_after_the_swap_is_reconciled_by_the_next_lock(
@@ -75,7 +75,7 @@ def test_a_process_killed_after_the_swap_is_reconciled_by_the_next_lock(
         pass
 
     assert registry.record(str(champion)).as_dict()["status"] == "succeeded"
-    assert [(e["action"], e["run_id"]) for e in registry.ledger()] == [("promote", champion)]
+    assert [(e.action, e.run_id) for e in registry.ledger()] == [("promote", champion)]
 
 
 def test_a_run_that_died_before_the_swap_is_failed_and_changes_nothing(

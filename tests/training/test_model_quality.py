@@ -86,7 +86,7 @@ def test_at_the_served_threshold_the_winner_finds_three_in_four_leavers_with_f1_
 ) -> None:
     spec, _, results = telco
     winner = results[select_winner(spec, results)]
-    assert winner.threshold_policy["strategy"] == spec.evaluation.threshold.strategy
+    assert winner.threshold_policy.strategy == spec.evaluation.threshold.strategy
     assert winner.holdout["recall"] >= 0.75, winner.holdout
     assert winner.holdout["f1"] >= 0.63, winner.holdout
 

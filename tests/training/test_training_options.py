@@ -88,7 +88,10 @@ def test_max_profit_threshold_is_near_the_break_even_probability(tmp_path: Path)
     result = train(spec, frame, "logreg")
     # offering pays when p * accept * value > cost: p > 10 / 50 = 0.2 (for calibrated p)
     assert 0.05 < result.threshold < 0.45
-    assert result.threshold_policy == {"strategy": "max_profit", "threshold": result.threshold}
+    assert result.threshold_policy.as_dict() == {
+        "strategy": "max_profit",
+        "threshold": result.threshold,
+    }
     thresholds, profits = profit_curve(
         frame_y(spec, frame), np.full(len(frame), 0.3), spec_costs(spec)
     )
