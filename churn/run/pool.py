@@ -11,6 +11,7 @@ churn, a test runner) gets them from a fork server instead, which imports the st
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import multiprocessing
@@ -105,8 +106,15 @@ class WorkerPool(ProcessPoolExecutor):
         CPython's pool forks all its workers on the first submit, before it starts its manager
         thread (a ``fork`` context cannot add workers later from that thread): a no-op submit
         makes that first submit now, while the caller knows this process runs no other thread.
+        The objects alive at the fork are frozen for the workers (``gc.freeze``, as Python's
+        documentation advises before a fork): their collections skip the imported stack
+        instead of walking it and copying every page it touches; this process unfreezes them.
         """
-        self.submit(os.getpid)
+        gc.freeze()
+        try:
+            self.submit(os.getpid)
+        finally:
+            gc.unfreeze()
         self.started = True
 
     def describe(self) -> dict[str, Any]:

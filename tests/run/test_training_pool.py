@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NATIVE_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 FORKED = """
-import ctypes, json, multiprocessing, os, sys
+import ctypes, gc, json, multiprocessing, os, sys
 from pathlib import Path
 
 def tasks():
@@ -40,6 +40,7 @@ def worker_state():
         "death_signal": death_signal.value,
         "native_threads": sorted({pool["num_threads"] for pool in threadpool_info()}),
         "training_stack": "churn.training.evaluate" in sys.modules,
+        "frozen_objects": gc.get_freeze_count(),
     }
 
 if __name__ == "__main__":
@@ -52,6 +53,7 @@ if __name__ == "__main__":
     pool = start_training_pool(3, 2)
     seen["started"] = pool.started
     seen["children_before_any_work"] = len(multiprocessing.active_children())
+    seen["frozen_here"] = gc.get_freeze_count()
     seen["workers"] = [pool.submit(worker_state).result() for _ in range(4)]
     pool.shutdown()
     seen["children_after_shutdown"] = len(multiprocessing.active_children())
@@ -79,11 +81,13 @@ def test_workers_fork_from_this_process_with_one_native_thread_and_a_parent_deat
     assert seen["threads_started_by_the_checks"] == 0
     assert seen["started"] is True
     assert seen["children_before_any_work"] == 2
+    assert seen["frozen_here"] == 0  # this process's collections are as before
     assert {worker["parent"] for worker in seen["workers"]} == {seen["pid"]}
     for worker in seen["workers"]:
         assert worker["death_signal"] == 9  # SIGKILL when churn run ends, however it ends
         assert worker["native_threads"] == [1]
         assert worker["training_stack"]  # imported once, before the fork
+        assert worker["frozen_objects"] > 100_000  # its collections skip the inherited stack
     assert seen["children_after_shutdown"] == 0
 
 
