@@ -3,9 +3,10 @@
 One spec's candidates are trained (search, threshold, CV, refit, hold-out: ``churn.run.steps.
 train``) on the same split, three ways, round after round:
 
-1. ``local``: churn's local runner, ``churn run``'s default: worker processes forked from a
-   server that pre-imported the training stack, ``min(candidates, CPUs)`` of them, one
-   candidate each, its loops one after another;
+1. ``local``: churn's local runner, ``churn run``'s default: worker processes forked once the
+   training stack is imported (from this process; from a fork server once a Dask client's
+   threads run here), ``min(candidates, CPUs)`` of them, one candidate each, its loops one
+   after another;
 2. ``dask``: a ``LocalCluster`` of 2 worker processes with 1 thread each, through
    :class:`churn.run.cluster.DaskPool`: every candidate a task, its CV folds, threshold folds
    and search trials further tasks (joblib's Dask backend);
@@ -55,8 +56,8 @@ def fan_out(pool: Executor, ctx: RunContext, data: Any) -> tuple[float, dict[str
 
 def local_pool(candidates: int) -> Callable[[], tuple[Executor, Callable[[], None]]]:
     def start() -> tuple[Executor, Callable[[], None]]:
-        pool = start_training_pool(candidates)
-        pool.submit(os.getpid).result()  # the fork server has imported the stack
+        pool = start_training_pool(candidates, len(os.sched_getaffinity(0)))
+        pool.submit(os.getpid).result()  # the workers run, the stack imported
         return pool, lambda: pool.shutdown(wait=True)
 
     return start

@@ -20,11 +20,12 @@ Prints the ratios (goals: at most 1.5x with a running server, 2.5x from a fresh 
 the load average before and after, each run's stages, and writes
 benchmarks/results/small_job.json. Beside the wall seconds it gives each command's CPU seconds
 (user + system, its own and its descendants'), which other work on a shared machine disturbs
-less: this process adopts the descendants a command leaves behind (Linux's child subreaper: the
-fork server that ran the training workers exits just after ``churn run``) and waits for them,
-so their CPU counts too. The running server's CPU is not in a command's figure (it serves both
-runs); it is given beside it (``server_cpu_s``: what each run cost that server, read from
-``/proc`` before and after, a second after the command so its queued events are processed).
+less: this process adopts the descendants a command leaves behind (Linux's child subreaper: a
+fork server that ran the training workers, where one is used, exits just after ``churn run``)
+and waits for them, so their CPU counts too. The running server's CPU is not in a command's
+figure (it serves both runs); it is given beside it (``server_cpu_s``: what each run cost that
+server, read from ``/proc`` before and after, a second after the command so its queued events
+are processed).
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Guarantees:
 * The lock is ``fcntl.flock(LOCK_EX | LOCK_NB)`` on a lock file: a second holder fails at once
   with a :class:`~churn.errors.RegistryError` naming the holder (pid, run id, since when),
   instead of waiting.
-* The OS drops a flock when its process dies, so a crashed run never leaves a stale lock.
+* The OS drops a flock when its process dies, so a crashed run never leaves a stale lock. A
+  process forked while the lock is held (``churn run``'s training workers) closes its copy of
+  the descriptor at once, so the lock never waits for a child to end.
 * The holder record is written into the lock file while the lock is held and cleared on
   release; it is only ever read for the error message.
 
@@ -21,10 +23,22 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from churn.errors import RegistryError
 from churn.registry.reading import parse_json, regular_size
+
+_HELD: Final[set[int]] = set()
+"""Descriptors of the locks this process holds (a forked child closes its copies)."""
+_FORK_HOOK: list[bool] = []
+
+
+def _close_in_child() -> None:
+    """In a forked child: close the inherited lock descriptors (the parent still holds)."""
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
 
 
 @contextlib.contextmanager
@@ -59,9 +73,14 @@ def hold_run_lock(
             raise RegistryError(_held_message(fd, path)) from None
         holder = {"pid": os.getpid(), "run_id": run_id, "since": now()}
         _rewrite(fd, json.dumps(holder).encode("utf-8"))
+        if not _FORK_HOOK:
+            os.register_at_fork(after_in_child=_close_in_child)
+            _FORK_HOOK.append(True)
+        _HELD.add(fd)
         try:
             yield holder
         finally:
+            _HELD.discard(fd)
             _rewrite(fd, b"")
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

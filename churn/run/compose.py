@@ -1,20 +1,18 @@
 """The one composition of a run: ``churn run``, the Prefect flow, tests and benchmarks call
 :func:`compose_run`.
 
-1. :func:`~churn.run.preflight.open_run` takes the run lock, validates the spec without its
-   estimator checks, starts the training pool's fork server if the run trains in worker
-   processes here (more than one candidate, no Dask scheduler;
-   :func:`~churn.run.pool.warm_fork_server`: it imports the training stack, and the plotting
-   stack for a run that draws, while this process runs the spec's param checks, which import
-   scikit-learn and XGBoost), and checks the champion's model file: a second run, a bad spec
-   or a damaged champion ends here, before Prefect's server or any worker exists (the fork
-   server exits with this process).
-2. The orchestrator starts (Prefect's API server, in the background) and the training pool opens
-   (the fork server imports the training stack, or this process connects to a Dask scheduler);
-   meanwhile this process imports the ML stack itself, creates the run folder and validates the
-   data (nothing before this step imports scikit-learn, so the three overlap on two cores).
-3. The orchestrator runs :func:`~churn.run.sequence.execute_run` on the checked run; then the
-   pool and the orchestrator are stopped.
+1. :func:`~churn.run.preflight.open_run` takes the run lock, validates the spec (its estimator
+   checks import scikit-learn and XGBoost) and checks the champion's model file: a second run,
+   a bad spec or a damaged champion ends here, before Prefect's server or any worker exists.
+2. The orchestrator starts (Prefect's API server, in the background: a child process, no
+   thread here), then the training pool opens: this process imports the rest of the training
+   stack (and the drawing modules for a run that draws) and forks its workers while it still
+   runs no other thread (:func:`~churn.run.pool.start_training_pool`), or connects to a Dask
+   scheduler. A process that already runs another thread started the pool's fork server
+   instead as soon as it held the run lock, so that server's imports overlapped the checks.
+3. This process creates the run folder and validates the data, submits every candidate's fit
+   (the head start), and the orchestrator runs :func:`~churn.run.sequence.execute_run` on the
+   checked run; then the pool and the orchestrator are stopped.
 
 The result is a :class:`RunOutcome`: a run whose gates were not met is a value whose
 ``exit_code`` is 4, never an exception.
@@ -100,8 +98,9 @@ def in_process(ctx: RunContext, settings: ChurnSettings) -> Iterator[Callable[[]
 
 
 def forks_workers(spec: Spec, settings: ChurnSettings) -> bool:
-    """Whether a run of ``spec`` trains in worker processes forked here (so its fork server is
-    worth starting before the spec's estimator checks): more than one candidate, more than one
+    """Whether a run of ``spec`` trains in worker processes forked here (so, in a process
+    running other threads, its fork server is worth starting before the spec's estimator
+    checks): more than one candidate, more than one
     training worker, and no Dask scheduler (a bad ``CHURN_DASK_SCHEDULER`` is reported later,
     after the spec's own checks)."""
     from churn.run.cluster import named_scheduler
@@ -136,20 +135,22 @@ def compose_run(
             worker processes, opened here and shut down when the run ends.
         report: Draw the EDA plots and write report.html (tests often skip them).
         say: Progress for a person.
-        mark: Called with ``checks`` and ``data`` as those stages end (for timings).
+        mark: Called with ``checks``, ``workers`` and ``data`` as those stages end (for
+            timings).
 
     Raises:
         SpecError, DataContractError, RegistryError, ClusterError, SettingsError: before
             anything trains.
     """
     from churn.run.cluster import named_scheduler
-    from churn.run.pool import open_pool, warm_fork_server
+    from churn.run.pool import only_thread, open_pool, warm_fork_server
+    from churn.run.step_log import measuring
 
     settings = load_settings()
 
     def warm(spec: Spec) -> None:
-        if pool is None and forks_workers(spec, settings):
-            warm_fork_server(draws=report)
+        if pool is None and not only_thread() and forks_workers(spec, settings):
+            warm_fork_server(draws=report)  # a thread runs: no fork from this process
 
     with open_run(spec_path, home, locked=warm) as ctx:
         scheduler = named_scheduler(ctx.spec, settings.dask_scheduler) if pool is None else None
@@ -159,17 +160,19 @@ def compose_run(
                 say(f"training on the Dask cluster at {scheduler.address} ({scheduler.source})")
             if pool is None:
                 workers = settings.training_workers()
-                training = open_pool(len(ctx.spec.models), scheduler, workers)
+                training = open_pool(len(ctx.spec.models), scheduler, workers, draws=report)
             else:
                 training = pool
+            mark("workers")
             try:
-                prepared = check_data(ctx)
-                mark("data")
-                from churn.run.head_start import start_training  # the ML stack, once data is sound
+                with measuring():  # its sampler is a thread: started after the workers fork
+                    prepared = check_data(ctx)
+                    mark("data")
+                    from churn.run.head_start import start_training
 
-                training = start_training(prepared, training, eda=report)  # beside its start
-                execute = ready()
-                return RunOutcome(execute(prepared, training, report))
+                    training = start_training(prepared, training, eda=report)
+                    execute = ready()
+                    return RunOutcome(execute(prepared, training, report))
             finally:
                 if pool is None:
                     training.shutdown(wait=True, cancel_futures=True)

@@ -8,10 +8,11 @@ sequence's ``split`` step then returns that same split and each ``train-NAME`` s
 the fit already running (its ``step`` log line gives the wait, the candidate's ``fit_seconds``
 the fit). The fits, their inputs and so their numbers are exactly those the steps would start.
 
-With worker processes here, the submissions are made in a background thread: the first
-``submit`` asks the fork server for the workers and waits until it has imported the training
-and plotting stack (up to a second or two after the data is valid), and this process imports
-Prefect meanwhile instead of waiting with a core idle.
+Workers forked from this process already run (:func:`churn.run.pool.start_training_pool`):
+the submissions are made at once. Workers from a fork server may not yet: the first ``submit``
+asks the fork server for them and waits until it has imported the training and plotting stack,
+so those submissions are made in a background thread, and this process imports Prefect
+meanwhile instead of waiting with a core idle.
 """
 
 from __future__ import annotations
@@ -107,8 +108,8 @@ def start_training(run: PreparedRun, pool: Executor, *, eda: bool = False) -> He
     candidate's fit to ``pool``, in the spec's order; with ``eda`` (a run that writes its
     report) and worker processes here, the EDA plots after them, so the first worker free
     draws them while this process imports Prefect (the ``eda`` step then waits for them).
-    With worker processes here the submissions are made in a background thread (see the
-    module's docstring); otherwise now, in this thread.
+    With worker processes here that are not running yet (a fork server's) the submissions are
+    made in a background thread (see the module's docstring); otherwise now, in this thread.
 
     Raises:
         Exception: The split failed (the run is marked failed/incomplete first).
@@ -128,7 +129,7 @@ def start_training(run: PreparedRun, pool: Executor, *, eda: bool = False) -> He
             head._eda = (eda_inputs, pool.submit(report_steps.eda_plots, *eda_inputs))
 
     head = HeadStart(pool, {}, split)
-    if here:
+    if here and not getattr(pool, "started", False):
         head.submit_in_background(submissions)
     else:
         submissions(head)

@@ -2,9 +2,9 @@
 
 ``open_run`` takes the registry's run lock first (a second run is refused here, before even the ML
 stack is imported), then loads the spec (a spec error stops here, exit 2) and checks the champion's
-model file (a damaged champion stops here, exit 1). ``check_data`` then imports the ML stack,
-creates the run folder and reads and validates the data (exit 3), which callers overlap with
-starting Prefect's server and the training pool's fork server (started before it).
+model file (a damaged champion stops here, exit 1). ``check_data`` then creates the run folder
+and reads and validates the data (exit 3), while Prefect's server starts (the training workers
+are forked before it, see :mod:`churn.run.compose`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from churn.registry import Registry, new_run_id, resolve_home, utcnow
 from churn.run.context import RunContext, prepare_run
-from churn.run.step_log import measuring, timed
+from churn.run.step_log import timed
 from churn.sources.urls import data_location, shown
 from churn.spec import Spec
 from churn.spec.loader import check_estimators, load_spec_and_text
@@ -63,12 +63,13 @@ def open_run(
     locked: Callable[[Spec], object] = lambda spec: None,
 ) -> Iterator[RunContext]:
     """Hold the run lock for the block, validate the spec without its estimator checks (no
-    scikit-learn yet), call ``locked`` with it (``churn run`` starts the training pool's fork
-    server there when the run trains in worker processes here), make the estimator checks on
-    the spec already parsed, and verify the champion's model file.
+    scikit-learn yet), call ``locked`` with it (a process running other threads starts the
+    training pool's fork server there), make the estimator checks on the spec already
+    parsed, and verify the champion's model file. No thread is started here: the caller may
+    fork its training workers in the block.
 
     Nothing here imports the training stack beyond what the spec's param checks need: the
-    caller starts Prefect's server next, and :func:`check_data` imports the rest beside it.
+    caller starts Prefect's server next and imports the rest before it forks its workers.
 
     Raises:
         RegistryError: Another process holds the lock, or the champion's model is damaged.
@@ -82,8 +83,7 @@ def open_run(
         check_estimators(loaded[0], loaded[1], source=str(spec_path))  # scikit-learn, XGBoost
         ctx = prepare_run(spec_path, registry=registry, run_id=run_id, loaded=loaded)
         registry.verify_champion()  # a hash check: nothing is unpickled
-        with measuring():
-            yield ctx
+        yield ctx
 
 
 def check_data(ctx: RunContext) -> PreparedRun:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -644,6 +645,41 @@ def test_lock_is_released_when_the_holder_is_killed(reg: Registry) -> None:
 
     with reg.lock("next") as holder:
         assert holder["pid"] == os.getpid()
+
+
+def test_a_child_forked_by_the_holder_does_not_keep_the_lock_after_the_holder_is_killed(
+    reg: Registry,
+) -> None:
+    """``churn run`` forks its training workers while it holds the lock: they close their
+    copy of its descriptor, so a killed run's lock is free although a child still runs."""
+    child = run_python(
+        """
+        import os, sys, time
+        from pathlib import Path
+        from churn.registry import Registry
+        with Registry(Path(sys.argv[1])).lock("forking"):
+            forked = os.fork()
+            if forked == 0:
+                time.sleep(60)
+                os._exit(0)
+            print(forked, flush=True)
+            time.sleep(60)
+        """,
+        str(reg.home),
+    )
+    assert child.stdout is not None
+    forked = int(child.stdout.readline())
+    try:
+        child.kill()
+        child.wait(timeout=30)  # not communicate: the forked child holds the pipes open
+        with reg.lock("next") as holder:  # the forked child still runs
+            assert holder["pid"] == os.getpid()
+            os.kill(forked, 0)
+    finally:
+        os.kill(forked, signal.SIGKILL)
+        for pipe in (child.stdin, child.stdout, child.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def test_lock_leaves_its_own_running_run_alone(reg: Registry) -> None:

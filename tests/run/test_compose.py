@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from factories import subscriptions_spec, write_project
 
 from churn.registry import Registry, as_manifest
@@ -45,10 +47,35 @@ def test_an_orchestrator_starts_after_the_checks_and_executes_after_the_data(
         spec, tmp_path / "home", orchestrator=recording, report=False, mark=events.append
     )
 
-    assert events == ["checks", "start", "data", "ready", "stop"]
+    assert events == ["checks", "start", "workers", "data", "ready", "stop"]
     assert outcome.manifest.decision is not None and outcome.manifest.compute is not None
     assert (outcome.exit_code, outcome.manifest.decision.action) == (0, "promote")
     assert outcome.manifest.compute.executor in {"inline", "processes"}
+
+
+def test_the_pool_opens_before_the_run_starts_any_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers forked from this process must find no other thread (the step log's memory
+    sampler starts after them); nothing here asks the fork server for them."""
+    from churn.run import pool
+
+    models = [*LOGREG, {"name": "forest", "type": "random_forest", "params": {"n_estimators": 5}}]
+    spec = write_project(tmp_path, subscriptions_spec(models=models), rows=300)
+    before = set(threading.enumerate())
+    started: list[set[threading.Thread]] = []
+
+    def opened(candidates: int, scheduler: Any, workers: int, *, draws: bool = False) -> Any:
+        started.append(set(threading.enumerate()) - before)
+        return InlineExecutor()
+
+    monkeypatch.setattr(pool, "open_pool", opened)
+    monkeypatch.setattr(pool, "only_thread", lambda: True)  # xdist's own thread aside
+    monkeypatch.setattr(pool, "warm_fork_server", lambda **_: pytest.fail("a fork server"))
+    outcome = compose_run(spec, tmp_path / "home", report=False)
+
+    assert started == [set()]
+    assert outcome.exit_code == 0
 
 
 def test_an_outcome_without_a_failing_decision_exits_0() -> None:

@@ -20,6 +20,7 @@ class SlowToStart:
         self.ready = threading.Event()
         self.fails = fails
         self.calls: list[tuple[str, str]] = []
+        self.started = False
 
     def describe(self) -> dict[str, Any]:
         return {"executor": "processes", "workers": 2}
@@ -69,3 +70,24 @@ def test_a_pool_that_refused_the_fits_fails_every_later_submit_not_the_shutdown(
             head.submit(steps.train, run.ctx, "logreg", split)
     head.shutdown()
     assert pool.calls == [("shutdown", "")]
+
+
+def test_workers_already_running_get_the_fits_at_once_from_the_calling_thread() -> None:
+    """Workers forked from this process wait for no server: no thread is needed to submit."""
+    split = object()
+    run = a_run(split)
+    pool = SlowToStart()
+    pool.started = True
+    pool.ready.set()
+    submitters: list[threading.Thread] = []
+    submit = pool.submit
+
+    def recording(fn: Any, /, *args: Any) -> Future[Any]:
+        submitters.append(threading.current_thread())
+        return submit(fn, *args)
+
+    pool.submit = recording  # type: ignore[method-assign]
+    head = start_training(run, pool)
+    assert pool.calls == [("train", "logreg"), ("train", "forest")]  # before it returned
+    assert submitters == [threading.current_thread()] * 2
+    head.shutdown()
