@@ -660,15 +660,19 @@ def test_a_child_forked_by_the_holder_does_not_keep_the_lock_after_the_holder_is
         with Registry(Path(sys.argv[1])).lock("forking"):
             forked = os.fork()
             if forked == 0:
+                os.write(1, b"forked\\n")  # os.fork's after-fork hooks have run here
                 time.sleep(60)
                 os._exit(0)
-            print(forked, flush=True)
+            os.write(1, f"{forked}\\n".encode())  # one write each: the two may not interleave
             time.sleep(60)
         """,
         str(reg.home),
     )
     assert child.stdout is not None
-    forked = int(child.stdout.readline())
+    # both lines, in either order: the holder may die before the child's hooks ran otherwise
+    lines = {child.stdout.readline().strip(), child.stdout.readline().strip()}
+    assert "forked" in lines, lines
+    forked = int((lines - {"forked"}).pop())
     try:
         child.kill()
         child.wait(timeout=30)  # not communicate: the forked child holds the pipes open
