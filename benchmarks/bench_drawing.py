@@ -107,7 +107,7 @@ def captured_run(folder: Path) -> dict[str, Any]:
 
         return PlotSet(paths=[], errors=[])
 
-    vars(report_steps).update(write_report=keep, draw_eda=no_eda)  # the run keeps, draws nothing
+    vars(report_steps).update(report_step=keep, eda_step=no_eda)  # the run keeps, draws nothing
     compose_run(small_spec(folder), folder / "home", pool=InlineExecutor(), say=lambda _: None)
     return captured
 

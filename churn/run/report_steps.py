@@ -33,7 +33,7 @@ REUSE_LOOKBACK = 20
 """How many of the newest earlier runs are searched for EDA plots to reuse."""
 
 
-def draw_eda(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None) -> PlotSet:
+def eda_step(ctx: RunContext, frame: pd.DataFrame, pool: Executor | None = None) -> PlotSet:
     """EDA plots into ``plots/`` (see :func:`eda_plots`), drawn in a worker of ``pool`` when its
     workers are processes on this machine.
 
@@ -98,7 +98,7 @@ def eda_failed(exc: BaseException) -> PlotSet:
     return PlotSet(paths=[], errors=[f"EDA failed: {type(exc).__name__}: {exc}"])
 
 
-def write_report(
+def report_step(
     ctx: RunContext,
     manifest: RunManifest,
     frame: pd.DataFrame,

@@ -117,7 +117,7 @@ def execute_run(
         if compute is not None:
             ctx.registry.update_manifest(ctx.run_id, compute=compute)
         eda = (
-            runner.submit("eda", timed("eda", report_steps.draw_eda), ctx, frame, pool)
+            runner.submit("eda", timed("eda", report_steps.eda_step), ctx, frame, pool)
             if report
             else None
         )
@@ -186,7 +186,7 @@ def execute_run(
     if plots is not None:
         runner.call(
             "report",
-            timed("report", report_steps.write_report),
+            timed("report", report_steps.report_step),
             ctx,
             manifest,
             frame,

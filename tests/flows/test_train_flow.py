@@ -238,7 +238,7 @@ def test_a_failed_eda_task_is_reported_and_does_not_lose_the_run(
     def broken_eda(*_: Any) -> Any:
         raise RuntimeError("the plotting backend is gone")
 
-    monkeypatch.setattr(churn.run.report_steps, "draw_eda", broken_eda)
+    monkeypatch.setattr(churn.run.report_steps, "eda_step", broken_eda)
     home = project / "home"
     code, manifest = churn_run(write_spec(project), home)
     assert (code, manifest["decision"]["action"]) == (0, "promote")
