@@ -36,7 +36,7 @@ from churn.parquet_prefetch import (
 )
 from churn.sources.urls import DataLocation, fetched, is_url, shown, suffix_of
 from churn.spec import DType, Spec
-from churn.spec.bounds import shorten
+from churn.spec.bounds import MAX_NAME_CHARS, shorten
 from churn.spec.sources import SqlSource
 
 DataFormat = Literal["csv", "parquet"]
@@ -190,6 +190,9 @@ def _typed_csv(spec: Spec, handle: IO[bytes]) -> pd.DataFrame | None:
         return None
     if len(set(table.column_names)) != table.num_columns:
         return None  # duplicate names: pandas' text read renames them, as before
+    if any(len(name) > MAX_NAME_CHARS for name in table.column_names):
+        return None  # refused by check_names; a header over pyarrow's block (1 MiB) may come
+        # back cut by a block, nondeterministically, and the refusal counts the name's length
     frame: pd.DataFrame = table.to_pandas(types_mapper=_MAPPED.get)
     return frame
 

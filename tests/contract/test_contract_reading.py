@@ -117,3 +117,29 @@ def test_the_typed_read_and_the_text_read_give_the_same_validated_frame(tmp_path
     text[1] = ",".join(fields)
     spec.source_path.write_text("\n".join(text) + "\n")
     pd.testing.assert_frame_equal(load_dataset(spec), typed)
+
+
+def test_an_over_long_name_is_counted_from_the_whole_header_when_pyarrow_cuts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyarrow may hand back a header name cut at its 1 MiB block (seen once in CI: 3,951,440
+    of 5,000,000 characters); the refusal then reads the header with pandas and counts it all."""
+    import pyarrow.csv as pacsv
+
+    spec = write_project(tmp_path)
+    csv = tmp_path / "subscriptions.csv"
+    header, rest = csv.read_text().split("\n", 1)
+    csv.write_text(header.replace("region", "r" * 5_000) + "\n" + rest)
+    whole_read = pacsv.read_csv
+
+    def cutting_read(*args: Any, **kwargs: Any) -> Any:
+        kwargs["convert_options"].column_types.pop("region", None)
+        table = whole_read(*args, **kwargs)
+        return table.rename_columns(
+            [n[:3_000] if n.startswith("rrr") else n for n in table.column_names]
+        )
+
+    monkeypatch.setattr(pacsv, "read_csv", cutting_read)
+    assert failure_of(spec).endswith(
+        "... (5,000 characters): a column name may have at most 256 characters"
+    )
