@@ -83,8 +83,8 @@ def refuse_other_urls(source: str) -> None:
         return
     scheme = source.split("://", 1)[0]
     plain = "; plain http is refused: use https://" if scheme.lower() == "http" else ""
-    _fail(source, f"{scheme}:// is not read: churn reads s3://, gs://, az://, abfs:// and "
-                  f"https:// URLs, or a local file{plain}")  # fmt: skip
+    read = ", ".join(f"{known}://" for known in (*OBJECT_STORES, *WEB))
+    _fail(source, f"{scheme}:// is not read: churn reads {read} URLs, or a local file{plain}")
 
 
 def shown(location: DataLocation) -> str:
